@@ -1,0 +1,1 @@
+"""Answering questions over indexed news articles, with verifiable citations."""

@@ -1,0 +1,85 @@
+"""Answer and Citation: what every answerer returns, whatever writes the text."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Protocol
+
+from index.retrieve import Passage
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A verbatim quote backing a claim: `quote == article text[start:end]`."""
+
+    n: int
+    article_id: str
+    title: str
+    date: date | None
+    url: str | None
+    quote: str
+    start: int
+    end: int
+    chunk_id: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "n": self.n,
+            "article_id": self.article_id,
+            "title": self.title,
+            "date": self.date.isoformat() if self.date else None,
+            "url": self.url,
+            "quote": self.quote,
+            "start": self.start,
+            "end": self.end,
+        }
+
+
+@dataclass(frozen=True)
+class Answer:
+    """An answer whose every sentence carries [n] markers that resolve to `citations`."""
+
+    question: str
+    text: str
+    abstained: bool
+    citations: tuple[Citation, ...] = ()
+    retrieved: tuple[Passage, ...] = ()
+    query: str = ""  # what retrieval was asked (differs from `question` for follow-ups)
+    as_of: date | None = None
+    timings_ms: dict[str, float] = field(default_factory=dict, compare=False)
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON object `newsqa ask --json` prints and the `/ask` API returns."""
+        return {
+            "question": self.question,
+            "answer": self.text,
+            "abstained": self.abstained,
+            "citations": [c.to_json() for c in self.citations],
+            "retrieved": [
+                {"article_id": p.article_id, "chunk_id": p.chunk_id, "score": round(p.score, 4),
+                 "title": p.title, "date": p.date.isoformat() if p.date else None}
+                for p in self.retrieved
+            ],
+            "query": self.query or self.question,
+            "as_of": self.as_of.isoformat() if self.as_of else None,
+        }
+
+
+class Answerer(Protocol):
+    """Writes an Answer from retrieved passages. The default is extractive; an LLM answerer
+    would return the same types, with quotes checked the same way."""
+
+    def answer(self, question: str, passages: list[Passage], query: str | None = None) -> Answer:
+        ...
+
+
+def abstention(question: str, passages: list[Passage], query: str = "") -> Answer:
+    """The honest answer when the articles hold nothing relevant."""
+    return Answer(
+        question=question,
+        text="The indexed articles don't say anything that answers this question.",
+        abstained=True,
+        retrieved=tuple(passages),
+        query=query,
+    )

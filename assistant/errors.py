@@ -1,0 +1,15 @@
+"""Errors raised by the assistant package."""
+
+from __future__ import annotations
+
+
+class AssistantError(Exception):
+    """Base class of every error the assistant package raises on purpose."""
+
+
+class EmptyQuestion(AssistantError):
+    """The question is empty or only whitespace."""
+
+
+class SettingsError(AssistantError):
+    """A setting (environment variable or flag) has a value that cannot be used."""

@@ -1,0 +1,131 @@
+"""The default answerer: no LLM. It quotes the retrieved sentences that best answer the
+question, verbatim, and cites each one.
+
+Rule: every sentence of the top passages is scored by
+    relevance = w_sem * cosine(question, sentence)            (meaning)
+              + w_lex * share of the question's keywords in it (names, places, numbers)
+              + w_ctx * cosine(question, its passage)           (surrounding context)
+The best sentence must reach `min_relevance` or the answer abstains. Up to
+`max_sentences` sentences within `relative_cutoff` of the best are quoted, near-duplicates
+skipped, in the order they appear in their articles.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from assistant.answer import Answer, Citation, abstention
+from assistant.sentence import keywords, split_sentences
+from index.retrieve import Passage
+
+if TYPE_CHECKING:
+    from index.embed import Embedder
+
+    from assistant.settings import AnswerSettings
+
+W_SEM, W_LEX, W_CTX = 0.55, 0.30, 0.15
+_MIN_CHARS = 25  # shorter fragments (datelines, captions) make poor quotes
+_DUPLICATE = 0.92  # cosine above which two quotes say the same thing
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A sentence of a retrieved passage, located in its article."""
+
+    passage: Passage
+    rank: int
+    start: int  # offsets in the article text
+    end: int
+    text: str
+
+
+class ExtractiveAnswerer:
+    """Answers with verbatim quoted sentences; see the module docstring for the rule."""
+
+    def __init__(self, embedder: Embedder, settings: AnswerSettings) -> None:
+        self.embedder = embedder
+        self.settings = settings
+
+    def candidates(self, passages: list[Passage]) -> list[Candidate]:
+        """Distinct sentences of the passages (chunks overlap, so dedupe by position)."""
+        seen: set[tuple[str, int]] = set()
+        out: list[Candidate] = []
+        for rank, p in enumerate(passages):
+            for s, e in split_sentences(p.text):
+                key = (p.article_id, p.start + s)
+                if e - s < _MIN_CHARS or key in seen:
+                    continue
+                seen.add(key)
+                out.append(Candidate(p, rank, p.start + s, p.start + e, p.text[s:e]))
+        return out
+
+    def score(
+        self, question: str, cands: list[Candidate], query: str | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Relevance of each candidate, and the candidates' vectors (for deduplication)."""
+        q_vec = self.embedder.embed_query(question)
+        vecs = self.embedder.embed_documents([c.text for c in cands])
+        sem = vecs @ q_vec
+        q_words = keywords(question)
+        ctx_words = keywords(query) - q_words if query and query != question else set()
+        lex = np.array([_overlap(q_words, ctx_words, keywords(c.text)) for c in cands])
+        ctx = np.array([max(c.passage.score, 0.0) for c in cands])
+        return W_SEM * sem + W_LEX * lex + W_CTX * ctx, vecs
+
+    def answer(self, question: str, passages: list[Passage], query: str | None = None) -> Answer:
+        """Quote and cite the best sentences, or abstain."""
+        t0 = time.perf_counter()
+        cands = self.candidates(passages)
+        if not cands:
+            return abstention(question, passages, query or "")
+        rel, vecs = self.score(question, cands, query)
+        best = int(np.argmax(rel))
+        if rel[best] < self.settings.min_relevance:
+            return abstention(question, passages, query or "")
+        chosen: list[int] = []
+        for i in np.argsort(-rel, kind="stable"):
+            if len(chosen) >= self.settings.max_sentences:
+                break
+            if rel[i] < self.settings.relative_cutoff * rel[best]:
+                break
+            if any(float(vecs[i] @ vecs[j]) > _DUPLICATE for j in chosen):
+                continue
+            chosen.append(int(i))
+        # Read in article order: best article first, then position within it.
+        first_rank = {}
+        for i in chosen:
+            aid = cands[i].passage.article_id
+            first_rank[aid] = min(first_rank.get(aid, 99), cands[i].rank)
+        chosen.sort(key=lambda i: (first_rank[cands[i].passage.article_id], cands[i].start))
+        citations = []
+        parts = []
+        for n, i in enumerate(chosen, start=1):
+            c = cands[i]
+            citations.append(Citation(
+                n=n, article_id=c.passage.article_id, title=c.passage.title,
+                date=c.passage.date, url=c.passage.url, quote=c.text,
+                start=c.start, end=c.end, chunk_id=c.passage.chunk_id,
+            ))
+            parts.append(f"{c.text} [{n}]")
+        return Answer(
+            question=question,
+            text=" ".join(parts),
+            abstained=False,
+            citations=tuple(citations),
+            retrieved=tuple(passages),
+            query=query or question,
+            timings_ms={"answer": (time.perf_counter() - t0) * 1000},
+        )
+
+
+def _overlap(q_words: set[str], ctx_words: set[str], s_words: set[str]) -> float:
+    """Share of question keywords found in the sentence; words carried over from earlier
+    turns count half."""
+    total = len(q_words) + 0.5 * len(ctx_words)
+    if total == 0:
+        return 0.0
+    return (len(q_words & s_words) + 0.5 * len(ctx_words & s_words)) / total

@@ -1,0 +1,69 @@
+"""Sentences with their character offsets, and the keywords used to match them."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+# A sentence ends at . ! ? (optionally followed by a closing quote or bracket) before
+# whitespace and an opening capital, digit or quote; newlines always end one.
+_BOUNDARY = re.compile(
+    r"(?:(?<=[.!?])|(?<=[.!?][\"'”’)\]]))\s+(?=[\"“‘(\[]?[A-Z0-9])|\n+"
+)
+_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’\-]*")
+STOPWORDS = frozenset(
+    """
+    a about above after again against all also am an and any are as at be because been
+    before being below between both but by can could did do does doing down during each
+    few for from further had has have having he her here hers herself him himself his
+    how i if in into is it its itself just me more most my myself no nor not now of off
+    on once only or other our ours ourselves out over own same she should so some such
+    than that the their theirs them themselves then there these they this those through
+    to too under until up very was we were what when where which while who whom why will
+    with would you your yours yourself yourselves said says say according one two new
+    many much us may might must shall still last first week year years recently
+    """.split()
+)
+
+
+def split_sentences(text: str) -> Iterator[tuple[int, int]]:
+    """(start, end) of each sentence in `text`, whitespace trimmed."""
+    pos = 0
+    for m in _BOUNDARY.finditer(text):
+        yield from _trimmed(text, pos, m.start())
+        pos = m.end()
+    yield from _trimmed(text, pos, len(text))
+
+
+def _trimmed(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    if end > start:
+        yield start, end
+
+
+def keywords(text: str) -> set[str]:
+    """Content words, lower-cased and crudely stemmed. All-caps acronyms such as 'IS' or
+    'US' are kept even when they spell a stopword."""
+    out = set()
+    for w in _WORD.findall(text):
+        if len(w) >= 2 and w.isupper():
+            out.add(w.lower() + "#")
+            continue
+        lw = w.lower().replace("’", "'")
+        if lw.endswith("'s"):
+            lw = lw[:-2]
+        if lw in STOPWORDS or len(lw) < 2:
+            continue
+        out.add(stem(lw))
+    return out
+
+
+def stem(word: str) -> str:
+    """Tiny suffix stripper: enough to match 'cells'/'cell', 'attacks'/'attacked'."""
+    for suffix in ("ing", "ed", "es", "s"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[: -len(suffix)]
+    return word

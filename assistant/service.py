@@ -1,0 +1,158 @@
+"""The Python API: one `Assistant` wires settings to embedder, store, retriever and
+answerer. The CLI and the chat UI are thin layers over it.
+
+    from assistant.settings import load_settings
+    from assistant.service import Assistant
+    bot = Assistant(load_settings())
+    bot.ingest(["seeds/"])
+    print(bot.ask("Where are remaining IS cells?").text)
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from assistant.answer import Answer, Answerer
+from assistant.errors import EmptyQuestion
+from assistant.extractive import ExtractiveAnswerer
+from assistant.followup import condense_query
+from assistant.settings import Settings
+from index.article import Article
+from index.store import Manifest, Store
+
+if TYPE_CHECKING:
+    from index.embed import Embedder
+
+    from index.ingest import IngestReport
+    from index.retrieve import Retriever
+
+
+class Assistant:
+    """Question answering over the indexed articles. Heavy parts load on first use."""
+
+    def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
+        self.settings = settings
+        self._embedder = embedder
+        self.store = Store(settings.store, settings.chroma_dir)
+        self._retriever: Retriever | None = None
+        self._answerer: Answerer | None = None
+        self._opened = False
+
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            from index.embed import make_embedder
+
+            self._embedder = make_embedder(self.settings.embedding, self.settings.model_dir)
+        return self._embedder
+
+    def expected_manifest(self) -> Manifest:
+        """What an index built with the current settings records."""
+        c = self.settings.chunking
+        return Manifest(
+            embedding_model=self.embedder.model_id,
+            dimension=self.embedder.dimension,
+            chunk_size=c.chunk_size,
+            chunk_overlap=c.chunk_overlap,
+            title_in_embedding=c.title_in_embedding,
+        )
+
+    def open(self) -> Manifest:
+        """Open the existing index, checking it was built by the configured model."""
+        manifest = self.store.open(self.expected_manifest())
+        self._opened = True
+        return manifest
+
+    # -- ingest -----------------------------------------------------------------------
+    def ingest(
+        self, paths: Iterable[str | Path], prune: bool = False, rebuild: bool = False,
+        progress: bool = False,
+    ) -> IngestReport:
+        """Index new and changed articles under `paths` (files or folders)."""
+        from index.chunk import Chunker
+        from index.ingest import Ingestor
+
+        if rebuild:
+            self.store.reset()
+        self.store.open(self.expected_manifest(), create=True)
+        self._opened = True
+        ingestor = Ingestor(
+            self.store,
+            self.embedder,
+            Chunker(self.settings.chunking, self.embedder.token_ids),
+            title_in_embedding=self.settings.chunking.title_in_embedding,
+            batch_chunks=max(self.settings.embedding.batch_size * 8, 256),
+            progress=progress,
+        )
+        report = ingestor.ingest([Path(p) for p in paths], prune=prune)
+        self._retriever = None  # pick up the new articles on the next question
+        return report
+
+    # -- ask --------------------------------------------------------------------------
+    @property
+    def retriever(self) -> Retriever:
+        if self._retriever is None:
+            if not self._opened:
+                self.open()
+            from index.retrieve import DenseRetriever
+
+            self._retriever = DenseRetriever(self.store, self.embedder)
+        return self._retriever
+
+    @property
+    def answerer(self) -> Answerer:
+        if self._answerer is None:
+            self._answerer = ExtractiveAnswerer(self.embedder, self.settings.answer)
+        return self._answerer
+
+    def ask(
+        self,
+        question: str,
+        k: int | None = None,
+        as_of: date | None = None,
+        history: Sequence[str] = (),
+    ) -> Answer:
+        """Answer `question` from the articles (published on or before `as_of`, if given).
+        `history` holds the earlier user questions of the conversation, oldest first."""
+        question = " ".join(question.split())
+        if not question:
+            raise EmptyQuestion("the question is empty; type what you want to know")
+        t0 = time.perf_counter()
+        query = condense_query(question, history)
+        passages = self.retriever.retrieve(query, k or self.settings.retrieval.top_k, as_of)
+        t1 = time.perf_counter()
+        answer = self.answerer.answer(question, passages, query=query)
+        t2 = time.perf_counter()
+        answer.timings_ms.update(retrieve=(t1 - t0) * 1000, total=(t2 - t0) * 1000)
+        if as_of is not None:
+            from dataclasses import replace
+
+            answer = replace(answer, as_of=as_of)
+        return answer
+
+    # -- inspection -------------------------------------------------------------------
+    def article(self, article_id: str) -> Article | None:
+        """The stored article (its text is what citation offsets refer to)."""
+        if not self._opened:
+            self.open()
+        return self.store.articles([article_id]).get(article_id)
+
+    def info(self) -> dict[str, Any]:
+        """Size and provenance of the index."""
+        manifest = self.store.open()
+        self._opened = True
+        articles, chunks = self.store.counts()
+        return {
+            "articles": articles,
+            "chunks": chunks,
+            "embedding_model": manifest.embedding_model,
+            "dimension": manifest.dimension,
+            "chunk_size": manifest.chunk_size,
+            "chunk_overlap": manifest.chunk_overlap,
+            "data_home": str(self.settings.home),
+            "store": self.store.location,
+        }

@@ -1,0 +1,90 @@
+"""The one settings object. Read from `NEWSQA_*` environment variables (nested sections
+use a double underscore: `NEWSQA_RETRIEVAL__TOP_K=5`) and passed down through
+constructors; nothing imports it as a global."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from assistant.errors import SettingsError
+from index.settings import ChunkingSettings, EmbeddingSettings, RetrievalSettings, StoreSettings
+
+
+def default_home() -> Path:
+    """Per-user data directory (e.g. ~/.local/share/newsqa on Linux)."""
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("newsqa", appauthor=False))
+
+
+class AnswerSettings(BaseModel):
+    """How the extractive answerer picks and cites sentences."""
+
+    max_sentences: int = Field(3, ge=1, le=10, description="Most sentences quoted in an answer.")
+    min_relevance: float = Field(
+        0.40,
+        ge=-1,
+        le=1,
+        description="Relevance (0-1 blend of semantic and keyword match) the best sentence must "
+        "reach; below it the answer abstains instead of quoting unrelated text.",
+    )
+    relative_cutoff: float = Field(
+        0.80,
+        ge=0,
+        le=1,
+        description="Further sentences are quoted only if they score at least this fraction of "
+        "the best one.",
+    )
+
+
+class ServeSettings(BaseModel):
+    """The browser chat server."""
+
+    host: str = Field("127.0.0.1", description="Interface to listen on; loopback by default.")
+    port: int = Field(7860, ge=1, le=65535, description="Port of the chat server.")
+    auth: str | None = Field(
+        None, description="'user:password' turns on Gradio's login page. Unset: no login."
+    )
+    max_upload_mb: float = Field(20.0, gt=0, description="Largest article file accepted.")
+
+
+class Settings(BaseSettings):
+    """Everything a user can configure, grouped by the part of the pipeline it steers."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="NEWSQA_", env_nested_delimiter="__", extra="ignore"
+    )
+
+    home: Path = Field(
+        default_factory=default_home,
+        description="Data home: Chroma data, exported models, keyword index.",
+    )
+    embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
+    chunking: ChunkingSettings = Field(default_factory=ChunkingSettings)
+    store: StoreSettings = Field(default_factory=StoreSettings)
+    retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
+    answer: AnswerSettings = Field(default_factory=AnswerSettings)
+    serve: ServeSettings = Field(default_factory=ServeSettings)
+
+    @property
+    def chroma_dir(self) -> Path:
+        return self.home / "chroma"
+
+    @property
+    def model_dir(self) -> Path:
+        return self.home / "models"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings from the environment, apply overrides, and name any bad setting."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            loc = "__".join(str(p) for p in err["loc"]).upper()
+            problems.append(f"NEWSQA_{loc}: {err['msg']}")
+        raise SettingsError("invalid setting: " + "; ".join(problems)) from exc

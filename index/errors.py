@@ -1,0 +1,38 @@
+"""Errors raised by the index package. Edges (CLI, UI) turn them into friendly messages."""
+
+from __future__ import annotations
+
+
+class NewsIndexError(Exception):
+    """Base class of every error the index package raises on purpose."""
+
+
+class ParseError(NewsIndexError):
+    """A file (or one line of it) could not be read as an article."""
+
+    def __init__(self, path: str, reason: str, line: int | None = None) -> None:
+        self.path = path
+        self.line = line
+        self.reason = reason
+        where = f"{path}:{line}" if line is not None else path
+        super().__init__(f"{where}: {reason}")
+
+
+class UnsupportedFileType(ParseError):
+    """The file's extension is not one the parser reads."""
+
+
+class IndexNotFound(NewsIndexError):
+    """No index exists yet in the data home."""
+
+
+class ModelMismatch(NewsIndexError):
+    """The index was built with another embedding model or chunking than configured."""
+
+
+class StoreUnavailable(NewsIndexError):
+    """The vector store (local directory or Chroma server) cannot be reached or opened."""
+
+
+class EmbedderUnavailable(NewsIndexError):
+    """The embedding model cannot be loaded (missing package, unknown name, bad export)."""

@@ -1,0 +1,190 @@
+"""Incremental ingest: parse files, skip unchanged articles, chunk, embed, store.
+
+Safe to interrupt: an article's record is written only after all its chunks, so a killed
+run leaves an index that opens and answers, and the next run redoes only what is missing.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from index.article import Article
+from index.chunk import Chunk, Chunker
+from index.errors import ParseError
+from index.parse import collect_files, parse_file
+from index.store import Store
+
+if TYPE_CHECKING:
+    from index.embed import Embedder
+
+
+@dataclass
+class IngestReport:
+    """What an ingest run did; `failures` name every file or line that was skipped."""
+
+    files: int = 0
+    articles: int = 0
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    duplicates: int = 0
+    chunks_embedded: int = 0
+    chunks_reused: int = 0
+    seconds: float = 0.0
+    failures: list[ParseError] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+    def summary(self) -> str:
+        rate = self.chunks_embedded / self.seconds if self.seconds > 0 else 0.0
+        parts = [
+            f"{self.files} file(s), {self.articles} article(s): {self.added} added, "
+            f"{self.updated} updated, {self.unchanged} unchanged, {self.removed} removed",
+            f"{self.chunks_embedded} chunk(s) embedded"
+            + (f" ({rate:.0f}/s)" if self.chunks_embedded else " (nothing new to embed)"),
+        ]
+        if self.duplicates:
+            parts.append(f"{self.duplicates} repeated article id(s) skipped")
+        if self.failures:
+            parts.append(f"{len(self.failures)} problem(s)")
+        return "; ".join(parts) + f"; {self.seconds:.1f}s"
+
+
+# Called after every write with the articles written and removed, e.g. to keep a
+# keyword index in step with the vectors.
+WriteHook = Callable[[Sequence[Article], Sequence[Chunk], Sequence[str]], None]
+
+
+class Ingestor:
+    """Brings the index in line with a set of files."""
+
+    def __init__(
+        self,
+        store: Store,
+        embedder: Embedder,
+        chunker: Chunker,
+        title_in_embedding: bool = True,
+        batch_chunks: int = 512,
+        progress: bool = True,
+        on_write: WriteHook | None = None,
+    ) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.chunker = chunker
+        self.title_in_embedding = title_in_embedding
+        self.batch_chunks = batch_chunks
+        self.progress = progress
+        self.on_write = on_write
+
+    def ingest(self, paths: Iterable[Path], prune: bool = False) -> IngestReport:
+        """Index new and changed articles under `paths`; drop articles whose file now
+        holds other content; with `prune`, drop articles whose file is gone."""
+        t0 = time.perf_counter()
+        report = IngestReport()
+        files, errors = collect_files([Path(p) for p in paths])
+        report.failures.extend(errors)
+        report.files = len(files)
+        records = self.store.records()
+        by_path: dict[str, set[str]] = {}
+        for rec in records.values():
+            if rec.path:
+                by_path.setdefault(rec.path, set()).add(rec.id)
+
+        todo: list[Article] = []
+        seen: set[str] = set()
+        stale: set[str] = set()
+        for f in self._bar(files, "reading", "file"):
+            path = str(f.resolve())
+            in_file: set[str] = set()
+            clean = True
+            for item in parse_file(f):
+                if isinstance(item, ParseError):
+                    report.failures.append(item)
+                    clean = False
+                    continue
+                art = replace(item, path=path)
+                if art.id in seen:
+                    report.duplicates += 1
+                    continue
+                seen.add(art.id)
+                in_file.add(art.id)
+                report.articles += 1
+                rec = records.get(art.id)
+                if rec is not None and rec.hash == art.hash:
+                    report.unchanged += 1
+                else:
+                    todo.append(art)
+                    if rec is None:
+                        report.added += 1
+                    else:
+                        report.updated += 1
+            if clean:  # a file read only in part must not lose the articles it once had
+                stale |= by_path.get(path, set()) - in_file
+        if prune:
+            stale |= {r.id for r in records.values() if r.path and not Path(r.path).exists()}
+        stale -= seen
+        if stale:
+            self.store.delete(sorted(stale))
+            if self.on_write:
+                self.on_write([], [], sorted(stale))
+            report.removed = len(stale)
+
+        self._embed_and_write(todo, report)
+        report.seconds = time.perf_counter() - t0
+        return report
+
+    def _embed_and_write(self, todo: list[Article], report: IngestReport) -> None:
+        bar = self._bar(None, "embedding", "article", total=len(todo))
+        batch: list[Article] = []
+        batch_chunks: list[Chunk] = []
+        try:
+            for art in todo:
+                chunks = self.chunker.chunk(art)
+                batch.append(art)
+                batch_chunks.extend(chunks)
+                if len(batch_chunks) >= self.batch_chunks:
+                    self._flush(batch, batch_chunks, report)
+                    bar.update(len(batch))
+                    bar.set_postfix(chunks=report.chunks_embedded, refresh=False)
+                    batch, batch_chunks = [], []
+            if batch:
+                self._flush(batch, batch_chunks, report)
+                bar.update(len(batch))
+                bar.set_postfix(chunks=report.chunks_embedded, refresh=False)
+        finally:
+            bar.close()
+
+    def _flush(self, articles: list[Article], chunks: list[Chunk], report: IngestReport) -> None:
+        titles = {a.id: a.title for a in articles}
+        inputs = [
+            f"{titles[c.article_id]}\n{c.text}" if self.title_in_embedding else c.text
+            for c in chunks
+        ]
+        # News feeds repeat boilerplate passages verbatim; embed each distinct text once.
+        unique = list(dict.fromkeys(inputs))
+        vectors = self.embedder.embed_documents(unique) if unique else np.zeros((0, 1))
+        row = {text: i for i, text in enumerate(unique)}
+        all_vectors = vectors[[row[t] for t in inputs]] if inputs else vectors
+        self.store.write(articles, chunks, all_vectors)
+        if self.on_write:
+            self.on_write(articles, chunks, [])
+        report.chunks_embedded += len(unique)
+        report.chunks_reused += len(inputs) - len(unique)
+
+    def _bar(self, items: Sequence[Path] | None, desc: str, unit: str, total: int | None = None):  # type: ignore[no-untyped-def]
+        from tqdm import tqdm
+
+        return tqdm(
+            items, desc=desc, unit=unit, total=total, file=sys.stderr,
+            disable=not self.progress, dynamic_ncols=True, leave=False,
+        )

@@ -1,0 +1,225 @@
+"""Turn files into Articles: .txt, .md, .html, .json, .jsonl and gzip of any of these.
+
+Parsing never raises for bad input: each problem is yielded as a `ParseError` naming the
+path (and line) so that one bad file or record never aborts an ingest of many.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+from collections.abc import Iterable, Iterator
+from datetime import date
+from pathlib import Path
+
+from index.article import Article, content_hash
+from index.errors import ParseError, UnsupportedFileType
+
+TEXT_TYPES = (".txt", ".md", ".markdown")
+HTML_TYPES = (".html", ".htm")
+JSON_TYPES = (".json", ".jsonl", ".ndjson")
+SUPPORTED = TEXT_TYPES + HTML_TYPES + JSON_TYPES
+
+_DATE_LINE = re.compile(r"^\s*date:?\s+(\d{4}-\d{2}-\d{2})\b[ \t]*", re.IGNORECASE)
+_HEADER_LINE = re.compile(r"^\s*(title|url|source|date|id):\s*(.+?)\s*$", re.IGNORECASE)
+_MAX_TITLE = 160
+
+
+def file_type(path: Path) -> str:
+    """The effective extension ('.jsonl' for 'x.jsonl.gz'), lower-cased."""
+    suffixes = [s.lower() for s in path.suffixes]
+    if suffixes and suffixes[-1] == ".gz":
+        suffixes = suffixes[:-1]
+    return suffixes[-1] if suffixes else ""
+
+
+def is_supported(path: Path) -> bool:
+    """Whether `parse_file` reads this file type."""
+    return file_type(path) in SUPPORTED
+
+
+def collect_files(paths: Iterable[Path]) -> tuple[list[Path], list[ParseError]]:
+    """Expand folders recursively. Named files of unknown type and missing paths are errors;
+    unknown files inside folders are skipped quietly (folders hold other things too)."""
+    files: list[Path] = []
+    errors: list[ParseError] = []
+    for p in paths:
+        if p.is_dir():
+            files.extend(
+                f for f in sorted(p.rglob("*"))
+                if f.is_file() and not f.name.startswith(".") and is_supported(f)
+            )
+        elif p.is_file():
+            if is_supported(p):
+                files.append(p)
+            else:
+                errors.append(UnsupportedFileType(
+                    str(p), f"unsupported file type {file_type(p) or '(none)'!r}; "
+                    f"supported: {', '.join(SUPPORTED)} (optionally .gz)"))
+        else:
+            errors.append(ParseError(str(p), "no such file or folder"))
+    return files, errors
+
+
+def parse_file(path: Path) -> Iterator[Article | ParseError]:
+    """Yield the articles in a file, and a ParseError for each part that cannot be read."""
+    kind = file_type(path)
+    try:
+        raw = path.read_bytes()
+        if path.suffix.lower() == ".gz":
+            raw = gzip.decompress(raw)
+        text = raw.decode("utf-8-sig")
+    except (OSError, EOFError, gzip.BadGzipFile, UnicodeDecodeError) as exc:
+        yield ParseError(str(path), f"cannot read file: {exc}")
+        return
+    if kind in JSON_TYPES:
+        yield from _parse_json(text, path)
+    elif kind in HTML_TYPES:
+        yield _guard(lambda: parse_html(text, path=str(path)), path)
+    elif kind in TEXT_TYPES:
+        yield _guard(lambda: parse_text(text, path=str(path), markdown=kind != ".txt"), path)
+    else:
+        yield UnsupportedFileType(str(path), f"unsupported file type {kind!r}")
+
+
+def _guard(make: object, path: Path) -> Article | ParseError:
+    try:
+        return make()  # type: ignore[operator,no-any-return]
+    except ParseError as exc:
+        return exc
+    except Exception as exc:  # a parser library failing on odd input must not abort ingest
+        return ParseError(str(path), f"cannot parse: {exc}")
+
+
+def parse_text(raw: str, path: str | None = None, markdown: bool = False) -> Article:
+    """Plain text or Markdown. Leading header lines (`date 2024-12-10`, `title: ...`,
+    `url: ...`) are read as metadata; a short first line is the title."""
+    meta: dict[str, str] = {}
+    body = raw.replace("\r\n", "\n")
+    while True:
+        m = _DATE_LINE.match(body)
+        if m and "date" not in meta:
+            meta["date"] = m.group(1)
+            body = body[m.end():]
+            continue
+        first, _, rest = body.lstrip().partition("\n")
+        h = _HEADER_LINE.match(first)
+        if h and h.group(1).lower() not in meta:
+            meta[h.group(1).lower()] = h.group(2)
+            body = rest
+            continue
+        break
+    body = body.strip()
+    if not body:
+        raise ParseError(path or "<text>", "no article text")
+    title = meta.get("title")
+    if title is None:
+        first = body.split("\n", 1)[0].strip()
+        heading = first.lstrip("#").strip() if markdown else first
+        if len(heading) <= _MAX_TITLE and not heading.endswith((".", "?", "!", '"')) or (
+            markdown and first.startswith("#")
+        ):
+            title = heading
+            if "\n" in body:  # keep the heading out of the body only if a body remains
+                body = body.split("\n", 1)[1].strip()
+        else:
+            title = _first_sentence(body)
+    return Article(
+        id=meta.get("id") or content_hash(body),
+        text=body,
+        title=title,
+        date=_to_date(meta.get("date"), path),
+        url=meta.get("url"),
+        source=meta.get("source"),
+        path=path,
+    )
+
+
+def parse_html(raw: str, path: str | None = None) -> Article:
+    """HTML page: main text and metadata extracted with trafilatura."""
+    import trafilatura
+
+    doc = trafilatura.bare_extraction(
+        raw, include_comments=False, include_tables=False, with_metadata=True
+    )
+    text = (getattr(doc, "text", None) or "").strip() if doc is not None else ""
+    if not text:
+        raise ParseError(path or "<html>", "no article text found in the HTML")
+    title = (getattr(doc, "title", None) or "").strip() or _first_sentence(text)
+    return Article(
+        id=content_hash(text),
+        text=text,
+        title=title,
+        date=_to_date(getattr(doc, "date", None), path),
+        url=getattr(doc, "url", None) or None,
+        source=getattr(doc, "sitename", None) or None,
+        path=path,
+    )
+
+
+def parse_record(rec: object, where: str) -> Article:
+    """One JSON record: `text` required; `id`, `title`, `url`, `date`, `source` optional."""
+    if not isinstance(rec, dict):
+        raise ParseError(where, "record is not a JSON object")
+    text = rec.get("text")
+    if not isinstance(text, str) or not text.strip():
+        raise ParseError(where, "record has no 'text' string")
+    text = text.strip()
+    title = rec.get("title")
+    return Article(
+        id=str(rec["id"]) if rec.get("id") not in (None, "") else content_hash(text),
+        text=text,
+        title=str(title).strip() if title else _first_sentence(text),
+        date=_to_date(rec.get("date"), where),
+        url=str(rec["url"]) if rec.get("url") else None,
+        source=str(rec["source"]) if rec.get("source") else None,
+    )
+
+
+def _parse_json(text: str, path: Path) -> Iterator[Article | ParseError]:
+    if file_type(path) == ".json":  # one object or an array of objects
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            yield ParseError(str(path), f"invalid JSON: {exc.msg}", line=exc.lineno)
+            return
+        for i, rec in enumerate(data if isinstance(data, list) else [data]):
+            yield _record(rec, str(path), None, i if isinstance(data, list) else None)
+        return
+    for lineno, line in enumerate(text.splitlines(), start=1):  # JSON Lines
+        if not line.strip():
+            continue
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError as exc:
+            yield ParseError(str(path), f"invalid JSON: {exc.msg}", line=lineno)
+            continue
+        yield _record(rec, str(path), lineno, None)
+
+
+def _record(rec: object, path: str, line: int | None, item: int | None) -> Article | ParseError:
+    where = path if item is None else f"{path}[{item}]"
+    try:
+        art = parse_record(rec, where)
+    except ParseError as exc:
+        return ParseError(path, exc.reason if item is None else f"item {item}: {exc.reason}", line)
+    return Article(art.id, art.text, art.title, art.date, art.url, art.source, path=path)
+
+
+def _to_date(value: object, where: str | None) -> date | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, date):
+        return value
+    s = str(value).strip()
+    try:
+        return date.fromisoformat(s[:10])
+    except ValueError:
+        raise ParseError(where or "<input>", f"unreadable date {s!r}; use YYYY-MM-DD") from None
+
+
+def _first_sentence(text: str) -> str:
+    first = re.split(r"(?<=[.!?])\s", text.strip(), maxsplit=1)[0]
+    first = first.split("\n", 1)[0]
+    return first if len(first) <= _MAX_TITLE else first[: _MAX_TITLE - 1].rstrip() + "…"

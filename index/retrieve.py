@@ -1,0 +1,152 @@
+"""Retrieval: find the passages most relevant to a query. Built on llama-index's
+retrievers; results are converted to our own `Passage` type at this boundary."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING, Any, Protocol
+
+from index.store import Store, date_key
+
+if TYPE_CHECKING:
+    from index.embed import Embedder
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrieved chunk: `text` sits at `start:end` of its article's stored text."""
+
+    chunk_id: str
+    article_id: str
+    text: str
+    start: int
+    end: int
+    score: float
+    title: str
+    date: date | None
+    url: str | None
+    source: str | None
+
+
+class Retriever(Protocol):
+    """Anything that ranks passages for a query (dense, keyword, hybrid, reranked)."""
+
+    def retrieve(self, query: str, top_k: int, as_of: date | None = None) -> list[Passage]:
+        """The `top_k` best passages, best first; with `as_of`, none published after it."""
+        ...
+
+
+def passage_from_node(node: Any, score: float) -> Passage:
+    """Convert a llama-index node (as stored by `Store.write`) to a Passage."""
+    meta = node.metadata
+    start = node.start_char_idx if node.start_char_idx is not None else int(meta.get("start", 0))
+    text = node.get_content()
+    return Passage(
+        chunk_id=node.node_id,
+        article_id=str(meta["article_id"]),
+        text=text,
+        start=start,
+        end=start + len(text),
+        score=score,
+        title=str(meta.get("title", "")),
+        date=date.fromisoformat(meta["date"]) if meta.get("date") else None,
+        url=meta.get("url"),
+        source=meta.get("source"),
+    )
+
+
+def as_of_filters(as_of: date | None) -> Any:
+    """llama-index metadata filter: published on or before `as_of`; undated articles are
+    kept (their date is unknown, not known to be later)."""
+    if as_of is None:
+        return None
+    from llama_index.core.vector_stores import FilterOperator, MetadataFilter, MetadataFilters
+
+    return MetadataFilters(
+        filters=[MetadataFilter(key="date_key", value=date_key(as_of), operator=FilterOperator.LTE)]
+    )
+
+
+def disable_llm() -> None:
+    """No LLM unless one is configured: llama-index would otherwise reach for OpenAI.
+    Its notice goes to stdout, which would corrupt `--json` output, so it is swallowed."""
+    import contextlib
+    import io
+
+    from llama_index.core import Settings as LlamaSettings
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        LlamaSettings.llm = None
+
+
+class DenseRetriever:
+    """Embedding similarity over the Chroma store, through llama-index's VectorIndexRetriever.
+    Scores are cosine similarities."""
+
+    def __init__(self, store: Store, embedder: Embedder) -> None:
+        from llama_index.core import VectorStoreIndex
+
+        disable_llm()
+        self.embedder = embedder
+        self._index = VectorStoreIndex.from_vector_store(
+            store.vector_store(), embed_model=_LlamaEmbedding.wrap(embedder)
+        )
+
+    def retrieve(self, query: str, top_k: int, as_of: date | None = None) -> list[Passage]:
+        from llama_index.core.schema import QueryBundle
+
+        retriever = self._index.as_retriever(similarity_top_k=top_k, filters=as_of_filters(as_of))
+        bundle = QueryBundle(query_str=query, embedding=self.embedder.embed_query(query).tolist())
+        # The Chroma integration reports exp(-distance); with cosine space that maps back to
+        # cosine similarity = 1 + ln(score).
+        return [
+            passage_from_node(n.node, 1.0 + math.log(max(n.score or 1e-12, 1e-12)))
+            for n in retriever.retrieve(bundle)
+        ]
+
+
+def _make_llama_embedding() -> type:
+    from llama_index.core.base.embeddings.base import BaseEmbedding
+    from pydantic import PrivateAttr
+
+    class LlamaEmbedding(BaseEmbedding):  # type: ignore[misc]
+        """Lets llama-index components call our Embedder."""
+
+        _embedder: Any = PrivateAttr()
+
+        @classmethod
+        def wrap(cls, embedder: Embedder) -> LlamaEmbedding:
+            obj = cls(model_name=embedder.model_id)
+            obj._embedder = embedder
+            return obj
+
+        def _get_query_embedding(self, query: str) -> list[float]:
+            return self._embedder.embed_query(query).tolist()  # type: ignore[no-any-return]
+
+        def _get_text_embedding(self, text: str) -> list[float]:
+            return self._embedder.embed_documents([text])[0].tolist()  # type: ignore[no-any-return]
+
+        def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
+            return self._embedder.embed_documents(texts).tolist()  # type: ignore[no-any-return]
+
+        async def _aget_query_embedding(self, query: str) -> list[float]:
+            return self._get_query_embedding(query)
+
+    return LlamaEmbedding
+
+
+class _LazyLlamaEmbedding:
+    """Defers importing llama-index until a retriever is actually built."""
+
+    _cls: type | None = None
+
+    @classmethod
+    def wrap(cls, embedder: Embedder) -> Any:
+        if cls._cls is None:
+            cls._cls = _make_llama_embedding()
+        return cls._cls.wrap(embedder)  # type: ignore[attr-defined]
+
+
+_LlamaEmbedding = _LazyLlamaEmbedding

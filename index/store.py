@@ -1,0 +1,337 @@
+"""Chroma storage of chunks (with vectors) and article texts. The only module that
+touches chromadb; callers see our own types.
+
+Two collections: `<name>-chunks` (one vector per passage, cosine space, written through
+llama-index's ChromaVectorStore so its retrievers read it back) and `<name>-articles`
+(full article text and metadata; a record there marks the article as completely indexed,
+which is what makes an interrupted ingest safe to resume).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlparse
+
+import numpy as np
+
+from index.article import Article
+from index.chunk import Chunk
+from index.errors import IndexNotFound, ModelMismatch, StoreUnavailable
+from index.settings import StoreSettings
+
+if TYPE_CHECKING:
+    from llama_index.vector_stores.chroma import ChromaVectorStore
+
+SCHEMA_VERSION = 1
+_BATCH = 2000  # rows per Chroma call; its own limit is ~41k, smaller keeps memory flat
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """What built the index. Vectors from another model are meaningless to compare."""
+
+    embedding_model: str
+    dimension: int
+    chunk_size: int
+    chunk_overlap: int
+    title_in_embedding: bool
+    schema: int = SCHEMA_VERSION
+
+    def describe(self) -> str:
+        return (
+            f"model {self.embedding_model} ({self.dimension} dims), chunks of "
+            f"{self.chunk_size} tokens with {self.chunk_overlap} overlap"
+        )
+
+
+@dataclass(frozen=True)
+class ArticleRecord:
+    """What the index remembers of an article to decide whether to re-index it."""
+
+    id: str
+    hash: str
+    path: str | None
+    chunks: int
+
+
+def date_key(d: date | None) -> int:
+    """Dates as sortable ints for Chroma filters; 0 means undated."""
+    return d.year * 10000 + d.month * 100 + d.day if d else 0
+
+
+class Store:
+    """Opens the embedded Chroma in `chroma_dir`, or a Chroma server when a URL is set."""
+
+    def __init__(self, settings: StoreSettings, chroma_dir: Path) -> None:
+        self.settings = settings
+        self.chroma_dir = chroma_dir
+        self._client: Any = None
+        self._chunks: Any = None
+        self._articles: Any = None
+
+    # -- connection -------------------------------------------------------------------
+    @property
+    def location(self) -> str:
+        return self.settings.chroma_url or str(self.chroma_dir)
+
+    def _connect(self) -> Any:
+        if self._client is not None:
+            return self._client
+        os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+        import chromadb
+        from chromadb.config import Settings as ChromaSettings
+
+        chroma_settings = ChromaSettings(anonymized_telemetry=False)
+        try:
+            if self.settings.chroma_url:
+                url = urlparse(self.settings.chroma_url)
+                if url.scheme not in ("http", "https") or not url.hostname:
+                    raise StoreUnavailable(
+                        f"NEWSQA_STORE__CHROMA_URL={self.settings.chroma_url!r} is not a URL "
+                        "like http://127.0.0.1:8000"
+                    )
+                self._client = chromadb.HttpClient(
+                    host=url.hostname,
+                    port=url.port or (443 if url.scheme == "https" else 8000),
+                    ssl=url.scheme == "https",
+                    settings=chroma_settings,
+                )
+                self._client.heartbeat()
+            else:
+                self.chroma_dir.mkdir(parents=True, exist_ok=True)
+                self._client = chromadb.PersistentClient(
+                    path=str(self.chroma_dir), settings=chroma_settings
+                )
+        except StoreUnavailable:
+            raise
+        except Exception as exc:
+            self._client = None
+            raise StoreUnavailable(
+                f"cannot open the Chroma store at {self.location}: {exc}. "
+                + ("Is `chroma run` serving there?" if self.settings.chroma_url else "")
+            ) from exc
+        return self._client
+
+    def _names(self) -> tuple[str, str]:
+        return f"{self.settings.collection}-chunks", f"{self.settings.collection}-articles"
+
+    def exists(self) -> bool:
+        """Whether an index (with a manifest) has been created here."""
+        if not self.settings.chroma_url and not (self.chroma_dir / "chroma.sqlite3").exists():
+            return False  # don't create an empty store just by asking
+        client = self._connect()
+        names = {getattr(c, "name", c) for c in client.list_collections()}
+        return all(n in names for n in self._names())
+
+    def open(self, expected: Manifest | None = None, create: bool = False) -> Manifest:
+        """Open the collections. With `create`, make them (recording `expected`); else a
+        missing index raises IndexNotFound. A manifest that differs from `expected` in
+        model or dimension (or, when creating, chunking) raises ModelMismatch."""
+        client = self._connect()
+        chunks_name, articles_name = self._names()
+        if not self.exists():
+            if not create or expected is None:
+                raise IndexNotFound(f"no index at {self.location}")
+            meta = {"newsqa_manifest": json.dumps(asdict(expected))}
+            self._chunks = client.get_or_create_collection(
+                chunks_name, metadata=meta, configuration={"hnsw": {"space": "cosine"}},
+                embedding_function=None,
+            )
+            self._articles = client.get_or_create_collection(
+                articles_name, embedding_function=None
+            )
+        else:
+            self._chunks = client.get_collection(chunks_name, embedding_function=None)
+            self._articles = client.get_collection(articles_name, embedding_function=None)
+        manifest = self.manifest()
+        if expected is not None:
+            _check(manifest, expected, strict_chunking=create)
+        return manifest
+
+    def manifest(self) -> Manifest:
+        raw = (self._chunks.metadata or {}).get("newsqa_manifest")
+        if not raw:
+            raise IndexNotFound(f"the index at {self.location} has no manifest")
+        return Manifest(**json.loads(raw))
+
+    def reset(self) -> None:
+        """Drop both collections (used by `ingest --rebuild`)."""
+        client = self._connect()
+        names = {getattr(c, "name", c) for c in client.list_collections()}
+        for name in self._names():
+            if name in names:
+                client.delete_collection(name)
+        self._chunks = self._articles = None
+
+    # -- reading ----------------------------------------------------------------------
+    def records(self) -> dict[str, ArticleRecord]:
+        """Every completely indexed article, by id."""
+        out: dict[str, ArticleRecord] = {}
+        total = self._articles.count()
+        for offset in range(0, total, _BATCH):
+            got = self._articles.get(include=["metadatas"], limit=_BATCH, offset=offset)
+            for aid, meta in zip(got["ids"], got["metadatas"], strict=True):
+                out[aid] = ArticleRecord(
+                    aid, str(meta.get("hash", "")), meta.get("path"), int(meta.get("chunks", 0))
+                )
+        return out
+
+    def counts(self) -> tuple[int, int]:
+        """(articles, chunks) in the index."""
+        return self._articles.count(), self._chunks.count()
+
+    def articles(self, ids: Sequence[str]) -> dict[str, Article]:
+        """Full stored articles by id (missing ids are left out)."""
+        if not ids:
+            return {}
+        got = self._articles.get(ids=list(dict.fromkeys(ids)), include=["documents", "metadatas"])
+        return {
+            aid: _article(aid, doc, meta)
+            for aid, doc, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
+        }
+
+    def iter_chunks(self) -> Iterator[tuple[Chunk, dict[str, Any]]]:
+        """Every stored chunk with its metadata (for building the keyword index)."""
+        total = self._chunks.count()
+        for offset in range(0, total, _BATCH):
+            got = self._chunks.get(include=["documents", "metadatas"], limit=_BATCH, offset=offset)
+            for cid, doc, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
+                yield chunk_from_metadata(cid, doc, meta), meta
+
+    def vector_store(self) -> ChromaVectorStore:
+        """The chunks collection as a llama-index vector store (for its retrievers)."""
+        from llama_index.vector_stores.chroma import ChromaVectorStore
+
+        return ChromaVectorStore(chroma_collection=self._chunks)
+
+    # -- writing ----------------------------------------------------------------------
+    def delete(self, article_ids: Sequence[str]) -> None:
+        """Remove articles and all their chunks. The article record goes first, so a crash
+        half-way leaves the article marked as not indexed, never as complete."""
+        ids = list(article_ids)
+        for i in range(0, len(ids), 500):
+            part = ids[i : i + 500]
+            self._articles.delete(ids=part)
+            self._chunks.delete(where={"article_id": {"$in": part}})
+
+    def write(
+        self, articles: Sequence[Article], chunks: Sequence[Chunk], vectors: np.ndarray
+    ) -> None:
+        """Replace these articles with their new chunks and vectors. Chunks are written
+        before the article records that mark them complete."""
+        from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
+
+        by_id = {a.id: a for a in articles}
+        self.delete(list(by_id))
+        nodes = []
+        for chunk, vec in zip(chunks, vectors, strict=True):
+            art = by_id[chunk.article_id]
+            nodes.append(
+                TextNode(
+                    id_=chunk.id,
+                    text=chunk.text,
+                    embedding=vec.tolist(),
+                    start_char_idx=chunk.start,
+                    end_char_idx=chunk.end,
+                    metadata=_chunk_meta(art, chunk),
+                    relationships={NodeRelationship.SOURCE: RelatedNodeInfo(node_id=art.id)},
+                )
+            )
+        store = self.vector_store()
+        for i in range(0, len(nodes), _BATCH):
+            store.add(nodes[i : i + _BATCH])
+        counts: dict[str, int] = {}
+        for c in chunks:
+            counts[c.article_id] = counts.get(c.article_id, 0) + 1
+        arts = list(by_id.values())
+        self._articles.upsert(
+            ids=[a.id for a in arts],
+            documents=[a.text for a in arts],
+            metadatas=[_article_meta(a, counts.get(a.id, 0)) for a in arts],
+            # Chroma insists on a vector per record; article records are looked up by id.
+            embeddings=[[0.0] for _ in arts],
+        )
+
+
+def _check(found: Manifest, expected: Manifest, strict_chunking: bool) -> None:
+    if (found.embedding_model, found.dimension) != (expected.embedding_model, expected.dimension):
+        raise ModelMismatch(
+            f"the index was built with {found.describe()}, but the configured model is "
+            f"{expected.embedding_model} ({expected.dimension} dims). Re-index with "
+            "`newsqa ingest --rebuild PATH...`, or set NEWSQA_EMBEDDING__BACKEND / "
+            "NEWSQA_EMBEDDING__MODEL back to what built it."
+        )
+    if found.schema != expected.schema:
+        raise ModelMismatch(
+            f"the index has schema version {found.schema}, this version reads "
+            f"{expected.schema}. Re-index with `newsqa ingest --rebuild PATH...`."
+        )
+    if strict_chunking and (
+        (found.chunk_size, found.chunk_overlap, found.title_in_embedding)
+        != (expected.chunk_size, expected.chunk_overlap, expected.title_in_embedding)
+    ):
+        raise ModelMismatch(
+            f"the index was built with {found.describe()}, but chunking is now configured as "
+            f"{expected.chunk_size} tokens with {expected.chunk_overlap} overlap. Mixing the two "
+            "would make results uneven: re-index with `newsqa ingest --rebuild PATH...` or "
+            "set NEWSQA_CHUNKING__* back."
+        )
+
+
+def _chunk_meta(art: Article, chunk: Chunk) -> dict[str, Any]:
+    meta: dict[str, Any] = {
+        "article_id": art.id,
+        "chunk_index": chunk.index,
+        "start": chunk.start,
+        "end": chunk.end,
+        "title": art.title,
+        "date_key": date_key(art.date),
+    }
+    if art.date:
+        meta["date"] = art.date.isoformat()
+    if art.url:
+        meta["url"] = art.url
+    if art.source:
+        meta["source"] = art.source
+    return meta
+
+
+def chunk_from_metadata(chunk_id: str, text: str, meta: dict[str, Any]) -> Chunk:
+    """Rebuild our Chunk from a stored row."""
+    return Chunk(
+        id=chunk_id,
+        article_id=str(meta["article_id"]),
+        index=int(meta.get("chunk_index", 0)),
+        text=text,
+        start=int(meta.get("start", 0)),
+        end=int(meta.get("end", len(text))),
+    )
+
+
+def _article_meta(art: Article, chunks: int) -> dict[str, Any]:
+    meta: dict[str, Any] = {
+        "title": art.title, "hash": art.hash, "chunks": chunks, "date_key": date_key(art.date)
+    }
+    for key, value in (("date", art.date.isoformat() if art.date else None), ("url", art.url),
+                       ("source", art.source), ("path", art.path)):
+        if value:
+            meta[key] = value
+    return meta
+
+
+def _article(aid: str, text: str, meta: dict[str, Any]) -> Article:
+    return Article(
+        id=aid,
+        text=text,
+        title=str(meta.get("title", "")),
+        date=date.fromisoformat(meta["date"]) if meta.get("date") else None,
+        url=meta.get("url"),
+        source=meta.get("source"),
+        path=meta.get("path"),
+    )

@@ -1,0 +1,1 @@
+"""User interfaces: the `newsqa` command line and the Gradio chat."""

@@ -1,0 +1,205 @@
+"""The `newsqa` command line. Heavy libraries load only when a command needs them, so
+`newsqa ask` starts quickly. Errors are one line and a non-zero exit code:
+0 success, 1 done but some input failed, 2 error (nothing done), 130 interrupted."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from assistant.answer import Answer
+    from assistant.service import Assistant
+
+EXIT_OK, EXIT_PARTIAL, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+def offline_environment() -> None:
+    """Nothing may reach the network at run time: models come from installed packages."""
+    for key, value in (
+        ("HF_HUB_OFFLINE", "1"),
+        ("TRANSFORMERS_OFFLINE", "1"),
+        ("ANONYMIZED_TELEMETRY", "False"),
+        ("GRADIO_ANALYTICS_ENABLED", "False"),
+        ("TOKENIZERS_PARALLELISM", "false"),
+    ):
+        os.environ.setdefault(key, value)
+
+
+def _date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a date like 2024-12-10") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="newsqa",
+        description="Ask questions over news articles; every answer cites the exact source text.",
+    )
+    parser.add_argument("--home", type=Path, help="data home (default: $NEWSQA_HOME or per-user)")
+    parser.add_argument("--chroma-url", help="use a Chroma server (`chroma run`) at this URL")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("ingest", help="index article files or folders (incremental)")
+    p.add_argument("paths", nargs="+", type=Path,
+                   help=".txt .md .html .json .jsonl files or folders, or .gz of these")
+    p.add_argument("--prune", action="store_true", help="drop articles whose file is gone")
+    p.add_argument("--rebuild", action="store_true",
+                   help="drop the whole index first (after changing model or chunking)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    p = sub.add_parser("ask", help="answer questions with cited quotes")
+    p.add_argument("question", nargs="+",
+                   help="the question; quote each one to ask several in one call")
+    p.add_argument("--json", action="store_true", help="one JSON object per question per line")
+    p.add_argument("-k", type=int, metavar="N", help="passages to retrieve (default from settings)")
+    p.add_argument("--as-of", type=_date, metavar="YYYY-MM-DD",
+                   help="answer as of this day: ignore articles published after it")
+
+    sub.add_parser("info", help="what is indexed, with which model, where")
+
+    p = sub.add_parser("serve", help="open the browser chat (Gradio)")
+    p.add_argument("--host", help="interface to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, help="port (default 7860)")
+    p.add_argument("--auth", metavar="USER:PASSWORD", help="require this login")
+
+    p = sub.add_parser("eval", help="score the assistant on a question file")
+    p.add_argument("questions", nargs="?", type=Path,
+                   help="questions .jsonl (default: seeds/questions.jsonl)")
+    p.add_argument("--out", type=Path, help="output folder for results and report")
+    p.add_argument("-k", type=int, metavar="N", help="passages to retrieve")
+    p.add_argument("--limit", type=int, metavar="N", help="only the first N questions")
+    p.add_argument("--no-as-of", action="store_true",
+                   help="ignore the questions' dates (no 'as of' filtering)")
+    p.add_argument("--compare", nargs="+", type=Path, metavar="DIR",
+                   help="compare earlier eval output folders instead of running")
+    return parser
+
+
+def _questions(words: list[str]) -> list[str]:
+    """`ask Where are IS cells?` is one question; `ask "Q1?" "Q2?"` are two."""
+    if len(words) > 1 and all(" " in w for w in words):
+        return words
+    return [" ".join(words)]
+
+
+def format_answer(answer: Answer) -> str:
+    """Human-readable answer with its numbered sources."""
+    lines = [answer.text]
+    if answer.citations:
+        lines.append("")
+        lines.append("Sources:")
+        for c in answer.citations:
+            meta = ", ".join(x for x in (c.date.isoformat() if c.date else None, c.url) if x)
+            lines.append(f"[{c.n}] {c.title}" + (f" ({meta})" if meta else ""))
+            lines.append(f'    "{c.quote}"  [chars {c.start}-{c.end} of {c.article_id}]')
+    return "\n".join(lines)
+
+
+def _open(args: argparse.Namespace) -> Assistant:
+    from assistant.service import Assistant
+    from assistant.settings import load_settings
+
+    overrides: dict[str, Any] = {}
+    if args.home:
+        overrides["home"] = args.home
+    settings = load_settings(**overrides)
+    if args.chroma_url:
+        settings.store.chroma_url = args.chroma_url
+    return Assistant(settings)
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    bot = _open(args)
+    report = bot.ingest(args.paths, prune=args.prune, rebuild=args.rebuild,
+                        progress=not args.quiet)
+    for failure in report.failures:
+        print(f"newsqa: skipped {failure}", file=sys.stderr)
+    print(report.summary())
+    return EXIT_OK if report.ok else EXIT_PARTIAL
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    questions = _questions(args.question)
+    if any(not q.strip() for q in questions):
+        raise _UsageError(
+            'the question is empty; try: newsqa ask "Where are remaining IS cells?"'
+        )
+    if args.k is not None and args.k < 1:
+        raise _UsageError("-k must be at least 1")
+    bot = _open(args)
+    for i, q in enumerate(questions):
+        answer = bot.ask(q, k=args.k, as_of=args.as_of)
+        if args.json:
+            print(json.dumps(answer.to_json(), ensure_ascii=False), flush=True)
+        else:
+            if len(questions) > 1:
+                print(("\n" if i else "") + f"Q: {q}")
+            print(format_answer(answer), flush=True)
+    return EXIT_OK
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    bot = _open(args)
+    for key, value in bot.info().items():
+        print(f"{key}: {value}")
+    return EXIT_OK
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from ui.chat import serve
+
+    bot = _open(args)
+    serve(bot, host=args.host, port=args.port, auth=args.auth)
+    return EXIT_OK
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from assistant.evaluation.command import run_eval_command
+
+    return run_eval_command(args, _open)
+
+
+class _UsageError(Exception):
+    pass
+
+
+COMMANDS = {
+    "ingest": cmd_ingest, "ask": cmd_ask, "info": cmd_info, "serve": cmd_serve, "eval": cmd_eval,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `newsqa` console script."""
+    offline_environment()
+    args = build_parser().parse_args(argv)
+    from assistant.errors import AssistantError
+    from index.errors import IndexNotFound, NewsIndexError
+
+    try:
+        return COMMANDS[args.command](args)
+    except IndexNotFound as exc:
+        _fail(f"{exc}. Index some articles first: newsqa ingest seeds/")
+    except (NewsIndexError, AssistantError, _UsageError) as exc:
+        _fail(str(exc))
+    except KeyboardInterrupt:
+        print("\nnewsqa: interrupted. The index is consistent; rerun the same command to "
+              "finish.", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    return EXIT_ERROR
+
+
+def _fail(message: str) -> None:
+    print(f"newsqa: error: {message}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
