@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Fresh machine to test results: install everything (Debian chromium for the browser
+# test too), then run the whole suite offline. Extra arguments go to pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if ! command -v chromium >/dev/null 2>&1; then
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q chromium
+fi
+bash scripts/setup.sh
+export HF_HUB_OFFLINE=1 GRADIO_ANALYTICS_ENABLED=False ANONYMIZED_TELEMETRY=False
+.venv/bin/python -m pytest -q "$@"
