@@ -22,6 +22,7 @@ from assistant.extractive import ExtractiveAnswerer
 from assistant.followup import condense_query
 from assistant.settings import Settings
 from index.article import Article
+from index.errors import IndexNotFound
 from index.store import Manifest, Store
 
 if TYPE_CHECKING:
@@ -63,6 +64,8 @@ class Assistant:
 
     def open(self) -> Manifest:
         """Open the existing index, checking it was built by the configured model."""
+        if not self.store.exists():  # say so before paying for a model load
+            raise IndexNotFound(f"no index at {self.store.location}")
         manifest = self.store.open(self.expected_manifest())
         self._opened = True
         return manifest

@@ -25,7 +25,7 @@ class AnswerSettings(BaseModel):
 
     max_sentences: int = Field(3, ge=1, le=10, description="Most sentences quoted in an answer.")
     min_relevance: float = Field(
-        0.40,
+        0.30,
         ge=-1,
         le=1,
         description="Relevance (0-1 blend of semantic and keyword match) the best sentence must "

@@ -97,6 +97,7 @@ def parse_text(raw: str, path: str | None = None, markdown: bool = False) -> Art
     `url: ...`) are read as metadata; a short first line is the title."""
     meta: dict[str, str] = {}
     body = raw.replace("\r\n", "\n")
+    # Header lines and a Markdown heading may come in any order before the body.
     while True:
         m = _DATE_LINE.match(body)
         if m and "date" not in meta:
@@ -109,20 +110,20 @@ def parse_text(raw: str, path: str | None = None, markdown: bool = False) -> Art
             meta[h.group(1).lower()] = h.group(2)
             body = rest
             continue
+        if markdown and first.startswith("#") and "title" not in meta and rest.strip():
+            meta["title"] = first.lstrip("#").strip()
+            body = rest
+            continue
         break
     body = body.strip()
     if not body:
         raise ParseError(path or "<text>", "no article text")
     title = meta.get("title")
     if title is None:
-        first = body.split("\n", 1)[0].strip()
-        heading = first.lstrip("#").strip() if markdown else first
-        if len(heading) <= _MAX_TITLE and not heading.endswith((".", "?", "!", '"')) or (
-            markdown and first.startswith("#")
-        ):
-            title = heading
-            if "\n" in body:  # keep the heading out of the body only if a body remains
-                body = body.split("\n", 1)[1].strip()
+        first, _, rest = body.partition("\n")
+        first = first.strip()
+        if rest.strip() and len(first) <= _MAX_TITLE and not first.endswith((".", "?", "!", '"')):
+            title, body = first, rest.strip()  # a short first line is a headline
         else:
             title = _first_sentence(body)
     return Article(

@@ -1,0 +1,78 @@
+"""Extractive answers: verbatim quotes at their offsets, stable numbering, abstention."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from assistant.errors import EmptyQuestion
+from assistant.service import Assistant
+from assistant.sentence import keywords, split_sentences
+from tests.conftest import SEED_FILE
+
+
+@pytest.fixture
+def seeded(fake_bot: Assistant) -> Assistant:
+    fake_bot.ingest([SEED_FILE])
+    return fake_bot
+
+
+def test_every_quote_is_verbatim_at_its_offsets(seeded: Assistant) -> None:
+    for q in ["Where are remaining IS cells?", "Who leads HTS?", "What did Biden say?"]:
+        answer = seeded.ask(q)
+        assert answer.citations
+        for c in answer.citations:
+            article = seeded.article(c.article_id)
+            assert article is not None
+            assert article.text[c.start:c.end] == c.quote
+
+
+def test_markers_resolve_to_citations_in_order(seeded: Assistant) -> None:
+    answer = seeded.ask("Where are remaining IS cells?")
+    assert [c.n for c in answer.citations] == list(range(1, len(answer.citations) + 1))
+    for c in answer.citations:
+        assert f"{c.quote} [{c.n}]" in answer.text
+    assert len({(c.article_id, c.start) for c in answer.citations}) == len(answer.citations)
+
+
+def test_unrelated_question_abstains_and_cites_nothing(seeded: Assistant) -> None:
+    answer = seeded.ask("What is the price of bananas in Peru?")
+    assert answer.abstained
+    assert answer.citations == ()
+    assert "don't say" in answer.text
+
+
+def test_empty_question_is_refused(seeded: Assistant) -> None:
+    with pytest.raises(EmptyQuestion):
+        seeded.ask("   ")
+
+
+def test_json_shape_matches_the_cli_contract(seeded: Assistant) -> None:
+    data = seeded.ask("Where are remaining IS cells?").to_json()
+    assert {"question", "answer", "abstained", "citations", "retrieved"} <= data.keys()
+    cit = data["citations"][0]
+    assert {"n", "article_id", "title", "date", "url", "quote", "start", "end"} <= cit.keys()
+    assert cit["date"] == "2024-12-10"
+    assert {"article_id", "chunk_id", "score"} <= data["retrieved"][0].keys()
+
+
+def test_sentence_splitter_keeps_closing_quotes_and_offsets() -> None:
+    text = 'He said: "There are cells in Syria." Then he left.\nNew line here'
+    spans = [text[s:e] for s, e in split_sentences(text)]
+    assert spans == ['He said: "There are cells in Syria."', "Then he left.", "New line here"]
+
+
+def test_keywords_keep_acronyms_that_spell_stopwords() -> None:
+    assert "is#" in keywords("Where are remaining IS cells?")
+    assert "is" not in keywords("this is it")
+    assert keywords("attacks") == keywords("attack")
+
+
+def test_answer_refers_to_as_of_when_given(tmp_path: Path, seeded: Assistant) -> None:
+    from datetime import date
+
+    answer = seeded.ask("Where are remaining IS cells?", as_of=date(2024, 12, 31))
+    assert answer.as_of == date(2024, 12, 31) and answer.citations
+    before = seeded.ask("Where are remaining IS cells?", as_of=date(2024, 1, 1))
+    assert before.abstained  # the only article was published later

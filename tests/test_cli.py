@@ -1,0 +1,107 @@
+"""The `newsqa` command: one clear line and an exit code for every error, JSON output."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from assistant.service import Assistant
+from tests.conftest import SEED_FILE, make_settings
+from tests.fakes import FakeEmbedder
+from ui import cli
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """CLI runs against a temporary home with the fake embedder."""
+    home = tmp_path / "home"
+
+    def fake_open(args):  # type: ignore[no-untyped-def]
+        settings = make_settings(args.home or home)
+        if args.chroma_url:
+            settings.store.chroma_url = args.chroma_url
+        return Assistant(settings, embedder=FakeEmbedder())
+
+    monkeypatch.setattr(cli, "_open", fake_open)
+    return home
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = cli.main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_ask_before_ingest_names_the_command_to_run(home: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    code, out, err = run(capsys, "ask", "Where are remaining IS cells?")
+    assert code == 2
+    assert "newsqa ingest" in err and "Traceback" not in err
+    assert err.count("\n") == 1
+
+
+def test_ingest_then_ask_json_several_questions(home: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    code, out, err = run(capsys, "ingest", "--quiet", str(SEED_FILE))
+    assert code == 0 and "1 added" in out
+    code, out, _ = run(capsys, "ask", "--json", "-k", "3",
+                       "Where are remaining IS cells?", "What is the price of bananas in Peru?")
+    assert code == 0
+    first, second = (json.loads(line) for line in out.strip().splitlines())
+    assert first["question"] == "Where are remaining IS cells?"
+    assert not first["abstained"] and first["citations"]
+    assert len(first["retrieved"]) <= 3
+    assert second["abstained"] and second["citations"] == []
+
+
+def test_plain_ask_prints_sources_with_quotes(home: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    run(capsys, "ingest", "--quiet", str(SEED_FILE))
+    code, out, _ = run(capsys, "ask", "Where", "are", "remaining", "IS", "cells?")
+    assert code == 0
+    assert "Sources:" in out and "[1]" in out and "(2024-12-10)" in out
+
+
+def test_empty_question_is_an_error(home: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    code, _, err = run(capsys, "ask", "  ")
+    assert code == 2 and "question is empty" in err
+
+
+def test_unknown_file_type_fails_with_exit_code(home: Path, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    bad = tmp_path / "photo.png"
+    bad.write_bytes(b"\x89PNG")
+    code, out, err = run(capsys, "ingest", "--quiet", str(bad), str(SEED_FILE))
+    assert code == 1
+    assert "photo.png" in err and "unsupported file type" in err
+    assert "1 added" in out
+
+
+def test_info_reports_counts_and_model(home: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    run(capsys, "ingest", "--quiet", str(SEED_FILE))
+    code, out, _ = run(capsys, "info")
+    assert code == 0
+    assert "articles: 1" in out and "embedding_model: fake-hash@test" in out
+
+
+def test_bad_setting_is_named(tmp_path: Path, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("NEWSQA_HOME", str(tmp_path))
+    monkeypatch.setenv("NEWSQA_RETRIEVAL__TOP_K", "lots")
+    code, _, err = run(capsys, "info")
+    assert code == 2
+    assert "NEWSQA_RETRIEVAL__TOP_K" in err and "Traceback" not in err
+
+
+def test_bad_as_of_date_is_a_usage_error(home: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["ask", "--as-of", "yesterday", "q"])
+    assert exc.value.code == 2
+    assert "not a date" in capsys.readouterr().err
+
+
+def test_ingest_folder_twice_says_nothing_new(home: Path, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    d = tmp_path / "docs"
+    d.mkdir()
+    shutil.copy(SEED_FILE, d)
+    run(capsys, "ingest", "--quiet", str(d))
+    code, out, _ = run(capsys, "ingest", "--quiet", str(d))
+    assert code == 0 and "nothing new to embed" in out

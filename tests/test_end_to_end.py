@@ -1,0 +1,58 @@
+"""End to end on seeds/ with the real packaged model (loaded once per session)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from assistant.service import Assistant
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.integration
+
+
+def test_seed_question_cites_central_eastern_syria_and_badia(seed_bot: Assistant) -> None:
+    answer = seed_bot.ask("Where are remaining IS cells?")
+    assert not answer.abstained
+    quotes = " ".join(c.quote for c in answer.citations)
+    assert "central and eastern Syria" in quotes
+    assert "Badia desert" in quotes
+    for c in answer.citations:
+        assert c.title.startswith("The so-called Islamic State")
+        assert c.date is not None and c.date.isoformat() == "2024-12-10"
+        article = seed_bot.article(c.article_id)
+        assert article is not None and article.text[c.start:c.end] == c.quote
+        assert f"[{c.n}]" in answer.text
+
+
+@pytest.mark.parametrize("question", [
+    "What is the price of bananas in Peru?",
+    "Who won the football World Cup in 2022?",
+    "How is the weather in Oslo today?",
+])
+def test_unrelated_questions_abstain(seed_bot: Assistant, question: str) -> None:
+    answer = seed_bot.ask(question)
+    assert answer.abstained and not answer.citations
+
+
+def test_follow_up_uses_the_conversation(seed_bot: Assistant) -> None:
+    first = "Where are remaining IS cells?"
+    answer = seed_bot.ask("Who attacks the truffle hunters there?", history=[first])
+    assert "Badia" in answer.query or first in answer.query
+    assert any("truffles" in c.quote for c in answer.citations)
+
+
+def test_cli_ask_json_in_a_fresh_process(seed_bot: Assistant) -> None:
+    env = {**os.environ, "NEWSQA_HOME": str(seed_bot.settings.home), "HF_HUB_OFFLINE": "1"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "ui.cli", "ask", "--json", "Where are remaining IS cells?"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert not data["abstained"]
+    assert any("Badia desert" in c["quote"] for c in data["citations"])

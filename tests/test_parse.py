@@ -1,0 +1,124 @@
+"""Every input format becomes an Article with the metadata a user would expect."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from datetime import date
+from pathlib import Path
+
+from index.errors import ParseError
+from index.parse import collect_files, parse_file
+from tests.conftest import DATA, SEED_FILE
+
+
+def articles(path: Path) -> list:
+    return [a for a in parse_file(path) if not isinstance(a, ParseError)]
+
+
+def errors(path: Path) -> list[ParseError]:
+    return [a for a in parse_file(path) if isinstance(a, ParseError)]
+
+
+def test_seed_header_gives_date_and_is_not_part_of_the_text() -> None:
+    (art,) = articles(SEED_FILE)
+    assert art.date == date(2024, 12, 10)
+    assert art.text.startswith("The so-called Islamic State terror group")
+    assert "date 2024-12-10" not in art.text
+    assert art.title.startswith("The so-called Islamic State")
+    assert len(art.id) == 16  # content hash when the file gives no id
+
+
+def test_ids_are_stable_and_follow_content(tmp_path: Path) -> None:
+    (a,) = articles(SEED_FILE)
+    (b,) = articles(SEED_FILE)
+    assert a.id == b.id
+    changed = tmp_path / "x.txt"
+    changed.write_text(SEED_FILE.read_text() + "\nOne more line.")
+    (c,) = articles(changed)
+    assert c.id != a.id
+
+
+def test_text_file_with_title_and_url_headers(tmp_path: Path) -> None:
+    f = tmp_path / "a.txt"
+    f.write_text("title: Rain in Spain\nurl: https://example.org/rain\ndate: 2022-06-01\n\n"
+                 "It rained mainly on the plain, officials said on Monday.\n")
+    (art,) = articles(f)
+    assert (art.title, art.url, art.date) == ("Rain in Spain", "https://example.org/rain",
+                                             date(2022, 6, 1))
+    assert art.text == "It rained mainly on the plain, officials said on Monday."
+
+
+def test_markdown_heading_is_the_title() -> None:
+    (art,) = articles(DATA / "notes.md")
+    assert art.title == "Lighthouse keepers return to Skerryvore"
+    assert art.date == date(2023, 8, 14)
+    assert art.text.startswith("For the first time in fifty years")
+
+
+def test_html_main_text_and_metadata_without_boilerplate() -> None:
+    (art,) = articles(DATA / "article.html")
+    assert "Floods close the Danube ferry" in art.title
+    assert "Vidin and Calafat" in art.text
+    assert "tracking" not in art.text and "Subscribe" not in art.text
+    assert art.date == date(2024, 3, 5)
+
+
+def test_jsonl_records_like_the_bench_corpus(tmp_path: Path) -> None:
+    recs = [
+        {"id": "rtqa-1", "url": "https://e.org/1", "title": "One", "date": "2022-06-12",
+         "text": "First article text about wheat prices."},
+        {"text": "Second article with no metadata at all."},
+    ]
+    f = tmp_path / "c.jsonl.gz"
+    f.write_bytes(gzip.compress("\n".join(json.dumps(r) for r in recs).encode()))
+    one, two = articles(f)
+    assert (one.id, one.title, one.url, one.date) == ("rtqa-1", "One", "https://e.org/1",
+                                                     date(2022, 6, 12))
+    assert two.date is None and two.id and two.title.startswith("Second article")
+
+
+def test_json_array_and_single_object(tmp_path: Path) -> None:
+    f = tmp_path / "a.json"
+    f.write_text(json.dumps([{"text": "Alpha text."}, {"text": "Beta text."}]))
+    assert [a.text for a in articles(f)] == ["Alpha text.", "Beta text."]
+    g = tmp_path / "b.json"
+    g.write_text(json.dumps({"id": "x", "text": "Gamma text."}))
+    assert [a.id for a in articles(g)] == ["x"]
+
+
+def test_bad_jsonl_lines_are_reported_with_line_numbers_and_rest_kept(tmp_path: Path) -> None:
+    f = tmp_path / "c.jsonl"
+    f.write_text('{"text": "good one"}\n{not json\n{"title": "no text"}\n'
+                 '{"text": "bad date", "date": "last Tuesday"}\n{"text": "good two"}\n')
+    assert [a.text for a in articles(f)] == ["good one", "good two"]
+    errs = errors(f)
+    assert [e.line for e in errs] == [2, 3, 4]
+    assert all(str(f) in str(e) for e in errs)
+    assert "YYYY-MM-DD" in errs[2].reason
+
+
+def test_unreadable_files_are_errors_not_crashes(tmp_path: Path) -> None:
+    bad_gz = tmp_path / "broken.txt.gz"
+    bad_gz.write_bytes(b"not gzip at all")
+    binary = tmp_path / "binary.txt"
+    binary.write_bytes(b"\xff\xfe\x00\x81 garbage")
+    empty = tmp_path / "empty.md"
+    empty.write_text("   \n")
+    for f in (bad_gz, binary, empty):
+        (err,) = errors(f)
+        assert str(f) in str(err)
+
+
+def test_collect_files_recurses_and_rejects_named_unknown_types(tmp_path: Path) -> None:
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "a.txt").write_text("x")
+    (tmp_path / "b.jsonl.gz").write_bytes(b"")
+    (tmp_path / "image.png").write_bytes(b"")
+    files, errs = collect_files([tmp_path])
+    assert sorted(f.name for f in files) == ["a.txt", "b.jsonl.gz"]
+    assert errs == []
+    files, errs = collect_files([tmp_path / "image.png", tmp_path / "missing.txt"])
+    assert files == []
+    assert "unsupported file type '.png'" in str(errs[0])
+    assert "no such file" in str(errs[1])
