@@ -96,7 +96,7 @@ class ExtractiveAnswerer:
                 continue
             chosen.append(int(i))
         # Read in article order: best article first, then position within it.
-        first_rank = {}
+        first_rank: dict[str, int] = {}
         for i in chosen:
             aid = cands[i].passage.article_id
             first_rank[aid] = min(first_rank.get(aid, 99), cands[i].rank)

@@ -27,7 +27,6 @@ from index.store import Manifest, Store
 
 if TYPE_CHECKING:
     from index.embed import Embedder
-
     from index.ingest import IngestReport
     from index.retrieve import Retriever
 

@@ -119,12 +119,12 @@ class Ingestor:
                 seen.add(art.id)
                 in_file.add(art.id)
                 report.articles += 1
-                rec = records.get(art.id)
-                if rec is not None and rec.hash == art.hash:
+                known = records.get(art.id)
+                if known is not None and known.hash == art.hash:
                     report.unchanged += 1
                 else:
                     todo.append(art)
-                    if rec is None:
+                    if known is None:
                         report.added += 1
                     else:
                         report.updated += 1

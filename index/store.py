@@ -225,11 +225,11 @@ class Store:
     ) -> None:
         """Replace these articles with their new chunks and vectors. Chunks are written
         before the article records that mark them complete."""
-        from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
+        from llama_index.core.schema import BaseNode, NodeRelationship, RelatedNodeInfo, TextNode
 
         by_id = {a.id: a for a in articles}
         self.delete(list(by_id))
-        nodes = []
+        nodes: list[BaseNode] = []
         for chunk, vec in zip(chunks, vectors, strict=True):
             art = by_id[chunk.article_id]
             nodes.append(

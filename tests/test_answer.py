@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from assistant.errors import EmptyQuestion
-from assistant.service import Assistant
 from assistant.sentence import keywords, split_sentences
+from assistant.service import Assistant
 from tests.conftest import SEED_FILE
 
 

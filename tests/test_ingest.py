@@ -102,7 +102,9 @@ def test_bad_file_among_good_ones(fake_bot: Assistant, articles_dir: Path) -> No
     assert any("broken.txt.gz" in p for p in problems)
 
 
-def test_partly_broken_file_keeps_its_other_articles(fake_bot: Assistant, articles_dir: Path) -> None:
+def test_partly_broken_file_keeps_its_other_articles(
+    fake_bot: Assistant, articles_dir: Path
+) -> None:
     f = articles_dir / "c.jsonl"
     write_jsonl(f, {"a": "Alpha text about rivers.", "b": "Beta text about mountains."})
     fake_bot.ingest([f])
