@@ -30,6 +30,10 @@ if TYPE_CHECKING:
 W_SEM, W_LEX, W_CTX = 0.55, 0.30, 0.15
 _MIN_CHARS = 25  # shorter fragments (datelines, captions) make poor quotes
 _DUPLICATE = 0.92  # cosine above which two quotes say the same thing
+# Embedding every sentence of every passage costs most of a warm answer; the sentences
+# that share no keyword with the question and sit in low-ranked passages rarely win, so
+# only this many, pre-ranked by keywords and passage rank, are embedded.
+_MAX_EMBEDDED = 24
 
 
 @dataclass(frozen=True)
@@ -63,16 +67,26 @@ class ExtractiveAnswerer:
                 out.append(Candidate(p, rank, p.start + s, p.start + e, p.text[s:e]))
         return out
 
-    def score(
+    def shortlist(
         self, question: str, cands: list[Candidate], query: str | None = None
+    ) -> tuple[list[Candidate], np.ndarray]:
+        """The candidates worth embedding, and their keyword overlap with the question."""
+        q_words = keywords(question)
+        ctx_words = keywords(query) - q_words if query and query != question else set()
+        lex = np.array([_overlap(q_words, ctx_words, keywords(c.text)) for c in cands])
+        if len(cands) <= _MAX_EMBEDDED:
+            return cands, lex
+        prior = lex - 0.02 * np.array([c.rank for c in cands])
+        keep = np.sort(np.argsort(-prior, kind="stable")[:_MAX_EMBEDDED])
+        return [cands[i] for i in keep], lex[keep]
+
+    def score(
+        self, question: str, cands: list[Candidate], lex: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
         """Relevance of each candidate, and the candidates' vectors (for deduplication)."""
         q_vec = self.embedder.embed_query(question)
         vecs = self.embedder.embed_documents([c.text for c in cands])
         sem = vecs @ q_vec
-        q_words = keywords(question)
-        ctx_words = keywords(query) - q_words if query and query != question else set()
-        lex = np.array([_overlap(q_words, ctx_words, keywords(c.text)) for c in cands])
         ctx = np.array([max(c.passage.score, 0.0) for c in cands])
         return W_SEM * sem + W_LEX * lex + W_CTX * ctx, vecs
 
@@ -82,7 +96,8 @@ class ExtractiveAnswerer:
         cands = self.candidates(passages)
         if not cands:
             return abstention(question, passages, query or "")
-        rel, vecs = self.score(question, cands, query)
+        cands, lex = self.shortlist(question, cands, query)
+        rel, vecs = self.score(question, cands, lex)
         best = int(np.argmax(rel))
         if rel[best] < self.settings.min_relevance:
             return abstention(question, passages, query or "")

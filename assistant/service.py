@@ -28,6 +28,7 @@ from index.store import Manifest, Store
 if TYPE_CHECKING:
     from index.embed import Embedder
     from index.ingest import IngestReport
+    from index.keyword import KeywordIndex
     from index.retrieve import Retriever
 
 
@@ -39,6 +40,7 @@ class Assistant:
         self._embedder = embedder
         self.store = Store(settings.store, settings.chroma_dir)
         self._retriever: Retriever | None = None
+        self._keyword: KeywordIndex | None = None
         self._answerer: Answerer | None = None
         self._opened = False
 
@@ -80,6 +82,7 @@ class Assistant:
 
         if rebuild:
             self.store.reset()
+            self._keyword = None
         self.store.open(self.expected_manifest(), create=True)
         self._opened = True
         ingestor = Ingestor(
@@ -89,6 +92,7 @@ class Assistant:
             title_in_embedding=self.settings.chunking.title_in_embedding,
             batch_chunks=max(self.settings.embedding.batch_size * 8, 256),
             progress=progress,
+            keyword=self.keyword,
         )
         report = ingestor.ingest([Path(p) for p in paths], prune=prune)
         self._retriever = None  # pick up the new articles on the next question
@@ -96,13 +100,32 @@ class Assistant:
 
     # -- ask --------------------------------------------------------------------------
     @property
+    def keyword(self) -> KeywordIndex:
+        """The BM25 index beside the vectors (loaded once, synced with the store)."""
+        if self._keyword is None:
+            from index.keyword import KeywordIndex
+
+            folder = self.settings.home / "keyword" / self.settings.store.collection
+            self._keyword = KeywordIndex(folder)
+        return self._keyword
+
+    @property
     def retriever(self) -> Retriever:
+        """Built once per index state; ingest resets it so new articles are found."""
         if self._retriever is None:
             if not self._opened:
                 self.open()
+            from index.hybrid import HybridRetriever
             from index.retrieve import DenseRetriever
 
-            self._retriever = DenseRetriever(self.store, self.embedder)
+            dense = DenseRetriever(self.store, self.embedder)
+            if self.settings.retrieval.mode == "dense":
+                self._retriever = dense
+            else:
+                self.keyword.sync(self.store)
+                self._retriever = HybridRetriever(
+                    dense, self.keyword, self.store, self.settings.retrieval
+                )
         return self._retriever
 
     @property

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,8 +18,9 @@ import numpy as np
 from index.article import Article
 from index.chunk import Chunk, Chunker
 from index.errors import ParseError
+from index.keyword import KeywordIndex
 from index.parse import collect_files, parse_file
-from index.store import Store
+from index.store import Store, date_key
 
 if TYPE_CHECKING:
     from index.embed import Embedder
@@ -60,11 +61,6 @@ class IngestReport:
         return "; ".join(parts) + f"; {self.seconds:.1f}s"
 
 
-# Called after every write with the articles written and removed, e.g. to keep a
-# keyword index in step with the vectors.
-WriteHook = Callable[[Sequence[Article], Sequence[Chunk], Sequence[str]], None]
-
-
 class Ingestor:
     """Brings the index in line with a set of files."""
 
@@ -76,7 +72,7 @@ class Ingestor:
         title_in_embedding: bool = True,
         batch_chunks: int = 512,
         progress: bool = True,
-        on_write: WriteHook | None = None,
+        keyword: KeywordIndex | None = None,
     ) -> None:
         self.store = store
         self.embedder = embedder
@@ -84,7 +80,10 @@ class Ingestor:
         self.title_in_embedding = title_in_embedding
         self.batch_chunks = batch_chunks
         self.progress = progress
-        self.on_write = on_write
+        self.keyword = keyword
+        # What reached the store in this run, for the keyword index: (chunk, date key).
+        self._written: list[tuple[Chunk, int]] = []
+        self._removed: list[str] = []
 
     def ingest(self, paths: Iterable[Path], prune: bool = False) -> IngestReport:
         """Index new and changed articles under `paths`; drop articles whose file now
@@ -133,13 +132,19 @@ class Ingestor:
         if prune:
             stale |= {r.id for r in records.values() if r.path and not Path(r.path).exists()}
         stale -= seen
-        if stale:
-            self.store.delete(sorted(stale))
-            if self.on_write:
-                self.on_write([], [], sorted(stale))
-            report.removed = len(stale)
-
-        self._embed_and_write(todo, report)
+        if self.keyword is not None:
+            self.keyword.sync(self.store)
+        self._written, self._removed = [], []
+        try:
+            if stale:
+                self.store.delete(sorted(stale))
+                self._removed.extend(stale)
+                report.removed = len(stale)
+            self._embed_and_write(todo, report)
+        finally:
+            # Also after Ctrl-C: the keyword index then matches what did reach the store.
+            if self.keyword is not None and (self._written or self._removed):
+                self.keyword.update(self._written, self._removed, self.store.generation())
         report.seconds = time.perf_counter() - t0
         return report
 
@@ -176,8 +181,8 @@ class Ingestor:
         row = {text: i for i, text in enumerate(unique)}
         all_vectors = vectors[[row[t] for t in inputs]] if inputs else vectors
         self.store.write(articles, chunks, all_vectors)
-        if self.on_write:
-            self.on_write(articles, chunks, [])
+        dates = {a.id: date_key(a.date) for a in articles}
+        self._written.extend((c, dates[c.article_id]) for c in chunks)
         report.chunks_embedded += len(unique)
         report.chunks_reused += len(inputs) - len(unique)
 

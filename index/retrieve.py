@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any, Protocol
 
+import numpy as np
+
 from index.store import Store, date_key
 
 if TYPE_CHECKING:
@@ -36,6 +38,22 @@ class Retriever(Protocol):
     def retrieve(self, query: str, top_k: int, as_of: date | None = None) -> list[Passage]:
         """The `top_k` best passages, best first; with `as_of`, none published after it."""
         ...
+
+
+def passage_from_row(chunk: Any, meta: dict[str, Any], score: float) -> Passage:
+    """Convert a stored row (see `Store.rows`) to a Passage."""
+    return Passage(
+        chunk_id=chunk.id,
+        article_id=chunk.article_id,
+        text=chunk.text,
+        start=chunk.start,
+        end=chunk.end,
+        score=score,
+        title=str(meta.get("title", "")),
+        date=date.fromisoformat(meta["date"]) if meta.get("date") else None,
+        url=meta.get("url"),
+        source=meta.get("source"),
+    )
 
 
 def passage_from_node(node: Any, score: float) -> Passage:
@@ -95,10 +113,16 @@ class DenseRetriever:
         )
 
     def retrieve(self, query: str, top_k: int, as_of: date | None = None) -> list[Passage]:
+        return self.search(query, self.embedder.embed_query(query), top_k, as_of)
+
+    def search(
+        self, query: str, vector: np.ndarray, top_k: int, as_of: date | None = None
+    ) -> list[Passage]:
+        """Like `retrieve`, with the query vector already computed."""
         from llama_index.core.schema import QueryBundle
 
         retriever = self._index.as_retriever(similarity_top_k=top_k, filters=as_of_filters(as_of))
-        bundle = QueryBundle(query_str=query, embedding=self.embedder.embed_query(query).tolist())
+        bundle = QueryBundle(query_str=query, embedding=vector.tolist())
         # The Chroma integration reports exp(-distance); with cosine space that maps back to
         # cosine similarity = 1 + ln(score).
         return [

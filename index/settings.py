@@ -70,7 +70,7 @@ class RetrievalSettings(BaseModel):
 
     top_k: int = Field(8, ge=1, le=100, description="Passages retrieved per question.")
     mode: Literal["dense", "bm25", "hybrid"] = Field(
-        "dense",
+        "hybrid",
         description="dense (embeddings), bm25 (keywords) or hybrid (both, fused by "
         "reciprocal rank).",
     )
@@ -82,4 +82,16 @@ class RetrievalSettings(BaseModel):
     )
     bm25_weight: float = Field(
         1.0, ge=0, description="Weight of the BM25 ranking in hybrid fusion."
+    )
+    rrf_k: int = Field(
+        60, ge=1, description="Reciprocal-rank-fusion constant: larger flattens rank gaps."
+    )
+    recency_weight: float = Field(
+        0.0,
+        ge=0,
+        description="With an 'as of' date, boost articles published close to it: the fused "
+        "score is multiplied by 1 + recency_weight * exp(-age_days / recency_days).",
+    )
+    recency_days: float = Field(
+        7.0, gt=0, description="Age (days before 'as of') at which the recency boost fades."
     )

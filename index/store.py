@@ -154,6 +154,18 @@ class Store:
             _check(manifest, expected, strict_chunking=create)
         return manifest
 
+    def generation(self) -> str:
+        """Changes on every write: lets caches (the keyword index) notice they are stale."""
+        return str((self._chunks.metadata or {}).get("newsqa_generation", "0"))
+
+    def _bump_generation(self) -> None:
+        import uuid
+
+        meta = dict(self._chunks.metadata or {})
+        meta["newsqa_generation"] = uuid.uuid4().hex
+        meta.pop("hnsw:space", None)  # set once at creation; Chroma refuses changing it
+        self._chunks.modify(metadata=meta)
+
     def manifest(self) -> Manifest:
         raw = (self._chunks.metadata or {}).get("newsqa_manifest")
         if not raw:
@@ -219,6 +231,8 @@ class Store:
             part = ids[i : i + 500]
             self._articles.delete(ids=part)
             self._chunks.delete(where={"article_id": {"$in": part}})
+        if ids:
+            self._bump_generation()
 
     def write(
         self, articles: Sequence[Article], chunks: Sequence[Chunk], vectors: np.ndarray
@@ -257,6 +271,21 @@ class Store:
             # Chroma insists on a vector per record; article records are looked up by id.
             embeddings=[[0.0] for _ in arts],
         )
+        self._bump_generation()
+
+    def rows(self, chunk_ids: Sequence[str]) -> list[tuple[Chunk, dict[str, Any], np.ndarray]]:
+        """Stored chunks by id, with metadata and vector, in the order asked (missing ids
+        are left out)."""
+        if not chunk_ids:
+            return []
+        got = self._chunks.get(ids=list(chunk_ids),
+                               include=["documents", "metadatas", "embeddings"])
+        found = {
+            cid: (chunk_from_metadata(cid, doc, meta), meta, np.asarray(vec, dtype=np.float32))
+            for cid, doc, meta, vec in zip(got["ids"], got["documents"], got["metadatas"],
+                                           got["embeddings"], strict=True)
+        }
+        return [found[c] for c in chunk_ids if c in found]
 
 
 def _check(found: Manifest, expected: Manifest, strict_chunking: bool) -> None:

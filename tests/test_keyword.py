@@ -1,0 +1,84 @@
+"""The BM25 keyword index stays in step with the store: added, replaced, pruned, and
+rebuilt when someone else changed the store."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+from assistant.service import Assistant
+from index.keyword import KeywordIndex
+from tests.conftest import SEED_FILE, make_settings
+from tests.fakes import FakeEmbedder
+
+
+def write_jsonl(path: Path, recs: list[dict[str, str]]) -> None:
+    path.write_text("\n".join(json.dumps(r) for r in recs) + "\n")
+
+
+def keyword_ids(bot: Assistant) -> set[str]:
+    return set(KeywordIndex(bot.keyword.folder).chunk_ids)  # as saved on disk
+
+
+def test_keyword_index_follows_adds_changes_and_removals(
+    fake_bot: Assistant, tmp_path: Path
+) -> None:
+    f = tmp_path / "c.jsonl"
+    write_jsonl(f, [{"id": "a", "text": "Zanzibar spice farmers expect a record clove harvest."},
+                    {"id": "b", "text": "Glaciers in Patagonia retreat faster than forecast."}])
+    fake_bot.ingest([f])
+    store_ids = {c.id for c, _ in fake_bot.store.iter_chunks()}
+    assert keyword_ids(fake_bot) == store_ids
+    hits = fake_bot.keyword.search("clove harvest Zanzibar", 5)
+    assert hits and hits[0][0].startswith("a:")
+    write_jsonl(f, [{"id": "a", "text": "Zanzibar now exports vanilla instead of cloves."}])
+    fake_bot.ingest([f])
+    assert keyword_ids(fake_bot) == {c.id for c, _ in fake_bot.store.iter_chunks()}
+    assert fake_bot.keyword.search("Patagonia glaciers", 5) == []  # removed article
+    assert fake_bot.keyword.search("vanilla", 5)[0][0].startswith("a:")
+
+
+def test_keyword_only_match_is_found_by_hybrid_retrieval(
+    fake_bot: Assistant, tmp_path: Path
+) -> None:
+    f = tmp_path / "c.jsonl"
+    write_jsonl(f, [{"id": f"n{i}", "text": f"Ordinary story number {i} about city budgets."}
+                    for i in range(30)]
+                + [{"id": "x", "text": "The XK-9 drone crashed near Lillehammer on Monday."}])
+    fake_bot.ingest([f])
+    answer = fake_bot.ask("What happened to the XK-9 drone?", k=3)
+    assert answer.retrieved[0].article_id == "x"
+
+
+def test_stale_keyword_index_is_rebuilt_from_the_store(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path / "h")
+    Assistant(settings, embedder=FakeEmbedder()).ingest([SEED_FILE])
+    # Another writer (say, a second machine on a shared Chroma server) adds an article
+    # without this data home's keyword index seeing it.
+    other = Assistant(make_settings(tmp_path / "h2", store={"collection": "newsqa"}),
+                      embedder=FakeEmbedder())
+    other.store = Assistant(settings, embedder=FakeEmbedder()).store  # same Chroma data
+    other.ingest([_article(tmp_path, "The Oslo tram strike ended on Friday after talks.")])
+    bot = Assistant(settings, embedder=FakeEmbedder())
+    answer = bot.ask("When did the Oslo tram strike end?")
+    assert any("tram strike" in p.text for p in answer.retrieved)
+    assert len(bot.keyword) == bot.info()["chunks"]
+
+
+def test_as_of_hides_later_articles_in_both_rankings(
+    fake_bot: Assistant, tmp_path: Path
+) -> None:
+    f = tmp_path / "c.jsonl"
+    write_jsonl(f, [{"id": "old", "date": "2022-01-10", "text": "Heron Bay ferry fares rose."},
+                    {"id": "new", "date": "2022-03-10", "text": "Heron Bay ferry fares fell."},
+                    {"id": "undated", "text": "Heron Bay ferry history in brief."}])
+    fake_bot.ingest([f])
+    passages = fake_bot.retriever.retrieve("Heron Bay ferry fares", 5, as_of=date(2022, 2, 1))
+    assert {p.article_id for p in passages} == {"old", "undated"}
+
+
+def _article(tmp_path: Path, text: str) -> Path:
+    p = tmp_path / "extra.txt"
+    p.write_text(text)
+    return p
