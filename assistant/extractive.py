@@ -23,9 +23,8 @@ from assistant.sentence import keywords, split_sentences
 from index.retrieve import Passage
 
 if TYPE_CHECKING:
-    from index.embed import Embedder
-
     from assistant.settings import AnswerSettings
+    from index.embed import Embedder
 
 W_SEM, W_LEX, W_CTX = 0.55, 0.30, 0.15
 _MIN_CHARS = 25  # shorter fragments (datelines, captions) make poor quotes
