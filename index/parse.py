@@ -39,9 +39,15 @@ def is_supported(path: Path) -> bool:
     return file_type(path) in SUPPORTED
 
 
+def is_question_file(path: Path) -> bool:
+    """Evaluation question sets (`questions*.jsonl`) sit beside articles, e.g. in seeds/."""
+    return path.name.lower().startswith("questions") and file_type(path) in JSON_TYPES
+
+
 def collect_files(paths: Iterable[Path]) -> tuple[list[Path], list[ParseError]]:
     """Expand folders recursively. Named files of unknown type and missing paths are errors;
-    unknown files inside folders are skipped quietly (folders hold other things too)."""
+    inside folders, unknown files, hidden files and question sets are skipped quietly
+    (folders hold other things too)."""
     files: list[Path] = []
     errors: list[ParseError] = []
     for p in paths:
@@ -49,6 +55,7 @@ def collect_files(paths: Iterable[Path]) -> tuple[list[Path], list[ParseError]]:
             files.extend(
                 f for f in sorted(p.rglob("*"))
                 if f.is_file() and not f.name.startswith(".") and is_supported(f)
+                and not is_question_file(f)
             )
         elif p.is_file():
             if is_supported(p):

@@ -122,3 +122,10 @@ def test_collect_files_recurses_and_rejects_named_unknown_types(tmp_path: Path) 
     assert files == []
     assert "unsupported file type '.png'" in str(errs[0])
     assert "no such file" in str(errs[1])
+
+
+def test_question_sets_in_article_folders_are_not_ingested(tmp_path: Path) -> None:
+    (tmp_path / "questions.jsonl").write_text('{"id": "q1", "question": "Why?"}\n')
+    (tmp_path / "story.txt").write_text("A story about a river.")
+    files, errs = collect_files([tmp_path])
+    assert [f.name for f in files] == ["story.txt"] and errs == []

@@ -191,8 +191,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (NewsIndexError, AssistantError, _UsageError) as exc:
         _fail(str(exc))
     except KeyboardInterrupt:
-        print("\nnewsqa: interrupted. The index is consistent; rerun the same command to "
-              "finish.", file=sys.stderr)
+        message = ("the index is consistent; rerun the same command to finish"
+                   if args.command == "ingest" else "stopped")
+        print(f"\nnewsqa: interrupted: {message}.", file=sys.stderr)
         return EXIT_INTERRUPTED
     return EXIT_ERROR
 

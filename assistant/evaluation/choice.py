@@ -1,0 +1,154 @@
+"""Multiple choice: pick the option the assistant's own evidence supports best.
+
+The assistant answers in free text; a quiz wants one of its options. The rule reads only
+what `ask` returned (the retrieved passages in rank order and the cited quotes), so it
+scores the same evidence a user would see.
+
+Rule (version "evidence-v1"):
+
+    match(c, t) = 1                    if the normalised option occurs in the normalised
+                                       text t as whole words
+                = 0.5 * coverage(c, t) otherwise; coverage = share of the option's
+                                       distinctive keywords found in t: its keywords that
+                                       are neither in the question nor in another option
+                                       (if that leaves none: those not in the question;
+                                       if still none: all its keywords)
+    evidence(c) = sum over retrieved passages r (rank 1, 2, ...) of match(c, r) / rank
+                + 1.0 * max over cited quotes q of match(c, q)
+
+The option with the highest evidence wins. When no option has any evidence, or the best
+ones tie (within 1e-9), the tied options are ranked by meaning instead: the cosine
+similarity between the embedding of "question + option" and the best of the top
+`FALLBACK_PASSAGES` retrieved passages. With nothing retrieved at all the first tied
+option is returned (a guess, marked method="guess").
+
+Keep it a function of (question, choices, answer, embedder): a later change can swap the
+rule without touching the evaluation loop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from assistant.evaluation.metrics import normalize
+from assistant.sentence import STOPWORDS, stem
+
+if TYPE_CHECKING:
+    from assistant.answer import Answer
+    from index.embed import Embedder
+
+RULE = "evidence-v1"
+QUOTE_BONUS = 1.0
+PARTIAL_WEIGHT = 0.5
+FALLBACK_PASSAGES = 3
+_TIE = 1e-9
+
+
+@dataclass(frozen=True)
+class ChoicePick:
+    """The chosen option, every option's evidence score, and how the pick was made:
+    "evidence" (a clear winner), "similarity" (tie or no evidence; meaning decided) or
+    "guess" (nothing retrieved)."""
+
+    index: int
+    scores: tuple[float, ...]
+    method: str
+
+
+def _keywords(text: str) -> set[str]:
+    """Stemmed content words of the normalised text (numbers kept, stopwords dropped)."""
+    out = set()
+    for w in normalize(text).split():
+        if w.isdigit() or (len(w) >= 2 and w not in STOPWORDS):
+            out.add(stem(w))
+    return out
+
+
+def distinctive_words(
+    option: str, question_words: set[str], other_words: set[str] | None = None
+) -> set[str]:
+    """The option's keywords that can tell it apart (see the module docstring)."""
+    words = _keywords(option)
+    return (words - question_words - (other_words or set())) or (words - question_words) or words
+
+
+def match(
+    option: str, text: str, question_words: set[str] | None = None,
+    other_words: set[str] | None = None,
+) -> float:
+    """How well `text` mentions `option` (0..1): 1 for the whole phrase, else half the
+    share of the option's distinctive keywords present (see the module docstring)."""
+    norm_text = normalize(text)
+    distinctive = distinctive_words(option, question_words or set(), other_words)
+    return _match(normalize(option), distinctive, f" {norm_text} ", _keywords(norm_text))
+
+
+def _match(phrase: str, distinctive: set[str], padded: str, text_words: set[str]) -> float:
+    if not phrase:
+        return 0.0
+    if f" {phrase} " in padded:
+        return 1.0
+    if not distinctive:
+        return 0.0
+    return PARTIAL_WEIGHT * len(distinctive & text_words) / len(distinctive)
+
+
+def evidence_scores(question: str, choices: Sequence[str], answer: Answer) -> list[float]:
+    """evidence(c) for every option, from the answer's retrieved passages and quotes."""
+    q_words = _keywords(question)
+
+    def prepared(texts: list[str]) -> list[tuple[str, set[str]]]:
+        norm = [normalize(t) for t in texts]
+        return [(f" {n} ", _keywords(n)) for n in norm]
+
+    passages = prepared([p.text for p in answer.retrieved])
+    quotes = prepared([c.quote for c in answer.citations])
+    option_words = [_keywords(c) for c in choices]
+    scores = []
+    for i, option in enumerate(choices):
+        others = set().union(*(w for j, w in enumerate(option_words) if j != i))
+        phrase, distinctive = normalize(option), distinctive_words(option, q_words, others)
+        s = sum(
+            _match(phrase, distinctive, padded, words) / rank
+            for rank, (padded, words) in enumerate(passages, start=1)
+        )
+        if quotes:
+            s += QUOTE_BONUS * max(_match(phrase, distinctive, p, w) for p, w in quotes)
+        scores.append(s)
+    return scores
+
+
+def similarity_scores(
+    question: str, choices: Sequence[str], answer: Answer, embedder: Embedder
+) -> list[float] | None:
+    """Cosine of embed(question + option) with the closest of the top retrieved passages;
+    None when nothing was retrieved."""
+    passages = [p.text for p in answer.retrieved[:FALLBACK_PASSAGES]]
+    if not passages:
+        return None
+    p_vecs = embedder.embed_documents(passages)
+    o_vecs = np.stack([embedder.embed_query(f"{question} {c}") for c in choices])
+    return [float(x) for x in (o_vecs @ p_vecs.T).max(axis=1)]
+
+
+def pick_choice(
+    question: str, choices: Sequence[str], answer: Answer, embedder: Embedder
+) -> ChoicePick:
+    """Apply the rule in the module docstring; returns the option index (0-based)."""
+    if not choices:
+        raise ValueError("pick_choice needs at least one option")
+    scores = evidence_scores(question, choices, answer)
+    best = max(scores)
+    tied = [i for i, s in enumerate(scores) if best - s <= _TIE]
+    if best > 0 and len(tied) == 1:
+        return ChoicePick(tied[0], tuple(scores), "evidence")
+    candidates = tied if best > 0 else list(range(len(choices)))
+    sims = similarity_scores(question, [choices[i] for i in candidates], answer, embedder)
+    if sims is None:
+        return ChoicePick(candidates[0], tuple(scores), "guess")
+    winner = candidates[int(np.argmax(sims))]  # argmax: first of equal similarities
+    return ChoicePick(winner, tuple(scores), "similarity")

@@ -1,0 +1,369 @@
+"""Human-readable output of an evaluation: the headline table, `report.md` with PNG plots
+(Hit@k curve, latency histogram) and the worst failures, and the comparison of runs.
+
+Plots use matplotlib's object API on the Agg canvas (no pyplot, no display, no global
+backend switch), so this works on a headless machine and inside the chat server.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from assistant.evaluation.question import EvalError
+
+# (metric key, label, kind, key of its n) of the headline table; kind picks the format.
+HEADLINE: tuple[tuple[str, str, str, str], ...] = (
+    ("gold_hit@10", "Hit@10 (gold)", "rate", "gold_n"),
+    ("gold_mrr@10", "MRR@10 (gold)", "rate", "gold_n"),
+    ("supporting_hit@10", "Hit@10 (supporting)", "rate", "supporting_n"),
+    ("supporting_mrr@10", "MRR@10 (supporting)", "rate", "supporting_n"),
+    ("support@10", "Answer support@10", "rate", "support_n"),
+    ("cited_support", "Answer in cited quotes", "rate", "support_n"),
+    ("contains", "Answer contains gold", "rate", "answer_n"),
+    ("mc_accuracy", "MC accuracy", "rate", "mc_n"),
+    ("abstain_unanswerable", "Abstains when unanswerable", "rate", "unanswerable_n"),
+    ("abstain_answerable", "Abstains when answerable (wrong)", "rate", "answerable_n"),
+    ("citation_integrity", "Citation integrity", "rate", "quotes_n"),
+    ("latency_p50_ms", "Latency p50 (ms)", "ms", ""),
+    ("latency_p95_ms", "Latency p95 (ms)", "ms", ""),
+)
+# Every metric in report.md, grouped, with the n it was computed over.
+SECTIONS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("Retrieval vs gold_ids", "gold_n",
+     ("gold_hit@1", "gold_hit@5", "gold_hit@10", "gold_mrr@10")),
+    ("Retrieval vs supporting_ids", "supporting_n",
+     ("supporting_hit@1", "supporting_hit@5", "supporting_hit@10", "supporting_mrr@10")),
+    ("Answer support", "support_n", ("support@1", "support@5", "support@10", "cited_support")),
+    ("Answers", "answer_n", ("exact_match", "f1", "contains")),
+    ("Multiple choice", "mc_n", ("mc_accuracy",)),
+    ("Abstention (unanswerable)", "unanswerable_n", ("abstain_unanswerable",)),
+    ("Abstention (answerable)", "answerable_n", ("abstain_answerable",)),
+    ("Citations", "quotes_n", ("citation_integrity",)),
+    ("Latency", "", ("latency_p50_ms", "latency_p95_ms", "latency_mean_ms")),
+)
+MC_REFERENCE = (("GPT-3 + web search", 0.730), ("RAG + web search", 0.570),
+                ("GPT-3 closed-book", 0.467), ("chance", 0.25))
+WORST = 10
+
+
+def fmt(value: Any, kind: str = "rate") -> str:
+    """A metric value for a table: rates with 3 decimals, milliseconds rounded, n/a."""
+    if value is None:
+        return "n/a"
+    if kind == "ms" or (kind == "auto" and isinstance(value, float) and value > 1.0):
+        return f"{value:.0f}"
+    if isinstance(value, float):
+        return f"{value:.3f}"
+    return str(value)
+
+
+def _kind(key: str) -> str:
+    return "ms" if key.endswith("_ms") else "rate"
+
+
+def headline(report: dict[str, Any]) -> list[tuple[str, str]]:
+    """(label, formatted value) rows of the headline table, with the n behind each."""
+    met = report["metrics"]
+    rows = []
+    for key, label, kind, n_key in HEADLINE:
+        n = f" (n={met.get(n_key, 0)})" if n_key else ""
+        rows.append((label + n, fmt(met.get(key), kind)))
+    return rows
+
+
+def text_table(rows: Sequence[Sequence[str]], header: Sequence[str]) -> str:
+    """A plain aligned table for the terminal."""
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    lines = ["  ".join(str(h).ljust(w) for h, w in zip(header, widths, strict=True))]
+    lines.append("  ".join("-" * w for w in widths))
+    for r in rows:
+        lines.append("  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)))
+    return "\n".join(lines)
+
+
+def md_table(rows: Sequence[Sequence[str]], header: Sequence[str]) -> str:
+    """A Markdown table (pipes in cells escaped)."""
+    def cell(x: object) -> str:
+        return str(x).replace("|", "\\|").replace("\n", " ")
+
+    lines = ["| " + " | ".join(cell(h) for h in header) + " |",
+             "|" + "|".join(" --- " for _ in header) + "|"]
+    lines += ["| " + " | ".join(cell(c) for c in r) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+# -- plots ----------------------------------------------------------------------------
+def _figure(width: float = 6.4, height: float = 4.0) -> Any:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height), dpi=110)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def plot_hit_curve(report: dict[str, Any], path: Path) -> Path | None:
+    """Hit@n (gold, supporting) and answer support@n for n = 1..k; None if nothing to plot."""
+    cur = report.get("curves") or {}
+    ns = cur.get("n") or []
+    series: list[tuple[str, list[float | None]]] = []
+    for key, label in (("gold_hit", "Hit@n vs gold_ids"),
+                       ("supporting_hit", "Hit@n vs supporting_ids"),
+                       ("support", "answer in top-n chunks")):
+        ys = cur.get(key) or []
+        if any(y is not None for y in ys):
+            series.append((label, ys))
+    if not ns or not series:
+        return None
+    fig = _figure()
+    ax = fig.add_subplot()
+    for label, ys in series:
+        ax.plot(ns, [float("nan") if y is None else y for y in ys], marker="o", label=label)
+    ax.set_xlabel("n (articles for Hit@n, chunks for support)")
+    ax.set_ylabel("fraction of questions")
+    ax.set_ylim(0, 1.02)
+    ax.set_xticks(ns)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right")
+    ax.set_title("Retrieval by cutoff")
+    fig.tight_layout()
+    fig.savefig(path)
+    return path
+
+
+def plot_latency(latencies: Sequence[float], path: Path) -> Path | None:
+    """Histogram of per-question latency with p50/p95 lines; None for no latencies."""
+    from assistant.evaluation.metrics import percentile
+
+    if not latencies:
+        return None
+    fig = _figure()
+    ax = fig.add_subplot()
+    ax.hist(latencies, bins=min(40, max(5, len(latencies) // 3)), color="#4c72b0")
+    for q, style in ((50, "--"), (95, ":")):
+        v = percentile(latencies, q)
+        if v is not None:
+            ax.axvline(v, color="black", linestyle=style, label=f"p{q} = {v:.0f} ms")
+    ax.set_xlabel("latency per question (ms)")
+    ax.set_ylabel("questions")
+    ax.legend()
+    ax.set_title("Latency of ask()")
+    fig.tight_layout()
+    fig.savefig(path)
+    return path
+
+
+def plot_compare(names: Sequence[str], reports: Sequence[dict[str, Any]], path: Path) -> Path:
+    """Grouped bars of the headline rate metrics, one colour per run."""
+    keys = [(k, label) for k, label, kind, _ in HEADLINE if kind == "rate"
+            and any(r["metrics"].get(k) is not None for r in reports)]
+    fig = _figure(max(6.4, 1.0 + 0.9 * len(keys)), 4.6)
+    ax = fig.add_subplot()
+    width = 0.8 / max(len(reports), 1)
+    for i, (name, rep) in enumerate(zip(names, reports, strict=True)):
+        xs = [j + i * width for j in range(len(keys))]
+        ys = [rep["metrics"].get(k) or 0.0 for k, _ in keys]
+        ax.bar(xs, ys, width=width, label=name)
+    ax.set_xticks([j + width * (len(reports) - 1) / 2 for j in range(len(keys))])
+    ax.set_xticklabels([label for _, label in keys], rotation=30, ha="right", fontsize=8)
+    ax.set_ylim(0, 1.3)  # head room for the legend
+    ax.set_yticks([0, 0.2, 0.4, 0.6, 0.8, 1.0])
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(fontsize=8, loc="upper center", ncol=min(len(reports), 3))
+    ax.set_title("Runs compared")
+    fig.tight_layout()
+    fig.savefig(path)
+    return path
+
+
+# -- report.md --------------------------------------------------------------------------
+def failure_points(row: dict[str, Any]) -> int:
+    """How badly a question went: 2 for a missed gold/supporting article (within the
+    retrieved), 2 for a wrong abstention either way, 1 for a wrong option, 1 for an answer
+    without the gold string. Errors score highest."""
+    if row.get("error"):
+        return 10
+    s = row["scores"]
+    pts = 0
+    if (row["gold_ids"] and s.get("gold_rank") is None) or (
+        not row["gold_ids"] and row["supporting_ids"] and s.get("supporting_rank") is None
+    ):
+        pts += 2
+    if (row["answerable"] is False and not row["abstained"]) or (
+        row["answerable"] is True and row["abstained"]
+    ):
+        pts += 2
+    if s.get("choice_correct") == 0.0:
+        pts += 1
+    if s.get("contains") == 0.0:
+        pts += 1
+    return pts
+
+
+def worst_failures(rows: Sequence[dict[str, Any]], n: int = WORST) -> list[dict[str, Any]]:
+    """The `n` rows with the most failure points (ties: lower F1 first, then file order)."""
+    scored = [(failure_points(r), i, r) for i, r in enumerate(rows)]
+    scored = [t for t in scored if t[0] > 0]
+    scored.sort(key=lambda t: (-t[0], t[2]["scores"].get("f1") or 0.0, t[1]))
+    return [r for _, _, r in scored[:n]]
+
+
+def _short(text: str | None, limit: int = 300) -> str:
+    text = " ".join((text or "").split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _failure_md(i: int, row: dict[str, Any]) -> list[str]:
+    expected = ("abstain" if row["answerable"] is False and not row["answers"]
+                else "; ".join(row["answers"]) or "n/a")
+    lines = [f"### {i}. `{row['id']}` — {_short(row['question'], 200)}", ""]
+    if row.get("error"):
+        return lines + [f"- **error**: {row['error']}", ""]
+    got = "(abstained)" if row["abstained"] else _short(row["answer"])
+    lines.append(f"- **expected**: {expected}")
+    if row["choices"]:
+        pc = row["predicted_choice"]
+        picked = row["choices"][pc] if pc is not None else "none"
+        lines.append(f"- **picked option**: {picked} (scores {row['choice_scores']}, "
+                     f"{row['choice_method']})")
+    lines.append(f"- **got**: {got}")
+    gold = ", ".join(row["gold_ids"]) or "none"
+    sup = ", ".join(row["supporting_ids"]) or "none"
+    lines.append(f"- **gold ids**: {gold}; **supporting ids**: {sup}")
+    lines.append("- **retrieved** (rank, article, score, title):")
+    wanted = set(row["gold_ids"]) | set(row["supporting_ids"])
+    seen: set[str] = set()
+    for r in row["retrieved"]:
+        if r["article_id"] in seen:
+            continue
+        seen.add(r["article_id"])
+        mark = " **(gold)**" if r["article_id"] in wanted else ""
+        lines.append(f"  {r['rank']}. `{r['article_id']}` {r['score']:.3f} "
+                     f"{_short(r.get('title'), 90)}{mark}")
+        if len(seen) >= 5:
+            break
+    lines.append("")
+    return lines
+
+
+def write_markdown(report: dict[str, Any], rows: Sequence[dict[str, Any]], out_dir: Path) -> Path:
+    """Write `report.md` and its PNG plots into `out_dir`; returns the report path."""
+    cfg, met, counts = report["config"], report["metrics"], report["counts"]
+    hit_png = plot_hit_curve(report, out_dir / "hit_at_k.png")
+    lat = [r["latency_ms"] for r in rows if r.get("latency_ms") is not None]
+    lat_png = plot_latency(lat, out_dir / "latency.png")
+    idx = cfg.get("index", {})
+    lines = [
+        "# newsqa evaluation", "",
+        f"- questions: `{cfg.get('questions_file')}`: {counts['evaluated']} evaluated of "
+        f"{counts['questions']} ({counts['errors']} errors, {counts['bad_lines']} bad lines"
+        + (", **interrupted**" if counts.get("interrupted") else "") + ")",
+        f"- index: {idx.get('articles')} articles, {idx.get('chunks')} chunks, "
+        f"model `{idx.get('embedding_model')}`, chunks {idx.get('chunk_size')}/"
+        f"{idx.get('chunk_overlap')} tokens",
+        f"- retrieval: k={cfg['k']}, mode={cfg['retrieval'].get('mode')}, "
+        f"as-of dates {'used' if cfg['use_as_of'] else 'ignored'}; answer: "
+        + ", ".join(f"{k}={v}" for k, v in cfg["answer"].items()),
+        f"- newsqa {cfg['package_version']} (commit {(cfg.get('git_commit') or '?')[:10]}), "
+        f"multiple-choice rule {cfg['choice_rule']}, {cfg['timestamp']}", "",
+        "## Summary", "",
+        md_table(headline(report), ("metric", "value")), "",
+    ]
+    if met.get("mc_n"):
+        ref = [(name, f"{v:.3f}") for name, v in MC_REFERENCE]
+        lines += ["Published multiple-choice accuracy on the rtqa-2022 questions (for scale; "
+                  "those systems saw each question's own search results):", "",
+                  md_table([("this run", fmt(met.get("mc_accuracy"))), *ref],
+                           ("system", "MC accuracy")), ""]
+    lines += ["## All metrics", ""]
+    table = []
+    for section, n_key, keys in SECTIONS:
+        n = str(met.get(n_key, "")) if n_key else str(counts["evaluated"] - counts["errors"])
+        for key in keys:
+            table.append((section, key, fmt(met.get(key), _kind(key)), n))
+    lines += [md_table(table, ("group", "metric", "value", "n")), ""]
+    if hit_png or lat_png:
+        lines += ["## Plots", ""]
+        if hit_png:
+            lines += [f"![Hit@k curve]({hit_png.name})", ""]
+        if lat_png:
+            lines += [f"![Latency histogram]({lat_png.name})", ""]
+    worst = worst_failures(rows)
+    lines += ["## Worst failures", ""]
+    if not worst:
+        lines += ["None: every question was answered as expected.", ""]
+    for i, row in enumerate(worst, start=1):
+        lines += _failure_md(i, row)
+    path = out_dir / "report.md"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path
+
+
+# -- comparing runs -----------------------------------------------------------------------
+def load_report(run_dir: Path) -> dict[str, Any]:
+    """report.json of an earlier run; EvalError if the folder has none."""
+    path = run_dir / "report.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise EvalError(f"{run_dir} is not an eval output folder (no report.json)") from None
+    except (OSError, ValueError) as exc:
+        raise EvalError(f"cannot read {path}: {exc}") from None
+    if not isinstance(data, dict) or "metrics" not in data:
+        raise EvalError(f"{path} is not an evaluation report")
+    return data
+
+
+def compare(run_dirs: Sequence[Path], out_dir: Path) -> str:
+    """Compare runs: the first is the baseline, every later run shows its value and the
+    difference. Writes compare.md, compare.json and compare.png to `out_dir`; returns the
+    terminal table."""
+    if len(run_dirs) < 2:
+        raise EvalError("--compare needs at least two eval output folders")
+    reports = [load_report(d) for d in run_dirs]
+    names = _names(run_dirs)
+    keys = [key for _, _, ks in SECTIONS for key in ks]
+    rows, data = [], {}
+    for key in keys:
+        vals = [r["metrics"].get(key) for r in reports]
+        if all(v is None for v in vals):
+            continue
+        base = vals[0]
+        cells = [fmt(base, _kind(key))]
+        for v in vals[1:]:
+            delta = "" if v is None or base is None else f" ({_signed(v - base, _kind(key))})"
+            cells.append(fmt(v, _kind(key)) + delta)
+        rows.append((key, *cells))
+        data[key] = vals
+    header = ("metric", *names)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    png = plot_compare(names, reports, out_dir / "compare.png")
+    cfg_rows = [(name, str(r["config"].get("questions_file")), str(r["config"].get("k")),
+                 str(r["config"].get("index", {}).get("articles")),
+                 str(r["config"].get("retrieval", {}).get("mode")),
+                 (r["config"].get("git_commit") or "?")[:10],
+                 str(r["config"].get("timestamp")))
+                for name, r in zip(names, reports, strict=True)]
+    cfg_header = ("run", "questions", "k", "articles", "retrieval", "commit", "time")
+    md = ["# newsqa eval comparison", "", md_table(cfg_rows, cfg_header), "",
+          md_table(rows, header), "", f"![comparison]({png.name})", ""]
+    (out_dir / "compare.md").write_text("\n".join(md), encoding="utf-8")
+    (out_dir / "compare.json").write_text(json.dumps(
+        {"runs": [str(d) for d in run_dirs], "metrics": data}, indent=2) + "\n",
+        encoding="utf-8")
+    return text_table(cfg_rows, cfg_header) + "\n\n" + text_table(rows, header)
+
+
+def _signed(delta: float, kind: str) -> str:
+    return f"{delta:+.0f}" if kind == "ms" else f"{delta:+.3f}"
+
+
+def _names(run_dirs: Sequence[Path]) -> list[str]:
+    """Short distinct column names: the folder names, made unique with an index."""
+    names = [d.resolve().name or str(d) for d in run_dirs]
+    if len(set(names)) < len(names):
+        names = [f"{i}:{n}" for i, n in enumerate(names, start=1)]
+    return names
