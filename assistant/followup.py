@@ -1,9 +1,32 @@
-"""Follow-up questions without an LLM.
+"""Follow-up questions without an LLM: fold the needed context of earlier turns into the
+retrieval query.
 
-Rule: a question that leans on earlier turns, because it uses a pronoun or place word
-("there", "it", "they", "he", "that", ...) or has fewer than three keywords of its own, is
-retrieved together with the previous question that stood on its own. Everything else is
-retrieved as asked, so a change of topic is not polluted by the old one.
+The rule (`condense_query`):
+
+1. A question *leans on* the conversation when
+   a. it uses a word that points back: a pronoun or place/time word such as "there",
+      "it", "they", "their", "he", "she", "the group" (*strong* references), or
+      "this", "that", "these", "those", "such", "then", "more", "else" (*weak*
+      references, which count only when the question names nothing itself, because
+      "the man that leads HTS" uses "that" as a relative pronoun); or
+   b. it opens like a continuation: "and ...", "but ...", "what about ...",
+      "how about ..."; or
+   c. it has fewer than two keywords of its own, or fewer than three and no name
+      (capitalised word, acronym or number).
+2. Such a question is retrieved together with the latest earlier question that stood on
+   its own and the latest follow-up asked since (at most `MAX_CARRIED` earlier questions),
+   oldest first, then the question itself.
+3. Any other question is retrieved exactly as asked, so a change of topic ("Who leads
+   HTS?") is not polluted by the previous one.
+
+The answerer still scores sentences against the question itself; words carried over
+from earlier turns count half (see `assistant.extractive._overlap`), so the context
+steers retrieval without outvoting the new question.
+
+Example over the seed article:
+    "Where are remaining IS cells?"            -> retrieved as asked
+    "Who attacks the truffle hunters there?"   -> "Where are remaining IS cells? Who
+                                                   attacks the truffle hunters there?"
 """
 
 from __future__ import annotations
@@ -13,26 +36,50 @@ from collections.abc import Sequence
 
 from assistant.sentence import keywords
 
-_REFERRING = re.compile(
-    r"\b(there|then|it|its|they|them|their|he|him|his|she|her|this|that|these|those|"
-    r"such|the same|the group|the country|the city|what else|more)\b",
+_STRONG = re.compile(
+    r"\b(there|it|its|they|them|their|theirs|he|him|his|she|her|hers|the same|"
+    r"the group|the country|the city|the region|the area|the organi[sz]ation|what else)\b",
     re.IGNORECASE,
 )
+_WEAK = re.compile(r"\b(this|that|these|those|such|then|more|else)\b", re.IGNORECASE)
+_CONTINUATION = re.compile(r"^\s*(and|but|also|so|what about|how about)\b", re.IGNORECASE)
+_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’\-]*")
+MAX_CARRIED = 2  # earlier questions folded into one retrieval query
+
+
+def names(question: str) -> list[str]:
+    """Words that name something: acronyms (IS, HTS), numbers, and capitalised words other
+    than the first word of the question."""
+    words = _WORD.findall(question)
+    out = []
+    for i, w in enumerate(words):
+        if (len(w) >= 2 and w.isupper()) or w[0].isdigit() or (i > 0 and w[0].isupper()):
+            out.append(w)
+    return out
 
 
 def needs_context(question: str) -> bool:
-    """Whether the question cannot be understood without the conversation."""
-    return bool(_REFERRING.search(question)) or len(keywords(question)) < 3
+    """Whether the question cannot be understood without the conversation (rule 1)."""
+    if _STRONG.search(question) or _CONTINUATION.search(question):
+        return True
+    named = bool(names(question))
+    if _WEAK.search(question) and not named:
+        return True
+    n_keywords = len(keywords(question))
+    return n_keywords < 2 or (n_keywords < 3 and not named)
 
 
 def condense_query(question: str, history: Sequence[str]) -> str:
-    """The retrieval query for `question` given earlier user questions (oldest first)."""
+    """The retrieval query for `question` given the earlier user questions of the
+    conversation (oldest first); see the module docstring for the rule."""
+    history = [h for h in (" ".join(str(h).split()) for h in history) if h]
     if not history or not needs_context(question):
         return question
-    # Walk back to the last question that stood on its own; carry it and later ones.
     carried: list[str] = []
     for earlier in reversed(history):
         carried.insert(0, earlier)
         if not needs_context(earlier):
             break
-    return " ".join([*carried[-2:], question])
+    if len(carried) > MAX_CARRIED:  # keep the standalone question and the latest follow-ups
+        carried = [carried[0], *carried[len(carried) - MAX_CARRIED + 1:]]
+    return " ".join([*carried, question])

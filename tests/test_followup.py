@@ -1,0 +1,106 @@
+"""The follow-up rule (assistant/followup.py): unit tests, and the two-turn example over
+the seed with the real model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from assistant.followup import condense_query, names, needs_context
+from assistant.service import Assistant
+from tests.conftest import SEEDS, make_settings
+
+Q1 = "Where are remaining IS cells?"
+Q2 = "Who attacks the truffle hunters there?"
+TRUFFLE = "especially against those hunting for truffles in the area"
+
+
+@pytest.mark.parametrize("question", [
+    Q2,                                   # place word "there"
+    "What did they do in 2019?",          # pronoun
+    "Why did that happen?",               # weak reference, nothing named
+    "And in Iraq?",                       # continuation
+    "What about Iraq?",                   # continuation
+    "Why?",                               # no keywords of its own
+    "How many were killed?",              # one keyword
+])
+def test_questions_that_lean_on_the_conversation(question: str) -> None:
+    assert needs_context(question)
+
+
+@pytest.mark.parametrize("question", [
+    Q1,
+    "Who leads HTS?",                     # short, but names something
+    "Who is the man that leads HTS?",     # relative "that" with a name: stands alone
+    "How many people did IS kill in the Badia desert in 2024?",
+    "Which US aircraft struck ISIS camps in central Syria?",
+])
+def test_questions_that_stand_alone(question: str) -> None:
+    assert not needs_context(question)
+
+
+def test_names() -> None:
+    assert names("Where are remaining IS cells in 2024?") == ["IS", "2024"]
+    assert names("Who leads the Hayat Tahrir al-Sham?") == ["Hayat", "Tahrir"]
+    assert names("Where is it?") == []
+
+
+def test_condense_query_two_turns() -> None:
+    assert condense_query(Q1, []) == Q1
+    assert condense_query(Q2, [Q1]) == f"{Q1} {Q2}"
+
+
+def test_condense_query_topic_change_is_not_polluted() -> None:
+    assert condense_query("Who leads HTS?", [Q1, Q2]) == "Who leads HTS?"
+
+
+def test_condense_query_keeps_the_standalone_question_in_long_chains() -> None:
+    history = ["Who leads HTS?", Q1, Q2, "How many were killed?"]
+    # walks back to Q1 (the last standalone question), keeps it and the latest follow-up
+    assert condense_query("And in Iraq?", history) == f"{Q1} How many were killed? And in Iraq?"
+
+
+def test_condense_query_ignores_blank_history() -> None:
+    assert condense_query(Q2, ["", "   "]) == Q2
+    assert condense_query(Q2, ["  Where are   remaining IS cells? "]) == f"{Q1} {Q2}"
+
+
+# -- over the seed, with the real model ------------------------------------------------------
+@pytest.mark.integration
+def test_two_turns_over_the_seed(seed_bot: Assistant) -> None:
+    first = seed_bot.ask(Q1)
+    assert not first.abstained and "Badia desert" in first.text
+    second = seed_bot.ask(Q2, history=[Q1])
+    assert second.query == f"{Q1} {Q2}"
+    assert not second.abstained
+    assert any(TRUFFLE in c.quote for c in second.citations), second.text
+    assert [c.n for c in second.citations] == list(range(1, len(second.citations) + 1))
+
+
+DISTRACTOR = """date 2024-11-20
+title: Truffle season opens in Piedmont
+
+Truffle hunters in Piedmont, Italy, say thieves attack them in the woods at night.
+Local police said that gangs attack the truffle hunters and poison their dogs to steal
+the white truffles, which sell for thousands of euros per kilo.
+"""
+
+
+@pytest.mark.integration
+@pytest.mark.xfail(strict=False, reason=(
+    "known limit: folding the earlier question into the query does not outweigh an article "
+    "that matches the follow-up itself closely (dense score 0.50 vs 0.23), and the "
+    "extractive answerer scores sentences against the bare question"))
+def test_history_beats_an_on_topic_distractor(tmp_path: Path, real_embedder: object) -> None:
+    """With a second article about attacks on truffle hunters (in Italy), the follow-up
+    should still quote the Syrian ones: "there" means where the IS cells are."""
+    articles = tmp_path / "articles"
+    articles.mkdir()
+    (articles / "piedmont.txt").write_text(DISTRACTOR, encoding="utf-8")
+    bot = Assistant(make_settings(tmp_path / "home"), embedder=real_embedder)  # type: ignore[arg-type]
+    assert bot.ingest([SEEDS, articles]).ok
+    with_history = bot.ask(Q2, history=[Q1])
+    assert with_history.citations and TRUFFLE in with_history.citations[0].quote
+    alone = bot.ask(Q2)
+    assert alone.citations and "Piedmont" in alone.citations[0].title

@@ -1,0 +1,408 @@
+"""The browser chat (Gradio Blocks), a thin layer over `Assistant`.
+
+* Chat: answers stream in sentence by sentence with [n] markers; the sources panel shows
+  each citation's title, date, link and quote highlighted inside its passage, with the
+  whole article one click away. Earlier questions of the chat are passed to `bot.ask` as
+  `history` (see `assistant.followup` for how they shape retrieval).
+* Controls: new chat, example questions, passages to use (k), "published up to" date.
+* Uploads: checked by type and size, copied under `<data home>/uploads` with a safe name,
+  indexed at once; never executed and never served back.
+* API: `/ask` (question, k, as_of, history) returns the JSON object of `newsqa ask --json`.
+
+Never shared publicly, analytics off, loopback without login unless configured.
+"""
+
+import os
+
+os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # before gradio is imported
+
+import contextlib  # noqa: E402
+import json  # noqa: E402
+import logging  # noqa: E402
+import re  # noqa: E402
+import shutil  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
+from datetime import date  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+import gradio as gr  # noqa: E402
+
+from assistant.answer import Answer  # noqa: E402
+from assistant.errors import AssistantError, SettingsError  # noqa: E402
+from assistant.service import Assistant  # noqa: E402
+from index.article import Article  # noqa: E402
+from index.errors import IndexNotFound, NewsIndexError  # noqa: E402
+from index.parse import SUPPORTED, file_type, is_supported  # noqa: E402
+from ui import render  # noqa: E402
+
+log = logging.getLogger(__name__)
+EXPECTED = (AssistantError, NewsIndexError)  # told to the user; no traceback in the log
+
+EXAMPLES = (
+    "Where are remaining IS cells?",
+    "Who attacks the truffle hunters there?",
+    "Who leads HTS?",
+)
+STREAM_DELAY_S = 0.04  # pause between streamed sentences, so the answer visibly builds up
+MB = 1024 * 1024
+# A new answer's sources start at the top, not where the last one was scrolled to.
+SCROLL_SOURCES_TOP = """() => { document.querySelectorAll('#nq-sources, #nq-sources *')
+  .forEach(e => { if (e.scrollTop) e.scrollTop = 0; }); }"""
+CSS = """
+#nq-header h1 {margin: 0 0 .1rem 0; font-size: 1.6rem}
+#nq-header p {margin: 0; color: var(--body-text-color-subdued)}
+.nq-sources {display: flex; flex-direction: column; gap: .7rem; padding: .2rem}
+.nq-empty {color: var(--body-text-color-subdued); padding: .6rem .4rem}
+.nq-card {border: 1px solid var(--border-color-primary); border-radius: 8px;
+  padding: .6rem .8rem; background: var(--background-fill-secondary)}
+.nq-title {font-weight: 600; line-height: 1.35}
+.nq-meta {font-size: .85em; color: var(--body-text-color-subdued); margin: .15rem 0 .3rem}
+.nq-meta a {color: var(--link-text-color)}
+.nq-quote {display: grid; grid-template-columns: 2.1em 1fr; column-gap: .2rem;
+  padding: .45rem 0 .2rem; border-top: 1px solid var(--border-color-primary)}
+.nq-n {color: var(--color-accent); font-weight: 700}
+.nq-passage {font-size: .92em; line-height: 1.5; white-space: pre-wrap}
+.nq-offsets {grid-column: 2; font-size: .75em; color: var(--body-text-color-subdued)}
+.nq-article summary {cursor: pointer; font-size: .85em; margin-top: .3rem;
+  color: var(--link-text-color)}
+.nq-article-text {white-space: pre-wrap; font-size: .9em; line-height: 1.5;
+  max-height: 420px; overflow-y: auto; margin-top: .4rem; padding-top: .4rem;
+  border-top: 1px dashed var(--border-color-primary)}
+.nq-sources mark {background: #fde68a; color: #1f2937; padding: 0 .1em; border-radius: 2px}
+.nq-sources mark.nq-current {background: #fbbf24; font-weight: 600}
+#nq-sources {overflow-y: auto}
+#nq-status {font-size: .92em}
+"""
+
+# -- input helpers (pure) ------------------------------------------------------------------
+def parse_as_of(text: str | None) -> date | None:
+    """'YYYY-MM-DD' -> date; empty -> None; anything else -> ValueError with a clear text."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"“{text}” is not a date like 2024-12-10 (YYYY-MM-DD)") from None
+
+
+def parse_history(value: Any) -> list[str]:
+    """Earlier questions, oldest first, from a list, a JSON list or newline-separated text.
+    Chat-style messages ({"role": "user", "content": ...}) are accepted too."""
+    if value is None or value == "":
+        return []
+    if isinstance(value, str):
+        stripped = value.strip()
+        if stripped.startswith("["):
+            try:
+                return parse_history(json.loads(stripped))
+            except json.JSONDecodeError:
+                pass
+        return [line.strip() for line in stripped.splitlines() if line.strip()]
+    if isinstance(value, (list, tuple)):
+        out: list[str] = []
+        for item in value:
+            if isinstance(item, dict):
+                if item.get("role", "user") == "user" and isinstance(item.get("content"), str):
+                    out.append(item["content"])
+            elif item is not None and str(item).strip():
+                out.append(str(item).strip())
+        return out
+    raise ValueError("history must be a list of earlier questions or newline-separated text")
+
+
+def parse_k(value: Any) -> int | None:
+    """k from a number, numeric text or nothing; must be 1..100."""
+    if value is None or value == "":
+        return None
+    k = int(float(value))
+    if not 1 <= k <= 100:
+        raise ValueError("k (passages to use) must be between 1 and 100")
+    return k
+
+
+def safe_filename(name: str) -> str:
+    """A plain file name: no folders, no leading dots, only letters, digits, . _ -"""
+    base = Path(name.replace("\\", "/")).name
+    base = re.sub(r"[^A-Za-z0-9._-]+", "_", base).lstrip("._")
+    return base[-120:] or "upload.txt"
+
+
+def check_upload(path: Path, name: str, max_mb: float) -> str | None:
+    """Why an uploaded file is refused (type, size), or None if it is accepted."""
+    if not is_supported(Path(name)):
+        kind = file_type(Path(name)) or "without extension"
+        return (f"{kind} files are not accepted; upload article files: "
+                f"{', '.join(SUPPORTED)} (or .gz of these)")
+    size = path.stat().st_size
+    if size > max_mb * MB:
+        return (f"the file is {size / MB:.1f} MB, over the {max_mb:g} MB limit "
+                "(NEWSQA_SERVE__MAX_UPLOAD_MB)")
+    if size == 0:
+        return "the file is empty"
+    return None
+
+
+def accept_upload(src: Path, uploads: Path, max_mb: float) -> tuple[str, Path | None, str]:
+    """Check one uploaded file and move it to `uploads` under a safe name. Returns (name,
+    saved path or None if refused, message). The uploaded temporary file is always
+    deleted, so nothing stays where Gradio could serve it back."""
+    name = safe_filename(src.name)
+    try:
+        reason = check_upload(src, name, max_mb)
+        if reason is not None:
+            return name, None, f"✗ **{name}** rejected: {reason}."
+        uploads.mkdir(parents=True, exist_ok=True)
+        dest = uploads / name
+        shutil.copyfile(src, dest)  # plain bytes: no execute bit; never served or run
+        return name, dest, f"**{name}** saved"
+    except OSError as exc:
+        return name, None, f"✗ **{name}** could not be saved: {exc.strerror or exc}."
+    finally:
+        src.unlink(missing_ok=True)
+
+
+def parse_auth(auth: str | None) -> tuple[str, str] | None:
+    """'user:password' -> (user, password)."""
+    if not auth:
+        return None
+    user, sep, password = auth.partition(":")
+    if not sep or not user or not password:
+        raise SettingsError("auth must look like USER:PASSWORD (NEWSQA_SERVE__AUTH or --auth)")
+    return user, password
+
+
+# -- the app ---------------------------------------------------------------------------------
+def _articles(bot: Assistant, answer: Answer) -> dict[str, Article]:
+    out: dict[str, Article] = {}
+    for c in answer.citations:
+        if c.article_id not in out:
+            try:
+                art = bot.article(c.article_id)
+            except Exception:  # the card still shows the passage
+                log.exception("cannot load article %s", c.article_id)
+                art = None
+            if art is not None:
+                out[c.article_id] = art
+        if len(out) >= 5:
+            break
+    return out
+
+
+def _status(bot: Assistant) -> str:
+    try:
+        return render.status_markdown(bot.info())
+    except IndexNotFound:
+        return render.status_markdown(None)
+    except Exception as exc:
+        log.exception("index status")
+        return render.error_markdown(exc)
+
+
+def build_app(bot: Assistant) -> gr.Blocks:
+    """The chat page: chat and sources side by side, options and uploads below."""
+    home = Path(bot.settings.home)
+    os.environ["GRADIO_TEMP_DIR"] = str(home / "tmp")  # uploads land inside the data home
+    uploads = home / "uploads"
+    max_mb = bot.settings.serve.max_upload_mb
+
+    def respond(message: str, chat: list[dict[str, Any]], questions: list[str], k: float,
+                as_of: str) -> Iterator[tuple[Any, ...]]:
+        question = " ".join((message or "").split())
+        if not question:
+            yield chat, gr.skip(), questions, ""
+            return
+        chat = [*chat, {"role": "user", "content": question}]
+        try:
+            day = parse_as_of(as_of)
+        except ValueError as exc:
+            text = f"{exc}. Fix the *Published up to* date or clear it, then ask again."
+            yield [*chat, {"role": "assistant", "content": text}], gr.skip(), questions, ""
+            return
+        try:
+            answer = bot.ask(question, k=parse_k(k), as_of=day, history=list(questions))
+        except Exception as exc:
+            if not isinstance(exc, EXPECTED):
+                log.exception("question failed: %s", question)
+            yield ([*chat, {"role": "assistant", "content": render.error_markdown(exc)}],
+                   gr.skip(), questions, "")
+            return
+        questions = [*questions, question]
+        steps = render.stream_markdown(answer)
+        for i, md in enumerate(steps):
+            last = i == len(steps) - 1
+            panel = render.sources_html(answer, _articles(bot, answer)) if last else gr.skip()
+            yield [*chat, {"role": "assistant", "content": md}], panel, questions, ""
+            if not last:
+                time.sleep(STREAM_DELAY_S)
+
+    def new_chat() -> tuple[Any, ...]:
+        return [], render.EMPTY_SOURCES, [], ""
+
+    def upload(files: list[str] | str | None) -> Iterator[tuple[Any, ...]]:
+        paths = [files] if isinstance(files, str) else list(files or [])
+        lines: list[str] = []
+        accepted: list[tuple[str, Path]] = []
+        for f in paths:
+            name, dest, message = accept_upload(Path(f), uploads, max_mb)
+            if dest is None:
+                lines.append(message)
+            else:
+                accepted.append((name, dest))
+        for i, (name, dest) in enumerate(accepted, start=1):
+            progress = f"⏳ Indexing **{name}** ({i}/{len(accepted)})…"
+            yield "\n\n".join([*lines, progress]), gr.skip(), None
+            try:
+                report = bot.ingest([dest])
+            except Exception as exc:
+                log.exception("ingest of upload %s failed", name)
+                lines.append(f"✗ **{name}**: {render.error_markdown(exc)}")
+                continue
+            fails = "; ".join(f.reason + (f" (line {f.line})" if f.line else "")
+                              for f in report.failures)
+            lines.append(
+                f"{'✓' if report.articles else '✗'} **{name}**: {report.articles} article(s) "
+                f"read, {report.added} added, {report.updated} updated, {report.unchanged} "
+                f"unchanged; {report.chunks_embedded} chunk(s) embedded"
+                + (f". Problems: {render.md_escape(fails)}" if fails else ".")
+            )
+        if not paths:
+            yield gr.skip(), gr.skip(), None
+            return
+        if accepted:
+            lines.append("You can ask about the new articles now.")
+        yield "\n\n".join(lines), _status(bot), None
+
+    def ask_api(question: str, k: int | None = None, as_of: str | None = None,
+                history: list[str] | str | None = None) -> dict[str, Any]:
+        """Answer a question from the indexed articles, every sentence cited.
+
+        Args:
+            question: the question, e.g. "Where are remaining IS cells?"
+            k: passages to retrieve (1-100); empty for the configured default
+            as_of: "YYYY-MM-DD": ignore articles published after this day; empty for none
+            history: earlier questions of the conversation, oldest first (list, JSON list or
+                one per line), used to understand follow-ups
+
+        Returns:
+            The JSON object `newsqa ask --json` prints (question, answer, abstained,
+            citations, retrieved, query, as_of), or {"error": "..."} saying what to fix.
+        """
+        try:
+            answer = bot.ask(str(question or ""), k=parse_k(k), as_of=parse_as_of(as_of),
+                             history=parse_history(history))
+            return answer.to_json()
+        except ValueError as exc:
+            return {"error": str(exc).replace("*", "")}
+        except Exception as exc:
+            if not isinstance(exc, EXPECTED):
+                log.exception("/ask failed")
+            return {"error": render.error_markdown(exc).replace("*", "").replace("`", "")}
+
+    top_k = bot.settings.retrieval.top_k
+    with gr.Blocks(title="newsqa: ask the news", delete_cache=(900, 3600)) as demo:
+        questions = gr.State([])
+        with gr.Row(elem_id="nq-header"):
+            gr.Markdown("# newsqa\nAsk about the indexed news articles. Every sentence of an "
+                        "answer is quoted from an article and marked [n]; its source is on "
+                        "the right.")
+        with gr.Row(equal_height=True):
+            with gr.Column(scale=3, min_width=380):
+                chat = gr.Chatbot(
+                    label="Chat", height=470, buttons=["copy"], feedback_options=None,
+                    placeholder="Ask a question about the news, or pick an example below.",
+                    elem_id="nq-chat",
+                )
+                with gr.Row(equal_height=True):
+                    box = gr.Textbox(show_label=False, placeholder="Ask about the news…",
+                                     scale=8, autofocus=True, elem_id="nq-question",
+                                     max_lines=4, container=False)
+                    ask = gr.Button("Ask", variant="primary", scale=0, min_width=90,
+                                    elem_id="nq-ask")
+                    new = gr.Button("New chat", variant="secondary", scale=0, min_width=120,
+                                    elem_id="nq-new")
+                examples = gr.Examples([[q] for q in EXAMPLES], inputs=[box],
+                                       label="Examples (click to ask)",
+                                       api_visibility="private", elem_id="nq-examples")
+            with gr.Column(scale=2, min_width=320):
+                sources = gr.HTML(render.EMPTY_SOURCES, label="Sources", show_label=True,
+                                  elem_id="nq-sources", container=True, min_height=600,
+                                  max_height=600)
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=3):
+                with gr.Row():
+                    k = gr.Slider(1, 20, value=min(max(top_k, 1), 20), step=1,
+                                  label="Passages to use (k)", elem_id="nq-k")
+                    as_of = gr.Textbox(label="Published up to (YYYY-MM-DD, optional)",
+                                       placeholder="e.g. 2024-12-10", elem_id="nq-as-of")
+                status = gr.Markdown(_status(bot), elem_id="nq-status")
+            with gr.Column(scale=2):
+                files = gr.File(
+                    label=f"Add articles (.txt .md .html .json .jsonl, or .gz; "
+                          f"≤ {max_mb:g} MB each)",
+                    file_count="multiple", file_types=[*SUPPORTED, ".gz"], height=150,
+                    elem_id="nq-upload",
+                )
+                upload_status = gr.Markdown(elem_id="nq-upload-status")
+
+        chat_io: dict[str, Any] = dict(
+            inputs=[box, chat, questions, k, as_of], outputs=[chat, sources, questions, box],
+            show_progress="minimal", show_progress_on=[chat], api_visibility="private",
+            concurrency_id="bot",
+        )
+        for trigger in (box.submit, ask.click, examples.load_input_event.then):
+            trigger(respond, **chat_io).then(None, js=SCROLL_SOURCES_TOP,
+                                             api_visibility="private")
+        new.click(new_chat, None, [chat, sources, questions, box], api_visibility="private",
+                  queue=False).then(None, js=SCROLL_SOURCES_TOP, api_visibility="private")
+        files.upload(upload, files, [upload_status, status, files], api_visibility="private",
+                     concurrency_id="bot")
+        demo.load(lambda: _status(bot), None, status, api_visibility="private",
+                  show_progress="hidden")
+        gr.api(ask_api, api_name="ask", concurrency_id="bot")
+    return demo
+
+
+def launch(bot: Assistant, host: str | None = None, port: int | None = None,
+           auth: str | None = None, *, block: bool = True, quiet: bool = False) -> gr.Blocks:
+    """Build the app and start serving it (blocking unless `block=False`)."""
+    cfg = bot.settings.serve
+    host = host or cfg.host
+    port = port or cfg.port
+    credentials = parse_auth(auth if auth is not None else cfg.auth)
+    if host not in ("127.0.0.1", "localhost", "::1") and credentials is None:
+        print(f"newsqa: warning: serving on {host} without a login; anyone who can reach "
+              "this port can use the chat. Add --auth USER:PASSWORD.", file=sys.stderr)
+    home = Path(bot.settings.home)
+    (home / "tmp").mkdir(parents=True, exist_ok=True)
+    demo = build_app(bot)
+    # Serve nothing from the data home except Gradio's own upload cache (emptied by us).
+    blocked = [str(p.resolve()) for p in home.iterdir() if p.name != "tmp"] if home.exists() \
+        else []
+    blocked.append(str((home / "uploads").resolve()))
+    demo.queue(default_concurrency_limit=1)
+    demo.launch(
+        server_name=host, server_port=port, share=False, auth=credentials,
+        auth_message="Log in to the newsqa chat." if credentials else None,
+        prevent_thread_lock=not block, quiet=quiet, show_error=False,
+        max_file_size=int(cfg.max_upload_mb * MB), blocked_paths=blocked,
+        footer_links=["api", "settings"], ssr_mode=False, mcp_server=False, pwa=False,
+        theme=gr.themes.Default(), css=CSS,
+    )
+    return demo
+
+
+def _warm_up(bot: Assistant) -> None:
+    """Load the model and open the index before the first visitor asks."""
+    with contextlib.suppress(Exception):  # an empty or broken index is reported in the chat
+        bot.ask("warm up")
+
+
+def serve(bot: Assistant, host: str | None = None, port: int | None = None,
+          auth: str | None = None) -> None:
+    """Run the chat until interrupted (`newsqa serve`)."""
+    _warm_up(bot)
+    launch(bot, host, port, auth, block=True)

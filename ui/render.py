@@ -1,0 +1,313 @@
+"""Pure functions that turn an `Answer` into what the chat shows: chat markdown with [n]
+markers, source cards (HTML) with the quote highlighted inside its passage, the index
+status line and friendly error messages. No Gradio here, so all of it is unit-tested.
+
+Every piece of article text is escaped (`html.escape`, or markdown escaping for the chat)
+before it is placed in markup: article files come from users and the web.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+from urllib.parse import urlparse
+
+from assistant.answer import Answer, Citation
+from assistant.errors import AssistantError, EmptyQuestion
+from index.article import Article
+from index.errors import IndexNotFound, ModelMismatch, NewsIndexError, StoreUnavailable
+from index.retrieve import Passage
+
+CONTEXT_CHARS = 240  # passage text shown on each side of the quote in a source card
+EMPTY_SOURCES = (
+    '<div class="nq-sources nq-empty">The sources of each answer appear here: title, '
+    "date, link and the quoted sentence inside its passage.</div>"
+)
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+\-!|~$])")
+_BLANK_LINES = re.compile(r"\n\s*\n")
+_SENTENCE_END = re.compile(r"[.!?][\"'”’)\]]*\s+|\n+")  # boundary, with the space after
+
+
+# -- chat markdown -----------------------------------------------------------------------
+def md_escape(text: str) -> str:
+    """Escape markdown (and inline HTML) so article text shows literally in the chat."""
+    return _MD_SPECIAL.sub(r"\\\1", text)
+
+
+def answer_parts(answer: Answer) -> list[str]:
+    """The answer split into its cited sentences, each still ending in its [n] marker."""
+    if answer.abstained or not answer.citations:
+        return [answer.text]
+    # The answerer writes "quote [1] quote [2]"; cut where a marker is followed by text.
+    pieces: list[str] = []
+    pos = 0
+    for c in answer.citations:
+        marker = f"[{c.n}]"
+        at = answer.text.find(marker, pos)
+        if at < 0:
+            return [answer.text]
+        pieces.append(answer.text[pos:at + len(marker)].strip())
+        pos = at + len(marker)
+    rest = answer.text[pos:].strip()
+    if rest:
+        pieces.append(rest)
+    return pieces
+
+
+def _md_sentence(part: str) -> str:
+    """One cited sentence as markdown: escaped text, marker in bold."""
+    m = re.search(r"((?:\s*\[\d+\])+)\s*$", part)
+    if not m:
+        return md_escape(part)
+    markers = re.findall(r"\d+", m.group(1))
+    return md_escape(part[:m.start()]) + " " + "".join(f"**\\[{n}\\]**" for n in markers)
+
+
+def sources_footer(citations: Sequence[Citation]) -> str:
+    """Compact source list under an answer: one line per article with its [n] numbers."""
+    by_article: dict[str, list[Citation]] = {}
+    for c in citations:
+        by_article.setdefault(c.article_id, []).append(c)
+    lines = []
+    for cs in by_article.values():
+        c = cs[0]
+        numbers = "".join(f"\\[{x.n}\\]" for x in cs)
+        meta = [c.date.isoformat()] if c.date else []
+        url = safe_url(c.url)
+        if url:
+            meta.append(f"[{md_escape(_host(url))}]({url})")
+        line = f"{numbers} *{md_escape(shorten(c.title or c.article_id, 90))}*"
+        lines.append(line + (" · " + " · ".join(meta) if meta else ""))
+    if not lines:
+        return ""
+    return "Sources:\n" + "\n".join(f"- {line}" for line in lines)
+
+
+def answer_markdown(answer: Answer, parts: int | None = None) -> str:
+    """The chat message for an answer: the cited sentences (the first `parts` of them
+    while streaming), then the sources by article once the answer is complete."""
+    pieces = answer_parts(answer)
+    shown = pieces if parts is None else pieces[:parts]
+    if answer.abstained:
+        text = md_escape(answer.text)
+        hints = ["ask with other words", "name a person, place or group"]
+        if answer.as_of:
+            hints.append("clear the *published up to* date")
+        return text + "\n\n*Nothing was quoted. You could " + ", ".join(hints) + ".*"
+    body = " ".join(_md_sentence(p) for p in shown)
+    if parts is not None and parts < len(pieces):
+        return body + " …"
+    footer = sources_footer(answer.citations)
+    return body + ("\n\n" + footer if footer else "")
+
+
+def stream_markdown(answer: Answer) -> list[str]:
+    """Successive chat messages that reveal the answer sentence by sentence; the last one
+    equals `answer_markdown(answer)`."""
+    n = len(answer_parts(answer))
+    return [answer_markdown(answer, parts=i) for i in range(1, n)] + [answer_markdown(answer)]
+
+
+# -- source cards --------------------------------------------------------------------------
+def safe_url(url: str | None) -> str | None:
+    """The URL if it is a plain http(s) link (never javascript: or data:), escaped."""
+    if not url:
+        return None
+    parsed = urlparse(url.strip())
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        return None
+    return html.escape(url.strip(), quote=True)
+
+
+def _host(url: str) -> str:
+    host = urlparse(html.unescape(url)).netloc
+    return host[4:] if host.startswith("www.") else host
+
+
+def shorten(text: str, limit: int) -> str:
+    """`text` cut at a word boundary to at most `limit` characters, with an ellipsis."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[:limit].rsplit(" ", 1)[0]
+    return cut.rstrip(",;:") + "…"
+
+
+def highlight(text: str, spans: Iterable[tuple[int, int, int]], current: int | None = None,
+              offset: int = 0) -> str:
+    """Escape `text` and wrap each span (start, end, n) in <mark>, offsets relative to the
+    article (`offset` is where `text` starts in it). The span numbered `current` gets the
+    class `nq-current`; the others carry their [n] as a title."""
+    out: list[str] = []
+    pos = 0
+    for start, end, n in sorted(spans):
+        s, e = start - offset, end - offset
+        if s < pos or e > len(text) or s >= e:
+            continue  # outside this text, or overlapping an earlier mark
+        out.append(html.escape(text[pos:s]))
+        cls = ' class="nq-current"' if n == current else ""
+        out.append(f'<mark{cls} title="[{n}]">{html.escape(text[s:e])}</mark>')
+        pos = e
+    out.append(html.escape(text[pos:]))
+    return "".join(out)
+
+
+def _window(text: str, start: int, end: int, context: int) -> tuple[int, int]:
+    """Bounds of `text` around [start, end) with at most about `context` characters each
+    side, cut at a sentence or paragraph boundary when there is one, else at a space."""
+    lo = max(0, start - context)
+    hi = min(len(text), end + context)
+    if lo > 0:
+        m = _SENTENCE_END.search(text, lo, start)
+        if m:
+            lo = m.end()
+        else:
+            space = text.find(" ", lo, start)
+            lo = space + 1 if space >= 0 else lo
+    if hi < len(text):
+        ends = [m.end() for m in _SENTENCE_END.finditer(text, end, hi)]
+        if ends:
+            hi = ends[-1]
+            while hi > end and text[hi - 1].isspace():
+                hi -= 1
+        else:
+            space = text.rfind(" ", end, hi)
+            hi = space if space >= 0 else hi
+    return lo, hi
+
+
+def passage_for(citation: Citation, passages: Sequence[Passage]) -> Passage | None:
+    """The retrieved passage a citation was quoted from."""
+    for p in passages:
+        if p.chunk_id == citation.chunk_id:
+            return p
+    for p in passages:
+        if p.article_id == citation.article_id and p.start <= citation.start and \
+                citation.end <= p.end:
+            return p
+    return None
+
+
+def _snippet(text: str, base: int, c: Citation, spans: list[tuple[int, int, int]],
+             context: int) -> str:
+    """The quote highlighted inside about `context` characters of its passage; blank
+    lines between paragraphs are collapsed so the card stays compact."""
+    lo, hi = _window(text, c.start - base, c.end - base, context)
+    marked = highlight(text[lo:hi], spans, current=c.n, offset=base + lo)
+    marked = _BLANK_LINES.sub("\n", marked)
+    return ("…" if lo > 0 else "") + marked + ("…" if hi < len(text) else "")
+
+
+def quote_block(citation: Citation, answer: Answer, article: Article | None = None,
+                context: int = CONTEXT_CHARS) -> str:
+    """One citation as HTML: its [n], the quote highlighted (<mark>) inside its passage
+    (the article text around it when the article is given, else the retrieved chunk),
+    and its character offsets in the article."""
+    c = citation
+    spans = [(x.start, x.end, x.n) for x in answer.citations if x.article_id == c.article_id]
+    passage = passage_for(c, answer.retrieved)
+    if article is not None and article.text[c.start:c.end] == c.quote:
+        base, text = 0, article.text  # the true surroundings, not cut at a chunk edge
+    elif passage is not None:
+        base, text = passage.start, passage.text
+    else:
+        base, text = c.start, c.quote
+    return (
+        f'<div class="nq-quote" id="nq-source-{c.n}"><span class="nq-n">[{c.n}]</span>'
+        f'<div class="nq-passage">{_snippet(text, base, c, spans, context)}</div>'
+        f'<div class="nq-offsets">chars {c.start}–{c.end}</div></div>'
+    )
+
+
+def source_card(citations: Sequence[Citation], answer: Answer,
+                article: Article | None = None, context: int = CONTEXT_CHARS) -> str:
+    """The card of one article: title, date, link, each of its citations as a quote in
+    its passage, and (when the article is given) the whole article in <details> with
+    every quote marked."""
+    c = citations[0]
+    numbers = "".join(f"[{x.n}]" for x in citations)
+    meta = [f"<span>{html.escape(c.date.isoformat())}</span>"] if c.date else []
+    url = safe_url(c.url)
+    if url:
+        meta.append(f'<a href="{url}" target="_blank" rel="noopener noreferrer">'
+                    f"{html.escape(_host(url))} ↗</a>")
+    meta.append(f"<span>{len(citations)} quote{'s' if len(citations) != 1 else ''} "
+                f"{numbers}</span>")
+    parts = [
+        '<div class="nq-card">',
+        f'<div class="nq-title">{html.escape(c.title or c.article_id)}</div>',
+        f'<div class="nq-meta">{" · ".join(meta)}</div>',
+        *(quote_block(x, answer, article, context) for x in citations),
+    ]
+    if article is not None:
+        spans = [(x.start, x.end, x.n) for x in citations]
+        parts.append(
+            f'<details class="nq-article"><summary>Whole article '
+            f"({len(article.text.split()):,} words)</summary>"
+            f'<div class="nq-article-text">{highlight(article.text, spans)}</div></details>'
+        )
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def sources_html(answer: Answer | None, articles: Mapping[str, Article] | None = None) -> str:
+    """The sources panel for an answer: one card per cited article (in order of first
+    citation), each listing its quotes in [n] order."""
+    if answer is None:
+        return EMPTY_SOURCES
+    # data-question: which question the panel answers (lets tests and scripts wait on it)
+    tag = f'data-question="{html.escape(answer.question, quote=True)}"'
+    if answer.abstained or not answer.citations:
+        near = _closest_titles(answer.retrieved)
+        extra = (" The closest passages came from: " + near + ".") if near else ""
+        return (f'<div class="nq-sources nq-empty" {tag}>Nothing quoted for this question: '
+                f"no sentence was relevant enough.{extra}</div>")
+    articles = articles or {}
+    by_article: dict[str, list[Citation]] = {}
+    for c in sorted(answer.citations, key=lambda x: x.n):
+        by_article.setdefault(c.article_id, []).append(c)
+    cards = [source_card(cs, answer, articles.get(aid)) for aid, cs in by_article.items()]
+    return f'<div class="nq-sources" {tag}>' + "".join(cards) + "</div>"
+
+
+def _closest_titles(passages: Sequence[Passage], limit: int = 3) -> str:
+    titles: list[str] = []
+    for p in passages:
+        t = shorten(p.title or p.article_id, 80)
+        if t not in titles:
+            titles.append(t)
+    return "; ".join(f"<i>{html.escape(t)}</i>" for t in titles[:limit])
+
+
+# -- status and errors ---------------------------------------------------------------------
+def status_markdown(info: Mapping[str, Any] | None) -> str:
+    """The index status line: articles and chunks indexed, or how to add some."""
+    if not info or not info.get("articles"):
+        return ("**No articles indexed yet.** Upload article files below, or run "
+                "`newsqa ingest PATH` in a terminal.")
+    a, c = int(info["articles"]), int(info.get("chunks", 0))
+    return (f"**{a:,}** article{'s' if a != 1 else ''} · **{c:,}** "
+            f"chunk{'s' if c != 1 else ''} indexed")
+
+
+def error_markdown(exc: BaseException) -> str:
+    """What to tell the user when a question fails: what happened and what to do. Never a
+    traceback."""
+    if isinstance(exc, EmptyQuestion):
+        return "Type a question first, for example *Where are remaining IS cells?*"
+    if isinstance(exc, IndexNotFound):
+        return ("**No articles are indexed yet.** Upload article files (.txt, .md, .html, "
+                ".json, .jsonl) with *Add articles*, or run `newsqa ingest PATH` in a "
+                "terminal, then ask again.")
+    if isinstance(exc, ModelMismatch):
+        return (f"**The index was built differently:** {md_escape(str(exc))}. Re-index with "
+                "`newsqa ingest --rebuild PATH` and restart the chat.")
+    if isinstance(exc, StoreUnavailable):
+        return (f"**The article store can't be opened:** {md_escape(str(exc))}. Check that "
+                "it is running and reachable, then ask again.")
+    if isinstance(exc, (NewsIndexError, AssistantError)):
+        return f"**That didn't work:** {md_escape(str(exc))}"
+    return (f"**Something went wrong while answering** ({type(exc).__name__}). The chat is "
+            "still running: ask again or rephrase. The details are in the server log.")
