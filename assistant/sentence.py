@@ -6,9 +6,10 @@ import re
 from collections.abc import Iterator
 
 # A sentence ends at . ! ? (optionally followed by a closing quote or bracket) before
-# whitespace and an opening capital, digit or quote; newlines always end one.
+# whitespace and an opening capital, digit or quote; a blank line (paragraph break) always
+# ends one. A single newline does not: hard-wrapped text breaks lines mid-sentence.
 _BOUNDARY = re.compile(
-    r"(?:(?<=[.!?])|(?<=[.!?][\"'”’)\]]))\s+(?=[\"“‘(\[]?[A-Z0-9])|\n+"
+    r"(?:(?<=[.!?])|(?<=[.!?][\"'”’)\]]))\s+(?=[\"“‘(\[]?[A-Z0-9])|\n[ \t]*\n\s*"
 )
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’\-]*")
 STOPWORDS = frozenset(

@@ -4,12 +4,20 @@ fused by weighted reciprocal rank, with an optional recency prior for "as of" qu
 Why not llama-index's QueryFusionRetriever: its reciprocal-rank mode has no per-retriever
 weights and no place for a date prior, both of which the news benchmarks reward; the
 fusion itself is a few lines.
+
+Why the dense side asks the store for ids and distances only, instead of going through
+llama-index's VectorIndexRetriever (which `DenseRetriever` still offers for mode="dense"):
+measured on the 51k-chunk rtqa-2022 index, turning 100 hits into llama-index nodes costs
+~26 ms against ~4 ms for the raw query, and Chroma's metadata-filtered search (the
+"as of" window) takes 230-430 ms. So the dense ranking over-fetches unfiltered neighbours
+and drops those published after "as of" using the chunk dates the keyword index mirrors;
+only when too few survive does it fall back to the filtered query. Text and vectors are
+then fetched for the final top-k alone.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from datetime import date
 
 import numpy as np
@@ -19,12 +27,8 @@ from index.retrieve import DenseRetriever, Passage, passage_from_row
 from index.settings import RetrievalSettings
 from index.store import Store, date_key
 
-
-@dataclass(frozen=True)
-class _Candidate:
-    chunk_id: str
-    fused: float
-    date_key: int
+# Unfiltered neighbours fetched per wanted dense candidate when a date window applies.
+_OVERFETCH = 5
 
 
 def weighted_rrf(
@@ -67,23 +71,27 @@ class HybridRetriever:
         dense_w = 0.0 if s.mode == "bm25" else s.dense_weight
         bm25_w = 0.0 if s.mode == "dense" else s.bm25_weight
         n = max(s.candidates, top_k)
+        max_key = date_key(as_of) if as_of else None
         vector = self.dense.embedder.embed_query(query)
-        dense = self.dense.search(query, vector, n, as_of) if dense_w > 0 else []
-        keyword = (self.keyword.search(query, n, date_key(as_of) if as_of else None)
-                   if bm25_w > 0 else [])
-        fused = weighted_rrf(
-            [([p.chunk_id for p in dense], dense_w), ([cid for cid, _ in keyword], bm25_w)],
-            s.rrf_k,
-        )
+        dense = self.dense_ids(vector, n, max_key) if dense_w > 0 else []
+        keyword = [cid for cid, _ in self.keyword.search(query, n, max_key)] if bm25_w else []
+        fused = weighted_rrf([(dense, dense_w), (keyword, bm25_w)], s.rrf_k)
         if as_of is not None and s.recency_weight > 0:
-            dates = {p.chunk_id: date_key(p.date) for p in dense}
-            dates.update(self.keyword.date_keys_of([cid for cid, _ in keyword]))
+            dates = self.keyword.date_keys_of(list(fused))
             for cid in fused:
                 fused[cid] *= recency_boost(dates.get(cid, 0), as_of, s.recency_weight,
                                             s.recency_days)
         top = sorted(fused, key=lambda c: -fused[c])[:top_k]
-        known = {p.chunk_id: p for p in dense}
-        missing = [cid for cid in top if cid not in known]
-        for chunk, meta, vec in self.store.rows(missing):
-            known[chunk.id] = passage_from_row(chunk, meta, float(np.dot(vec, vector)))
-        return [known[cid] for cid in top if cid in known]
+        return [passage_from_row(chunk, meta, float(np.dot(vec, vector)))
+                for chunk, meta, vec in self.store.rows(top)]
+
+    def dense_ids(self, vector: np.ndarray, n: int, max_date_key: int | None) -> list[str]:
+        """Chunk ids by embedding similarity, within the date window (see module doc)."""
+        if max_date_key is None:
+            return [cid for cid, _ in self.store.nearest(vector, n)]
+        hits = [cid for cid, _ in self.store.nearest(vector, _OVERFETCH * n)]
+        dates = self.keyword.date_keys_of(hits)
+        kept = [c for c in hits if c in dates and dates[c] <= max_date_key]  # 0 = undated
+        if len(kept) >= n or len(hits) < _OVERFETCH * n:
+            return kept[:n]
+        return [cid for cid, _ in self.store.nearest(vector, n, max_date_key)]

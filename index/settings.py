@@ -81,17 +81,18 @@ class RetrievalSettings(BaseModel):
         1.0, ge=0, description="Weight of the dense ranking in hybrid fusion."
     )
     bm25_weight: float = Field(
-        1.0, ge=0, description="Weight of the BM25 ranking in hybrid fusion."
+        2.0, ge=0, description="Weight of the BM25 ranking in hybrid fusion (tuned on "
+        "rtqa-2022: names and numbers decide news questions)."
     )
     rrf_k: int = Field(
         60, ge=1, description="Reciprocal-rank-fusion constant: larger flattens rank gaps."
     )
     recency_weight: float = Field(
-        0.0,
+        1.0,
         ge=0,
         description="With an 'as of' date, boost articles published close to it: the fused "
         "score is multiplied by 1 + recency_weight * exp(-age_days / recency_days).",
     )
     recency_days: float = Field(
-        7.0, gt=0, description="Age (days before 'as of') at which the recency boost fades."
+        30.0, gt=0, description="Age (days before 'as of') at which the recency boost fades."
     )

@@ -216,6 +216,20 @@ class Store:
             for cid, doc, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
                 yield chunk_from_metadata(cid, doc, meta), meta
 
+    def nearest(
+        self, vector: np.ndarray, n: int, max_date_key: int | None = None
+    ) -> list[tuple[str, float]]:
+        """(chunk id, cosine) of the `n` nearest chunks, ids and distances only (cheap);
+        with `max_date_key`, through Chroma's metadata filter (exact but much slower)."""
+        where = None
+        if max_date_key is not None:
+            where = {"$or": [{"date_key": {"$lte": max_date_key}}, {"date_key": 0}]}
+        got = self._chunks.query(
+            query_embeddings=[vector.tolist()], n_results=n, where=where, include=["distances"]
+        )
+        return [(cid, 1.0 - float(d))
+                for cid, d in zip(got["ids"][0], got["distances"][0], strict=True)]
+
     def vector_store(self) -> ChromaVectorStore:
         """The chunks collection as a llama-index vector store (for its retrievers)."""
         from llama_index.vector_stores.chroma import ChromaVectorStore

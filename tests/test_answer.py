@@ -76,3 +76,11 @@ def test_answer_refers_to_as_of_when_given(tmp_path: Path, seeded: Assistant) ->
     assert answer.as_of == date(2024, 12, 31) and answer.citations
     before = seeded.ask("Where are remaining IS cells?", as_of=date(2024, 1, 1))
     assert before.abstained  # the only article was published later
+
+
+def test_hard_wrapped_lines_do_not_cut_sentences() -> None:
+    text = ("The council approved the budget, which is paid for by\na new harbour tax. "
+            "Work starts in May.\n\nA second paragraph")
+    spans = [text[s:e] for s, e in split_sentences(text)]
+    assert spans[0] == "The council approved the budget, which is paid for by\na new harbour tax."
+    assert spans[1:] == ["Work starts in May.", "A second paragraph"]
