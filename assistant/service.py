@@ -115,16 +115,16 @@ class Assistant:
         if self._retriever is None:
             if not self._opened:
                 self.open()
-            from index.hybrid import HybridRetriever
-            from index.retrieve import DenseRetriever
-
-            dense = DenseRetriever(self.store, self.embedder)
             if self.settings.retrieval.mode == "dense":
-                self._retriever = dense
+                from index.retrieve import DenseRetriever
+
+                self._retriever = DenseRetriever(self.store, self.embedder)
             else:
+                from index.hybrid import HybridRetriever
+
                 self.keyword.sync(self.store)
                 self._retriever = HybridRetriever(
-                    dense, self.keyword, self.store, self.settings.retrieval
+                    self.embedder, self.keyword, self.store, self.settings.retrieval
                 )
         return self._retriever
 

@@ -49,7 +49,6 @@ def main() -> None:
     from assistant.service import Assistant
     from assistant.settings import load_settings
     from index.hybrid import HybridRetriever, recency_boost, weighted_rrf
-    from index.retrieve import DenseRetriever
     from index.store import date_key
 
     bot = Assistant(load_settings(home=args.home))
@@ -58,8 +57,7 @@ def main() -> None:
     rebuilt = bot.keyword.sync(bot.store)
     print(f"keyword index {'rebuilt' if rebuilt else 'loaded'} in "
           f"{time.perf_counter() - t0:.1f}s ({len(bot.keyword)} chunks)", file=sys.stderr)
-    hybrid = HybridRetriever(DenseRetriever(bot.store, bot.embedder), bot.keyword, bot.store,
-                             bot.settings.retrieval)
+    hybrid = HybridRetriever(bot.embedder, bot.keyword, bot.store, bot.settings.retrieval)
     qfile = SHARED / args.slice / "questions.jsonl"
     questions = [json.loads(line) for line in qfile.open()][: args.limit]
     gold_file = SHARED / args.slice / "questions-gold.jsonl"

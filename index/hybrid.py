@@ -6,26 +6,30 @@ weights and no place for a date prior, both of which the news benchmarks reward;
 fusion itself is a few lines.
 
 Why the dense side asks the store for ids and distances only, instead of going through
-llama-index's VectorIndexRetriever (which `DenseRetriever` still offers for mode="dense"):
+llama-index's VectorIndexRetriever (still used by `DenseRetriever` for mode="dense"):
 measured on the 51k-chunk rtqa-2022 index, turning 100 hits into llama-index nodes costs
-~26 ms against ~4 ms for the raw query, and Chroma's metadata-filtered search (the
-"as of" window) takes 230-430 ms. So the dense ranking over-fetches unfiltered neighbours
-and drops those published after "as of" using the chunk dates the keyword index mirrors;
-only when too few survive does it fall back to the filtered query. Text and vectors are
-then fetched for the final top-k alone.
+~26 ms against ~4 ms for the raw query, Chroma's metadata-filtered search (the "as of"
+window) takes 230-430 ms, and llama-index's imports add ~0.8 s to a cold `newsqa ask`.
+So the dense ranking over-fetches unfiltered neighbours and drops those published after
+"as of" using the chunk dates the keyword index mirrors; only when too few survive does it
+fall back to the filtered query. Text and vectors are then fetched for the final top-k.
 """
 
 from __future__ import annotations
 
 import math
 from datetime import date
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from index.keyword import KeywordIndex
-from index.retrieve import DenseRetriever, Passage, passage_from_row
+from index.retrieve import Passage, passage_from_row
 from index.settings import RetrievalSettings
 from index.store import Store, date_key
+
+if TYPE_CHECKING:
+    from index.embed import Embedder
 
 # Unfiltered neighbours fetched per wanted dense candidate when a date window applies.
 _OVERFETCH = 5
@@ -58,10 +62,10 @@ class HybridRetriever:
     (also for keyword-only hits), so the answerer sees one scale whatever found them."""
 
     def __init__(
-        self, dense: DenseRetriever, keyword: KeywordIndex, store: Store,
+        self, embedder: Embedder, keyword: KeywordIndex, store: Store,
         settings: RetrievalSettings,
     ) -> None:
-        self.dense = dense
+        self.embedder = embedder
         self.keyword = keyword
         self.store = store
         self.settings = settings
@@ -72,7 +76,7 @@ class HybridRetriever:
         bm25_w = 0.0 if s.mode == "dense" else s.bm25_weight
         n = max(s.candidates, top_k)
         max_key = date_key(as_of) if as_of else None
-        vector = self.dense.embedder.embed_query(query)
+        vector = self.embedder.embed_query(query)
         dense = self.dense_ids(vector, n, max_key) if dense_w > 0 else []
         keyword = [cid for cid, _ in self.keyword.search(query, n, max_key)] if bm25_w else []
         fused = weighted_rrf([(dense, dense_w), (keyword, bm25_w)], s.rrf_k)
