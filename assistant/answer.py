@@ -47,6 +47,10 @@ class Answer:
     retrieved: tuple[Passage, ...] = ()
     query: str = ""  # what retrieval was asked (differs from `question` for follow-ups)
     as_of: date | None = None
+    choices: tuple[str, ...] = ()  # quiz options, when asked with them
+    choice: int | None = None  # index of the option picked (see assistant.choice)
+    choice_method: str | None = None  # evidence | similarity | guess
+    choice_scores: tuple[float, ...] = ()
     timings_ms: dict[str, float] = field(default_factory=dict, compare=False)
 
     def to_json(self) -> dict[str, Any]:
@@ -63,6 +67,11 @@ class Answer:
             ],
             "query": self.query or self.question,
             "as_of": self.as_of.isoformat() if self.as_of else None,
+            **({"choices": list(self.choices), "choice": self.choice,
+                "choice_text": self.choices[self.choice] if self.choice is not None else None,
+                "choice_method": self.choice_method,
+                "choice_scores": [round(x, 4) for x in self.choice_scores]}
+               if self.choices else {}),
         }
 
 
@@ -70,7 +79,12 @@ class Answerer(Protocol):
     """Writes an Answer from retrieved passages. The default is extractive; an LLM answerer
     would return the same types, with quotes checked the same way."""
 
-    def answer(self, question: str, passages: list[Passage], query: str | None = None) -> Answer:
+    def answer(
+        self, question: str, passages: list[Passage], query: str | None = None,
+        prefer: str | None = None,
+    ) -> Answer:
+        """Answer from `passages`; with `prefer` (a picked quiz option), quote a sentence
+        that names it when one exists."""
         ...
 
 

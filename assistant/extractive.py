@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from index.embed import Embedder
 
 W_SEM, W_LEX, W_CTX = 0.55, 0.30, 0.15
+W_PREFER = 0.30  # bonus for naming the picked quiz option (see `answer(prefer=...)`)
 _MIN_CHARS = 25  # shorter fragments (datelines, captions) make poor quotes
 _DUPLICATE = 0.92  # cosine above which two quotes say the same thing
 # Embedding every sentence of every passage costs most of a warm answer; the sentences
@@ -67,12 +68,15 @@ class ExtractiveAnswerer:
         return out
 
     def shortlist(
-        self, question: str, cands: list[Candidate], query: str | None = None
+        self, question: str, cands: list[Candidate], query: str | None = None,
+        bonus: np.ndarray | None = None,
     ) -> tuple[list[Candidate], np.ndarray]:
         """The candidates worth embedding, and their keyword overlap with the question."""
         q_words = keywords(question)
         ctx_words = keywords(query) - q_words if query and query != question else set()
         lex = np.array([_overlap(q_words, ctx_words, keywords(c.text)) for c in cands])
+        if bonus is not None:
+            lex = lex + bonus  # sentences naming the picked option always make the list
         if len(cands) <= _MAX_EMBEDDED:
             return cands, lex
         prior = lex - 0.02 * np.array([c.rank for c in cands])
@@ -89,14 +93,29 @@ class ExtractiveAnswerer:
         ctx = np.array([max(c.passage.score, 0.0) for c in cands])
         return W_SEM * sem + W_LEX * lex + W_CTX * ctx, vecs
 
-    def answer(self, question: str, passages: list[Passage], query: str | None = None) -> Answer:
-        """Quote and cite the best sentences, or abstain."""
+    def answer(
+        self, question: str, passages: list[Passage], query: str | None = None,
+        prefer: str | None = None,
+    ) -> Answer:
+        """Quote and cite the best sentences, or abstain. With `prefer` (a picked quiz
+        option), sentences naming it get a bonus and the answer leads with the option."""
         t0 = time.perf_counter()
         cands = self.candidates(passages)
         if not cands:
             return abstention(question, passages, query or "")
-        cands, lex = self.shortlist(question, cands, query)
+        named: np.ndarray | None = None
+        if prefer:
+            from assistant.choice import match
+
+            flags = np.array([float(match(prefer, c.text) >= 1.0) for c in cands])
+            cands, lex = self.shortlist(question, cands, query, bonus=flags)
+            lex = np.minimum(lex, 1.0)  # the bonus only served the shortlist
+            named = np.array([float(match(prefer, c.text) >= 1.0) for c in cands])
+        else:
+            cands, lex = self.shortlist(question, cands, query)
         rel, vecs = self.score(question, cands, lex)
+        if named is not None:
+            rel = rel + W_PREFER * named
         best = int(np.argmax(rel))
         if rel[best] < self.settings.min_relevance:
             return abstention(question, passages, query or "")
@@ -109,6 +128,10 @@ class ExtractiveAnswerer:
             if any(float(vecs[i] @ vecs[j]) > _DUPLICATE for j in chosen):
                 continue
             chosen.append(int(i))
+        if named is not None and named.any() and not any(named[i] for i in chosen):
+            # The picked option must be backed by a quote that names it.
+            best_named = int(np.argmax(np.where(named > 0, rel, -np.inf)))
+            chosen = [best_named, *chosen][: self.settings.max_sentences]
         # Read in article order: best article first, then position within it.
         first_rank: dict[str, int] = {}
         for i in chosen:
@@ -125,6 +148,10 @@ class ExtractiveAnswerer:
                 start=c.start, end=c.end, chunk_id=c.passage.chunk_id,
             ))
             parts.append(f"{c.text} [{n}]")
+        if named is not None:
+            backing = [n for n, i in enumerate(chosen, start=1) if named[i]]
+            if backing:
+                parts.insert(0, f"Answer: {prefer} [{backing[0]}].")
         return Answer(
             question=question,
             text=" ".join(parts),

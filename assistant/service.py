@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
     from index.embed import Embedder
     from index.ingest import IngestReport
     from index.keyword import KeywordIndex
-    from index.retrieve import Retriever
+    from index.retrieve import Passage, Retriever
 
 
 class Assistant:
@@ -140,9 +141,12 @@ class Assistant:
         k: int | None = None,
         as_of: date | None = None,
         history: Sequence[str] = (),
+        choices: Sequence[str] = (),
     ) -> Answer:
         """Answer `question` from the articles (published on or before `as_of`, if given).
-        `history` holds the earlier user questions of the conversation, oldest first."""
+        `history` holds the earlier user questions of the conversation, oldest first.
+        With quiz `choices`, the answer also picks one (`Answer.choice`, rule in
+        `assistant.choice`) and quotes a sentence naming it when the articles have one."""
         question = " ".join(question.split())
         if not question:
             raise EmptyQuestion("the question is empty; type what you want to know")
@@ -151,13 +155,36 @@ class Assistant:
         passages = self.retriever.retrieve(query, k or self.settings.retrieval.top_k, as_of)
         t1 = time.perf_counter()
         answer = self.answerer.answer(question, passages, query=query)
-        t2 = time.perf_counter()
-        answer.timings_ms.update(retrieve=(t1 - t0) * 1000, total=(t2 - t0) * 1000)
+        if choices:
+            answer = self._choose(question, list(choices), answer, passages, query, as_of)
+        answer.timings_ms.update(retrieve=(t1 - t0) * 1000,
+                                 total=(time.perf_counter() - t0) * 1000)
         if as_of is not None:
-            from dataclasses import replace
-
             answer = replace(answer, as_of=as_of)
         return answer
+
+    def _choose(
+        self, question: str, choices: list[str], answer: Answer, passages: list[Passage],
+        query: str, as_of: date | None,
+    ) -> Answer:
+        from assistant.choice import OWN_PASSAGES, pick_choice
+
+        own: dict[str, list[Passage]] = {}
+
+        def retrieve(q: str) -> list[Passage]:
+            own[q] = self.retriever.retrieve(q, OWN_PASSAGES, as_of)
+            return own[q]
+
+        pick = pick_choice(question, choices, answer, self.embedder, retrieve=retrieve)
+        option = choices[pick.index]
+        if pick.method == "evidence":
+            seen = {p.chunk_id for p in passages}
+            extra = [p for p in own.get(f"{question} {option}", []) if p.chunk_id not in seen]
+            answer = replace(self.answerer.answer(question, passages + extra, query,
+                                                  prefer=option),
+                             retrieved=answer.retrieved)
+        return replace(answer, choices=tuple(choices), choice=pick.index,
+                       choice_method=pick.method, choice_scores=tuple(pick.scores))
 
     # -- inspection -------------------------------------------------------------------
     def article(self, article_id: str) -> Article | None:

@@ -84,3 +84,14 @@ def test_hard_wrapped_lines_do_not_cut_sentences() -> None:
     spans = [text[s:e] for s, e in split_sentences(text)]
     assert spans[0] == "The council approved the budget, which is paid for by\na new harbour tax."
     assert spans[1:] == ["Work starts in May.", "A second paragraph"]
+
+
+def test_quiz_options_pick_the_supported_one_and_quote_it(seeded: Assistant) -> None:
+    answer = seeded.ask("In which desert did IS cells stay intact?",
+                        choices=["Sahara", "Badia desert", "Gobi", "Atacama"])
+    assert answer.choice == 1 and answer.choice_method == "evidence"
+    assert answer.text.startswith("Answer: Badia desert [")
+    assert any("Badia desert" in c.quote for c in answer.citations)
+    data = answer.to_json()
+    assert data["choice"] == 1 and data["choice_text"] == "Badia desert"
+    assert "choice" not in seeded.ask("Who leads HTS?").to_json()

@@ -105,3 +105,12 @@ def test_ingest_folder_twice_says_nothing_new(home: Path, tmp_path: Path, capsys
     run(capsys, "ingest", "--quiet", str(d))
     code, out, _ = run(capsys, "ingest", "--quiet", str(d))
     assert code == 0 and "nothing new to embed" in out
+
+
+def test_ask_with_quiz_options(home: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    run(capsys, "ingest", "--quiet", str(SEED_FILE))
+    code, out, _ = run(capsys, "ask", "--json", "--choice", "Sahara", "--choice", "Badia desert",
+                       "In which desert did IS cells stay intact?")
+    assert code == 0
+    data = json.loads(out)
+    assert data["choice_text"] == "Badia desert" and data["choices"] == ["Sahara", "Badia desert"]

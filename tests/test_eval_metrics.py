@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from assistant.answer import Answer, Citation
+from assistant.choice import evidence_scores, match, pick_choice
 from assistant.evaluation import metrics as m
-from assistant.evaluation.choice import evidence_scores, match, pick_choice
 from assistant.evaluation.question import EvalError, load_questions, parse_line
 from index.retrieve import Passage
 from tests.fakes import FakeEmbedder

@@ -51,11 +51,11 @@ class SpyAssistant(Assistant):
         self.as_of_seen: list[date | None] = []
 
     def ask(self, question: str, k: int | None = None, as_of: date | None = None,
-            history: Sequence[str] = ()) -> Answer:
+            history: Sequence[str] = (), choices: Sequence[str] = ()) -> Answer:
         self.as_of_seen.append(as_of)
         if "FAIL" in question:
             raise RuntimeError("boom")
-        return super().ask(question, k=k, as_of=as_of, history=history)
+        return super().ask(question, k=k, as_of=as_of, history=history, choices=choices)
 
 
 @pytest.fixture(scope="module")

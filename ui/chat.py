@@ -89,7 +89,7 @@ def parse_as_of(text: str | None) -> date | None:
         raise ValueError(f"“{text}” is not a date like 2024-12-10 (YYYY-MM-DD)") from None
 
 
-def parse_history(value: Any) -> list[str]:
+def parse_history(value: Any, what: str = "history") -> list[str]:
     """Earlier questions, oldest first, from a list, a JSON list or newline-separated text.
     Chat-style messages ({"role": "user", "content": ...}) are accepted too."""
     if value is None or value == "":
@@ -98,7 +98,7 @@ def parse_history(value: Any) -> list[str]:
         stripped = value.strip()
         if stripped.startswith("["):
             try:
-                return parse_history(json.loads(stripped))
+                return parse_history(json.loads(stripped), what)
             except json.JSONDecodeError:
                 pass
         return [line.strip() for line in stripped.splitlines() if line.strip()]
@@ -111,7 +111,7 @@ def parse_history(value: Any) -> list[str]:
             elif item is not None and str(item).strip():
                 out.append(str(item).strip())
         return out
-    raise ValueError("history must be a list of earlier questions or newline-separated text")
+    raise ValueError(f"{what} must be a list of strings or newline-separated text")
 
 
 def parse_k(value: Any) -> int | None:
@@ -277,7 +277,8 @@ def build_app(bot: Assistant) -> gr.Blocks:
         yield "\n\n".join(lines), _status(bot), None
 
     def ask_api(question: str, k: int | None = None, as_of: str | None = None,
-                history: list[str] | str | None = None) -> dict[str, Any]:
+                history: list[str] | str | None = None,
+                choices: list[str] | str | None = None) -> dict[str, Any]:
         """Answer a question from the indexed articles, every sentence cited.
 
         Args:
@@ -286,6 +287,8 @@ def build_app(bot: Assistant) -> gr.Blocks:
             as_of: "YYYY-MM-DD": ignore articles published after this day; empty for none
             history: earlier questions of the conversation, oldest first (list, JSON list or
                 one per line), used to understand follow-ups
+            choices: quiz options (list, JSON list or one per line); the answer then picks
+                one ("choice", "choice_text") and quotes the evidence for it
 
         Returns:
             The JSON object `newsqa ask --json` prints (question, answer, abstained,
@@ -293,7 +296,8 @@ def build_app(bot: Assistant) -> gr.Blocks:
         """
         try:
             answer = bot.ask(str(question or ""), k=parse_k(k), as_of=parse_as_of(as_of),
-                             history=parse_history(history))
+                             history=parse_history(history),
+                             choices=parse_history(choices, "choices"))
             return answer.to_json()
         except ValueError as exc:
             return {"error": str(exc).replace("*", "")}

@@ -63,6 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-k", type=int, metavar="N", help="passages to retrieve (default from settings)")
     p.add_argument("--as-of", type=_date, metavar="YYYY-MM-DD",
                    help="answer as of this day: ignore articles published after it")
+    p.add_argument("--choice", action="append", default=[], metavar="OPTION",
+                   help="a quiz option (repeat for each); the answer picks one and quotes "
+                        "the evidence for it")
 
     sub.add_parser("info", help="what is indexed, with which model, where")
 
@@ -94,6 +97,9 @@ def _questions(words: list[str]) -> list[str]:
 def format_answer(answer: Answer) -> str:
     """Human-readable answer with its numbered sources."""
     lines = [answer.text]
+    if answer.choices and answer.choice is not None and answer.choice_method != "evidence":
+        lines.append(f"(No option is named in the articles; closest by meaning: "
+                     f"{answer.choices[answer.choice]})")
     if answer.citations:
         lines.append("")
         lines.append("Sources:")
@@ -137,7 +143,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
         raise _UsageError("-k must be at least 1")
     bot = _open(args)
     for i, q in enumerate(questions):
-        answer = bot.ask(q, k=args.k, as_of=args.as_of)
+        answer = bot.ask(q, k=args.k, as_of=args.as_of, choices=args.choice)
         if args.json:
             print(json.dumps(answer.to_json(), ensure_ascii=False), flush=True)
         else:

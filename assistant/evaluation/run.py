@@ -16,8 +16,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from assistant.choice import RULE, pick_choice
 from assistant.evaluation import metrics as m
-from assistant.evaluation.choice import RULE, pick_choice
 from assistant.evaluation.question import Question
 
 if TYPE_CHECKING:
@@ -114,11 +114,16 @@ def score_question(
     row: dict[str, Any] = {"predicted_choice": None, "choice_scores": None,
                            "choice_method": None, "gold_choice": q.gold_choice}
     if q.choices:
-        pick = pick_choice(q.question, q.choices, answer, embedder)
-        row.update(predicted_choice=pick.index, choice_method=pick.method,
-                   choice_scores=[round(s, 4) for s in pick.scores])
+        if answer.choice is not None:  # asked with the options: the assistant picked
+            index, method, choice_scores = (answer.choice, answer.choice_method,
+                                            answer.choice_scores)
+        else:
+            pick = pick_choice(q.question, q.choices, answer, embedder)
+            index, method, choice_scores = pick.index, pick.method, pick.scores
+        row.update(predicted_choice=index, choice_method=method,
+                   choice_scores=[round(s, 4) for s in choice_scores])
         scores["choice_correct"] = (
-            None if q.gold_choice is None else float(pick.index == q.gold_choice)
+            None if q.gold_choice is None else float(index == q.gold_choice)
         )
     else:
         scores["choice_correct"] = None
@@ -290,7 +295,7 @@ def evaluate(
                 as_of = q.date if use_as_of else None
                 try:
                     t0 = time.perf_counter()
-                    answer = bot.ask(q.question, k=k, as_of=as_of)
+                    answer = bot.ask(q.question, k=k, as_of=as_of, choices=q.choices or ())
                     latency = (time.perf_counter() - t0) * 1000
                     scored = score_question(q, answer, article_text, bot.embedder)
                     row = result_row(q, answer, latency, scored,

@@ -1,10 +1,11 @@
-"""Multiple choice: pick the option the assistant's own evidence supports best.
+"""Multiple choice: pick the option the articles support best.
 
-The assistant answers in free text; a quiz wants one of its options. The rule reads only
-what `ask` returned (the retrieved passages in rank order and the cited quotes), so it
-scores the same evidence a user would see.
+A quiz gives options; `Assistant.ask(..., choices=[...])` picks one and quotes the
+evidence for it. The rule reads the passages retrieved for the question (in rank order)
+and the cited quotes, plus, for each option, the passages retrieved for "question +
+option" in the same "as of" window.
 
-Rule (version "evidence-v1"):
+Rule (version "evidence-v2"):
 
     match(c, t) = 1                    if the normalised option occurs in the normalised
                                        text t as whole words
@@ -15,6 +16,16 @@ Rule (version "evidence-v1"):
                                        if still none: all its keywords)
     evidence(c) = sum over retrieved passages r (rank 1, 2, ...) of match(c, r) / rank
                 + 1.0 * max over cited quotes q of match(c, q)
+    own(c)      = sum over the passages retrieved for "question + c" (rank 1..5) of
+                  match(c, r) / rank
+    score(c)    = evidence(c) / max evidence + OWN_WEIGHT * own(c) / max own
+                  (each term 0 when all options score 0)
+
+Matching compares normalised text (see `metrics.normalize`) with number words written as
+digits ("three months" = "3 months"). On 400 rtqa-2022 questions: evidence alone 0.710,
+with own(c) at weight 0.5 0.720, at weight 1 0.723 (within noise); own(c) is kept at half
+weight because with few articles every option retrieves the same passages and its rank
+order is noise (a seed question flipped at weight 1).
 
 The option with the highest evidence wins. When no option has any evidence, or the best
 ones tie (within 1e-9), the tied options are ranked by meaning instead: the cosine
@@ -28,20 +39,32 @@ rule without touching the evaluation loop.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from assistant.evaluation.metrics import normalize
+from assistant.evaluation.metrics import normalize as _normalize
 from assistant.sentence import STOPWORDS, stem
+from index.retrieve import Passage
 
 if TYPE_CHECKING:
     from assistant.answer import Answer
     from index.embed import Embedder
 
-RULE = "evidence-v1"
+_NUMBERS = {w: str(i) for i, w in enumerate(
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+    "fifteen sixteen seventeen eighteen nineteen twenty".split())}
+
+
+def normalize(text: str) -> str:
+    """`metrics.normalize`, with number words as digits."""
+    return " ".join(_NUMBERS.get(w, w) for w in _normalize(text).split())
+
+RULE = "evidence-v2"
+OWN_PASSAGES = 5
+OWN_WEIGHT = 0.5
 QUOTE_BONUS = 1.0
 PARTIAL_WEIGHT = 0.5
 FALLBACK_PASSAGES = 3
@@ -135,13 +158,41 @@ def similarity_scores(
     return [float(x) for x in (o_vecs @ p_vecs.T).max(axis=1)]
 
 
+def own_scores(
+    question: str, choices: Sequence[str], retrieve: Callable[[str], list[Passage]]
+) -> list[float]:
+    """own(c): how prominently the passages retrieved for "question + c" mention c."""
+    q_words = _keywords(question)
+    option_words = [_keywords(c) for c in choices]
+    out = []
+    for i, option in enumerate(choices):
+        others = set().union(*(w for j, w in enumerate(option_words) if j != i))
+        phrase, distinctive = normalize(option), distinctive_words(option, q_words, others)
+        passages = retrieve(f"{question} {option}")[:OWN_PASSAGES]
+        out.append(sum(
+            _match(phrase, distinctive, f" {normalize(p.text)} ", _keywords(p.text)) / rank
+            for rank, p in enumerate(passages, start=1)
+        ))
+    return out
+
+
+def _scaled(values: list[float]) -> list[float]:
+    top = max(values, default=0.0)
+    return [v / top for v in values] if top > 0 else [0.0] * len(values)
+
+
 def pick_choice(
-    question: str, choices: Sequence[str], answer: Answer, embedder: Embedder
+    question: str, choices: Sequence[str], answer: Answer, embedder: Embedder,
+    retrieve: Callable[[str], list[Passage]] | None = None,
 ) -> ChoicePick:
-    """Apply the rule in the module docstring; returns the option index (0-based)."""
+    """Apply the rule in the module docstring; returns the option index (0-based).
+    Without `retrieve`, own(c) is left out (the "evidence-v1" rule)."""
     if not choices:
         raise ValueError("pick_choice needs at least one option")
-    scores = evidence_scores(question, choices, answer)
+    scores = _scaled(evidence_scores(question, choices, answer))
+    if retrieve is not None:
+        own = _scaled(own_scores(question, choices, retrieve))
+        scores = [a + OWN_WEIGHT * b for a, b in zip(scores, own, strict=True)]
     best = max(scores)
     tied = [i for i, s in enumerate(scores) if best - s <= _TIE]
     if best > 0 and len(tied) == 1:
