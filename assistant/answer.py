@@ -51,6 +51,7 @@ class Answer:
     choice: int | None = None  # index of the option picked (see assistant.choice)
     choice_method: str | None = None  # evidence | similarity | guess
     choice_scores: tuple[float, ...] = ()
+    relevance: float | None = None  # best sentence's score; abstains below min_relevance
     timings_ms: dict[str, float] = field(default_factory=dict, compare=False)
 
     def to_json(self) -> dict[str, Any]:
@@ -65,6 +66,7 @@ class Answer:
                  "title": p.title, "date": p.date.isoformat() if p.date else None}
                 for p in self.retrieved
             ],
+            "relevance": round(self.relevance, 4) if self.relevance is not None else None,
             "query": self.query or self.question,
             "as_of": self.as_of.isoformat() if self.as_of else None,
             **({"choices": list(self.choices), "choice": self.choice,
@@ -88,7 +90,9 @@ class Answerer(Protocol):
         ...
 
 
-def abstention(question: str, passages: list[Passage], query: str = "") -> Answer:
+def abstention(
+    question: str, passages: list[Passage], query: str = "", relevance: float | None = None
+) -> Answer:
     """The honest answer when the articles hold nothing relevant."""
     return Answer(
         question=question,
@@ -96,4 +100,5 @@ def abstention(question: str, passages: list[Passage], query: str = "") -> Answe
         abstained=True,
         retrieved=tuple(passages),
         query=query,
+        relevance=relevance,
     )

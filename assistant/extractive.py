@@ -118,7 +118,7 @@ class ExtractiveAnswerer:
             rel = rel + W_PREFER * named
         best = int(np.argmax(rel))
         if rel[best] < self.settings.min_relevance:
-            return abstention(question, passages, query or "")
+            return abstention(question, passages, query or "", float(rel[best]))
         chosen: list[int] = []
         for i in np.argsort(-rel, kind="stable"):
             if len(chosen) >= self.settings.max_sentences:
@@ -159,6 +159,7 @@ class ExtractiveAnswerer:
             citations=tuple(citations),
             retrieved=tuple(passages),
             query=query or question,
+            relevance=float(rel[best]),
             timings_ms={"answer": (time.perf_counter() - t0) * 1000},
         )
 

@@ -29,7 +29,8 @@ from tests.fakes import FakeEmbedder
 SEED_ID = "0b4a53c822e39d07"
 ROW_KEYS = {
     "id", "question", "date", "as_of", "answers", "choices", "gold_ids", "supporting_ids",
-    "answerable", "answer", "abstained", "citations", "retrieved", "retrieved_articles",
+    "answerable", "answer", "abstained", "relevance", "citations", "retrieved",
+    "retrieved_articles",
     "predicted_choice", "gold_choice", "choice_scores", "choice_method", "latency_ms",
     "scores", "error",
 }

@@ -150,6 +150,7 @@ def result_row(
         "answerable": q.is_answerable,
         "answer": data.get("answer"),
         "abstained": data.get("abstained"),
+        "relevance": data.get("relevance"),
         "citations": data.get("citations", []),
         "retrieved": retrieved,
         "retrieved_articles": m.unique_in_order(r["article_id"] for r in retrieved),
