@@ -49,8 +49,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from assistant.evaluation.metrics import normalize as _normalize
 from assistant.sentence import STOPWORDS, stem
+from assistant.sentence import normalize as _normalize
 from index.retrieve import Passage
 
 if TYPE_CHECKING:

@@ -9,44 +9,14 @@ from __future__ import annotations
 
 import math
 import re
-import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
-# Unicode punctuation that NFKC leaves alone but quiz answers and articles mix freely.
-_CHAR_MAP = str.maketrans({
-    "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'", "\u0060": "'",
-    "\u00b4": "'", "\u02bc": "'",
-    "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u2033": '"',
-    "\u00ab": '"', "\u00bb": '"', "\u2039": '"', "\u203a": '"',
-    "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-", "\u2015": "-",
-    "\u2212": "-", "\u00ad": "",
-    "\u2026": "...", "\u00a0": " ",
-})
-_ARTICLES = frozenset({"a", "an", "the"})
+from assistant.sentence import normalize
+
+# `normalize` lives with the other text helpers; metrics are defined on its output.
+
 _MARKER = re.compile(r"\s*\[\d+\]")
-
-
-def normalize(text: str) -> str:
-    """Comparable form of a string:
-
-    1. Unicode NFKC, then curly quotes, primes, guillemets and every dash mapped to
-       ASCII ' " -;
-    2. lower case;
-    3. apostrophes and periods deleted ("Denmark's" -> "denmarks", "U.S." -> "us");
-    4. every other punctuation or symbol character (Unicode categories P* and S*) becomes
-       a space ("Al-Nusra" -> "al nusra", "“Squid Game”" -> "squid game");
-    5. the articles a / an / the dropped as words;
-    6. whitespace collapsed to single spaces, ends trimmed.
-    """
-    text = unicodedata.normalize("NFKC", text).translate(_CHAR_MAP).lower()
-    out = []
-    for ch in text:
-        if ch in "'.":
-            continue
-        cat = unicodedata.category(ch)
-        out.append(" " if cat[0] in "PSZC" else ch)
-    return " ".join(w for w in "".join(out).split() if w not in _ARTICLES)
 
 
 def tokens(text: str) -> list[str]:
