@@ -118,7 +118,7 @@ def main() -> None:
     rows.sort(key=lambda r: -r[key])
     out = ROOT / "bench" / "out"
     out.mkdir(parents=True, exist_ok=True)
-    suffix = "-noasof" if args.no_as_of else ""
+    suffix = f"-c{args.candidates}" + ("-noasof" if args.no_as_of else "")
     (out / f"tune-{args.slice}{suffix}.json").write_text(json.dumps(rows, indent=1))
     cols = list(rows[0])
     print("| " + " | ".join(cols) + " |\n|" + " --- |" * len(cols))

@@ -75,7 +75,9 @@ class RetrievalSettings(BaseModel):
         "reciprocal rank).",
     )
     candidates: int = Field(
-        40, ge=1, le=1000, description="Candidates each retriever returns before fusion."
+        100, ge=1, le=1000,
+        description="Candidates each retriever returns before fusion (rtqa-2022 gold Hit@10: "
+        "0.883 with 40, 0.903 with 100).",
     )
     dense_weight: float = Field(
         1.0, ge=0, description="Weight of the dense ranking in hybrid fusion."
