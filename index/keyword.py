@@ -184,7 +184,11 @@ class KeywordIndex:
         return np.array(ids, dtype=np.int32)
 
     def _reindex(self) -> None:
+        import logging
+
         import bm25s
+
+        logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every build at DEBUG
 
         self._position = None
         from bm25s.tokenization import Tokenized
