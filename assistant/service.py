@@ -91,7 +91,7 @@ class Assistant:
             self.embedder,
             Chunker(self.settings.chunking, self.embedder.token_ids),
             title_in_embedding=self.settings.chunking.title_in_embedding,
-            batch_chunks=max(self.settings.embedding.batch_size * 8, 256),
+            batch_chunks=self.settings.embedding.batch_size * 8,  # chunks per store write
             progress=progress,
             keyword=self.keyword,
         )

@@ -86,7 +86,8 @@ class HybridRetriever:
                 fused[cid] *= recency_boost(dates.get(cid, 0), as_of, s.recency_weight,
                                             s.recency_days)
         top = sorted(fused, key=lambda c: -fused[c])[:top_k]
-        return [passage_from_row(chunk, meta, float(np.dot(vec, vector)))
+        return [passage_from_row(chunk, meta,
+                                 float(np.dot(vec, vector)) if vec.shape == vector.shape else 0.0)
                 for chunk, meta, vec in self.store.rows(top)]
 
     def dense_ids(self, vector: np.ndarray, n: int, max_date_key: int | None) -> list[str]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from datetime import date
@@ -74,6 +75,7 @@ class Store:
         self._client: Any = None
         self._chunks: Any = None
         self._articles: Any = None
+        self._warned = False
 
     # -- connection -------------------------------------------------------------------
     @property
@@ -224,9 +226,23 @@ class Store:
         where = None
         if max_date_key is not None:
             where = {"$or": [{"date_key": {"$lte": max_date_key}}, {"date_key": 0}]}
-        got = self._chunks.query(
-            query_embeddings=[vector.tolist()], n_results=n, where=where, include=["distances"]
-        )
+        try:
+            got = self._chunks.query(
+                query_embeddings=[vector.tolist()], n_results=n, where=where,
+                include=["distances"],
+            )
+        except Exception as exc:
+            # Chroma keeps the vector (HNSW) file in memory until ~1000 writes; a process
+            # killed before that leaves the records in SQLite but no vector file, and queries
+            # fail until the next write flushes it. Answer from keywords meanwhile.
+            if "hnsw" not in str(exc).lower():
+                raise
+            if not self._warned:
+                self._warned = True
+                print(f"newsqa: warning: the vector index at {self.location} is incomplete "
+                      "(an ingest was interrupted); answering from keywords until "
+                      "`newsqa ingest` runs again.", file=sys.stderr)
+            return []
         return [(cid, 1.0 - float(d))
                 for cid, d in zip(got["ids"][0], got["distances"][0], strict=True)]
 
@@ -292,12 +308,19 @@ class Store:
         are left out)."""
         if not chunk_ids:
             return []
-        got = self._chunks.get(ids=list(chunk_ids),
-                               include=["documents", "metadatas", "embeddings"])
+        try:
+            got = self._chunks.get(ids=list(chunk_ids),
+                                   include=["documents", "metadatas", "embeddings"])
+            vectors = [np.asarray(v, dtype=np.float32) for v in got["embeddings"]]
+        except Exception as exc:
+            if "hnsw" not in str(exc).lower():  # vector file missing: see `nearest`
+                raise
+            got = self._chunks.get(ids=list(chunk_ids), include=["documents", "metadatas"])
+            vectors = [np.zeros(1, dtype=np.float32)] * len(got["ids"])
         found = {
-            cid: (chunk_from_metadata(cid, doc, meta), meta, np.asarray(vec, dtype=np.float32))
+            cid: (chunk_from_metadata(cid, doc, meta), meta, vec)
             for cid, doc, meta, vec in zip(got["ids"], got["documents"], got["metadatas"],
-                                           got["embeddings"], strict=True)
+                                           vectors, strict=True)
         }
         return [found[c] for c in chunk_ids if c in found]
 
