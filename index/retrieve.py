@@ -3,6 +3,7 @@ retrievers; results are converted to our own `Passage` type at this boundary."""
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from datetime import date
@@ -109,7 +110,7 @@ class DenseRetriever:
         disable_llm()
         self.embedder = embedder
         self._index = VectorStoreIndex.from_vector_store(
-            store.vector_store(), embed_model=_LlamaEmbedding.wrap(embedder)
+            store.vector_store(), embed_model=llama_embedding(embedder)
         )
 
     def retrieve(self, query: str, top_k: int, as_of: date | None = None) -> list[Passage]:
@@ -131,7 +132,9 @@ class DenseRetriever:
         ]
 
 
-def _make_llama_embedding() -> type:
+@functools.cache
+def _llama_embedding_class() -> type:
+    """Built on first use, so importing this module does not import llama-index."""
     from llama_index.core.base.embeddings.base import BaseEmbedding
     from pydantic import PrivateAttr
 
@@ -139,12 +142,6 @@ def _make_llama_embedding() -> type:
         """Lets llama-index components call our Embedder."""
 
         _embedder: Any = PrivateAttr()
-
-        @classmethod
-        def wrap(cls, embedder: Embedder) -> LlamaEmbedding:
-            obj = cls(model_name=embedder.model_id)
-            obj._embedder = embedder
-            return obj
 
         def _get_query_embedding(self, query: str) -> list[float]:
             return self._embedder.embed_query(query).tolist()  # type: ignore[no-any-return]
@@ -161,16 +158,8 @@ def _make_llama_embedding() -> type:
     return LlamaEmbedding
 
 
-class _LazyLlamaEmbedding:
-    """Defers importing llama-index until a retriever is actually built."""
-
-    _cls: type | None = None
-
-    @classmethod
-    def wrap(cls, embedder: Embedder) -> Any:
-        if cls._cls is None:
-            cls._cls = _make_llama_embedding()
-        return cls._cls.wrap(embedder)  # type: ignore[attr-defined]
-
-
-_LlamaEmbedding = _LazyLlamaEmbedding
+def llama_embedding(embedder: Embedder) -> Any:
+    """Our Embedder as a llama-index BaseEmbedding."""
+    obj = _llama_embedding_class()(model_name=embedder.model_id)
+    obj._embedder = embedder
+    return obj

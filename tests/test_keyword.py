@@ -82,3 +82,13 @@ def _article(tmp_path: Path, text: str) -> Path:
     p = tmp_path / "extra.txt"
     p.write_text(text)
     return p
+
+
+def test_every_retrieval_mode_finds_the_seed_passage(tmp_path: Path) -> None:
+    for mode in ("dense", "bm25", "hybrid"):
+        bot = Assistant(make_settings(tmp_path / mode, retrieval={"mode": mode}),
+                        embedder=FakeEmbedder())
+        bot.ingest([SEED_FILE])
+        answer = bot.ask("Where are remaining IS cells?")
+        assert any("Badia desert" in c.quote for c in answer.citations), mode
+        assert all(-1.0 <= p.score <= 1.0 for p in answer.retrieved)
