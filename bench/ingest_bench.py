@@ -39,11 +39,6 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 SHARED = ROOT.parent / "shared" / "bench"
 
 
-def percentile(values: list[float], q: float) -> float:
-    s = sorted(values)
-    return s[min(len(s) - 1, int(round(q * (len(s) - 1))))]
-
-
 def limited_corpus(src: Path, limit: int | None, dest: Path) -> Path:
     """The corpus itself, or its first `limit` lines in a temp file (outside the repo)."""
     if not limit:
@@ -84,6 +79,7 @@ def main() -> None:
     if args.latency_only and not args.home:
         ap.error("--latency-only needs --home with an existing index")
 
+    from assistant.evaluation.metrics import percentile
     from assistant.service import Assistant
     from assistant.settings import load_settings
 
@@ -132,7 +128,7 @@ def main() -> None:
         t0 = time.perf_counter()
         bot.ask(q)
         lat.append((time.perf_counter() - t0) * 1000)
-    result.update(warm_ask_ms_p50=statistics.median(lat), warm_ask_ms_p95=percentile(lat, 0.95),
+    result.update(warm_ask_ms_p50=statistics.median(lat), warm_ask_ms_p95=percentile(lat, 95),
                   warm_questions=len(lat))
 
     newsqa = shutil.which("newsqa") or str(Path(sys.executable).parent / "newsqa")

@@ -28,13 +28,12 @@ SHARED = ROOT.parent / "shared" / "bench"
 
 
 def article_metrics(ranked_articles: list[str], gold: set[str]) -> tuple[float, ...]:
-    seen: list[str] = []
-    for a in ranked_articles:
-        if a not in seen:
-            seen.append(a)
-    rank = next((i for i, a in enumerate(seen[:10], 1) if a in gold), None)
-    return (float(rank == 1), float(rank is not None and rank <= 5), float(rank is not None),
-            1.0 / rank if rank else 0.0)
+    """Hit@1, Hit@5, Hit@10, MRR@10 over distinct articles, as `newsqa eval` computes them."""
+    from assistant.evaluation import metrics as m
+
+    ids = sorted(gold)
+    hits = [m.hit_at_k(ranked_articles, ids, k) or 0.0 for k in (1, 5, 10)]
+    return (*hits, m.mrr_at_k(ranked_articles, ids, 10) or 0.0)
 
 
 def main() -> None:
