@@ -69,19 +69,20 @@ class ExtractiveAnswerer:
 
     def shortlist(
         self, question: str, cands: list[Candidate], query: str | None = None,
-        bonus: np.ndarray | None = None,
-    ) -> tuple[list[Candidate], np.ndarray]:
-        """The candidates worth embedding, and their keyword overlap with the question."""
+        must_keep: np.ndarray | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Indices of the candidates worth embedding (those flagged in `must_keep` first),
+        and their keyword overlap with the question."""
         q_words = keywords(question)
         ctx_words = keywords(query) - q_words if query and query != question else set()
         lex = np.array([_overlap(q_words, ctx_words, keywords(c.text)) for c in cands])
-        if bonus is not None:
-            lex = lex + bonus  # sentences naming the picked option always make the list
         if len(cands) <= _MAX_EMBEDDED:
-            return cands, lex
+            return np.arange(len(cands)), lex
         prior = lex - 0.02 * np.array([c.rank for c in cands])
+        if must_keep is not None:
+            prior = prior + 2.0 * must_keep  # above any keyword score (at most 1)
         keep = np.sort(np.argsort(-prior, kind="stable")[:_MAX_EMBEDDED])
-        return [cands[i] for i in keep], lex[keep]
+        return keep, lex[keep]
 
     def score(
         self, question: str, cands: list[Candidate], lex: np.ndarray
@@ -107,12 +108,11 @@ class ExtractiveAnswerer:
         if prefer:
             from assistant.choice import match
 
-            flags = np.array([float(match(prefer, c.text) >= 1.0) for c in cands])
-            cands, lex = self.shortlist(question, cands, query, bonus=flags)
-            lex = np.minimum(lex, 1.0)  # the bonus only served the shortlist
             named = np.array([float(match(prefer, c.text) >= 1.0) for c in cands])
-        else:
-            cands, lex = self.shortlist(question, cands, query)
+        keep, lex = self.shortlist(question, cands, query, must_keep=named)
+        cands = [cands[i] for i in keep]
+        if named is not None:
+            named = named[keep]
         rel, vecs = self.score(question, cands, lex)
         if named is not None:
             rel = rel + W_PREFER * named
