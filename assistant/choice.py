@@ -162,20 +162,36 @@ def similarity_scores(
     return [float(x) for x in (o_vecs @ p_vecs.T).max(axis=1)]
 
 
-def sentence_score(question: str, option: str, distinctive: set[str],
-                   passages: Sequence[Passage]) -> float:
-    """sent(c, P) of the module docstring."""
+@dataclass(frozen=True)
+class _Prepared:
+    """A passage in matchable form, made once per question however many options there
+    are: its normalised text and keywords, and the same for each of its sentences with
+    the share of the question's keywords in it."""
+
+    text: tuple[str, set[str]]
+    sentences: tuple[tuple[str, set[str], float], ...]
+    score: float
+
+
+def _prepare(passage: Passage, q_words: set[str]) -> _Prepared:
     from assistant.sentence import keywords, split_sentences
 
-    q_words = keywords(question)
-    phrase = normalize(option)
+    sentences = []
+    for s, e in split_sentences(passage.text):
+        text = passage.text[s:e]
+        share = len(q_words & keywords(text)) / max(len(q_words), 1)
+        sentences.append((f" {normalize(text)} ", _keywords(text), share))
+    return _Prepared((f" {normalize(passage.text)} ", _keywords(passage.text)),
+                     tuple(sentences), passage.score)
+
+
+def sentence_score(phrase: str, distinctive: set[str], passages: Sequence[_Prepared]) -> float:
+    """sent(c, P) of the module docstring, for the normalised option `phrase`."""
     best = 0.0
     for p in passages:
-        for s, e in split_sentences(p.text):
-            text = p.text[s:e]
-            m = _match(phrase, distinctive, f" {normalize(text)} ", _keywords(text))
+        for padded, words, share in p.sentences:
+            m = _match(phrase, distinctive, padded, words)
             if m > 0:
-                share = len(q_words & keywords(text)) / max(len(q_words), 1)
                 best = max(best, m * (share + 0.3 * p.score))
     return best
 
@@ -185,19 +201,29 @@ def own_scores(
     main: Sequence[Passage] = (),
 ) -> list[tuple[float, float, float]]:
     """(own(c), sent(c, main passages), sent(c, own passages)) for every option."""
+    from assistant.sentence import keywords
+
     q_words = _keywords(question)
+    sentence_words = keywords(question)
+    prepared: dict[str, _Prepared] = {}  # options often retrieve the same chunks
+
+    def prep(passages: Sequence[Passage]) -> list[_Prepared]:
+        for p in passages:
+            if p.chunk_id not in prepared:
+                prepared[p.chunk_id] = _prepare(p, sentence_words)
+        return [prepared[p.chunk_id] for p in passages]
+
+    main_prepared = prep(main)
     option_words = [_keywords(c) for c in choices]
     out = []
     for i, option in enumerate(choices):
         others = set().union(*(w for j, w in enumerate(option_words) if j != i))
         phrase, distinctive = normalize(option), distinctive_words(option, q_words, others)
-        passages = retrieve(f"{question} {option}")[:OWN_PASSAGES]
-        own = sum(
-            _match(phrase, distinctive, f" {normalize(p.text)} ", _keywords(p.text)) / rank
-            for rank, p in enumerate(passages, start=1)
-        )
-        out.append((own, sentence_score(question, option, distinctive, main),
-                    sentence_score(question, option, distinctive, passages)))
+        own_prepared = prep(retrieve(f"{question} {option}")[:OWN_PASSAGES])
+        own = sum(_match(phrase, distinctive, *p.text) / rank
+                  for rank, p in enumerate(own_prepared, start=1))
+        out.append((own, sentence_score(phrase, distinctive, main_prepared),
+                    sentence_score(phrase, distinctive, own_prepared)))
     return out
 
 
