@@ -196,6 +196,11 @@ def sentence_score(phrase: str, distinctive: set[str], passages: Sequence[_Prepa
     return best
 
 
+def option_query(question: str, option: str) -> str:
+    """The retrieval query for own(c)."""
+    return f"{question} {option}"
+
+
 def own_scores(
     question: str, choices: Sequence[str], retrieve: Callable[[str], list[Passage]],
     main: Sequence[Passage] = (),
@@ -219,7 +224,7 @@ def own_scores(
     for i, option in enumerate(choices):
         others = set().union(*(w for j, w in enumerate(option_words) if j != i))
         phrase, distinctive = normalize(option), distinctive_words(option, q_words, others)
-        own_prepared = prep(retrieve(f"{question} {option}")[:OWN_PASSAGES])
+        own_prepared = prep(retrieve(option_query(question, option))[:OWN_PASSAGES])
         own = sum(_match(phrase, distinctive, *p.text) / rank
                   for rank, p in enumerate(own_prepared, start=1))
         out.append((own, sentence_score(phrase, distinctive, main_prepared),

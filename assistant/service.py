@@ -167,7 +167,7 @@ class Assistant:
         self, question: str, choices: list[str], answer: Answer, passages: list[Passage],
         query: str, as_of: date | None,
     ) -> Answer:
-        from assistant.choice import OWN_PASSAGES, pick_choice
+        from assistant.choice import OWN_PASSAGES, option_query, pick_choice
 
         own: dict[str, list[Passage]] = {}
 
@@ -179,7 +179,8 @@ class Assistant:
         option = choices[pick.index]
         if pick.method == "evidence":
             seen = {p.chunk_id for p in passages}
-            extra = [p for p in own.get(f"{question} {option}", []) if p.chunk_id not in seen]
+            own_passages = own.get(option_query(question, option), [])
+            extra = [p for p in own_passages if p.chunk_id not in seen]
             answer = replace(self.answerer.answer(question, passages + extra, query,
                                                   prefer=option),
                              retrieved=answer.retrieved)
