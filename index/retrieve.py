@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from index.store import Store, date_key
+from index.store import Store, chunk_from_metadata, date_key
 
 if TYPE_CHECKING:
     from index.embed import Embedder
@@ -59,21 +59,8 @@ def passage_from_row(chunk: Any, meta: dict[str, Any], score: float) -> Passage:
 
 def passage_from_node(node: Any, score: float) -> Passage:
     """Convert a llama-index node (as stored by `Store.write`) to a Passage."""
-    meta = node.metadata
-    start = node.start_char_idx if node.start_char_idx is not None else int(meta.get("start", 0))
-    text = node.get_content()
-    return Passage(
-        chunk_id=node.node_id,
-        article_id=str(meta["article_id"]),
-        text=text,
-        start=start,
-        end=start + len(text),
-        score=score,
-        title=str(meta.get("title", "")),
-        date=date.fromisoformat(meta["date"]) if meta.get("date") else None,
-        url=meta.get("url"),
-        source=meta.get("source"),
-    )
+    return passage_from_row(chunk_from_metadata(node.node_id, node.get_content(), node.metadata),
+                            node.metadata, score)
 
 
 def as_of_filters(as_of: date | None) -> Any:
