@@ -196,7 +196,7 @@ class Assistant:
 
     def info(self) -> dict[str, Any]:
         """Size and provenance of the index."""
-        manifest = self.store.open()
+        manifest = self.store.manifest() if self._opened else self.store.open()
         self._opened = True
         articles, chunks = self.store.counts()
         return {
