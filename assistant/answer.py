@@ -49,7 +49,7 @@ class Answer:
     as_of: date | None = None
     choices: tuple[str, ...] = ()  # quiz options, when asked with them
     choice: int | None = None  # index of the option picked (see assistant.choice)
-    choice_method: str | None = None  # evidence | similarity | guess
+    choice_method: str | None = None  # evidence | exclusion | similarity | guess
     choice_scores: tuple[float, ...] = ()
     relevance: float | None = None  # best sentence's score; abstains below min_relevance
     timings_ms: dict[str, float] = field(default_factory=dict, compare=False)

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from assistant.answer import Answer, Citation
-from assistant.choice import evidence_scores, match, pick_choice
+from assistant.choice import evidence_scores, is_exclusion, match, pick_choice
 from assistant.evaluation import metrics as m
 from assistant.evaluation.question import EvalError, load_questions, parse_line
 from index.retrieve import Passage
@@ -144,15 +144,17 @@ def test_percentile_interpolates_like_numpy() -> None:
 # -- multiple choice ----------------------------------------------------------------------
 
 
-def _passage(i: int, text: str, article: str | None = None) -> Passage:
+def _passage(i: int, text: str, article: str | None = None, title: str = "t") -> Passage:
     return Passage(
         chunk_id=f"c{i}", article_id=article or f"a{i}", text=text, start=0, end=len(text),
-        score=0.5, title="t", date=None, url=None, source=None,
+        score=0.5, title=title, date=None, url=None, source=None,
     )
 
 
-def _answer(texts: list[str], quotes: tuple[str, ...] = ()) -> Answer:
-    passages = tuple(_passage(i, t) for i, t in enumerate(texts))
+def _answer(texts: list[str], quotes: tuple[str, ...] = (),
+            titles: list[str] | None = None) -> Answer:
+    passages = tuple(_passage(i, t, title=(titles or [])[i] if titles else "t")
+                     for i, t in enumerate(texts))
     cites = tuple(
         Citation(n=i + 1, article_id="a0", title="t", date=None, url=None, quote=q,
                  start=0, end=len(q), chunk_id="c0")
@@ -218,6 +220,43 @@ def test_choice_tie_is_broken_by_similarity() -> None:
     pick = pick_choice("Which city?", ["Paris", "Rome", "Romeo"],
                        _answer(["Paris and Rome"]), _RomeEmbedder())  # type: ignore[arg-type]
     assert pick.index == 1  # "Romeo" has no evidence: whole words only
+
+
+def test_choice_reads_the_headline_of_each_passage() -> None:
+    # the body of the only passage never names the winner; its headline does
+    answer = _answer(["The world champion, for a second straight time, is from Bern."],
+                     titles=["Swiss gruyere named world's best cheese again"])
+    pick = pick_choice("Which cheese was named the world's best?",
+                       ["Cheddar", "Gruyere", "Brie"], answer, FakeEmbedder())
+    assert (pick.index, pick.method) == (1, "evidence")
+
+
+@pytest.mark.parametrize(("question", "expected"), [
+    ("Which of these celebs was not invited to join the Academy?", True),
+    ("She appeared in all these films except:", True),
+    ("He coached at all of these schools except:", True),
+    ("Which of these Fleetwood Mac hits did she not write?", True),
+    ("Which virus is not included in the tripledemic?", True),
+    ("Which of these is not one of the cereals returning to shelves?", True),
+    ("Which former prime minister said Brexit is not going to be reversed?", False),
+    ("In an interview, Martin Sheen said he regrets not using his birth name. What is it?",
+     False),
+    ("Which show was green lit for a new season?", False),
+])
+def test_exclusion_questions_are_recognised(question: str, expected: bool) -> None:
+    assert is_exclusion(question) is expected
+
+
+def test_exclusion_question_picks_the_option_the_articles_do_not_support() -> None:
+    answer = _answer(["RSV, flu and COVID-19 make up the tripledemic this winter."])
+    choices = ["RSV", "Flu", "Strep throat", "COVID-19"]
+    pick = pick_choice("Which virus is not included in the tripledemic?", choices, answer,
+                       FakeEmbedder())
+    assert (pick.index, pick.method) == (2, "exclusion")
+    # the same passage for the positive question picks one of the named ones
+    pick = pick_choice("Which virus is included in the tripledemic?", choices, answer,
+                       FakeEmbedder())
+    assert pick.index != 2
 
 
 def test_choice_without_evidence_uses_similarity_and_without_passages_guesses() -> None:

@@ -98,8 +98,12 @@ def format_answer(answer: Answer) -> str:
     """Human-readable answer with its numbered sources."""
     lines = [answer.text]
     if answer.choices and answer.choice is not None and answer.choice_method != "evidence":
-        lines.append(f"(No option is named in the articles; closest by meaning: "
-                     f"{answer.choices[answer.choice]})")
+        picked = answer.choices[answer.choice]
+        if answer.choice_method == "exclusion":
+            lines.append(f"(Read as a \"which is not\" question: the option the articles "
+                         f"support least is {picked})")
+        else:
+            lines.append(f"(No option is named in the articles; closest by meaning: {picked})")
     if answer.citations:
         lines.append("")
         lines.append("Sources:")
