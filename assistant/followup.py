@@ -18,6 +18,12 @@ The rule (`condense_query`):
    oldest first, then the question itself.
 3. Any other question is retrieved exactly as asked, so a change of topic ("Who leads
    HTS?") is not polluted by the previous one.
+4. A question with a strong reference (rule 1a: "there", "it", "they", ...) points at
+   what the conversation was just about, so `Assistant.ask` answers it from the
+   *focus* first: the articles of the top `FOCUS_PASSAGES` passages retrieved for the
+   carried questions alone. Other articles come after them, and are used to answer only
+   when the focus has nothing relevant. A continuation that names something new ("And
+   in Iraq?") gets no focus: it moves to another subject.
 
 The answerer still scores sentences against the question itself; words carried over
 from earlier turns count half (see `assistant.extractive._overlap`), so the context
@@ -45,6 +51,7 @@ _WEAK = re.compile(r"\b(this|that|these|those|such|then|more|else)\b", re.IGNORE
 _CONTINUATION = re.compile(r"^\s*(and|but|also|so|what about|how about)\b", re.IGNORECASE)
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’\-]*")
 MAX_CARRIED = 2  # earlier questions folded into one retrieval query
+FOCUS_PASSAGES = 3  # passages of the carried questions whose articles form the focus
 
 
 def names(question: str) -> list[str]:
@@ -69,12 +76,17 @@ def needs_context(question: str) -> bool:
     return n_keywords < 2 or (n_keywords < 3 and not named)
 
 
-def condense_query(question: str, history: Sequence[str]) -> str:
-    """The retrieval query for `question` given the earlier user questions of the
-    conversation (oldest first); see the module docstring for the rule."""
+def refers_back(question: str) -> bool:
+    """Whether the question points at something said before ("there", "it", ...: rule 4)."""
+    return _STRONG.search(question) is not None
+
+
+def context_questions(question: str, history: Sequence[str]) -> list[str]:
+    """The earlier user questions (oldest first) folded into the retrieval query of
+    `question`: empty when it stands alone (rules 1-3)."""
     history = [h for h in (" ".join(str(h).split()) for h in history) if h]
     if not history or not needs_context(question):
-        return question
+        return []
     carried: list[str] = []
     for earlier in reversed(history):
         carried.insert(0, earlier)
@@ -82,4 +94,10 @@ def condense_query(question: str, history: Sequence[str]) -> str:
             break
     if len(carried) > MAX_CARRIED:  # keep the standalone question and the latest follow-ups
         carried = [carried[0], *carried[len(carried) - MAX_CARRIED + 1:]]
-    return " ".join([*carried, question])
+    return carried
+
+
+def condense_query(question: str, history: Sequence[str]) -> str:
+    """The retrieval query for `question` given the earlier user questions of the
+    conversation (oldest first); see the module docstring for the rule."""
+    return " ".join([*context_questions(question, history), question])

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from assistant.answer import Answer, Answerer
 from assistant.errors import EmptyQuestion
 from assistant.extractive import ExtractiveAnswerer
-from assistant.followup import condense_query
+from assistant.followup import FOCUS_PASSAGES, context_questions, refers_back
 from assistant.settings import Settings
 from index.article import Article
 from index.errors import IndexNotFound
@@ -151,10 +151,19 @@ class Assistant:
         if not question:
             raise EmptyQuestion("the question is empty; type what you want to know")
         t0 = time.perf_counter()
-        query = condense_query(question, history)
-        passages = self.retriever.retrieve(query, k or self.settings.retrieval.top_k, as_of)
+        context = context_questions(question, history)
+        query = " ".join([*context, question])
+        k = k or self.settings.retrieval.top_k
+        focus: list[Passage] = []
+        if context and refers_back(question):
+            passages, focus = self._focused(query, " ".join(context), k, as_of)
+        else:
+            passages = self.retriever.retrieve(query, k, as_of)
         t1 = time.perf_counter()
-        answer = self.answerer.answer(question, passages, query=query)
+        answer = self.answerer.answer(question, focus or passages, query=query)
+        if focus:
+            answer = (self.answerer.answer(question, passages, query=query)
+                      if answer.abstained else replace(answer, retrieved=tuple(passages)))
         if choices:
             answer = self._choose(question, list(choices), answer, passages, query, as_of)
         answer.timings_ms.update(retrieve=(t1 - t0) * 1000,
@@ -162,6 +171,19 @@ class Assistant:
         if as_of is not None:
             answer = replace(answer, as_of=as_of)
         return answer
+
+    def _focused(
+        self, query: str, context: str, k: int, as_of: date | None
+    ) -> tuple[list[Passage], list[Passage]]:
+        """(passages, focus passages) for a follow-up that refers back: the passages of
+        the articles the conversation was about come first (`assistant.followup`, rule 4).
+        """
+        focus_ids = {p.article_id for p in
+                     self.retriever.retrieve(context, FOCUS_PASSAGES, as_of)}
+        pool = self.retriever.retrieve(query, 3 * k, as_of)
+        focus = [p for p in pool if p.article_id in focus_ids][:k]
+        rest = [p for p in pool if p.article_id not in focus_ids]
+        return (focus + rest)[:k], focus
 
     def _choose(
         self, question: str, choices: list[str], answer: Answer, passages: list[Passage],
