@@ -5,9 +5,18 @@ Rule: every sentence of the top passages is scored by
     relevance = w_sem * cosine(question, sentence)            (meaning)
               + w_lex * share of the question's keywords in it (names, places, numbers)
               + w_ctx * cosine(question, its passage)           (surrounding context)
-The best sentence must reach `min_relevance` or the answer abstains. Up to
-`max_sentences` sentences within `relative_cutoff` of the best are quoted, near-duplicates
-skipped, in the order they appear in their articles.
+The best sentence must reach `min_relevance` or the answer abstains. Of the sentences
+within `relative_cutoff` of the best relevance, up to `max_sentences` are quoted (near-
+duplicates skipped), taken in the order of
+    rank = relevance + w_new * (1 if it names something the question does not: a
+                                capitalised word, acronym or number, see `names`)
+because a sentence that only restates the question holds no answer. The bonus changes
+neither the abstention test nor which sentences are eligible, so answers keep their
+length and unanswerable questions still abstain. Measured on the answerable questions
+without quiz options (bench/answer_rule.py), "answer string inside the quotes" goes
+0.527 -> 0.547 on rtqa-2022 and 0.412 -> 0.427 on rtqa-2024, at 2.55 and 2.82 quotes
+per answer both before and after. Quotes are shown in the order they appear in their
+articles.
 """
 
 from __future__ import annotations
@@ -19,7 +28,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from assistant.answer import Answer, Citation, abstention
-from assistant.sentence import keywords, split_sentences
+from assistant.sentence import keywords, names, split_sentences, words
 from index.retrieve import Passage
 
 if TYPE_CHECKING:
@@ -28,6 +37,7 @@ if TYPE_CHECKING:
 
 W_SEM, W_LEX, W_CTX = 0.55, 0.30, 0.15
 W_PREFER = 0.30  # bonus for naming the picked quiz option (see `answer(prefer=...)`)
+W_NEW = 0.20  # ranking bonus for naming something new (module docstring)
 _MIN_CHARS = 25  # shorter fragments (datelines, captions) make poor quotes
 _DUPLICATE = 0.92  # cosine above which two quotes say the same thing
 # Embedding every sentence of every passage costs most of a warm answer; the sentences
@@ -116,21 +126,22 @@ class ExtractiveAnswerer:
         rel, vecs = self.score(question, cands, lex)
         if named is not None:
             rel = rel + W_PREFER * named
-        best = int(np.argmax(rel))
-        if rel[best] < self.settings.min_relevance:
-            return abstention(question, passages, query or "", float(rel[best]))
+        relevance = float(rel.max())
+        if relevance < self.settings.min_relevance:
+            return abstention(question, passages, query or "", relevance)
+        rank = rel + W_NEW * novelty(question, cands)
         chosen: list[int] = []
-        for i in np.argsort(-rel, kind="stable"):
+        for i in np.argsort(-rank, kind="stable"):
             if len(chosen) >= self.settings.max_sentences:
                 break
-            if rel[i] < self.settings.relative_cutoff * rel[best]:
-                break
+            if rel[i] < self.settings.relative_cutoff * relevance:
+                continue
             if any(float(vecs[i] @ vecs[j]) > _DUPLICATE for j in chosen):
                 continue
             chosen.append(int(i))
         if named is not None and named.any() and not any(named[i] for i in chosen):
             # The picked option must be backed by a quote that names it.
-            best_named = int(np.argmax(np.where(named > 0, rel, -np.inf)))
+            best_named = int(np.argmax(np.where(named > 0, rank, -np.inf)))
             chosen = [best_named, *chosen][: self.settings.max_sentences]
         # Read in article order: best article first, then position within it.
         first_rank: dict[str, int] = {}
@@ -159,9 +170,16 @@ class ExtractiveAnswerer:
             citations=tuple(citations),
             retrieved=tuple(passages),
             query=query or question,
-            relevance=float(rel[best]),
+            relevance=relevance,
             timings_ms={"answer": (time.perf_counter() - t0) * 1000},
         )
+
+
+def novelty(question: str, cands: list[Candidate]) -> np.ndarray:
+    """1.0 for each candidate that names something (`names`) the question does not."""
+    asked = {w.lower() for w in words(question)}
+    return np.array([float(any(n.lower() not in asked for n in names(c.text)))
+                     for c in cands])
 
 
 def _overlap(q_words: set[str], ctx_words: set[str], s_words: set[str]) -> float:

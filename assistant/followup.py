@@ -40,7 +40,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from assistant.sentence import keywords
+from assistant.sentence import keywords, names
 
 _STRONG = re.compile(
     r"\b(there|it|its|they|them|their|theirs|he|him|his|she|her|hers|the same|"
@@ -49,20 +49,8 @@ _STRONG = re.compile(
 )
 _WEAK = re.compile(r"\b(this|that|these|those|such|then|more|else)\b", re.IGNORECASE)
 _CONTINUATION = re.compile(r"^\s*(and|but|also|so|what about|how about)\b", re.IGNORECASE)
-_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’\-]*")
 MAX_CARRIED = 2  # earlier questions folded into one retrieval query
 FOCUS_PASSAGES = 3  # passages of the carried questions whose articles form the focus
-
-
-def names(question: str) -> list[str]:
-    """Words that name something: acronyms (IS, HTS), numbers, and capitalised words other
-    than the first word of the question."""
-    words = _WORD.findall(question)
-    out = []
-    for i, w in enumerate(words):
-        if (len(w) >= 2 and w.isupper()) or w[0].isdigit() or (i > 0 and w[0].isupper()):
-            out.append(w)
-    return out
 
 
 def needs_context(question: str) -> bool:

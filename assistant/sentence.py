@@ -63,6 +63,21 @@ def keywords(text: str) -> set[str]:
     return out
 
 
+def words(text: str) -> list[str]:
+    """The words of the text (letters, digits, inner apostrophes and hyphens)."""
+    return _WORD.findall(text)
+
+
+def names(text: str) -> list[str]:
+    """Words that name something: acronyms (IS, HTS), numbers, and capitalised words other
+    than the first word of the text."""
+    out = []
+    for i, w in enumerate(words(text)):
+        if (len(w) >= 2 and w.isupper()) or w[0].isdigit() or (i > 0 and w[0].isupper()):
+            out.append(w)
+    return out
+
+
 def stem(word: str) -> str:
     """Tiny suffix stripper: enough to match 'cells'/'cell', 'attacks'/'attacked'."""
     for suffix in ("ing", "ed", "es", "s"):

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from assistant.errors import EmptyQuestion
+from assistant.extractive import ExtractiveAnswerer, novelty
 from assistant.sentence import keywords, split_sentences
 from assistant.service import Assistant
+from assistant.settings import AnswerSettings
+from index.retrieve import Passage
 from tests.conftest import SEED_FILE
+from tests.fakes import FakeEmbedder
 
 
 @pytest.fixture
@@ -95,3 +100,38 @@ def test_quiz_options_pick_the_supported_one_and_quote_it(seeded: Assistant) -> 
     data = answer.to_json()
     assert data["choice"] == 1 and data["choice_text"] == "Badia desert"
     assert "choice" not in seeded.ask("Who leads HTS?").to_json()
+
+
+class _SameEmbedder:
+    """Every text points the same way: meaning ties, so keywords and names decide."""
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return np.array([1.0, 0.0], dtype=np.float32)
+
+    def embed_documents(self, texts: list[str]) -> np.ndarray:
+        return np.tile(np.array([1.0, 0.0], dtype=np.float32), (len(texts), 1))
+
+
+def _passage(text: str) -> Passage:
+    return Passage(chunk_id="c0", article_id="a0", text=text, start=0, end=len(text),
+                   score=0.5, title="t", date=None, url=None, source=None)
+
+
+def test_the_sentence_that_names_the_answer_is_quoted_before_a_restatement() -> None:
+    text = ("Phone makers will have to fit one common charger, the bloc said. "
+            "The European Union will require one common charger for every phone.")
+    settings = AnswerSettings(max_sentences=1)
+    answer = ExtractiveAnswerer(_SameEmbedder(), settings).answer(  # type: ignore[arg-type]
+        "Which bloc will require a common phone charger?", [_passage(text)])
+    assert [c.quote for c in answer.citations] == [
+        "The European Union will require one common charger for every phone."]
+    assert novelty("Which bloc will require a common phone charger?",
+                   ExtractiveAnswerer(_SameEmbedder(), settings).candidates(  # type: ignore[arg-type]
+                       [_passage(text)])).tolist() == [0.0, 1.0]
+
+
+def test_naming_something_does_not_turn_an_abstention_into_an_answer() -> None:
+    text = "Officials in Lima, Peru, met the IMF in 2023 to discuss a new loan program."
+    answer = ExtractiveAnswerer(FakeEmbedder(), AnswerSettings()).answer(
+        "How warm will the Arctic summer get?", [_passage(text)])
+    assert answer.abstained and answer.citations == ()
