@@ -61,7 +61,7 @@ def main() -> None:
                                                     f"{default} (default)", default)):
         ex.W_NEW = w_new
         answerer = ex.ExtractiveAnswerer(embedder, settings.answer)
-        inside = abstained = quotes = 0
+        inside, abstained, quotes = 0.0, 0, 0
         t0 = time.perf_counter()
         for r in rows:
             answer = answerer.answer(r["question"], list(r["main"]))
