@@ -80,8 +80,10 @@ def cell(metrics: dict[str, Any], key: str) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    ap.add_argument("--home", action="append", required=True, metavar="SLICE=DIR",
+    ap.add_argument("--home", action="append", default=[], metavar="SLICE=DIR",
                     help="data home holding a slice's corpus, e.g. rtqa-2022=/tmp/rtqa22")
+    ap.add_argument("--table-only", action="store_true",
+                    help="run nothing; print the table of every row in ablation.json")
     ap.add_argument("--config", action="append", choices=sorted(CONFIGS),
                     help="only these configurations (default: all)")
     ap.add_argument("--limit", type=int, help="only the first N questions of each slice")
@@ -89,7 +91,9 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "ablation")
     args = ap.parse_args()
     homes = dict(h.split("=", 1) for h in args.home)
-    configs = args.config or list(CONFIGS)
+    if not homes and not args.table_only:
+        ap.error("give --home SLICE=DIR (or --table-only)")
+    configs = [] if args.table_only else (args.config or list(CONFIGS))
     table: dict[str, dict[str, dict[str, Any]]] = {}
     summary = args.out / "ablation.json"
     if summary.exists():  # keep rows of earlier partial runs
@@ -106,7 +110,8 @@ def main() -> None:
             args.out.mkdir(parents=True, exist_ok=True)
             summary.write_text(json.dumps(table, indent=1), encoding="utf-8")
     lines = []
-    for slice_name in homes:
+    slices = sorted({name for rows in table.values() for name in rows})
+    for slice_name in slices:
         cols = [(k, lab) for k, lab in COLUMNS
                 if any(table[c].get(slice_name, {}).get(k) is not None for c in table)]
         lines.append(f"\n### {slice_name}\n")
@@ -118,6 +123,7 @@ def main() -> None:
                 lines.append(f"| {config} | " + " | ".join(cell(row, k) for k, _ in cols)
                              + " |")
     text = "\n".join(lines) + "\n"
+    args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "ablation.md").write_text(text, encoding="utf-8")
     print(text)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -114,3 +115,15 @@ def test_ask_with_quiz_options(home: Path, capsys) -> None:  # type: ignore[no-u
     assert code == 0
     data = json.loads(out)
     assert data["choice_text"] == "Badia desert" and data["choices"] == ["Sahara", "Badia desert"]
+
+
+def test_ask_says_how_a_quiz_option_was_picked_when_no_quote_names_it() -> None:
+    from assistant.answer import Answer
+
+    base = Answer(question="q", text="Quoted text [1]", abstained=False,
+                  choices=("IS", "HTS", "Boko Haram"), choice=2)
+    shown = cli.format_answer(replace(base, choice_method="exclusion"))
+    assert '"which is not" question' in shown and "support least is Boko Haram" in shown
+    shown = cli.format_answer(replace(base, choice_method="similarity"))
+    assert "closest by meaning: Boko Haram" in shown
+    assert "Boko Haram" not in cli.format_answer(replace(base, choice_method="evidence"))
