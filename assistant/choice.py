@@ -94,7 +94,7 @@ EXCLUSION = re.compile(
     r"\b(is|was|were|are|did|does|do|has|have|will)(n't| not)\b"
     r"|\bwhich (one |two )?(of )?(these|the following)\b[\w\s’']{0,40}?"
     r"\b(did|does|do) (he|she|they|it) not\b"
-    r"|\bwhich [\w’']+ (is|was|did|does|has)(n't| not)\b"
+    r"|\bwhich [\w’'-]+( [\w’'-]+)? (is|was|did|does|has)(n't| not)\b"
     r"|\b(is|was|are)(n't| not) (one|part) of\b",
     re.IGNORECASE,
 )

@@ -238,6 +238,8 @@ def test_choice_reads_the_headline_of_each_passage() -> None:
     ("Which of these Fleetwood Mac hits did she not write?", True),
     ("Which virus is not included in the tripledemic?", True),
     ("Which of these is not one of the cereals returning to shelves?", True),
+    ("Which Tory MP is not reported to be on the resignation honours list?", True),
+    ("Which airport says it has not lost a single bag in 30 years?", False),
     ("Which former prime minister said Brexit is not going to be reversed?", False),
     ("In an interview, Martin Sheen said he regrets not using his birth name. What is it?",
      False),
