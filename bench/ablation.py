@@ -45,7 +45,8 @@ COLUMNS = (
     ("gold_mrr@10", "gold MRR@10"),
     ("supporting_hit@1", "supp. Hit@1"), ("supporting_hit@10", "supp. Hit@10"),
     ("supporting_mrr@10", "supp. MRR@10"),
-    ("cited_support", "answer in quotes"), ("mc_accuracy", "MC acc."),
+    ("cited_support_answerable", "answer in quotes (answerable)"),
+    ("mc_accuracy", "MC acc."),
     ("latency_p50_ms", "p50 ms"), ("latency_p95_ms", "p95 ms"),
 )
 
@@ -68,7 +69,16 @@ def run_one(slice_name: str, home: Path, config: str, out: Path, limit: int | No
     bot = Assistant(settings)
     questions = load_questions(SHARED / slice_name / "questions.jsonl").questions
     report = evaluate(bot, questions, out, k=k, use_as_of=True, progress=False, limit=limit)
-    return dict(report["metrics"])
+    return {**report["metrics"], **answerable_metrics(out)}
+
+
+def answerable_metrics(out: Path) -> dict[str, float | None]:
+    """The issue's "answer string inside the cited quotes" is over answerable questions
+    (a supporting article exists); the report's cited_support is over all of them."""
+    rows = [json.loads(line) for line in (out / "results.jsonl").open(encoding="utf-8")]
+    scores = [r["scores"].get("cited_support") for r in rows if r.get("answerable")]
+    values = [v for v in scores if v is not None]
+    return {"cited_support_answerable": sum(values) / len(values) if values else None}
 
 
 def cell(metrics: dict[str, Any], key: str) -> str:
@@ -98,6 +108,11 @@ def main() -> None:
     summary = args.out / "ablation.json"
     if summary.exists():  # keep rows of earlier partial runs
         table = json.loads(summary.read_text(encoding="utf-8"))
+        for config, rows in table.items():  # metrics added since: from the results files
+            for slice_name, metrics in rows.items():
+                folder = args.out / f"{slice_name}-{slug(config)}"
+                if "cited_support_answerable" not in metrics and folder.exists():
+                    metrics.update(answerable_metrics(folder))
     for config in configs:
         for slice_name, home in homes.items():
             t0 = time.perf_counter()
