@@ -106,3 +106,17 @@ def test_history_beats_an_on_topic_distractor(tmp_path: Path, real_embedder: obj
     assert with_history.citations and TRUFFLE in with_history.citations[0].quote
     alone = bot.ask(Q2)
     assert alone.citations and "Piedmont" in alone.citations[0].title
+
+
+def test_a_back_reference_the_focus_cannot_answer_falls_back_to_all_articles(
+    tmp_path: Path, fake_bot: Assistant
+) -> None:
+    articles = tmp_path / "articles"
+    articles.mkdir()
+    (articles / "piedmont.txt").write_text(DISTRACTOR, encoding="utf-8")
+    assert fake_bot.ingest([SEEDS, articles]).ok
+    # "their" points back to the IS conversation, but only Piedmont prices truffles
+    answer = fake_bot.ask("How many euros per kilo do their white truffles sell for?",
+                          history=[Q1])
+    assert not answer.abstained
+    assert any("per kilo" in c.quote for c in answer.citations), answer.text
