@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 SHARED = ROOT.parent / "shared" / "bench"
+SLICES = ("rtqa-2022", "rtqa-2024")
 
 # name -> RetrievalSettings changes. "dense" is the stock llama-index VectorIndexRetriever
 # path (mode="dense"); the other rows go through the hybrid retriever with weights set.
@@ -93,7 +94,7 @@ def main() -> None:
     ap.add_argument("--home", action="append", default=[], metavar="SLICE=DIR",
                     help="data home holding a slice's corpus, e.g. rtqa-2022=/tmp/rtqa22")
     ap.add_argument("--table-only", action="store_true",
-                    help="run nothing; print the table of every row in ablation.json")
+                    help="run nothing; print the table of every finished run in --out")
     ap.add_argument("--config", action="append", choices=sorted(CONFIGS),
                     help="only these configurations (default: all)")
     ap.add_argument("--limit", type=int, help="only the first N questions of each slice")
@@ -108,11 +109,14 @@ def main() -> None:
     summary = args.out / "ablation.json"
     if summary.exists():  # keep rows of earlier partial runs
         table = json.loads(summary.read_text(encoding="utf-8"))
-        for config, rows in table.items():  # metrics added since: from the results files
-            for slice_name, metrics in rows.items():
-                folder = args.out / f"{slice_name}-{slug(config)}"
-                if "cited_support_answerable" not in metrics and folder.exists():
-                    metrics.update(answerable_metrics(folder))
+    for config in CONFIGS:  # rows finished by a run that was stopped before its summary
+        for slice_name in SLICES:
+            folder = args.out / f"{slice_name}-{slug(config)}"
+            metrics = table.setdefault(config, {}).get(slice_name)
+            if (folder / "report.json").exists() and (
+                    metrics is None or "cited_support_answerable" not in metrics):
+                report = json.loads((folder / "report.json").read_text(encoding="utf-8"))
+                table[config][slice_name] = {**report["metrics"], **answerable_metrics(folder)}
     for config in configs:
         for slice_name, home in homes.items():
             t0 = time.perf_counter()
@@ -125,8 +129,7 @@ def main() -> None:
             args.out.mkdir(parents=True, exist_ok=True)
             summary.write_text(json.dumps(table, indent=1), encoding="utf-8")
     lines = []
-    slices = sorted({name for rows in table.values() for name in rows})
-    for slice_name in slices:
+    for slice_name in SLICES:
         cols = [(k, lab) for k, lab in COLUMNS
                 if any(table[c].get(slice_name, {}).get(k) is not None for c in table)]
         lines.append(f"\n### {slice_name}\n")
