@@ -37,6 +37,29 @@ class Citation:
 
 
 @dataclass(frozen=True)
+class ShortAnswer:
+    """The shortest span that answers (a name, place, number, date or short noun phrase),
+    located verbatim: `text == article text[start:end]`, inside the quote of citation `n`."""
+
+    text: str
+    n: int
+    article_id: str
+    start: int
+    end: int
+    score: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "text": self.text,
+            "n": self.n,
+            "article_id": self.article_id,
+            "start": self.start,
+            "end": self.end,
+            "score": round(self.score, 4),
+        }
+
+
+@dataclass(frozen=True)
 class Answer:
     """An answer whose every sentence carries [n] markers that resolve to `citations`."""
 
@@ -52,6 +75,7 @@ class Answer:
     choice_method: str | None = None  # evidence | exclusion | similarity | guess
     choice_scores: tuple[float, ...] = ()
     relevance: float | None = None  # best sentence's score; abstains below min_relevance
+    short_answer: ShortAnswer | None = None  # the fact itself, inside one of the quotes
     timings_ms: dict[str, float] = field(default_factory=dict, compare=False)
 
     def to_json(self) -> dict[str, Any]:
@@ -59,6 +83,7 @@ class Answer:
         return {
             "question": self.question,
             "answer": self.text,
+            "short_answer": self.short_answer.to_json() if self.short_answer else None,
             "abstained": self.abstained,
             "citations": [c.to_json() for c in self.citations],
             "retrieved": [
