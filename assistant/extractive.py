@@ -27,7 +27,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from assistant.answer import Answer, Citation, abstention
+from assistant.answer import Answer, Citation, ShortAnswer, abstention
+from assistant.question import Question, analyse
+from assistant.reader import Reader, Span, Window, continues
 from assistant.sentence import keywords, names, split_sentences, words
 from index.retrieve import Passage
 
@@ -48,33 +50,50 @@ _MAX_EMBEDDED = 24
 
 @dataclass(frozen=True)
 class Candidate:
-    """A sentence of a retrieved passage, located in its article."""
+    """A sentence of a retrieved passage, located in its article. `window_end` extends it
+    over the next sentence when that one continues it (`reader.continues`): the quote is
+    then both, so a fact stated right after the sentence that echoes the question is
+    quoted too."""
 
     passage: Passage
     rank: int
     start: int  # offsets in the article text
     end: int
     text: str
+    window_end: int
+
+    @property
+    def window_text(self) -> str:
+        s = self.start - self.passage.start
+        return self.passage.text[s:self.window_end - self.passage.start]
 
 
 class ExtractiveAnswerer:
     """Answers with verbatim quoted sentences; see the module docstring for the rule."""
 
-    def __init__(self, embedder: Embedder, settings: AnswerSettings) -> None:
+    def __init__(
+        self, embedder: Embedder, settings: AnswerSettings, reader: Reader | None = None
+    ) -> None:
         self.embedder = embedder
         self.settings = settings
+        self.reader = reader
 
     def candidates(self, passages: list[Passage]) -> list[Candidate]:
         """Distinct sentences of the passages (chunks overlap, so dedupe by position)."""
         seen: set[tuple[str, int]] = set()
         out: list[Candidate] = []
         for rank, p in enumerate(passages):
-            for s, e in split_sentences(p.text):
+            spans = list(split_sentences(p.text))
+            for i, (s, e) in enumerate(spans):
                 key = (p.article_id, p.start + s)
                 if e - s < _MIN_CHARS or key in seen:
                     continue
                 seen.add(key)
-                out.append(Candidate(p, rank, p.start + s, p.start + e, p.text[s:e]))
+                w_end = e
+                if i + 1 < len(spans) and continues(p.text[spans[i + 1][0]:spans[i + 1][1]]):
+                    w_end = spans[i + 1][1]
+                out.append(Candidate(p, rank, p.start + s, p.start + e, p.text[s:e],
+                                     p.start + w_end))
         return out
 
     def shortlist(
@@ -105,12 +124,16 @@ class ExtractiveAnswerer:
         return W_SEM * sem + W_LEX * lex + W_CTX * ctx, vecs
 
     def answer(
-        self, question: str, passages: list[Passage], query: str | None = None,
+        self, question: str | Question, passages: list[Passage], query: str | None = None,
         prefer: str | None = None,
     ) -> Answer:
         """Quote and cite the best sentences, or abstain. With `prefer` (a picked quiz
-        option), sentences naming it get a bonus and the answer leads with the option."""
+        option), sentences naming it get a bonus and the answer leads with the option.
+        The reader's short answer, when it finds one, is quoted and set as
+        `short_answer`."""
         t0 = time.perf_counter()
+        q = question if isinstance(question, Question) else analyse(question)
+        question = q.text
         cands = self.candidates(passages)
         if not cands:
             return abstention(question, passages, query or "")
@@ -143,6 +166,13 @@ class ExtractiveAnswerer:
             # The picked option must be backed by a quote that names it.
             best_named = int(np.argmax(np.where(named > 0, rank, -np.inf)))
             chosen = [best_named, *chosen][: self.settings.max_sentences]
+        t_read = time.perf_counter()
+        span, span_cand = (self._read(q, cands, rel, passages)
+                           if self.reader is not None and prefer is None else (None, -1))
+        if span is not None and span_cand not in chosen:
+            # The fact must be quoted: its window replaces the weakest quote.
+            chosen = [span_cand, *chosen][: self.settings.max_sentences]
+        t_read = time.perf_counter() - t_read
         # Read in article order: best article first, then position within it.
         first_rank: dict[str, int] = {}
         for i in chosen:
@@ -151,18 +181,25 @@ class ExtractiveAnswerer:
         chosen.sort(key=lambda i: (first_rank[cands[i].passage.article_id], cands[i].start))
         citations = []
         parts = []
+        short: ShortAnswer | None = None
         for n, i in enumerate(chosen, start=1):
             c = cands[i]
+            quote = c.window_text
             citations.append(Citation(
                 n=n, article_id=c.passage.article_id, title=c.passage.title,
-                date=c.passage.date, url=c.passage.url, quote=c.text,
-                start=c.start, end=c.end, chunk_id=c.passage.chunk_id,
+                date=c.passage.date, url=c.passage.url, quote=quote,
+                start=c.start, end=c.window_end, chunk_id=c.passage.chunk_id,
             ))
-            parts.append(f"{c.text} [{n}]")
-        if named is not None:
+            parts.append(f"{quote} [{n}]")
+            if span is not None and i == span_cand:
+                short = ShortAnswer(span.text, n, c.passage.article_id, span.start,
+                                    span.end, span.score)
+        if named is not None and prefer:
             backing = [n for n, i in enumerate(chosen, start=1) if named[i]]
             if backing:
-                parts.insert(0, f"Answer: {prefer} [{backing[0]}].")
+                short = locate(prefer, citations[backing[0] - 1])
+                if short is None:  # named only in other words ("three" for "3")
+                    parts.insert(0, f"Answer: {prefer} [{backing[0]}].")
         return Answer(
             question=question,
             text=" ".join(parts),
@@ -171,8 +208,34 @@ class ExtractiveAnswerer:
             retrieved=tuple(passages),
             query=query or question,
             relevance=relevance,
-            timings_ms={"answer": (time.perf_counter() - t0) * 1000},
+            short_answer=short,
+            timings_ms={"answer": (time.perf_counter() - t0) * 1000, "reader": t_read * 1000},
         )
+
+    def _read(
+        self, q: Question, cands: list[Candidate], rel: np.ndarray, passages: list[Passage]
+    ) -> tuple[Span | None, int]:
+        """The reader's span over the windows of the best sentences, and the index of the
+        candidate whose window holds it."""
+        assert self.reader is not None
+        top = [int(i) for i in np.argsort(-rel, kind="stable")[: self.settings.reader_windows]]
+        windows = [Window(cands[i].passage.article_id, cands[i].start, cands[i].window_end,
+                          cands[i].end, cands[i].window_text, float(rel[i]), cands[i].rank,
+                          cands[i].passage.date) for i in top]
+        span = self.reader.read(q, windows, [(p.article_id, p.text) for p in passages])
+        if span is None:
+            return None, -1
+        return span, top[span.window]
+
+
+def locate(option: str, citation: Citation) -> ShortAnswer | None:
+    """The quiz option as it is written inside the quote (case-insensitive), if it is."""
+    at = citation.quote.lower().find(option.lower())
+    if at < 0:
+        return None
+    text = citation.quote[at:at + len(option)]
+    return ShortAnswer(text, citation.n, citation.article_id, citation.start + at,
+                       citation.start + at + len(option), 1.0)
 
 
 def novelty(question: str, cands: list[Candidate]) -> np.ndarray:

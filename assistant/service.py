@@ -132,7 +132,12 @@ class Assistant:
     @property
     def answerer(self) -> Answerer:
         if self._answerer is None:
-            self._answerer = ExtractiveAnswerer(self.embedder, self.settings.answer)
+            reader = None
+            if self.settings.answer.short_answers:
+                from assistant.reader import SpanReader
+
+                reader = SpanReader()
+            self._answerer = ExtractiveAnswerer(self.embedder, self.settings.answer, reader)
         return self._answerer
 
     def ask(

@@ -40,6 +40,18 @@ class AnswerSettings(BaseModel):
         description="Further sentences are quoted only if they score at least this fraction of "
         "the best one.",
     )
+    short_answers: bool = Field(
+        True,
+        description="Find a short answer (a name, place, number, date or short noun phrase) "
+        "inside the quotes with the reader (spaCy, loaded on first use). False: quotes only.",
+    )
+    reader_windows: int = Field(
+        5,
+        ge=1,
+        le=20,
+        description="How many of the best sentence windows the reader parses for a short "
+        "answer; each costs ~5 ms of spaCy time per question.",
+    )
 
 
 class ServeSettings(BaseModel):

@@ -95,8 +95,11 @@ def test_quiz_options_pick_the_supported_one_and_quote_it(seeded: Assistant) -> 
     answer = seeded.ask("In which desert did IS cells stay intact?",
                         choices=["Sahara", "Badia desert", "Gobi", "Atacama"])
     assert answer.choice == 1 and answer.choice_method == "evidence"
-    assert answer.text.startswith("Answer: Badia desert [")
-    assert any("Badia desert" in c.quote for c in answer.citations)
+    # The picked option leads as the short answer, located verbatim in the quote naming it.
+    short = answer.short_answer
+    assert short is not None and short.text == "Badia desert"
+    quote = answer.citations[short.n - 1]
+    assert quote.quote[short.start - quote.start:short.end - quote.start] == "Badia desert"
     data = answer.to_json()
     assert data["choice"] == 1 and data["choice_text"] == "Badia desert"
     assert "choice" not in seeded.ask("Who leads HTS?").to_json()

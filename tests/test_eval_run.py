@@ -29,7 +29,7 @@ from tests.fakes import FakeEmbedder
 SEED_ID = "0b4a53c822e39d07"
 ROW_KEYS = {
     "id", "question", "date", "as_of", "answers", "choices", "gold_ids", "supporting_ids",
-    "answerable", "answer", "abstained", "relevance", "citations", "retrieved",
+    "answerable", "answer", "short_answer", "abstained", "relevance", "citations", "retrieved",
     "retrieved_articles",
     "predicted_choice", "gold_choice", "choice_scores", "choice_method", "latency_ms",
     "scores", "error",
@@ -41,6 +41,9 @@ METRIC_KEYS = {
     "exact_match", "f1", "contains", "answer_n", "mc_accuracy", "mc_n",
     "abstain_unanswerable", "unanswerable_n", "abstain_answerable", "answerable_n",
     "citation_integrity", "quotes_n", "latency_p50_ms", "latency_p95_ms",
+    "short_exact_match", "short_f1", "short_answered", "short_n",
+    "short_exact_match_answerable", "short_f1_answerable", "short_answered_answerable",
+    "short_n_answerable", "plain_cited_support", "short_verbatim", "short_verbatim_n",
 }
 
 

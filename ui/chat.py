@@ -73,6 +73,10 @@ CSS = """
   border-top: 1px dashed var(--border-color-primary)}
 .nq-sources mark {background: #fde68a; color: #1f2937; padding: 0 .1em; border-radius: 2px}
 .nq-sources mark.nq-current {background: #fbbf24; font-weight: 600}
+.nq-sources .nq-answer {background: #86efac; color: #14532d; border-radius: 2px;
+  padding: 0 .1em; font-weight: 700}
+.nq-legend {font-size: .8em; color: var(--body-text-color-subdued)}
+.nq-legend mark, .nq-legend .nq-answer {padding: 0 .3em}
 #nq-sources {overflow-y: auto}
 #nq-status {font-size: .92em}
 """

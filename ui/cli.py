@@ -95,8 +95,11 @@ def _questions(words: list[str]) -> list[str]:
 
 
 def format_answer(answer: Answer) -> str:
-    """Human-readable answer with its numbered sources."""
-    lines = [answer.text]
+    """Human-readable answer: the short answer first, then the quotes and sources."""
+    lines = []
+    if answer.short_answer is not None and not answer.abstained:
+        lines.append(f"Answer: {answer.short_answer.text} [{answer.short_answer.n}]")
+    lines.append(answer.text)
     if answer.choices and answer.choice is not None and answer.choice_method != "evidence":
         picked = answer.choices[answer.choice]
         if answer.choice_method == "exclusion":

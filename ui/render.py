@@ -97,6 +97,9 @@ def answer_markdown(answer: Answer, parts: int | None = None) -> str:
             hints.append("clear the *published up to* date")
         return text + "\n\n*Nothing was quoted. You could " + ", ".join(hints) + ".*"
     body = " ".join(_md_sentence(p) for p in shown)
+    short = answer.short_answer
+    if short is not None:
+        body = f"**{md_escape(short.text)}** **\\[{short.n}\\]**\n\n" + body
     if parts is not None and parts < len(pieces):
         return body + " …"
     footer = sources_footer(answer.citations)
@@ -136,10 +139,11 @@ def shorten(text: str, limit: int) -> str:
 
 
 def highlight(text: str, spans: Iterable[tuple[int, int, int]], current: int | None = None,
-              offset: int = 0) -> str:
+              offset: int = 0, answer: tuple[int, int] | None = None) -> str:
     """Escape `text` and wrap each span (start, end, n) in <mark>, offsets relative to the
     article (`offset` is where `text` starts in it). The span numbered `current` gets the
-    class `nq-current`; the others carry their [n] as a title."""
+    class `nq-current`; the others carry their [n] as a title. The short `answer` span
+    (article offsets), where it lies inside a mark, is wrapped in `nq-answer` within it."""
     out: list[str] = []
     pos = 0
     for start, end, n in sorted(spans):
@@ -148,7 +152,12 @@ def highlight(text: str, spans: Iterable[tuple[int, int, int]], current: int | N
             continue  # outside this text, or overlapping an earlier mark
         out.append(html.escape(text[pos:s]))
         cls = ' class="nq-current"' if n == current else ""
-        out.append(f'<mark{cls} title="[{n}]">{html.escape(text[s:e])}</mark>')
+        inner = html.escape(text[s:e])
+        if answer is not None and start <= answer[0] < answer[1] <= end:
+            a, b = answer[0] - offset, answer[1] - offset
+            inner = (html.escape(text[s:a]) + '<span class="nq-answer" title="short answer">'
+                     + html.escape(text[a:b]) + "</span>" + html.escape(text[b:e]))
+        out.append(f'<mark{cls} title="[{n}]">{inner}</mark>')
         pos = e
     out.append(html.escape(text[pos:]))
     return "".join(out)
@@ -190,12 +199,18 @@ def passage_for(citation: Citation, passages: Sequence[Passage]) -> Passage | No
     return None
 
 
+def _short_span(answer: Answer | None) -> tuple[int, int] | None:
+    sa = answer.short_answer if answer is not None else None
+    return (sa.start, sa.end) if sa is not None and not answer.abstained else None  # type: ignore[union-attr]
+
+
 def _snippet(text: str, base: int, c: Citation, spans: list[tuple[int, int, int]],
-             context: int) -> str:
+             context: int, answer: Answer | None = None) -> str:
     """The quote highlighted inside about `context` characters of its passage; blank
     lines between paragraphs are collapsed so the card stays compact."""
     lo, hi = _window(text, c.start - base, c.end - base, context)
-    marked = highlight(text[lo:hi], spans, current=c.n, offset=base + lo)
+    marked = highlight(text[lo:hi], spans, current=c.n, offset=base + lo,
+                       answer=_short_span(answer))
     marked = _BLANK_LINES.sub("\n", marked)
     return ("…" if lo > 0 else "") + marked + ("…" if hi < len(text) else "")
 
@@ -216,7 +231,7 @@ def quote_block(citation: Citation, answer: Answer, article: Article | None = No
         base, text = c.start, c.quote
     return (
         f'<div class="nq-quote" id="nq-source-{c.n}"><span class="nq-n">[{c.n}]</span>'
-        f'<div class="nq-passage">{_snippet(text, base, c, spans, context)}</div>'
+        f'<div class="nq-passage">{_snippet(text, base, c, spans, context, answer)}</div>'
         f'<div class="nq-offsets">chars {c.start}–{c.end}</div></div>'
     )
 
@@ -246,7 +261,8 @@ def source_card(citations: Sequence[Citation], answer: Answer,
         parts.append(
             f'<details class="nq-article"><summary>Whole article '
             f"({len(article.text.split()):,} words)</summary>"
-            f'<div class="nq-article-text">{highlight(article.text, spans)}</div></details>'
+            f'<div class="nq-article-text">'
+            f"{highlight(article.text, spans, answer=_short_span(answer))}</div></details>"
         )
     parts.append("</div>")
     return "".join(parts)
@@ -269,7 +285,11 @@ def sources_html(answer: Answer | None, articles: Mapping[str, Article] | None =
     for c in sorted(answer.citations, key=lambda x: x.n):
         by_article.setdefault(c.article_id, []).append(c)
     cards = [source_card(cs, answer, articles.get(aid)) for aid, cs in by_article.items()]
-    return f'<div class="nq-sources" {tag}>' + "".join(cards) + "</div>"
+    legend = ""
+    if answer.short_answer is not None:
+        legend = ('<div class="nq-legend"><mark class="nq-current">quoted text</mark> '
+                  '<span class="nq-answer">short answer</span></div>')
+    return f'<div class="nq-sources" {tag}>' + legend + "".join(cards) + "</div>"
 
 
 def _closest_titles(passages: Sequence[Passage], limit: int = 3) -> str:

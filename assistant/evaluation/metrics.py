@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import math
 import re
+import string
+import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
@@ -47,18 +49,48 @@ def token_f1(prediction: str, golds: Sequence[str]) -> float | None:
     """SQuAD token F1: harmonic mean of token precision and recall (multiset overlap of
     normalised words), best over the gold answers; None when there is no gold answer."""
     norm = _golds(golds)
-    if not norm:
-        return None
-    pred = normalize(prediction).split()
+    return _best_f1(normalize(prediction).split(), norm) if norm else None
+
+
+def _best_f1(pred: list[str], golds: list[str]) -> float:
+    """Best token F1 of the predicted words against each (normalised) gold string."""
     best = 0.0
-    for gold in norm:
+    for gold in golds:
         g = gold.split()
         common = sum((Counter(pred) & Counter(g)).values())
-        if common == 0:
-            continue
-        precision, recall = common / len(pred), common / len(g)
-        best = max(best, 2 * precision * recall / (precision + recall))
+        if common:
+            precision, recall = common / len(pred), common / len(g)
+            best = max(best, 2 * precision * recall / (precision + recall))
     return best
+
+
+_ASCII_PUNCT = frozenset(string.punctuation)
+_SQUAD_ARTICLES = re.compile(r"\b(a|an|the)\b")
+
+
+def squad_normalize(text: str) -> str:
+    """SQuAD's answer normalisation, plus unicode punctuation removed: lower case, every
+    punctuation character deleted (ASCII punctuation and Unicode categories P*, so curly
+    quotes and dashes too), the words a / an / the dropped, whitespace collapsed. The
+    published free-text baselines were scored this way, so short answers are too."""
+    text = text.lower()
+    text = "".join(ch for ch in text
+                   if ch not in _ASCII_PUNCT and not unicodedata.category(ch).startswith("P"))
+    return " ".join(_SQUAD_ARTICLES.sub(" ", text).split())
+
+
+def short_exact_match(prediction: str | None, golds: Sequence[str]) -> float | None:
+    """Exact match of a short answer under `squad_normalize` (None prediction = "")."""
+    norm = [g for g in (squad_normalize(x) for x in golds) if g]
+    if not norm:
+        return None
+    return 1.0 if squad_normalize(prediction or "") in norm else 0.0
+
+
+def short_f1(prediction: str | None, golds: Sequence[str]) -> float | None:
+    """SQuAD token F1 of a short answer under `squad_normalize`, best over the golds."""
+    norm = [g for g in (squad_normalize(x) for x in golds) if g]
+    return _best_f1(squad_normalize(prediction or "").split(), norm) if norm else None
 
 
 def contains(text: str, golds: Sequence[str]) -> float | None:

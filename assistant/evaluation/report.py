@@ -23,6 +23,13 @@ HEADLINE: tuple[tuple[str, str, str, str], ...] = (
     ("support@10", "Answer support@10", "rate", "support_n"),
     ("cited_support", "Answer in cited quotes", "rate", "support_n"),
     ("contains", "Answer contains gold", "rate", "answer_n"),
+    ("short_exact_match", "Short answer EM (all)", "rate", "short_n"),
+    ("short_f1", "Short answer F1 (all)", "rate", "short_n"),
+    ("short_exact_match_answerable", "Short answer EM (answerable)", "rate",
+     "short_n_answerable"),
+    ("short_f1_answerable", "Short answer F1 (answerable)", "rate", "short_n_answerable"),
+    ("plain_cited_support", "Answer in quotes, plain (answerable)", "rate",
+     "short_n_answerable"),
     ("mc_accuracy", "MC accuracy", "rate", "mc_n"),
     ("abstain_unanswerable", "Abstains when unanswerable", "rate", "unanswerable_n"),
     ("abstain_answerable", "Abstains when answerable (wrong)", "rate", "answerable_n"),
@@ -38,6 +45,12 @@ SECTIONS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
      ("supporting_hit@1", "supporting_hit@5", "supporting_hit@10", "supporting_mrr@10")),
     ("Answer support", "support_n", ("support@1", "support@5", "support@10", "cited_support")),
     ("Answers", "answer_n", ("exact_match", "f1", "contains")),
+    ("Short answers (all)", "short_n",
+     ("short_exact_match", "short_f1", "short_answered")),
+    ("Short answers (answerable)", "short_n_answerable",
+     ("short_exact_match_answerable", "short_f1_answerable", "short_answered_answerable",
+      "plain_cited_support")),
+    ("Short answers located verbatim", "short_verbatim_n", ("short_verbatim",)),
     ("Multiple choice", "mc_n", ("mc_accuracy",)),
     ("Abstention (unanswerable)", "unanswerable_n", ("abstain_unanswerable",)),
     ("Abstention (answerable)", "answerable_n", ("abstain_answerable",)),
@@ -46,6 +59,11 @@ SECTIONS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
 )
 MC_REFERENCE = (("GPT-3 + web search", 0.730), ("RAG + web search", 0.570),
                 ("GPT-3 closed-book", 0.467), ("chance", 0.25))
+# The published free-text baselines on the rtqa-2022 questions: (system, all questions
+# EM, F1, answerable questions EM, F1), scored with SQuAD normalisation.
+FREE_TEXT_REFERENCE = (("GPT-3 + web search", 0.415, 0.504, 0.572, 0.656),
+                       ("RAG (BART reader) + web search", 0.262, 0.322, 0.390, 0.465),
+                       ("GPT-3 closed-book", 0.164, 0.230, 0.207, 0.274))
 WORST = 10
 
 
@@ -230,6 +248,8 @@ def _failure_md(i: int, row: dict[str, Any]) -> list[str]:
         lines.append(f"- **picked option**: {picked} (scores {row['choice_scores']}, "
                      f"{row['choice_method']})")
     lines.append(f"- **got**: {got}")
+    short = row.get("short_answer")
+    lines.append(f"- **short answer**: {short['text'] if short else 'none'}")
     gold = ", ".join(row["gold_ids"]) or "none"
     sup = ", ".join(row["supporting_ids"]) or "none"
     lines.append(f"- **gold ids**: {gold}; **supporting ids**: {sup}")
@@ -278,6 +298,22 @@ def write_markdown(report: dict[str, Any], rows: Sequence[dict[str, Any]], out_d
                   "those systems saw each question's own search results):", "",
                   md_table([("this run", fmt(met.get("mc_accuracy"))), *ref],
                            ("system", "MC accuracy")), ""]
+    if met.get("short_n"):
+        ref = [(name, f"{a:.3f} / {b:.3f}", f"{c:.3f} / {d:.3f}")
+               for name, a, b, c, d in FREE_TEXT_REFERENCE]
+        lines += ["Short answers, exact match / token F1. Normalisation: SQuAD's (lower case, "
+                  "punctuation removed, a/an/the dropped, whitespace collapsed) plus every "
+                  "Unicode punctuation character removed. Each question is asked without "
+                  "its options for this. Published free-text baselines on the rtqa-2022 "
+                  "questions for scale (scored the same way; they saw each question's own "
+                  "search results):", "",
+                  md_table([("this run",
+                             f"{fmt(met.get('short_exact_match'))} / "
+                             f"{fmt(met.get('short_f1'))} (n={met.get('short_n')})",
+                             f"{fmt(met.get('short_exact_match_answerable'))} / "
+                             f"{fmt(met.get('short_f1_answerable'))} "
+                             f"(n={met.get('short_n_answerable')})"), *ref],
+                           ("system", "all questions", "answerable questions")), ""]
     lines += ["## All metrics", ""]
     table = []
     for section, n_key, keys in SECTIONS:

