@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from index.retrieve import Passage
+
+if TYPE_CHECKING:
+    from assistant.question import Question
 
 
 @dataclass(frozen=True)
@@ -107,7 +110,7 @@ class Answerer(Protocol):
     would return the same types, with quotes checked the same way."""
 
     def answer(
-        self, question: str, passages: list[Passage], query: str | None = None,
+        self, question: str | Question, passages: list[Passage], query: str | None = None,
         prefer: str | None = None,
     ) -> Answer:
         """Answer from `passages`; with `prefer` (a picked quiz option), quote a sentence

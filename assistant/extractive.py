@@ -97,13 +97,13 @@ class ExtractiveAnswerer:
         return out
 
     def shortlist(
-        self, question: str, cands: list[Candidate], query: str | None = None,
+        self, question: Question, cands: list[Candidate], query: str | None = None,
         must_keep: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Indices of the candidates worth embedding (those flagged in `must_keep` first),
         and their keyword overlap with the question."""
-        q_words = keywords(question)
-        ctx_words = keywords(query) - q_words if query and query != question else set()
+        q_words = set(question.keywords)
+        ctx_words = keywords(query) - q_words if query and query != question.text else set()
         lex = np.array([_overlap(q_words, ctx_words, keywords(c.text)) for c in cands])
         if len(cands) <= _MAX_EMBEDDED:
             return np.arange(len(cands)), lex
@@ -142,7 +142,7 @@ class ExtractiveAnswerer:
             from assistant.choice import match
 
             named = np.array([float(match(prefer, c.text) >= 1.0) for c in cands])
-        keep, lex = self.shortlist(question, cands, query, must_keep=named)
+        keep, lex = self.shortlist(q, cands, query, must_keep=named)
         cands = [cands[i] for i in keep]
         if named is not None:
             named = named[keep]

@@ -38,19 +38,25 @@ class Mention:
     tokens: int  # its length in tokens
 
 
-class MentionFinder:
-    """Finds `Mention`s with spaCy; thread-safe, loads the model on first use."""
+_NLP: Any = None
+_NLP_LOCK = threading.Lock()
 
-    def __init__(self) -> None:
-        self._nlp: Any = None
-        self._lock = threading.Lock()
+
+def nlp() -> Any:
+    """The spaCy pipeline, loaded once per process on first use (thread-safe)."""
+    global _NLP
+    with _NLP_LOCK:
+        if _NLP is None:
+            _NLP = _load()
+    return _NLP
+
+
+class MentionFinder:
+    """Finds `Mention`s with spaCy (shared by every finder of the process)."""
 
     @property
     def nlp(self) -> Any:
-        with self._lock:
-            if self._nlp is None:
-                self._nlp = _load()
-        return self._nlp
+        return nlp()
 
     def find(self, texts: Sequence[str]) -> list[tuple[list[Mention], list[str]]]:
         """For each text, its mentions and its tokens (for distances)."""
@@ -95,8 +101,16 @@ def mentions(doc: Any) -> list[Mention]:
         if not toks or len(toks) > _MAX_TOKENS:
             continue
         in_entity.update(t.i for t in ent)
-        m = _mention(doc, toks, "entity", ent.label_)
-        found[(m.start, m.end)] = m
+        # "Zürich, Corine Mauch" is sometimes one entity: its comma-separated parts too.
+        parts: list[list[Any]] = [[]]
+        for t in toks:
+            if t.text == ",":
+                parts.append([])
+            else:
+                parts[-1].append(t)
+        for part in [toks, *(p for p in parts if p and len(parts) > 1)]:
+            m = _mention(doc, part, "entity", ent.label_)
+            found[(m.start, m.end)] = m
     for tok in doc:
         if tok.tag_ == "CD" and tok.i not in in_entity:
             m = _mention(doc, [tok], "number", "CARDINAL")

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 _BOUNDARY = re.compile(
     r"(?:(?<=[.!?])|(?<=[.!?][\"'”’)\]]))\s+(?=[\"“‘(\[]?[A-Z0-9])|\n[ \t]*\n\s*"
 )
-_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’\-]*")
+_WORD = re.compile(r"[^\W_][^\W_'’\-]*(?:['’\-][^\W_]+)*")
 STOPWORDS = frozenset(
     """
     a about above after again against all also am an and any are as at be because been

@@ -21,6 +21,7 @@ from assistant.answer import Answer, Answerer
 from assistant.errors import EmptyQuestion
 from assistant.extractive import ExtractiveAnswerer
 from assistant.followup import FOCUS_PASSAGES, context_questions, refers_back
+from assistant.question import analyse
 from assistant.settings import Settings
 from index.article import Article
 from index.errors import IndexNotFound
@@ -165,9 +166,10 @@ class Assistant:
         else:
             passages = self.retriever.retrieve(query, k, as_of)
         t1 = time.perf_counter()
-        answer = self.answerer.answer(question, focus or passages, query=query)
+        analysed = analyse(question)  # once, for every stage of the answer
+        answer = self.answerer.answer(analysed, focus or passages, query=query)
         if focus:
-            answer = (self.answerer.answer(question, passages, query=query)
+            answer = (self.answerer.answer(analysed, passages, query=query)
                       if answer.abstained else replace(answer, retrieved=tuple(passages)))
         if choices:
             answer = self._choose(question, list(choices), answer, passages, query, as_of)
@@ -208,7 +210,7 @@ class Assistant:
             seen = {p.chunk_id for p in passages}
             own_passages = own.get(option_query(question, option), [])
             extra = [p for p in own_passages if p.chunk_id not in seen]
-            answer = replace(self.answerer.answer(question, passages + extra, query,
+            answer = replace(self.answerer.answer(analyse(question), passages + extra, query,
                                                   prefer=option),
                              retrieved=answer.retrieved)
         return replace(answer, choices=tuple(choices), choice=pick.index,

@@ -103,6 +103,53 @@ def subset(rows: list[dict[str, Any]], windows: int) -> list[dict[str, Any]]:
     return out
 
 
+def ablate(rows: list[dict[str, Any]], drop_kind: str | None = None,
+           zero: tuple[str, ...] = (), no_windows: bool = False) -> list[dict[str, Any]]:
+    """The rows without some candidates (a kind, or those in continuation sentences) or
+    with some features zeroed: what each step of the reader adds."""
+    from assistant.reader import FEATURES
+
+    cols = [FEATURES.index(f) for f in zero]
+    kind_col = {"entity": FEATURES.index("entity"), "phrase": FEATURES.index("phrase")}
+    cont = FEATURES.index("continuation")
+    out = []
+    for r in rows:
+        X = r["X"].copy()
+        keep = np.ones(len(r["y"]), dtype=bool)
+        if len(keep):
+            if drop_kind == "number":
+                keep &= (X[:, kind_col["entity"]] + X[:, kind_col["phrase"]]) > 0
+            elif drop_kind:
+                keep &= X[:, kind_col[drop_kind]] == 0
+            if no_windows:
+                keep &= X[:, cont] == 0
+            X[:, cols] = 0.0
+        out.append({**r, "X": X[keep], "y": r["y"][keep], "window": r["window"][keep],
+                    "text": [t for t, k in zip(r["text"], keep, strict=True) if k]})
+    return out
+
+
+ABLATIONS: tuple[tuple[str, dict[str, Any]], ...] = (
+    ("no continuation windows (sentences only)", {"no_windows": True}),
+    ("no answer typing", {"zero": ("type", "type_strong", "focus_in", "focus_near")}),
+    ("no NER candidates (phrases and numbers only)", {"drop_kind": "entity"}),
+    ("no noun-phrase candidates", {"drop_kind": "phrase"}),
+    ("no voting across passages", {"zero": ("agree_passages", "agree_articles")}),
+    ("full reader", {}),
+)
+
+
+def cross_validate(rows: list[dict[str, Any]], folds: np.ndarray) -> dict[str, float]:
+    """2-fold cross-validated EM / F1 of the fitted conditional logit."""
+    em = f1 = 0.0
+    for k in (0, 1):
+        w = fit([r for r, f in zip(rows, folds, strict=True) if f != k])
+        ev = evaluate([r for r, f in zip(rows, folds, strict=True) if f == k], w)
+        em += ev["em"] * ev["n"]
+        f1 += ev["f1"] * ev["n"]
+    return {"em": em / len(rows), "f1": f1 / len(rows)}
+
+
 def fit(rows: list[dict[str, Any]], l2: float = 0.01, steps: int = 600) -> np.ndarray:
     """Conditional logit: maximise log P(some right candidate) over each question's
     candidates, by gradient ascent (Adam)."""
@@ -146,6 +193,38 @@ def evaluate(rows: list[dict[str, Any]], w: np.ndarray, threshold: float = -np.i
             "n": len(rows)}
 
 
+def ablate_weights(w: np.ndarray, how: dict[str, Any]) -> np.ndarray:
+    """The shipped weights with the ablated features' weights zeroed."""
+    from assistant.reader import FEATURES
+
+    w = w.copy()
+    for f in how.get("zero", ()):
+        w[FEATURES.index(f)] = 0.0
+    return w
+
+
+def choose_threshold(rows: list[dict[str, Any]], w: np.ndarray, floor: float = 0.05
+                     ) -> float:
+    """The highest score below which the reader's answers are right less than `floor` of
+    the time: below it a short answer is more noise than help, so none is given."""
+    from assistant.evaluation.metrics import short_exact_match
+
+    best: list[tuple[float, float]] = []
+    for r in rows:
+        if len(r["y"]):
+            s = r["X"] @ w
+            i = int(np.argmax(s))
+            best.append((float(s[i]), short_exact_match(r["text"][i], r["answers"]) or 0.0))
+    best.sort()
+    threshold = best[0][0] - 1.0 if best else 0.0
+    right = 0.0
+    for n, (score, em) in enumerate(best, start=1):
+        right += em
+        if n >= 10 and right / n < floor:
+            threshold = score
+    return threshold
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     ap.add_argument("--home", type=Path, required=True, help="data home with the slice indexed")
@@ -155,6 +234,7 @@ def main() -> None:
     ap.add_argument("--weights-only", action="store_true", help="measure the shipped weights")
     ap.add_argument("--write", action="store_true", help="store the fitted weights")
     ap.add_argument("--rerecord", action="store_true", help="ignore the cache")
+    ap.add_argument("--ablate", action="store_true", help="each step's gain, 2-fold CV")
     args = ap.parse_args()
 
     from assistant.reader import FEATURES, Weights
@@ -176,22 +256,26 @@ def main() -> None:
         row: dict[str, Any] = {"windows": n_win,
                                "shipped": evaluate(sub, shipped.weights, shipped.threshold)}
         if not args.weights_only:
-            cv_em, cv_f1 = [], []
-            for k in (0, 1):
-                w = fit([r for r, f in zip(sub, folds, strict=True) if f != k])
-                ev = evaluate([r for r, f in zip(sub, folds, strict=True) if f == k], w)
-                cv_em.append(ev["em"] * ev["n"])
-                cv_f1.append(ev["f1"] * ev["n"])
-            row["cv"] = {"em": sum(cv_em) / len(sub), "f1": sum(cv_f1) / len(sub)}
+            row["cv"] = cross_validate(sub, folds)
         report["rows"].append(row)
         print(json.dumps(row))
+    n_win = int(os.environ.get("READER_WINDOWS", "5"))
+    if args.ablate:
+        sub = subset(feats, n_win)
+        report["ablation"] = []
+        for name, how in ABLATIONS:
+            rows_ = ablate(sub, **how)
+            hand = evaluate(rows_, shipped.weights if not how else
+                            ablate_weights(shipped.weights, how))
+            res = {"step": name, "shipped": hand, "cv": cross_validate(rows_, folds)}
+            report["ablation"].append(res)
+            print(json.dumps(res))
     if args.write:
-        n_win = int(os.environ.get("READER_WINDOWS", "5"))
         w = fit(subset(feats, n_win))
         text = json.dumps({
             "source": f"bench/train_reader.py on {args.slice} ({len(feats)} answerable plain "
                       f"questions, {n_win} windows), conditional logit, L2 0.01",
-            "threshold": -1.0,
+            "threshold": round(choose_threshold(subset(feats, n_win), w), 4),
             "features": list(FEATURES),
             "weights": [round(float(x), 4) for x in w],
         }, indent=1)

@@ -127,3 +127,21 @@ def test_ask_says_how_a_quiz_option_was_picked_when_no_quote_names_it() -> None:
     shown = cli.format_answer(replace(base, choice_method="similarity"))
     assert "closest by meaning: Boko Haram" in shown
     assert "Boko Haram" not in cli.format_answer(replace(base, choice_method="evidence"))
+
+
+def test_short_answer_is_printed_first_on_its_own_line() -> None:
+    from dataclasses import replace
+
+    from assistant.answer import Answer, Citation, ShortAnswer
+
+    quote = "Here, the organization called itself the Al-Nusra Front."
+    c = Citation(1, "a1", "IS in Syria", None, None, quote, 100, 100 + len(quote), "a1:0")
+    answer = Answer(question="What did it call itself?", text=f"{quote} [1]", abstained=False,
+                    citations=(c,))
+    at = 100 + quote.index("Al-Nusra Front")
+    with_short = replace(answer, short_answer=ShortAnswer("Al-Nusra Front", 1, "a1", at,
+                                                          at + 14, 3.0))
+    lines = cli.format_answer(with_short).splitlines()
+    assert lines[0] == "Answer: Al-Nusra Front [1]"
+    assert lines[1] == f"{quote} [1]"
+    assert not cli.format_answer(answer).startswith("Answer:")

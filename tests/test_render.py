@@ -183,3 +183,33 @@ def test_error_markdown_says_what_to_do_without_traceback() -> None:
     msg = render.error_markdown(RuntimeError("secret internal detail"))
     assert "still running" in msg and "secret internal detail" not in msg
     assert "Traceback" not in msg
+
+
+def _with_short() -> Answer:
+    from dataclasses import replace
+
+    from assistant.answer import ShortAnswer
+
+    answer = _answer()
+    start = TEXT.index("Badia desert")
+    return replace(answer, short_answer=ShortAnswer("Badia desert", 1, "a1", start,
+                                                    start + len("Badia desert"), 2.0))
+
+
+def test_short_answer_leads_the_chat_message_in_bold_with_its_marker() -> None:
+    md = render.answer_markdown(_with_short())
+    first_line = md.splitlines()[0]
+    assert first_line == "**Badia desert** **\\[1\\]**"
+    # Streaming shows it from the first message on.
+    assert render.stream_markdown(_with_short())[0].startswith("**Badia desert**")
+    assert not render.answer_markdown(_answer()).startswith("**")
+
+
+def test_short_answer_highlighted_inside_its_quote_with_a_legend() -> None:
+    html_ = render.sources_html(_with_short(), {"a1": ARTICLE})
+    assert '<div class="nq-legend">' in html_
+    # Inside the current quote's mark, in its own colour, exactly the located span.
+    m = re.search(r'<mark class="nq-current" title="\[1\]">(.*?)</mark>', html_)
+    assert m is not None
+    assert '<span class="nq-answer" title="short answer">Badia desert</span>' in m.group(1)
+    assert "nq-legend" not in render.sources_html(_answer(), {"a1": ARTICLE})

@@ -299,8 +299,8 @@ def write_markdown(report: dict[str, Any], rows: Sequence[dict[str, Any]], out_d
                   md_table([("this run", fmt(met.get("mc_accuracy"))), *ref],
                            ("system", "MC accuracy")), ""]
     if met.get("short_n"):
-        ref = [(name, f"{a:.3f} / {b:.3f}", f"{c:.3f} / {d:.3f}")
-               for name, a, b, c, d in FREE_TEXT_REFERENCE]
+        free = [(name, f"{a:.3f} / {b:.3f}", f"{c:.3f} / {d:.3f}")
+                for name, a, b, c, d in FREE_TEXT_REFERENCE]
         lines += ["Short answers, exact match / token F1. Normalisation: SQuAD's (lower case, "
                   "punctuation removed, a/an/the dropped, whitespace collapsed) plus every "
                   "Unicode punctuation character removed. Each question is asked without "
@@ -312,7 +312,7 @@ def write_markdown(report: dict[str, Any], rows: Sequence[dict[str, Any]], out_d
                              f"{fmt(met.get('short_f1'))} (n={met.get('short_n')})",
                              f"{fmt(met.get('short_exact_match_answerable'))} / "
                              f"{fmt(met.get('short_f1_answerable'))} "
-                             f"(n={met.get('short_n_answerable')})"), *ref],
+                             f"(n={met.get('short_n_answerable')})"), *free],
                            ("system", "all questions", "answerable questions")), ""]
     lines += ["## All metrics", ""]
     table = []

@@ -1,0 +1,144 @@
+"""The short-answer reader: question typing, candidate spans located verbatim (also after
+non-ASCII text), sentence windows that carry the fact, and the answer that shows it."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from assistant.extractive import ExtractiveAnswerer
+from assistant.question import analyse
+from assistant.reader import SpanReader, Weights, Window, continues
+from assistant.settings import AnswerSettings
+from index.retrieve import Passage
+from tests.fakes import FakeEmbedder
+
+
+@pytest.mark.parametrize(("question", "kind", "focus"), [
+    ("Who leads the Hayat Tahrir al-Sham (HTS) militia?", "person", None),
+    ("Which US general said ISIS would not be allowed to reconstitute?", "person", "general"),
+    ("Which Middle East expert did DW speak to?", "person", "expert"),
+    ("Where are the remaining Islamic State cells?", "place", None),
+    ("Which country announced new sanctions this week?", "place", "country"),
+    ("In which city did the protests start?", "place", "city"),
+    ("When was Islamic State forced to concede its territory?", "date", None),
+    ("In what year did the group start spreading through Syria?", "date", "year"),
+    ("How many people were killed in the attacks?", "number", None),
+    ("How old is the new prime minister?", "number", None),
+    ("How much did Musk pay for Twitter?", "money", None),
+    ("What percentage of voters backed the plan?", "percent", None),
+    ("Which company bought Activision Blizzard?", "organisation", "company"),
+    ("Which team won the Super Bowl?", "organisation", "team"),
+    ("What did the organization call itself in Syria?", "thing", None),
+    ("What language was the article first published in?", "thing", "language"),
+])
+def test_question_typing(question: str, kind: str, focus: str | None) -> None:
+    q = analyse(question)
+    assert q.answer_type == kind
+    if focus is not None:
+        assert q.focus == focus
+
+
+def test_question_keywords_are_computed_once_into_a_frozen_value() -> None:
+    q = analyse("Where are remaining IS cells?")
+    assert "is#" in q.keywords and "cell" in q.keywords
+    with pytest.raises(AttributeError):
+        q.answer_type = "person"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(("sentence", "expected"), [
+    ("It was then called the Al-Nusra Front.", True),
+    ("They attacked truffle hunters.", True),
+    ("Here, the organization called itself the Al-Nusra Front.", True),
+    ('"Several dozen people have been killed," he said.', True),
+    ("The minister resigned on Monday.", False),
+    ("Italy won the match.", False),
+])
+def test_continuation_sentences(sentence: str, expected: bool) -> None:
+    assert continues(sentence) is expected
+
+
+def _window(article: str, sentence: str, relevance: float = 0.6, rank: int = 0) -> Window:
+    start = article.index(sentence)
+    return Window("a1", start, start + len(sentence), start + len(sentence), sentence,
+                  relevance, rank, date(2024, 12, 10))
+
+
+def test_span_is_located_verbatim_after_unicode_text() -> None:
+    # Non-ASCII letters, curly quotes and an em dash before the answer: offsets must still
+    # point at the right characters of the article.
+    article = ("ZÜRICH — «Die Zeit» reported on Ünterstraße. The mayor of Zürich, "
+               "Corine Mauch, said the “plan” would cost 40 million francs.")
+    sentence = article[article.index("The mayor"):]
+    span = SpanReader().read(analyse("Who is the mayor of Zürich?"), [_window(article, sentence)],
+                             [("a1", article)])
+    assert span is not None and span.text == "Corine Mauch"
+    assert article[span.start:span.end] == span.text
+
+
+def test_reader_prefers_the_typed_answer_over_names_from_the_question() -> None:
+    article = ("Founded in Iraq in the context of the 2003 US invasion, the so-called Islamic "
+               "State started spreading through Syria in 2012 amid the chaos of civil war.")
+    w = [_window(article, article)]
+    reader = SpanReader()
+    year = reader.read(analyse("In which year did Islamic State start spreading through Syria?"),
+                       w, [("a1", article)])
+    assert year is not None and year.text == "2012"
+    country = reader.read(analyse("In which country was the so-called Islamic State founded?"),
+                          w, [("a1", article)])
+    assert country is not None and country.text == "Iraq"
+
+
+def test_no_short_answer_below_the_threshold() -> None:
+    article = "Prices rose again in the capital."
+    unreachable = Weights(Weights.load().weights, threshold=1e9, source="test")
+    span = SpanReader(weights=unreachable).read(analyse("Who won the election?"),
+                                               [_window(article, article)], [("a1", article)])
+    assert span is None
+
+
+def test_weights_file_names_every_feature() -> None:
+    import json
+    from importlib import resources
+
+    from assistant.reader import FEATURES
+
+    data = json.loads(resources.files("assistant").joinpath("reader_weights.json").read_text())
+    assert data["features"] == list(FEATURES)
+    assert len(data["weights"]) == len(FEATURES)
+
+
+def _passage(text: str) -> Passage:
+    return Passage(article_id="a1", chunk_id="a1:0", text=text, score=0.8, start=0,
+                   end=len(text), title="Council news", date=date(2024, 5, 2), url=None,
+                   source=None)
+
+
+def test_the_fact_in_the_next_sentence_is_quoted_and_answers() -> None:
+    # The first sentence echoes the question; the answer is only in the one after it.
+    text = ("The harbour authority renamed the old grain terminal last spring after years "
+            "of debate. It is now called the Port of Odesa Annex. Unrelated: the weather "
+            "stayed mild all week in the region.")
+    answerer = ExtractiveAnswerer(FakeEmbedder(), AnswerSettings(min_relevance=0.0),
+                                  SpanReader())
+    answer = answerer.answer("What did the harbour authority rename the old grain terminal?",
+                             [_passage(text)])
+    assert not answer.abstained
+    short = answer.short_answer
+    assert short is not None and short.text == "Port of Odesa Annex"
+    cited = answer.citations[short.n - 1]
+    assert "It is now called the Port of Odesa Annex." in cited.quote
+    assert cited.quote == text[cited.start:cited.end]
+    assert text[short.start:short.end] == short.text
+    assert cited.start <= short.start < short.end <= cited.end
+    data = answer.to_json()
+    assert data["short_answer"]["text"] == "Port of Odesa Annex"
+    assert data["short_answer"]["n"] == short.n
+
+
+def test_quotes_only_when_short_answers_are_off() -> None:
+    text = "The council met on Monday. It chose Maria Lopez as its new chair."
+    answerer = ExtractiveAnswerer(FakeEmbedder(), AnswerSettings(min_relevance=0.0), None)
+    answer = answerer.answer("Who did the council choose as chair?", [_passage(text)])
+    assert answer.short_answer is None and answer.citations
