@@ -80,7 +80,7 @@ def normalize(text: str) -> str:
 
 RULE = "evidence-v4"
 OWN_PASSAGES = 5
-WEIGHTS = {"evidence": 0.5, "own": 0.5, "sent": 1.0, "own_sent": 0.5}
+WEIGHTS = {"evidence": 0.5, "own": 0.5, "sent": 1.0, "own_sent": 0.5, "reader": 0.0}
 QUOTE_BONUS = 1.0
 PARTIAL_WEIGHT = 0.5
 FALLBACK_PASSAGES = 3
@@ -274,12 +274,26 @@ def _scaled(values: list[float]) -> list[float]:
     return [v / top for v in values] if top > 0 else [0.0] * len(values)
 
 
+def reader_terms(reader: Sequence[float | None]) -> list[float]:
+    """The reader's option scores (`SpanReader.option_scores`) as a term of the rule: how
+    much better than the worst named option each option stands as the answer, scaled to
+    the best; 0 for an option no window names."""
+    named = [r for r in reader if r is not None]
+    if len(named) < 1:
+        return [0.0] * len(reader)
+    floor = min(named) - 1.0  # the weakest named option still counts a little
+    return _scaled([0.0 if r is None else r - floor for r in reader])
+
+
 def pick_choice(
     question: str, choices: Sequence[str], answer: Answer, embedder: Embedder,
     retrieve: Callable[[str], list[Passage]] | None = None,
+    reader: Sequence[float | None] | None = None,
 ) -> ChoicePick:
     """Apply the rule in the module docstring; returns the option index (0-based).
-    Without `retrieve`, only evidence(c) counts (the "evidence-v1" rule)."""
+    Without `retrieve`, only evidence(c) counts (the "evidence-v1" rule). `reader` holds
+    the short-answer reader's score for each option (`reader_terms`), weighted by
+    WEIGHTS["reader"]."""
     if not choices:
         raise ValueError("pick_choice needs at least one option")
     scores = _scaled(evidence_scores(question, choices, answer))
@@ -289,6 +303,9 @@ def pick_choice(
         w = WEIGHTS
         scores = [w["evidence"] * ev + w["own"] * o + w["sent"] * p[1] + w["own_sent"] * p[2]
                   for ev, o, p in zip(scores, own, parts, strict=True)]
+    if reader is not None and WEIGHTS["reader"] and any(s > 0 for s in scores):
+        scores = [s + WEIGHTS["reader"] * r
+                  for s, r in zip(scores, reader_terms(reader), strict=True)]
     best = max(scores)
     exclusion = best > 0 and is_exclusion(question)
     target = min(scores) if exclusion else best

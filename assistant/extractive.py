@@ -218,14 +218,34 @@ class ExtractiveAnswerer:
         """The reader's span over the windows of the best sentences, and the index of the
         candidate whose window holds it."""
         assert self.reader is not None
-        top = [int(i) for i in np.argsort(-rel, kind="stable")[: self.settings.reader_windows]]
-        windows = [Window(cands[i].passage.article_id, cands[i].start, cands[i].window_end,
-                          cands[i].end, cands[i].window_text, float(rel[i]), cands[i].rank,
-                          cands[i].passage.date) for i in top]
+        top, windows = self._windows(cands, rel)
         span = self.reader.read(q, windows, [(p.article_id, p.text) for p in passages])
         if span is None:
             return None, -1
         return span, top[span.window]
+
+    def _windows(self, cands: list[Candidate], rel: np.ndarray) -> tuple[list[int], list[Window]]:
+        """The reader's input: the windows of the best sentences (and their indices)."""
+        top = [int(i) for i in np.argsort(-rel, kind="stable")[: self.settings.reader_windows]]
+        return top, [Window(cands[i].passage.article_id, cands[i].start, cands[i].window_end,
+                            cands[i].end, cands[i].window_text, float(rel[i]), cands[i].rank,
+                            cands[i].passage.date) for i in top]
+
+    def option_support(
+        self, question: Question, passages: list[Passage], options: list[str],
+        query: str | None = None,
+    ) -> list[float | None]:
+        """The reader's score for each quiz option where the best sentence windows name
+        it (None: not named there, or no reader)."""
+        cands = self.candidates(passages)
+        if self.reader is None or not cands:
+            return [None] * len(options)
+        keep, lex = self.shortlist(question, cands, query)
+        cands = [cands[i] for i in keep]
+        rel, _ = self.score(question.text, cands, lex)
+        _, windows = self._windows(cands, rel)
+        return self.reader.option_scores(question, windows,
+                                         [(p.article_id, p.text) for p in passages], options)
 
 
 def locate(option: str, citation: Citation) -> ShortAnswer | None:

@@ -7,6 +7,7 @@ pipe) is never run. spaCy is loaded once per process, on first use.
 
 from __future__ import annotations
 
+import bisect
 import sys
 import threading
 from collections.abc import Sequence
@@ -38,6 +39,19 @@ class Mention:
     tokens: int  # its length in tokens
 
 
+@dataclass(frozen=True)
+class Parsed:
+    """A text's mentions, and its tokens with their character offsets (for distances)."""
+
+    mentions: list[Mention]
+    tokens: list[str]
+    starts: list[int]
+
+    def token_at(self, offset: int) -> int:
+        """Index of the token that holds character `offset`."""
+        return max(bisect.bisect_right(self.starts, offset) - 1, 0)
+
+
 _NLP: Any = None
 _NLP_LOCK = threading.Lock()
 
@@ -58,12 +72,10 @@ class MentionFinder:
     def nlp(self) -> Any:
         return nlp()
 
-    def find(self, texts: Sequence[str]) -> list[tuple[list[Mention], list[str]]]:
-        """For each text, its mentions and its tokens (for distances)."""
-        out = []
-        for doc in self.nlp.pipe(texts):
-            out.append((mentions(doc), [t.text for t in doc]))
-        return out
+    def find(self, texts: Sequence[str]) -> list[Parsed]:
+        """For each text, its mentions and tokens."""
+        return [Parsed(mentions(doc), [t.text for t in doc], [t.idx for t in doc])
+                for doc in self.nlp.pipe(texts)]
 
 
 def _load() -> Any:
@@ -115,9 +127,16 @@ def mentions(doc: Any) -> list[Mention]:
         if tok.tag_ == "CD" and tok.i not in in_entity:
             m = _mention(doc, [tok], "number", "CARDINAL")
             found.setdefault((m.start, m.end), m)
-    for run in _runs(doc):
+    runs = _runs(doc)
+    for run in runs:
         for variant in _variants(run):
             m = _mention(doc, variant, "phrase", "")
+            found.setdefault((m.start, m.end), m)
+    for a, b in zip(runs, runs[1:], strict=False):
+        # "Port of Odesa", "fire risks of lithium batteries": two phrases joined by "of".
+        gap = b[0].i - a[-1].i
+        if gap == 2 and doc[a[-1].i + 1].lower_ == "of" and len(a) + len(b) < _MAX_TOKENS:
+            m = _mention(doc, [*a, doc[a[-1].i + 1], *b], "phrase", "")
             found.setdefault((m.start, m.end), m)
     return sorted(found.values(), key=lambda m: (m.start, m.end))
 
@@ -130,6 +149,10 @@ def _runs(doc: Any) -> list[list[Any]]:
         if tok is not None and tok.tag_ in _PHRASE and not tok.is_space:
             cur.append(tok)
             continue
+        if (tok is not None and tok.lower_ in ("and", "or") and cur and cur[-1].tag_ == "JJ"
+                and tok.i + 1 < len(doc) and doc[tok.i + 1].tag_ == "JJ"):
+            cur.append(tok)  # "central and eastern Syria"
+            continue
         while cur and cur[-1].tag_ not in _NOUN | {"CD"}:
             cur.pop()
         if cur and any(t.tag_ in _NOUN for t in cur) and len(cur) <= _MAX_TOKENS:
@@ -140,6 +163,8 @@ def _runs(doc: Any) -> list[list[Any]]:
 
 def _variants(run: list[Any]) -> list[list[Any]]:
     out = [run]
+    if any(t.tag_ == "CC" for t in run):
+        return out  # keep "central and eastern Syria" whole
     bare = run
     while len(bare) > 1 and bare[0].tag_ in ("JJ", "JJR", "JJS", "CD", "HYPH"):
         bare = bare[1:]

@@ -55,6 +55,12 @@ _PERCENT_NOUNS = frozenset("percentage percent share proportion rate".split())
 _MONEY_WORDS = frozenset("money cost costs pay paid price worth spend spent fine raise raised "
                          "dollars earn earned charge charged sell sold bid fee".split())
 
+# "who/which <noun>/what <noun>" followed by a verb that is not an auxiliary: the answer
+# is the one doing it, so it tends to stand before the verb in the article.
+_NOT_AUX = r"(?!(?:is|was|are|were|did|does|do|has|have|had|will|would|can|could)\b)"
+_SUBJECT = re.compile(
+    rf"^(?:who|(?:which|what) [a-z-]+(?: {_NOT_AUX}[a-z-]+)?) {_NOT_AUX}[a-z]+\b"
+)
 _AUX = frozenset("""
 is was are were has have had did does do will would can could should may might be been
 """.split())
@@ -69,6 +75,7 @@ class Question:
     asked: frozenset[str]  # every word of the question, lower-cased and stemmed
     answer_type: AnswerType
     focus: str | None  # the noun of "which/what <noun>" ("country"), when there is one
+    asks_subject: bool  # "Who leads HTS?" (the answer acts) vs "Who did HTS overthrow?"
 
 
 def analyse(text: str) -> Question:
@@ -81,6 +88,7 @@ def analyse(text: str) -> Question:
         asked=frozenset(stem(w.lower()) for w in words(text)),
         answer_type=answer_type,
         focus=focus,
+        asks_subject=bool(_SUBJECT.match(low)),
     )
 
 

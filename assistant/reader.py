@@ -21,7 +21,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from assistant.mention import Mention, MentionFinder
+from assistant.mention import Mention, MentionFinder, Parsed
 from assistant.question import Question
 from assistant.sentence import normalize, stem
 
@@ -33,6 +33,7 @@ FEATURES = (
     "in_question", "all_in_question", "agree_passages", "agree_articles", "window_rank",
     "relevance", "relevance_gap", "passage_rank", "length", "long", "entity", "phrase",
     "proper", "dateline", "focus_in", "focus_near", "continuation", "first_in_window",
+    "holds_typed", "subject_order",
 )
 
 # Entity labels that answer each answer type, with how well (1 = exactly the type).
@@ -111,6 +112,12 @@ class Reader(Protocol):
         agreement between sources."""
         ...
 
+    def option_scores(self, question: Question, windows: Sequence[Window],
+                      passage_texts: Sequence[tuple[str, str]], options: Sequence[str]
+                      ) -> list[float | None]:
+        """How well each quiz option stands where the answer would (None: not named)."""
+        ...
+
 
 @dataclass(frozen=True)
 class Weights:
@@ -138,6 +145,7 @@ class Candidate:
     window: int
     mention: Mention
     features: np.ndarray
+    option: int | None = None  # the quiz option it stands for (`option_scores`)
 
 
 class SpanReader:
@@ -161,9 +169,25 @@ class SpanReader:
         start, end = w.start + c.mention.start, w.start + c.mention.end
         return Span(c.window, start, end, c.mention.text, float(scores[best]))
 
+    def option_scores(self, question: Question, windows: Sequence[Window],
+                      passage_texts: Sequence[tuple[str, str]], options: Sequence[str]
+                      ) -> list[float | None]:
+        """For each quiz option, the reader's score where it is named in the windows (the
+        best occurrence): high where it stands as the answer would, low where it is merely
+        mentioned nearby; None where no window names it."""
+        best: list[float | None] = [None] * len(options)
+        for c in self.candidates(question, windows, passage_texts, options):
+            if c.option is not None:
+                score = float(c.features @ self.weights.weights)
+                prev = best[c.option]
+                best[c.option] = score if prev is None else max(prev, score)
+        return best
+
     def candidates(self, question: Question, windows: Sequence[Window],
-                   passage_texts: Sequence[tuple[str, str]]) -> list[Candidate]:
-        """Every mention of every window that is short enough, with its features."""
+                   passage_texts: Sequence[tuple[str, str]], options: Sequence[str] = ()
+                   ) -> list[Candidate]:
+        """Every mention of every window that is short enough, with its features; with
+        `options`, also each place a window names one (marked with `option`)."""
         if not windows:
             return []
         parsed = self.finder.find([w.text for w in windows])
@@ -171,14 +195,20 @@ class SpanReader:
         best_rel = max(w.relevance for w in windows)
         agree_cache: dict[str, tuple[int, int]] = {}
         out = []
-        for wi, (w, (mentions, tokens)) in enumerate(zip(windows, parsed, strict=True)):
+        for wi, (w, doc) in enumerate(zip(windows, parsed, strict=True)):
+            tokens = doc.tokens
+            mentions: list[tuple[Mention, int | None]] = [(m, None) for m in doc.mentions]
+            mentions += [(m, i) for i, opt in enumerate(options)
+                         for m in _occurrences(opt, w.text, doc)]
             keys = [_key(t) for t in tokens]
             hits = [i for i, k in enumerate(keys) if k in question.keywords]
             in_window = {keys[i] for i in hits}
             focus_at = ([i for i, k in enumerate(keys) if k == stem(question.focus)]
                         if question.focus else [])
             first_seen: set[str] = set()
-            for m in mentions:
+            typed = [(m.start, m.end) for m, _ in mentions
+                     if m.kind == "entity" and _type_strength(question, m) >= 1.0]
+            for m, option in mentions:
                 if len(m.text) > MAX_CHARS:
                     continue
                 norm = normalize(m.text)
@@ -190,9 +220,13 @@ class SpanReader:
                 n_pass, n_art = agree_cache[norm]
                 span_toks = range(m.token, m.token + m.tokens)
                 own = [keys[i] for i in span_toks if i < len(keys)]
-                asked = sum(k in question.asked for k in own) / max(len(own), 1)
+                plain = [stem(tokens[i].lower().removesuffix("'s").removesuffix("’s"))
+                         for i in span_toks if i < len(tokens)]
+                asked = sum(k in question.asked for k in plain) / max(len(plain), 1)
                 outside = [i for i in hits if i not in span_toks]
-                dist = min((abs(i - m.token) for i in outside), default=99)
+                dist, nearest = min(((abs(i - m.token), i) for i in outside),
+                                    default=(99, m.token))
+                before = nearest > m.token  # the nearest question word follows it
                 kw_share = (len(in_window - set(own)) / len(question.keywords)
                             if question.keywords else 0.0)
                 strength = _type_strength(question, m)
@@ -217,14 +251,34 @@ class SpanReader:
                     float(m.kind == "phrase"),
                     float(m.proper),
                     float(m.start == 0 and m.text.isupper()),
-                    float(question.focus is not None and
-                          stem(question.focus) in {stem(t.lower()) for t in own}),
+                    float(question.focus is not None and stem(question.focus) in plain),
                     float(any(abs(i - m.token) <= 3 for i in focus_at)),
                     float(w.start + m.start >= w.head_end),
                     float(norm not in first_seen),
-                ])))
-                first_seen.add(norm)
+                    float(m.kind == "phrase" and any(
+                        m.start <= a and b <= m.end and (a, b) != (m.start, m.end)
+                        for a, b in typed)),
+                    float(dist < 99 and before == question.asks_subject),
+                ]), option))
+                if option is None:
+                    first_seen.add(norm)
         return out
+
+
+def _occurrences(option: str, text: str, doc: Parsed) -> list[Mention]:
+    """Where `text` names the option (case-insensitive, whole words), as mentions; the
+    kind and label are those of a mention at the same place, if spaCy found one."""
+    out = []
+    same = {(m.start, m.end): m for m in doc.mentions}
+    pattern = re.compile(rf"(?<!\w){re.escape(option.strip())}(?!\w)", re.IGNORECASE)
+    for hit in pattern.finditer(text) if option.strip() else ():
+        a, b = hit.start(), hit.end()
+        known = same.get((a, b))
+        first = doc.token_at(a)
+        last = doc.token_at(b - 1)
+        out.append(known or Mention(a, b, text[a:b], "phrase", "", False, first,
+                                    last - first + 1))
+    return out
 
 
 def _key(token: str) -> str:

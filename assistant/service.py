@@ -196,7 +196,7 @@ class Assistant:
         self, question: str, choices: list[str], answer: Answer, passages: list[Passage],
         query: str, as_of: date | None,
     ) -> Answer:
-        from assistant.choice import OWN_PASSAGES, option_query, pick_choice
+        from assistant.choice import OWN_PASSAGES, WEIGHTS, option_query, pick_choice
 
         own: dict[str, list[Passage]] = {}
 
@@ -204,7 +204,11 @@ class Assistant:
             own[q] = self.retriever.retrieve(q, OWN_PASSAGES, as_of)
             return own[q]
 
-        pick = pick_choice(question, choices, answer, self.embedder, retrieve=retrieve)
+        reader = None
+        if WEIGHTS["reader"] and isinstance(self.answerer, ExtractiveAnswerer):
+            reader = self.answerer.option_support(analyse(question), passages, choices, query)
+        pick = pick_choice(question, choices, answer, self.embedder, retrieve=retrieve,
+                           reader=reader)
         option = choices[pick.index]
         if pick.method == "evidence":
             seen = {p.chunk_id for p in passages}

@@ -95,7 +95,7 @@ def replay(
                                                                     strict=True)}
         retrieve: Callable[[str], Any] = own.__getitem__
         pick = ch.pick_choice(r["question"], r["choices"], r["answer"], embedder,
-                              retrieve=retrieve)
+                              retrieve=retrieve, reader=r.get("reader"))
         methods[pick.method] += 1
         for key in ("all", "supported" if r["supported"] else "unsupported"):
             n[key] += 1
@@ -115,6 +115,9 @@ def main() -> None:
     ap.add_argument("--slice", default="rtqa-2022", choices=["rtqa-2022", "rtqa-2024"])
     ap.add_argument("--limit", type=int, help="only the first N questions")
     ap.add_argument("--refresh", action="store_true", help="rebuild the retrieval cache")
+    ap.add_argument("--reader", type=float, nargs="*", default=[],
+                    help="also replay evidence-v4 + the reader's option scores at these "
+                         "weights (issue 10, item 7)")
     args = ap.parse_args()
     out = ROOT / "bench" / "out"
     out.mkdir(parents=True, exist_ok=True)
@@ -140,6 +143,23 @@ def main() -> None:
                                     ("evidence-v4 (default)", True, True)):
         with variant(titles, exclusion):
             results[name] = replay(rows, embedder, is_exclusion)
+    if args.reader:
+        from assistant.extractive import ExtractiveAnswerer
+        from assistant.question import analyse
+        from assistant.reader import SpanReader
+
+        answerer = ExtractiveAnswerer(embedder, settings.answer, SpanReader())
+        t0 = time.perf_counter()
+        for r in rows:
+            r["reader"] = answerer.option_support(analyse(r["question"]), r["main"],
+                                                  r["choices"], r["question"])
+        print(f"reader option scores: {(time.perf_counter() - t0) * 1000 / len(rows):.0f} "
+              "ms per question", file=sys.stderr)
+        saved = ch.WEIGHTS["reader"]
+        for weight in args.reader:
+            ch.WEIGHTS["reader"] = weight
+            results[f"evidence-v4 + reader x{weight}"] = replay(rows, embedder, is_exclusion)
+        ch.WEIGHTS["reader"] = saved
     (out / f"mc-rule-{args.slice}.json").write_text(json.dumps(results, indent=1))
     first = next(iter(results.values()))["n"]
     print(f"\n{args.slice}: {first['all']} questions ({first.get('supported', 0)} with a "

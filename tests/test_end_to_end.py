@@ -56,3 +56,31 @@ def test_cli_ask_json_in_a_fresh_process(seed_bot: Assistant) -> None:
     data = json.loads(proc.stdout)
     assert not data["abstained"]
     assert any("Badia desert" in c["quote"] for c in data["citations"])
+
+
+def _fact_questions() -> list[dict[str, object]]:
+    rows = [json.loads(line) for line in
+            (ROOT / "seeds" / "questions.jsonl").read_text(encoding="utf-8").splitlines()
+            if line.strip()]
+    return [r for r in rows if str(r["id"]).startswith("fact-")]
+
+
+def test_seed_file_has_ten_fact_questions_two_answered_by_the_next_sentence() -> None:
+    facts = _fact_questions()
+    assert len(facts) >= 10
+    assert sum(bool(r.get("next_sentence")) for r in facts) >= 2
+
+
+@pytest.mark.parametrize("row", _fact_questions(), ids=lambda r: str(r["id"]))
+def test_fact_question_gets_its_short_answer_located_verbatim(
+    seed_bot: Assistant, row: dict[str, object]
+) -> None:
+    answer = seed_bot.ask(str(row["question"]))
+    short = answer.short_answer
+    assert not answer.abstained and short is not None
+    assert short.text.casefold() in {str(a).casefold() for a in row["answers"]}  # type: ignore[attr-defined]
+    article = seed_bot.article(short.article_id)
+    assert article is not None and article.text[short.start:short.end] == short.text
+    cited = answer.citations[short.n - 1]
+    assert cited.start <= short.start and short.end <= cited.end
+    assert article.text[cited.start:cited.end] == cited.quote
