@@ -30,6 +30,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -123,25 +124,44 @@ def main() -> None:
                                    else "questions.jsonl")
     questions = [json.loads(line)["question"] for line in qfile.open()][: args.questions]
     bot.ask(questions[0])  # warm
-    lat = []
+    answerer: Any = bot.answerer
+    reader = answerer.reader
+    # Interleaved, so both settings see the same machine load: with the short-answer
+    # reader (the default) and without it (quotes only).
+    lat, lat_quotes, reader_ms = [], [], []
     for q in questions:
+        answerer.reader = reader
+        t0 = time.perf_counter()
+        answer = bot.ask(q)
+        lat.append((time.perf_counter() - t0) * 1000)
+        reader_ms.append(answer.timings_ms.get("reader", 0.0))
+        answerer.reader = None
         t0 = time.perf_counter()
         bot.ask(q)
-        lat.append((time.perf_counter() - t0) * 1000)
+        lat_quotes.append((time.perf_counter() - t0) * 1000)
+    answerer.reader = reader
     result.update(warm_ask_ms_p50=statistics.median(lat), warm_ask_ms_p95=percentile(lat, 95),
+                  reader_ms_p50=statistics.median(reader_ms),
+                  reader_ms_p95=percentile(reader_ms, 95),
+                  warm_ask_quotes_only_ms_p50=statistics.median(lat_quotes),
+                  warm_ask_quotes_only_ms_p95=percentile(lat_quotes, 95),
                   warm_questions=len(lat))
 
     newsqa = shutil.which("newsqa") or str(Path(sys.executable).parent / "newsqa")
-    cold, rss = [], []
-    env = {**os.environ, "NEWSQA_HOME": str(home)}
+    cold: dict[str, list[float]] = {"true": [], "false": []}
+    rss = []
     for q in questions[:3]:
-        t0 = time.perf_counter()
-        # /usr/bin/time reports the CLI's own peak RSS (a forked child inherits ours)
-        proc = subprocess.run(["/usr/bin/time", "-f", "RSS_KB=%M", newsqa, "ask", "--json", q],
-                              env=env, check=True, capture_output=True, text=True)
-        cold.append(time.perf_counter() - t0)
-        rss.append(int(proc.stderr.rsplit("RSS_KB=", 1)[1].split()[0]) / 1024)
-    result.update(cold_ask_s_median=statistics.median(cold), peak_rss_mb_cold_cli=max(rss))
+        for short in ("true", "false"):
+            env = {**os.environ, "NEWSQA_HOME": str(home), "NEWSQA_ANSWER__SHORT_ANSWERS": short}
+            t0 = time.perf_counter()
+            # /usr/bin/time reports the CLI's own peak RSS (a forked child inherits ours)
+            proc = subprocess.run(["/usr/bin/time", "-f", "RSS_KB=%M", newsqa, "ask", "--json",
+                                   q], env=env, check=True, capture_output=True, text=True)
+            cold[short].append(time.perf_counter() - t0)
+            rss.append(int(proc.stderr.rsplit("RSS_KB=", 1)[1].split()[0]) / 1024)
+    result.update(cold_ask_s_median=statistics.median(cold["true"]),
+                  cold_ask_quotes_only_s_median=statistics.median(cold["false"]),
+                  peak_rss_mb_cold_cli=max(rss))
 
     out = ROOT / "bench" / "out"
     out.mkdir(parents=True, exist_ok=True)
