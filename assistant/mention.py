@@ -37,6 +37,7 @@ class Mention:
     proper: bool  # made of proper nouns (a name), as opposed to common words
     token: int  # index of its first token, for distances
     tokens: int  # its length in tokens
+    fragment: bool = False  # a part of a longer noun phrase ("shampoo" of "dry shampoo")
 
 
 @dataclass(frozen=True)
@@ -100,20 +101,40 @@ def _load() -> Any:
 
 
 def mentions(doc: Any) -> list[Mention]:
-    """Entities (leading "the" dropped), numbers outside entities, and noun phrases with
-    their shorter variants (without leading adjectives; the trailing name)."""
+    """Candidate answers of a parsed text (see `_entities`, `_numbers`, `_phrases` and
+    `_joins`); where two kinds cover the same characters, the entity is kept."""
     found: dict[tuple[int, int], Mention] = {}
-    in_entity: set[int] = set()
+    for m in _entities(doc):
+        found[(m.start, m.end)] = m
+    phrases = _phrases(doc)
+    for m in [*_numbers(doc), *phrases, *_joins(doc, phrases)]:
+        found.setdefault((m.start, m.end), m)
+    return sorted(found.values(), key=lambda m: (m.start, m.end))
+
+
+# Words before a number that are not part of the answer ("more than 120,000").
+_QUANTIFIERS = (("more", "than"), ("less", "than"), ("fewer", "than"), ("up", "to"),
+                ("at", "least"), ("no", "later", "than"), ("about",), ("nearly",),
+                ("almost",), ("over",), ("around",), ("roughly",), ("some",), ("just",),
+                ("only",), ("approximately",))
+
+
+def _entities(doc: Any) -> list[Mention]:
+    """spaCy's entities, without a leading "the" or quantifier, and split at commas
+    ("Zürich, Corine Mauch" is sometimes one entity)."""
+    out = []
     for ent in doc.ents:
         toks = [t for t in ent]
         while toks and toks[0].lower_ in _LEADING:
             toks = toks[1:]
+        for q in _QUANTIFIERS:
+            if len(toks) > len(q) and tuple(t.lower_ for t in toks[:len(q)]) == q:
+                toks = toks[len(q):]
+                break
         while toks and toks[-1].tag_ in ("POS", "HYPH", "."):
             toks = toks[:-1]
         if not toks or len(toks) > _MAX_TOKENS:
             continue
-        in_entity.update(t.i for t in ent)
-        # "Zürich, Corine Mauch" is sometimes one entity: its comma-separated parts too.
         parts: list[list[Any]] = [[]]
         for t in toks:
             if t.text == ",":
@@ -121,24 +142,78 @@ def mentions(doc: Any) -> list[Mention]:
             else:
                 parts[-1].append(t)
         for part in [toks, *(p for p in parts if p and len(parts) > 1)]:
-            m = _mention(doc, part, "entity", ent.label_)
-            found[(m.start, m.end)] = m
-    for tok in doc:
-        if tok.tag_ == "CD" and tok.i not in in_entity:
-            m = _mention(doc, [tok], "number", "CARDINAL")
-            found.setdefault((m.start, m.end), m)
-    runs = _runs(doc)
-    for run in runs:
-        for variant in _variants(run):
-            m = _mention(doc, variant, "phrase", "")
-            found.setdefault((m.start, m.end), m)
-    for a, b in zip(runs, runs[1:], strict=False):
-        # "Port of Odesa", "fire risks of lithium batteries": two phrases joined by "of".
-        gap = b[0].i - a[-1].i
-        if gap == 2 and doc[a[-1].i + 1].lower_ == "of" and len(a) + len(b) < _MAX_TOKENS:
-            m = _mention(doc, [*a, doc[a[-1].i + 1], *b], "phrase", "")
-            found.setdefault((m.start, m.end), m)
-    return sorted(found.values(), key=lambda m: (m.start, m.end))
+            out.append(_mention(doc, part, "entity", ent.label_))
+    return out
+
+
+def _numbers(doc: Any) -> list[Mention]:
+    """Every number, also inside entities and phrases ("1,500" of "1,500 hours", "21" of
+    "21-year-old"), with a following "million"/"billion" and a leading currency sign."""
+    out = []
+    i = 0
+    while i < len(doc):
+        tok = doc[i]
+        if tok.tag_ != "CD" and not tok.like_num:
+            i += 1
+            continue
+        j = i + 1
+        while j < len(doc) and doc[j].tag_ == "CD" and doc[j].lower_ in (
+                "million", "billion", "trillion", "thousand", "hundred"):
+            j += 1
+        span = [doc[k] for k in range(i, j)]
+        out.append(_mention(doc, span, "number", "CARDINAL"))
+        if i > 0 and doc[i - 1].tag_ == "$":
+            out.append(_mention(doc, [doc[i - 1], *span], "number", "MONEY"))
+        i = j
+    return out
+
+
+def _phrases(doc: Any) -> list[Mention]:
+    """Noun-phrase runs and their sub-spans that end in a noun or number: "dry shampoo"
+    and "shampoo products" of "dry shampoo products", "Aaron Judge" of "New York Yankees
+    slugger Aaron Judge"."""
+    out = []
+    for run in _runs(doc):
+        if any(t.tag_ == "CC" for t in run):
+            out.append(_mention(doc, run, "phrase", ""))  # "central and eastern Syria"
+            continue
+        for a in range(len(run)):
+            if run[a].tag_ == "HYPH":
+                continue
+            for b in range(a + 1, min(len(run), a + 5) + 1):
+                sub = run[a:b]
+                if sub[-1].tag_ in _NOUN | {"CD"} and any(t.tag_ in _NOUN for t in sub):
+                    out.append(_mention(doc, sub, "phrase", "",
+                                        fragment=len(sub) < len(run)))
+    return out
+
+
+def _joins(doc: Any, phrases: list[Mention]) -> list[Mention]:
+    """Two maximal phrases or names joined by "and", "of (the)", ":" or "," ("Sweden and
+    Finland", "Man of the Hole", "Top Gun: Maverick", "Richmond, Virginia")."""
+    ends: dict[int, Mention] = {}
+    starts: dict[int, Mention] = {}
+    for m in [*phrases, *_entities(doc)]:
+        last = m.token + m.tokens - 1
+        if last not in ends or ends[last].tokens < m.tokens:
+            ends[last] = m
+        if m.token not in starts or starts[m.token].tokens < m.tokens:
+            starts[m.token] = m
+    out = []
+    for last, a in ends.items():
+        for glue in (("and",), ("&",), ("of",), ("of", "the"), (":",), (",",)):
+            nxt = last + 1 + len(glue)
+            if nxt >= len(doc) or tuple(doc[last + 1 + k].lower_ for k in range(len(glue))
+                                        if last + 1 + k < len(doc)) != glue:
+                continue
+            b = starts.get(nxt)
+            if b is None or a.tokens + b.tokens + len(glue) > _MAX_TOKENS:
+                continue
+            if glue in ((":",), (",",)) and not (a.proper and b.proper):
+                continue
+            toks = [doc[k] for k in range(a.token, b.token + b.tokens)]
+            out.append(_mention(doc, toks, "phrase", ""))
+    return out
 
 
 def _runs(doc: Any) -> list[list[Any]]:
@@ -161,27 +236,15 @@ def _runs(doc: Any) -> list[list[Any]]:
     return runs
 
 
-def _variants(run: list[Any]) -> list[list[Any]]:
-    out = [run]
-    if any(t.tag_ == "CC" for t in run):
-        return out  # keep "central and eastern Syria" whole
-    bare = run
-    while len(bare) > 1 and bare[0].tag_ in ("JJ", "JJR", "JJS", "CD", "HYPH"):
-        bare = bare[1:]
-    if bare is not run:
-        out.append(bare)
-    names = [t for t in run if t.tag_ in ("NNP", "NNPS")]
-    if names and len(names) < len(run) and run[-len(names):] == names:
-        out.append(names)
-    return out
-
-
-def _mention(doc: Any, toks: list[Any], kind: Kind, label: str) -> Mention:
+def _mention(doc: Any, toks: list[Any], kind: Kind, label: str, fragment: bool = False
+             ) -> Mention:
     start = toks[0].idx
     end = toks[-1].idx + len(toks[-1].text)
     return Mention(
-        start=start, end=end, text=doc.text[start:end], kind=kind, label=label,
+        # Joined from the tokens: `doc.text` rebuilds the whole string on every access.
+        start=start, end=end, text="".join(t.text_with_ws for t in toks[:-1]) + toks[-1].text,
+        kind=kind, label=label,
         proper=all(t.tag_ in ("NNP", "NNPS", "HYPH") or not t.is_alpha for t in toks)
         and any(t.tag_ in ("NNP", "NNPS") for t in toks),
-        token=toks[0].i, tokens=len(toks),
+        token=toks[0].i, tokens=len(toks), fragment=fragment,
     )

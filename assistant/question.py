@@ -38,7 +38,8 @@ spokesman spokeswoman historian professor researcher doctor lawyer attorney pros
 _PLACE_NOUNS = frozenset("""
 country countries city cities state states nation nations town region continent island
 province county place capital village territory border sea ocean river lake mountain
-airport port neighborhood neighbourhood district area location
+airport port neighborhood neighbourhood district area location desert valley park
+beach coast peninsula strait gulf bay canal forest
 """.split())
 _ORG_NOUNS = frozenset("""
 company companies organization organisation team party group agency firm network airline

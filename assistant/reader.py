@@ -30,10 +30,10 @@ WEIGHTS_FILE = "reader_weights.json"
 
 FEATURES = (
     "bias", "type", "type_strong", "window_keywords", "proximity", "near_keyword",
-    "in_question", "all_in_question", "agree_passages", "agree_articles", "window_rank",
+    "in_question", "all_in_question", "agree_articles", "repeated", "window_rank",
     "relevance", "relevance_gap", "passage_rank", "length", "long", "entity", "phrase",
     "proper", "dateline", "focus_in", "focus_near", "continuation", "first_in_window",
-    "holds_typed", "subject_order",
+    "holds_typed", "subject_order", "fragment", "number", "named_as",
 )
 
 # Entity labels that answer each answer type, with how well (1 = exactly the type).
@@ -239,8 +239,8 @@ class SpanReader:
                     float(dist <= 3),
                     asked,
                     float(asked >= 1.0),
-                    math.log1p(n_pass),
-                    float(n_art > 1),
+                    math.log1p(n_art),
+                    float(n_pass > n_art),
                     1.0 / (1.0 + wi),
                     w.relevance,
                     best_rel - w.relevance,
@@ -259,6 +259,9 @@ class SpanReader:
                         m.start <= a and b <= m.end and (a, b) != (m.start, m.end)
                         for a, b in typed)),
                     float(dist < 99 and before == question.asks_subject),
+                    float(m.fragment),
+                    float(m.kind == "number"),
+                    float(_named_as(tokens, m.token)),
                 ]), option))
                 if option is None:
                     first_seen.add(norm)
@@ -279,6 +282,22 @@ def _occurrences(option: str, text: str, doc: Parsed) -> list[Mention]:
         out.append(known or Mention(a, b, text[a:b], "phrase", "", False, first,
                                     last - first + 1))
     return out
+
+
+_NAMING = frozenset({"called", "named", "dubbed", "titled", "renamed", "nicknamed", "as"})
+
+
+def _named_as(tokens: Sequence[str], at: int) -> bool:
+    """Whether the mention follows a naming verb ("called the Al-Nusra Front", "known as
+    caliphs"), allowing a "the" in between: the usual answer to "what is X called"."""
+    i = at - 1
+    if i >= 0 and tokens[i].lower() in ("the", "a", "an"):
+        i -= 1
+    if i < 0:
+        return False
+    word = tokens[i].lower()
+    return word in _NAMING and (word != "as" or (i > 0 and tokens[i - 1].lower() in (
+        "known", "described", "referred", "identified", "designated")))
 
 
 def _key(token: str) -> str:

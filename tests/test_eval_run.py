@@ -88,7 +88,7 @@ def _args(**kw: Any) -> argparse.Namespace:
 
 
 def test_seed_question_file_is_well_formed(seed_questions: list[Question]) -> None:
-    assert 12 <= len(seed_questions) <= 20
+    assert 22 <= len(seed_questions) <= 32
     unanswerable = [q for q in seed_questions if q.is_answerable is False]
     assert 3 <= len(unanswerable) <= 5
     assert all(not q.answers and not q.gold_ids for q in unanswerable)
@@ -137,7 +137,7 @@ def test_report_json_has_metrics_and_configuration(
     assert met["gold_hit@1"] == 1.0  # one article in the index
     assert met["gold_hit@10"] is None  # k=5: not enough retrieved to say
     assert met["citation_integrity"] == 1.0
-    assert met["unanswerable_n"] == 4 and met["answerable_n"] == 12
+    assert met["unanswerable_n"] == 4 and met["answerable_n"] == 22
     cfg = report["config"]
     assert cfg["k"] == 5 and cfg["questions_file"] == "seed"
     assert cfg["index"]["articles"] == 1 and cfg["index"]["embedding_model"] == "fake-hash@test"
@@ -282,6 +282,12 @@ def test_seed_eval_with_the_real_model(seed_bot: Assistant, seed_questions: list
     assert met["abstain_answerable"] == 0.0
     assert met["mc_accuracy"] == 1.0
     assert met["contains"] >= 0.75  # 10 of 12 when written
+    # Short answers: every one located verbatim, and most seed facts answered exactly.
+    assert met["short_verbatim"] == 1.0 and met["short_verbatim_n"] >= 15
+    assert met["short_exact_match_answerable"] >= 0.6
+    facts = [r for r in rows if r["id"].startswith("fact-")]
+    assert all(r["scores"]["short_exact_match"] == 1.0 for r in facts), [
+        (r["id"], r["short_answer"]) for r in facts if r["scores"]["short_exact_match"] != 1.0]
     assert (tmp_path / "report.json").exists()
 
 
