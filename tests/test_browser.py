@@ -128,6 +128,11 @@ def test_chat_in_the_browser(server: tuple[str, Path], tmp_path: Path) -> None:
             assert "stayed intact, especially in the Badia desert" in mark.first.inner_text()
             chat = page.locator("#nq-chat").inner_text()
             assert "Badia desert" in chat and "[1]" in chat and "[3]" in chat
+            # the short answer leads the reply in bold and is highlighted in its quote
+            short = page.locator("#nq-sources .nq-answer").first
+            assert short.is_visible() and page.locator("#nq-sources .nq-legend").is_visible()
+            bold = page.locator("#nq-chat strong").first.inner_text()
+            assert bold == short.inner_text(), (bold, short.inner_text())
             page.screenshot(path=str(ARTIFACTS / "1-answer.png"), full_page=True)
 
             # 2. a follow-up uses the conversation; a warm answer comes back quickly
