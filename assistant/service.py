@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 
 
 NOTHING_INDEXED = "Nothing is indexed yet: run `newsqa ingest PATH`"
+FOLLOW_SECONDS = 2.0  # how often an asking process checks for other writers' changes
 
 
 class Assistant:
@@ -49,6 +50,7 @@ class Assistant:
         self._embedder = embedder
         self.store = Store(settings.store, settings.chroma_dir)
         self.lock = WriterLock(settings.home)
+        self._followed = time.monotonic()
         self._retriever: Retriever | None = None
         self._keyword: KeywordIndex | None = None
         self._answerer: Answerer | None = None
@@ -97,6 +99,7 @@ class Assistant:
         chunker = Chunker(self.settings.chunking, self.embedder.token_ids)
         expected = self.expected_manifest()
         with self.lock.hold("rebuild" if rebuild else "ingest", wait=wait, on_wait=on_wait):
+            self._catch_up()
             if rebuild:
                 report = self._rebuild([Path(p) for p in paths], chunker, expected, progress)
             else:
@@ -151,6 +154,7 @@ class Assistant:
         indexed. Uploaded files that held only removed articles are deleted too, so a
         later ingest of the uploads folder does not bring them back."""
         with self.lock.hold("removal", wait=wait, on_wait=on_wait):
+            self._catch_up()
             self.open()
             records = self.store.records()
             found = [a for a in dict.fromkeys(article_ids) if a in records]
@@ -180,14 +184,36 @@ class Assistant:
         from index.check import check_index
 
         if not repair:
+            self._catch_up()
             self.open()
             return check_index(self.store, self.keyword, repair=False)
         with self.lock.hold("check --repair", wait=wait, on_wait=on_wait):
+            self._catch_up()
             self.open()
             report = check_index(self.store, self.keyword, repair=True,
                                  reingest=lambda paths: self._reingest(paths))
         self._retriever = None
         return report
+
+    def _catch_up(self) -> None:
+        """If another process wrote to the index since this one last looked (a terminal
+        ingest while the chat runs), reconnect and reload the keyword index, so that this
+        process neither misses nor overwrites what the other one wrote."""
+        if not self.store.stale():
+            return
+        self.store.refresh()
+        if self._keyword is not None:
+            self._keyword = None  # reloaded (for the live collection) on next use
+        self._retriever = None
+
+    def _follow_writers(self) -> None:
+        """Before an ask, at most every FOLLOW_SECONDS: pick up other writers' articles."""
+        now = time.monotonic()
+        if now - self._followed < FOLLOW_SECONDS:
+            return
+        self._followed = now
+        if self._opened:
+            self._catch_up()
 
     def _reingest(self, paths: list[Path]) -> IngestReport:
         from index.chunk import Chunker
@@ -250,6 +276,7 @@ class Assistant:
         if not question:
             raise EmptyQuestion("the question is empty; type what you want to know")
         t0 = time.perf_counter()
+        self._follow_writers()
         context = context_questions(question, history)
         query = " ".join([*context, question])
         k = k or self.settings.retrieval.top_k

@@ -156,6 +156,16 @@ class KeywordIndex:
         self._reindex()
         self._save(generation)
 
+    def reload(self) -> None:
+        """Read the saved index again (another process may have saved a newer one)."""
+        self.generation = None
+        self.chunk_ids, self._doc_terms, self.vocab = [], [], {}
+        self.article_ids = np.zeros(0, dtype=object)
+        self.date_keys = np.zeros(0, dtype=np.int32)
+        self._bm25 = None
+        self._position = None
+        self._load()
+
     def mirrors(self, store: Store) -> bool:
         """Whether this index mirrors the store's current state: the same generation
         (a token every store write changes) and the same number of chunks."""

@@ -109,6 +109,7 @@ class Store:
                 self._client.heartbeat()
             else:
                 self.chroma_dir.mkdir(parents=True, exist_ok=True)
+                _forget_shared_client(self.chroma_dir)
                 self._client = chromadb.PersistentClient(
                     path=str(self.chroma_dir), settings=chroma_settings
                 )
@@ -239,6 +240,36 @@ class Store:
         meta["newsqa_generation"] = uuid.uuid4().hex
         meta.pop("hnsw:space", None)  # set once at creation; Chroma refuses changing it
         self._chunks.modify(metadata=meta)
+
+    def current_generation(self) -> str:
+        """The generation as stored now (another process may have written since this one
+        opened): one metadata read, cheap enough to do before an ask."""
+        meta = self._connect().get_collection(self._names()[0], embedding_function=None).metadata
+        return str((meta or {}).get("newsqa_generation", "0"))
+
+    def stale(self) -> bool:
+        """Whether another process changed the index since this one last read or wrote it."""
+        if self._chunks is None:
+            return False
+        try:
+            return self.moved() or self.current_generation() != self.generation()
+        except Exception:  # collections dropped by a rebuild elsewhere
+            return True
+
+    def refresh(self) -> None:
+        """See what other processes wrote. An embedded Chroma keeps each process's vector
+        index in memory and never reloads it: a long-running process (the chat) would miss
+        other writers' vectors, and writing from it would fail with 'Error finding id'. So
+        drop this process's client and open a new one (the collections too)."""
+        was_open = self._chunks is not None
+        if not self.settings.chroma_url:
+            self._client = None  # the next connect loads the current state from disk
+        self.reopen()
+        if was_open and self.exists():
+            client = self._connect()
+            chunks_name, articles_name = self._names()
+            self._chunks = client.get_collection(chunks_name, embedding_function=None)
+            self._articles = client.get_collection(articles_name, embedding_function=None)
 
     def manifest(self) -> Manifest:
         raw = (self._chunks.metadata or {}).get("newsqa_manifest")
@@ -429,6 +460,18 @@ class Store:
                                            vectors, strict=True)
         }
         return [found[c] for c in chunk_ids if c in found]
+
+
+def _forget_shared_client(chroma_dir: Path) -> None:
+    """Chroma hands every PersistentClient of one path in a process the same instance,
+    whose vector index was loaded from disk once and never reloads: it would miss (and
+    on writing, break with 'Error finding id' over) what other processes wrote since. So
+    each Store connects to its own, current instance."""
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    for key in {str(chroma_dir), str(chroma_dir.resolve())}:
+        SharedSystemClient._identifier_to_system.pop(key, None)
+        SharedSystemClient._identifier_to_refcount.pop(key, None)
 
 
 def _check(found: Manifest, expected: Manifest, strict_chunking: bool) -> None:
