@@ -300,7 +300,7 @@ def error_markdown(exc: BaseException) -> str:
     if isinstance(exc, EmptyQuestion):
         return "Type a question first, for example *Where are remaining IS cells?*"
     if isinstance(exc, IndexNotFound):
-        return ("**No articles are indexed yet.** Upload article files (.txt, .md, .html, "
+        return ("**Nothing is indexed yet.** Upload article files (.txt, .md, .html, "
                 ".json, .jsonl) with *Add articles*, or run `newsqa ingest PATH` in a "
                 "terminal, then ask again.")
     if isinstance(exc, ModelMismatch):
