@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -59,6 +59,18 @@ class IngestReport:
         if self.failures:
             parts.append(f"{len(self.failures)} problem(s)")
         return "; ".join(parts) + f"; {self.seconds:.1f}s"
+
+
+def _guarded(items: Iterator[Article | ParseError], path: str
+             ) -> Iterator[Article | ParseError]:
+    """The parser's items; an unexpected error inside it ends this file only, as a
+    ParseError naming it (the run goes on with the next file)."""
+    try:
+        yield from items
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except Exception as exc:
+        yield ParseError(path, f"cannot read: {exc!r}")
 
 
 class Ingestor:
@@ -115,7 +127,7 @@ class Ingestor:
             path = str(f.resolve())
             in_file: set[str] = set()
             clean = True
-            for item in parse_file(f, self.max_article_bytes):
+            for item in _guarded(parse_file(f, self.max_article_bytes), path):
                 if isinstance(item, ParseError):
                     report.failures.append(item)
                     clean = False

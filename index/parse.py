@@ -305,6 +305,8 @@ def _record(rec: object, path: str, line: int | None, item: int | None,
         art = parse_record(rec, where)
     except ParseError as exc:
         return ParseError(path, exc.reason if item is None else f"item {item}: {exc.reason}", line)
+    except Exception as exc:  # an odd value in a record: name the record, go on
+        return ParseError(path, f"unreadable record: {exc!r}", line)
     return Article(art.id, art.text, art.title, art.date, art.url, art.source, path=path)
 
 

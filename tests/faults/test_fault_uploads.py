@@ -9,8 +9,8 @@ from pathlib import Path
 
 from assistant.service import Assistant
 from tests.conftest import make_settings
-from tests.faults.harness import assert_intact, write_corpus
 from tests.fakes import FakeEmbedder
+from tests.faults.harness import assert_intact, write_corpus
 from ui import chat
 
 
