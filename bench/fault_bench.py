@@ -10,10 +10,12 @@ this script needs are written to a temp dir outside the repository and deleted):
      and keyword entries (`newsqa check`), duplicate chunk ids.
   2. one 50 MB article among 7 good files (made here): exit code, error lines, articles
      indexed, peak RSS of the `newsqa ingest` process (/usr/bin/time).
+     With --control, the same 600 articles are also ingested by one writer, and the
+     articles not findable by title are compared (generic titles vs. lost articles).
   3. with --ingest-bench: `bench/ingest_bench.py --limit 1000` (ingest-vs-bare-encode
      ratio), run after the rest so that nothing else competes for the 2 cores.
 
-    nice -n 10 .venv/bin/python bench/fault_bench.py [--ingest-bench]
+    nice -n 10 .venv/bin/python bench/fault_bench.py [--control] [--ingest-bench]
 
 Results: a markdown table on stdout and bench/out/fault-bench.json.
 """
@@ -74,7 +76,22 @@ def error_lines(stderr: str) -> list[str]:
             and "waiting for it to finish" not in line]
 
 
-def concurrency(tmp: Path, articles: list[dict[str, str]]) -> dict[str, object]:
+def title_misses(bot: object, articles: list[dict[str, str]], lead: bool = False
+                 ) -> list[str]:
+    """Ids of the articles not among the first 10 distinct articles retrieved for their
+    title (with `lead`, their title and first 30 words)."""
+    misses = []
+    for rec in articles:
+        query = rec["title"] + (" " + " ".join(rec["text"].split()[:30]) if lead else "")
+        passages = bot.retriever.retrieve(query, 50)  # type: ignore[attr-defined]
+        top = list(dict.fromkeys(p.article_id for p in passages))[:10]
+        if rec["id"] not in top:
+            misses.append(rec["id"])
+    return misses
+
+
+def concurrency(tmp: Path, articles: list[dict[str, str]],
+                with_control: bool = False) -> dict[str, object]:
     home = tmp / "home-concurrent"
     base = write_jsonl(tmp / "base.jsonl", articles[:400])
     a = write_jsonl(tmp / "a.jsonl", articles[400:500])
@@ -102,16 +119,20 @@ def concurrency(tmp: Path, articles: list[dict[str, str]]) -> dict[str, object]:
     check = bot.check()
     records = bot.store.records()
     chunk_ids = [c.id for c, _ in bot.store.iter_chunks()]
-    found = 0
-    misses = []
     t0 = time.perf_counter()
-    for rec in articles[:600]:
-        passages = bot.retriever.retrieve(rec["title"], 50)
-        top = list(dict.fromkeys(p.article_id for p in passages))[:10]
-        if rec["id"] in top:
-            found += 1
-        else:
-            misses.append(rec["id"])
+    misses = title_misses(bot, articles)
+    # The same search with the article's first words after its title: tells an article
+    # that is missing from one whose title is generic ("50 States", a cookie wall's text).
+    lead_misses = title_misses(bot, articles, lead=True)
+    control: dict[str, object] = {}
+    if with_control:  # the same 600 articles ingested by one writer: the reference
+        ref = tmp / "home-control"
+        shutil.copytree(home / "models", ref / "models")
+        subprocess.run(newsqa(ref, "ingest", "--quiet", str(base), str(a), str(b)),
+                       env=cli_env(), capture_output=True, text=True, cwd=ROOT, check=True)
+        ref_misses = title_misses(Assistant(load_settings(home=ref)), articles)
+        control = {"control_single_writer_findable_by_title_top10": 600 - len(ref_misses),
+                   "control_same_misses": sorted(ref_misses) == sorted(misses)}
     return {
         "concurrent_exit_codes": [first.returncode] + [p.returncode for p in procs],
         "concurrent_errors": len(errors),
@@ -120,8 +141,10 @@ def concurrency(tmp: Path, articles: list[dict[str, str]]) -> dict[str, object]:
         "concurrent_two_ingests_s": round(both_s, 1),
         "articles_expected": 600,
         "articles_indexed": len(records),
-        "findable_by_title_top10": found,
+        "findable_by_title_top10": 600 - len(misses),
         "not_found": misses[:10],
+        "findable_by_title_and_lead_top10": 600 - len(lead_misses),
+        **control,
         "title_search_s": round(time.perf_counter() - t0, 1),
         "chunks": check.chunks,
         "chunks_expected_by_records": sum(r.chunks for r in records.values()),
@@ -186,6 +209,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--slice", default="rtqa-2022")
+    ap.add_argument("--control", action="store_true",
+                    help="also ingest the same 600 articles with one writer and compare which "
+                         "are findable by title (tells lost articles from generic titles)")
     ap.add_argument("--ingest-bench", action="store_true",
                     help="also run bench/ingest_bench.py --limit 1000 (ratio to bare encode)")
     args = ap.parse_args()
@@ -193,7 +219,7 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="newsqa-fault-bench-"))
     result: dict[str, object] = {"slice": args.slice, "cores": os.cpu_count()}
     try:
-        result.update(concurrency(tmp, articles[:600]))
+        result.update(concurrency(tmp, articles[:600], args.control))
         result.update(huge_article(tmp, articles[600:607]))
         if args.ingest_bench:
             result.update(ingest_ratio())
