@@ -148,3 +148,28 @@ def test_rebuild_with_bad_settings_touches_nothing(tmp_path: Path) -> None:
                            NEWSQA_CHUNKING__CHUNK_SIZE="100")
     assert code == 2 and "NEWSQA_CHUNKING" in err and "chunk_overlap" in err
     assert_intact(home, old)
+
+
+def test_a_running_reader_sees_a_terminal_ingest_without_restart(
+    tmp_path: Path, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """A long-running process (the chat) asks; `newsqa ingest` adds articles in another
+    process; the next ask finds them, by keywords and by vectors."""
+    import assistant.service
+    from assistant.service import Assistant
+    from tests.conftest import make_settings
+    from tests.fakes import FakeEmbedder
+
+    monkeypatch.setattr(assistant.service, "FOLLOW_SECONDS", 0.0)
+    home = tmp_path / "home"
+    first = write_corpus(tmp_path / "a.jsonl", "alpha", 3)
+    assert run_cli(home, "ingest", "--quiet", str(tmp_path / "a.jsonl"))[0] == 0
+    readers = {mode: Assistant(make_settings(home, retrieval={"mode": mode}),
+                               embedder=FakeEmbedder()) for mode in ("dense", "hybrid")}
+    for reader in readers.values():
+        assert reader.ask(first[0]["title"]).retrieved[0].article_id == first[0]["id"]
+    later = write_corpus(tmp_path / "b.jsonl", "beta", 3)
+    assert run_cli(home, "ingest", "--quiet", str(tmp_path / "b.jsonl"))[0] == 0
+    for mode, reader in readers.items():
+        found = [p.article_id for p in reader.ask(later[1]["title"], k=3).retrieved]
+        assert found[0] == later[1]["id"], mode
