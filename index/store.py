@@ -467,11 +467,14 @@ def _forget_shared_client(chroma_dir: Path) -> None:
     whose vector index was loaded from disk once and never reloads: it would miss (and
     on writing, break with 'Error finding id' over) what other processes wrote since. So
     each Store connects to its own, current instance."""
-    from chromadb.api.shared_system_client import SharedSystemClient
+    try:  # Chroma internals (1.x): without them, we still connect, only maybe stale
+        from chromadb.api.shared_system_client import SharedSystemClient
 
-    for key in {str(chroma_dir), str(chroma_dir.resolve())}:
-        SharedSystemClient._identifier_to_system.pop(key, None)
-        SharedSystemClient._identifier_to_refcount.pop(key, None)
+        for key in {str(chroma_dir), str(chroma_dir.resolve())}:
+            SharedSystemClient._identifier_to_system.pop(key, None)
+            SharedSystemClient._identifier_to_refcount.pop(key, None)
+    except (ImportError, AttributeError):
+        pass
 
 
 def _check(found: Manifest, expected: Manifest, strict_chunking: bool) -> None:
