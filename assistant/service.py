@@ -134,9 +134,9 @@ class Assistant:
 
         staged = self.store.staging()
         live = self.store.base()
-        for old in (self.settings.home / "keyword").glob(f"{self.settings.store.collection}.r*"):
-            if old.name != live:  # left by a rebuild that was killed
-                shutil.rmtree(old, ignore_errors=True)
+        for left in (self.settings.home / "keyword").glob(f"{self.settings.store.collection}.r*"):
+            if left.name != live:  # left by a rebuild that was killed
+                shutil.rmtree(left, ignore_errors=True)
         staged.open(expected, create=True)
         keyword = KeywordIndex(self._keyword_folder(staged.base()))
         try:
