@@ -10,8 +10,10 @@ answerer. The CLI and the chat UI are thin layers over it.
 
 from __future__ import annotations
 
+import contextlib
+import shutil
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -25,13 +27,20 @@ from assistant.question import analyse
 from assistant.settings import Settings
 from index.article import Article
 from index.errors import IndexNotFound
+from index.lock import Holder, WriterLock
 from index.store import Manifest, Store
 
 if TYPE_CHECKING:
+    from index.check import CheckReport
+    from index.chunk import Chunker
     from index.embed import Embedder
-    from index.ingest import IngestReport
+    from index.ingest import Ingestor, IngestReport
     from index.keyword import KeywordIndex
     from index.retrieve import Passage, Retriever
+
+
+NOTHING_INDEXED = "Nothing is indexed yet: run `newsqa ingest PATH`"
+FOLLOW_SECONDS = 2.0  # how often an asking process checks for other writers' changes
 
 
 class Assistant:
@@ -41,6 +50,8 @@ class Assistant:
         self.settings = settings
         self._embedder = embedder
         self.store = Store(settings.store, settings.chroma_dir)
+        self.lock = WriterLock(settings.home)
+        self._followed = time.monotonic()
         self._retriever: Retriever | None = None
         self._keyword: KeywordIndex | None = None
         self._answerer: Answerer | None = None
@@ -68,37 +79,153 @@ class Assistant:
     def open(self) -> Manifest:
         """Open the existing index, checking it was built by the configured model."""
         if not self.store.exists():  # say so before paying for a model load
-            raise IndexNotFound(f"no index at {self.store.location}")
+            raise IndexNotFound(NOTHING_INDEXED + f" (data home: {self.settings.home})")
         manifest = self.store.open(self.expected_manifest())
         self._opened = True
         return manifest
 
-    # -- ingest -----------------------------------------------------------------------
+    # -- writing (one writer per data home: index.lock) -------------------------------
     def ingest(
         self, paths: Iterable[str | Path], prune: bool = False, rebuild: bool = False,
-        progress: bool = False,
+        progress: bool = False, wait: bool = True,
+        on_wait: Callable[[Holder], None] | None = None, drop_missing: bool = True,
     ) -> IngestReport:
-        """Index new and changed articles under `paths` (files or folders)."""
+        """Index new and changed articles under `paths` (files or folders), holding the
+        data home's writer lock (`wait` for another writer, else raise WriterBusy).
+        `drop_missing=False` only adds and updates (uploads). `rebuild` indexes `paths`
+        into a new collection that replaces the old one only once it is complete."""
         from index.chunk import Chunker
+
+        # Everything that can be refused is checked before anything is touched.
+        chunker = Chunker(self.settings.chunking, self.embedder.token_ids)
+        expected = self.expected_manifest()
+        with self.lock.hold("rebuild" if rebuild else "ingest", wait=wait, on_wait=on_wait):
+            self._catch_up()
+            if rebuild:
+                report = self._rebuild([Path(p) for p in paths], chunker, expected, progress)
+            else:
+                self.store.open(expected, create=True)
+                self._opened = True
+                ingestor = self._ingestor(self.store, chunker, self.keyword, progress)
+                report = ingestor.ingest([Path(p) for p in paths], prune=prune,
+                                         drop_missing=drop_missing)
+        self._retriever = None  # pick up the new articles on the next question
+        return report
+
+    def _ingestor(self, store: Store, chunker: Chunker, keyword: KeywordIndex,
+                  progress: bool) -> Ingestor:
         from index.ingest import Ingestor
 
-        if rebuild:
-            self.store.reset()
-            self._keyword = None
-        self.store.open(self.expected_manifest(), create=True)
-        self._opened = True
-        ingestor = Ingestor(
-            self.store,
+        return Ingestor(
+            store,
             self.embedder,
-            Chunker(self.settings.chunking, self.embedder.token_ids),
+            chunker,
             title_in_embedding=self.settings.chunking.title_in_embedding,
             batch_chunks=self.settings.embedding.batch_size * 8,  # chunks per store write
             progress=progress,
-            keyword=self.keyword,
+            keyword=keyword,
+            max_article_bytes=int(self.settings.ingest.max_article_mb * 1024 * 1024),
         )
-        report = ingestor.ingest([Path(p) for p in paths], prune=prune)
-        self._retriever = None  # pick up the new articles on the next question
+
+    def _rebuild(self, paths: list[Path], chunker: Chunker, expected: Manifest,
+                 progress: bool) -> IngestReport:
+        """Build a complete new index beside the live one, then swap it in; the live one
+        answers until the swap, and stays if this is interrupted or fails."""
+        from index.keyword import KeywordIndex
+
+        staged = self.store.staging()
+        live = self.store.base()
+        for left in (self.settings.home / "keyword").glob(f"{self.settings.store.collection}.r*"):
+            if left.name != live:  # left by a rebuild that was killed
+                shutil.rmtree(left, ignore_errors=True)
+        staged.open(expected, create=True)
+        keyword = KeywordIndex(self._keyword_folder(staged.base()))
+        try:
+            report = self._ingestor(staged, chunker, keyword, progress).ingest(paths)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                staged.drop()
+                shutil.rmtree(keyword.folder, ignore_errors=True)
+            raise
+        old = self.store.promote(staged)
+        shutil.rmtree(self._keyword_folder(old), ignore_errors=True)
+        self._keyword = keyword
+        self._opened = True
         return report
+
+    def remove(self, article_ids: Sequence[str], wait: bool = True,
+               on_wait: Callable[[Holder], None] | None = None) -> list[str]:
+        """Remove articles (and their chunks) from the index; returns the ids that were
+        indexed. Uploaded files that held only removed articles are deleted too, so a
+        later ingest of the uploads folder does not bring them back."""
+        with self.lock.hold("removal", wait=wait, on_wait=on_wait):
+            self._catch_up()
+            self.open()
+            records = self.store.records()
+            found = [a for a in dict.fromkeys(article_ids) if a in records]
+            if found:
+                self.keyword.sync(self.store)
+                self.store.delete(found)
+                self.keyword.update([], found, self.store.generation())
+                self._retriever = None
+                self._drop_uploads({records[a].path for a in found if records[a].path},
+                                   records, set(found))
+        return found
+
+    def _drop_uploads(self, paths: set[str | None], records: dict[str, Any],
+                      removed: set[str]) -> None:
+        uploads = (self.settings.home / "uploads").resolve()
+        for path in paths:
+            if not path or Path(path).parent != uploads:
+                continue
+            others = [r for r in records.values() if r.path == path and r.id not in removed]
+            if not others:
+                Path(path).unlink(missing_ok=True)
+
+    def check(self, repair: bool = False, wait: bool = True,
+              on_wait: Callable[[Holder], None] | None = None) -> CheckReport:
+        """Compare article records, chunks, vectors and the keyword index; with `repair`,
+        fix what is wrong (holding the writer lock)."""
+        from index.check import check_index
+
+        if not repair:
+            self._catch_up()
+            self.open()
+            return check_index(self.store, self.keyword, repair=False)
+        with self.lock.hold("check --repair", wait=wait, on_wait=on_wait):
+            self._catch_up()
+            self.open()
+            report = check_index(self.store, self.keyword, repair=True,
+                                 reingest=lambda paths: self._reingest(paths))
+        self._retriever = None
+        return report
+
+    def _catch_up(self) -> None:
+        """If another process wrote to the index since this one last looked (a terminal
+        ingest while the chat runs), reconnect and reload the keyword index, so that this
+        process neither misses nor overwrites what the other one wrote."""
+        if not self.store.stale():
+            return
+        self.store.refresh()
+        if self._keyword is not None:
+            self._keyword = None  # reloaded (for the live collection) on next use
+        self._retriever = None
+
+    def _follow_writers(self) -> None:
+        """Before an ask, at most every FOLLOW_SECONDS: pick up other writers' articles."""
+        now = time.monotonic()
+        if now - self._followed < FOLLOW_SECONDS:
+            return
+        self._followed = now
+        if self._opened:
+            self._catch_up()
+
+    def _reingest(self, paths: list[Path]) -> IngestReport:
+        from index.chunk import Chunker
+
+        chunker = Chunker(self.settings.chunking, self.embedder.token_ids)
+        return self._ingestor(self.store, chunker, self.keyword, False).ingest(
+            paths, drop_missing=False)
 
     # -- ask --------------------------------------------------------------------------
     @property
@@ -107,9 +234,11 @@ class Assistant:
         if self._keyword is None:
             from index.keyword import KeywordIndex
 
-            folder = self.settings.home / "keyword" / self.settings.store.collection
-            self._keyword = KeywordIndex(folder)
+            self._keyword = KeywordIndex(self._keyword_folder(self.store.base()))
         return self._keyword
+
+    def _keyword_folder(self, base: str) -> Path:
+        return self.settings.home / "keyword" / base
 
     @property
     def retriever(self) -> Retriever:
@@ -157,6 +286,7 @@ class Assistant:
         if not question:
             raise EmptyQuestion("the question is empty; type what you want to know")
         t0 = time.perf_counter()
+        self._follow_writers()
         context = context_questions(question, history)
         query = " ".join([*context, question])
         k = k or self.settings.retrieval.top_k
@@ -164,7 +294,9 @@ class Assistant:
         if context and refers_back(question):
             passages, focus = self._focused(query, " ".join(context), k, as_of)
         else:
-            passages = self.retriever.retrieve(query, k, as_of)
+            passages = self._retrieve(query, k, as_of)
+        if not passages and self.store.counts()[0] == 0:
+            raise IndexNotFound(NOTHING_INDEXED + f" (data home: {self.settings.home})")
         t1 = time.perf_counter()
         analysed = analyse(question)  # once, for every stage of the answer
         answer = self.answerer.answer(analysed, focus or passages, query=query)
@@ -178,6 +310,19 @@ class Assistant:
         if as_of is not None:
             answer = replace(answer, as_of=as_of)
         return answer
+
+    def _retrieve(self, query: str, k: int, as_of: date | None) -> list[Passage]:
+        try:
+            return self.retriever.retrieve(query, k, as_of)
+        except Exception:
+            # Another process swapped in a rebuilt index (`ingest --rebuild`) and dropped
+            # the collections this one had open: reopen the live ones and ask again.
+            if not self.store.moved():
+                raise
+            self.store.reopen()
+            self._retriever = self._keyword = None
+            self._opened = False
+            return self.retriever.retrieve(query, k, as_of)
 
     def _focused(
         self, query: str, context: str, k: int, as_of: date | None

@@ -4,13 +4,22 @@ constructors; nothing imports it as a global."""
 
 from __future__ import annotations
 
+import os
+import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 from pydantic import BaseModel, Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from assistant.errors import SettingsError
-from index.settings import ChunkingSettings, EmbeddingSettings, RetrievalSettings, StoreSettings
+from index.settings import (
+    ChunkingSettings,
+    EmbeddingSettings,
+    IngestSettings,
+    RetrievalSettings,
+    StoreSettings,
+)
 
 
 def default_home() -> Path:
@@ -79,6 +88,7 @@ class Settings(BaseSettings):
     )
     embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
     chunking: ChunkingSettings = Field(default_factory=ChunkingSettings)
+    ingest: IngestSettings = Field(default_factory=IngestSettings)
     store: StoreSettings = Field(default_factory=StoreSettings)
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
     answer: AnswerSettings = Field(default_factory=AnswerSettings)
@@ -94,12 +104,69 @@ class Settings(BaseSettings):
 
 
 def load_settings(**overrides: object) -> Settings:
-    """Read settings from the environment, apply overrides, and name any bad setting."""
+    """Read settings from the environment, apply overrides, and name any bad setting.
+    Misspelled `NEWSQA_*` variables are warned about (stderr) with the closest valid name;
+    a data home that is not a usable folder is an error."""
+    import pydantic_settings
+
+    for warning in unknown_variables(os.environ):
+        print(f"newsqa: warning: {warning}", file=sys.stderr)
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        settings = Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
             loc = "__".join(str(p) for p in err["loc"]).upper()
             problems.append(f"NEWSQA_{loc}: {err['msg']}")
         raise SettingsError("invalid setting: " + "; ".join(problems)) from exc
+    except pydantic_settings.SettingsError as exc:  # e.g. NEWSQA_RETRIEVAL='{bad json'
+        field = str(exc).split('"')[1] if '"' in str(exc) else ""
+        name = f"NEWSQA_{field.upper()}" if field else "a NEWSQA_* variable"
+        raise SettingsError(
+            f"invalid setting: {name} is not valid JSON ({exc.__cause__ or exc}); set one "
+            f"field at a time instead, e.g. NEWSQA_RETRIEVAL__TOP_K=5") from exc
+    check_home(settings.home)
+    return settings
+
+
+def check_home(home: Path) -> None:
+    """The data home must be a folder this user can write, or creatable as one."""
+    where = f"NEWSQA_HOME (or --home) is {str(home)!r}"
+    if home.exists() and not home.is_dir():
+        raise SettingsError(f"{where}, which is a file, not a folder; point it at a folder "
+                            "(it is created if missing)")
+    probe = home
+    while not probe.exists():
+        probe = probe.parent
+    if not probe.is_dir():
+        raise SettingsError(f"{where}, but {probe} is a file; point it at a folder")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise SettingsError(f"{where}, but {probe} is not writable by this user; point it "
+                            "at a folder you can write")
+
+
+def setting_names() -> list[str]:
+    """Every NEWSQA_* variable name a setting reads."""
+    names = []
+    for name, field in Settings.model_fields.items():
+        names.append(f"NEWSQA_{name.upper()}")
+        section = field.annotation
+        if isinstance(section, type) and issubclass(section, BaseModel):
+            names += [f"NEWSQA_{name.upper()}__{sub.upper()}" for sub in section.model_fields]
+    return names
+
+
+def unknown_variables(environ: Mapping[str, str]) -> list[str]:
+    """A warning for each NEWSQA_* variable no setting reads, naming the closest valid one."""
+    import difflib
+
+    known = setting_names()
+    warnings = []
+    for var in sorted(v for v in environ if v.upper().startswith("NEWSQA_")):
+        if var.upper() in known:
+            continue
+        close = difflib.get_close_matches(var.upper(), known, n=1, cutoff=0.6)
+        hint = f"; did you mean {close[0]}?" if close else \
+            "; see the Settings table in the README"
+        warnings.append(f"{var} is not a newsqa setting and is ignored{hint}")
+    return warnings

@@ -36,3 +36,15 @@ class StoreUnavailable(NewsIndexError):
 
 class EmbedderUnavailable(NewsIndexError):
     """The embedding model cannot be loaded (missing package, unknown name, bad export)."""
+
+
+class WriterBusy(NewsIndexError):
+    """Another writer (an ingest, a removal, an upload) holds the data home's writer lock."""
+
+
+class ArticleTooLarge(ParseError):
+    """An article (or a file of one article) is over the configured size limit."""
+
+
+class NothingReadable(ParseError):
+    """A folder given to ingest holds no file of a supported type."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -61,6 +61,18 @@ class IngestReport:
         return "; ".join(parts) + f"; {self.seconds:.1f}s"
 
 
+def _guarded(items: Iterator[Article | ParseError], path: str
+             ) -> Iterator[Article | ParseError]:
+    """The parser's items; an unexpected error inside it ends this file only, as a
+    ParseError naming it (the run goes on with the next file)."""
+    try:
+        yield from items
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except Exception as exc:
+        yield ParseError(path, f"cannot read: {exc!r}")
+
+
 class Ingestor:
     """Brings the index in line with a set of files."""
 
@@ -73,6 +85,7 @@ class Ingestor:
         batch_chunks: int = 512,
         progress: bool = True,
         keyword: KeywordIndex | None = None,
+        max_article_bytes: int | None = None,
     ) -> None:
         self.store = store
         self.embedder = embedder
@@ -81,13 +94,20 @@ class Ingestor:
         self.batch_chunks = batch_chunks
         self.progress = progress
         self.keyword = keyword
+        self.max_article_bytes = max_article_bytes
         # What reached the store in this run, for the keyword index: (chunk, date key).
         self._written: list[tuple[Chunk, int]] = []
         self._removed: list[str] = []
+        self._new: set[str] = set()  # ids of articles this run adds (not updates)
 
-    def ingest(self, paths: Iterable[Path], prune: bool = False) -> IngestReport:
+    def ingest(self, paths: Iterable[Path], prune: bool = False,
+               drop_missing: bool = True) -> IngestReport:
         """Index new and changed articles under `paths`; drop articles whose file now
-        holds other content; with `prune`, drop articles whose file is gone."""
+        holds other content (unless `drop_missing` is off: uploads only ever add or
+        update); with `prune`, drop articles whose file is gone.
+
+        One bad file, record or article never stops the run: each problem is reported in
+        `failures` as `path[:line]: reason` and every good article is committed."""
         t0 = time.perf_counter()
         report = IngestReport()
         files, errors = collect_files([Path(p) for p in paths])
@@ -100,13 +120,14 @@ class Ingestor:
                 by_path.setdefault(rec.path, set()).add(rec.id)
 
         todo: list[Article] = []
+        self._new = set()
         seen: set[str] = set()
         stale: set[str] = set()
         for f in self._bar(files, "reading", "file"):
             path = str(f.resolve())
             in_file: set[str] = set()
             clean = True
-            for item in parse_file(f):
+            for item in _guarded(parse_file(f, self.max_article_bytes), path):
                 if isinstance(item, ParseError):
                     report.failures.append(item)
                     clean = False
@@ -124,10 +145,11 @@ class Ingestor:
                 else:
                     todo.append(art)
                     if known is None:
+                        self._new.add(art.id)
                         report.added += 1
                     else:
                         report.updated += 1
-            if clean:  # a file read only in part must not lose the articles it once had
+            if clean and drop_missing:  # a file read in part keeps the articles it had
                 stale |= by_path.get(path, set()) - in_file
         if prune:
             stale |= {r.id for r in records.values() if r.path and not Path(r.path).exists()}
@@ -154,7 +176,12 @@ class Ingestor:
         batch_chunks: list[Chunk] = []
         try:
             for art in todo:
-                chunks = self.chunker.chunk(art)
+                try:
+                    chunks = self.chunker.chunk(art)
+                except Exception as exc:  # odd text that breaks the splitter: skip it alone
+                    self._fail(art, f"cannot split into passages: {exc!r}", report)
+                    bar.update(1)
+                    continue
                 batch.append(art)
                 batch_chunks.extend(chunks)
                 if len(batch_chunks) >= self.batch_chunks:
@@ -169,7 +196,33 @@ class Ingestor:
         finally:
             bar.close()
 
+    def _fail(self, art: Article, reason: str, report: IngestReport) -> None:
+        report.failures.append(ParseError(art.path or art.id, f"article {art.id}: {reason}"))
+        if art.id in self._new:
+            report.added -= 1
+        else:
+            report.updated -= 1
+
     def _flush(self, articles: list[Article], chunks: list[Chunk], report: IngestReport) -> None:
+        try:
+            self._write(articles, chunks, report)
+        except (KeyboardInterrupt, SystemExit, MemoryError):
+            raise
+        except Exception:
+            if len(articles) == 1:
+                raise
+            # Find the article that breaks the batch: write one at a time, so the others
+            # are committed and only the bad one is reported.
+            for art in articles:
+                own = [c for c in chunks if c.article_id == art.id]
+                try:
+                    self._write([art], own, report)
+                except (KeyboardInterrupt, SystemExit, MemoryError):
+                    raise
+                except Exception as exc:
+                    self._fail(art, f"cannot embed or store: {exc!r}", report)
+
+    def _write(self, articles: list[Article], chunks: list[Chunk], report: IngestReport) -> None:
         titles = {a.id: a.title for a in articles}
         inputs = [
             f"{titles[c.article_id]}\n{c.text}" if self.title_in_embedding else c.text

@@ -156,11 +156,26 @@ class KeywordIndex:
         self._reindex()
         self._save(generation)
 
+    def reload(self) -> None:
+        """Read the saved index again (another process may have saved a newer one)."""
+        self.generation = None
+        self.chunk_ids, self._doc_terms, self.vocab = [], [], {}
+        self.article_ids = np.zeros(0, dtype=object)
+        self.date_keys = np.zeros(0, dtype=np.int32)
+        self._bm25 = None
+        self._position = None
+        self._load()
+
+    def mirrors(self, store: Store) -> bool:
+        """Whether this index mirrors the store's current state: the same generation
+        (a token every store write changes) and the same number of chunks."""
+        return self.generation == store.generation() and len(self) == store.counts()[1]
+
     def sync(self, store: Store) -> bool:
-        """Rebuild from the store if the store changed since this index was saved (another
+        """Rebuild from the store unless it mirrors the store's current state (another
         writer, or an ingest killed before it could update us). True if it rebuilt."""
         current = store.generation()
-        if self.generation == current:
+        if self.mirrors(store):
             return False
         rows = ((chunk, int(meta.get("date_key", 0))) for chunk, meta in store.iter_chunks())
         self.rebuild(rows, current)

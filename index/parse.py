@@ -6,15 +6,17 @@ path (and line) so that one bad file or record never aborts an ingest of many.
 
 from __future__ import annotations
 
+import codecs
 import gzip
 import json
 import re
+import zlib
 from collections.abc import Iterable, Iterator
 from datetime import date
 from pathlib import Path
 
 from index.article import Article, content_hash
-from index.errors import ParseError, UnsupportedFileType
+from index.errors import ArticleTooLarge, NothingReadable, ParseError, UnsupportedFileType
 
 TEXT_TYPES = (".txt", ".md", ".markdown")
 HTML_TYPES = (".html", ".htm")
@@ -52,11 +54,16 @@ def collect_files(paths: Iterable[Path]) -> tuple[list[Path], list[ParseError]]:
     errors: list[ParseError] = []
     for p in paths:
         if p.is_dir():
-            files.extend(
+            found = [
                 f for f in sorted(p.rglob("*"))
                 if f.is_file() and not f.name.startswith(".") and is_supported(f)
                 and not is_question_file(f)
-            )
+            ]
+            if not found:
+                errors.append(NothingReadable(
+                    str(p), f"no article files in this folder; supported: "
+                    f"{', '.join(SUPPORTED)} (optionally .gz)"))
+            files.extend(found)
         elif p.is_file():
             if is_supported(p):
                 files.append(p)
@@ -69,25 +76,100 @@ def collect_files(paths: Iterable[Path]) -> tuple[list[Path], list[ParseError]]:
     return files, errors
 
 
-def parse_file(path: Path) -> Iterator[Article | ParseError]:
-    """Yield the articles in a file, and a ParseError for each part that cannot be read."""
+MB = 1024 * 1024
+SIZE_SETTING = "NEWSQA_INGEST__MAX_ARTICLE_MB"
+
+
+def parse_file(path: Path, max_article_bytes: int | None = None) -> Iterator[Article | ParseError]:
+    """Yield the articles in a file, and a ParseError for each part that cannot be read.
+    With `max_article_bytes`, a text or HTML file (one article) over it is refused before
+    it is read, and so is each JSON record whose text is over it."""
     kind = file_type(path)
+    one_article = kind not in JSON_TYPES
+    limit = max_article_bytes if one_article else None
     try:
-        raw = path.read_bytes()
-        if path.suffix.lower() == ".gz":
-            raw = gzip.decompress(raw)
-        text = raw.decode("utf-8-sig")
-    except (OSError, EOFError, gzip.BadGzipFile, UnicodeDecodeError) as exc:
+        if limit is not None and path.suffix.lower() != ".gz" and path.stat().st_size > limit:
+            yield _too_large(str(path), path.stat().st_size, limit)
+            return
+        raw = _read(path, limit)
+    except (OSError, EOFError, gzip.BadGzipFile, zlib.error) as exc:
         yield ParseError(str(path), f"cannot read file: {exc}")
         return
+    if raw is None:
+        yield _too_large(str(path), None, limit or 0)
+        return
+    try:
+        text = decode(raw)
+    except UnicodeDecodeError as exc:
+        yield ParseError(str(path), f"cannot decode the text ({exc.reason}); save it as UTF-8")
+        return
     if kind in JSON_TYPES:
-        yield from _parse_json(text, path)
+        yield from _parse_json(text, path, max_article_bytes)
     elif kind in HTML_TYPES:
         yield _guard(lambda: parse_html(text, path=str(path)), path)
     elif kind in TEXT_TYPES:
         yield _guard(lambda: parse_text(text, path=str(path), markdown=kind != ".txt"), path)
     else:
         yield UnsupportedFileType(str(path), f"unsupported file type {kind!r}")
+
+
+def _read(path: Path, limit: int | None) -> bytes | None:
+    """The file's bytes (decompressed for .gz); None when over `limit`, which is found
+    without reading or decompressing more than `limit` + 1 bytes."""
+    if path.suffix.lower() == ".gz":
+        with gzip.open(path, "rb") as f:
+            raw = f.read() if limit is None else f.read(limit + 1)
+    else:
+        raw = path.read_bytes()
+    return None if limit is not None and len(raw) > limit else raw
+
+
+def _too_large(where: str, size: int | None, limit: int, line: int | None = None) -> ParseError:
+    what = f"{size / MB:.1f} MB >" if size is not None else "over"
+    return ArticleTooLarge(
+        where, f"article too large ({what} the {limit / MB:g} MB limit of "
+        f"{SIZE_SETTING}); split it, or raise the setting", line)
+
+
+_BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
+         (codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
+         (codecs.BOM_UTF16_BE, "utf-16"))
+
+
+def decode(raw: bytes) -> str:
+    """Text from bytes: UTF-8 (the common case, checked first), a BOM's encoding, else the
+    encoding charset-normalizer detects (Latin-1, Windows-1252, UTF-16 without BOM, ...).
+    Raises UnicodeDecodeError when nothing fits or the result is not text (binary)."""
+    text = _decode(raw)
+    controls = sum(1 for ch in text if ord(ch) < 32 and ch not in "\t\n\r\f")
+    if controls > max(2, len(text) // 50):
+        raise UnicodeDecodeError("unknown", raw, 0, len(raw), "binary data, not text")
+    return text
+
+
+def _decode(raw: bytes) -> str:
+    for bom, encoding in _BOMS:
+        if raw.startswith(bom):
+            return raw.decode(encoding)  # a BOM that does not decode is not text
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        first = exc
+    from charset_normalizer import from_bytes
+
+    matches = list(from_bytes(raw))
+    best = matches[0] if matches else None
+    # Short Western texts fit several 8-bit code pages equally well; prefer Windows-1252
+    # (what browsers read Latin-1 as, and the usual legacy encoding of news text).
+    for m in matches:
+        if best is not None and m.chaos <= best.chaos + 0.01 and \
+                {"cp1252", "latin_1"} & {m.encoding, *m.could_be_from_charset}:
+            best = m
+            break
+    if best is None or not str(best).strip():
+        raise UnicodeDecodeError(first.encoding, first.object, first.start, first.end,
+                                 "not UTF-8, and no other text encoding fits")
+    return str(best)
 
 
 def _guard(make: object, path: Path) -> Article | ParseError:
@@ -185,7 +267,8 @@ def parse_record(rec: object, where: str) -> Article:
     )
 
 
-def _parse_json(text: str, path: Path) -> Iterator[Article | ParseError]:
+def _parse_json(text: str, path: Path,
+                max_bytes: int | None = None) -> Iterator[Article | ParseError]:
     if file_type(path) == ".json":  # one object or an array of objects
         try:
             data = json.loads(text)
@@ -193,7 +276,8 @@ def _parse_json(text: str, path: Path) -> Iterator[Article | ParseError]:
             yield ParseError(str(path), f"invalid JSON: {exc.msg}", line=exc.lineno)
             return
         for i, rec in enumerate(data if isinstance(data, list) else [data]):
-            yield _record(rec, str(path), None, i if isinstance(data, list) else None)
+            yield _record(rec, str(path), None, i if isinstance(data, list) else None,
+                          max_bytes)
         return
     for lineno, line in enumerate(text.splitlines(), start=1):  # JSON Lines
         if not line.strip():
@@ -203,15 +287,26 @@ def _parse_json(text: str, path: Path) -> Iterator[Article | ParseError]:
         except json.JSONDecodeError as exc:
             yield ParseError(str(path), f"invalid JSON: {exc.msg}", line=lineno)
             continue
-        yield _record(rec, str(path), lineno, None)
+        yield _record(rec, str(path), lineno, None, max_bytes)
 
 
-def _record(rec: object, path: str, line: int | None, item: int | None) -> Article | ParseError:
+def _record(rec: object, path: str, line: int | None, item: int | None,
+            max_bytes: int | None = None) -> Article | ParseError:
     where = path if item is None else f"{path}[{item}]"
+    text = rec.get("text") if isinstance(rec, dict) else None
+    if max_bytes is not None and isinstance(text, str) and len(text) > max_bytes // 4 \
+            and len(text.encode("utf-8")) > max_bytes:
+        size = len(text.encode("utf-8"))
+        error = _too_large(path, size, max_bytes, line)
+        if item is not None:
+            error = ArticleTooLarge(path, f"item {item}: {error.reason}", line)
+        return error
     try:
         art = parse_record(rec, where)
     except ParseError as exc:
         return ParseError(path, exc.reason if item is None else f"item {item}: {exc.reason}", line)
+    except Exception as exc:  # an odd value in a record: name the record, go on
+        return ParseError(path, f"unreadable record: {exc!r}", line)
     return Article(art.id, art.text, art.title, art.date, art.url, art.source, path=path)
 
 

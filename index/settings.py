@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 
 class EmbeddingSettings(BaseModel):
@@ -48,6 +48,25 @@ class ChunkingSettings(BaseModel):
         True,
         description="Embed each chunk with its article title in front (the stored chunk text "
         "and citation offsets are unchanged); helps passages that never name their topic.",
+    )
+
+    @model_validator(mode="after")
+    def _overlap_below_size(self) -> ChunkingSettings:
+        # Checked when settings are read, so `ingest --rebuild` refuses before touching data.
+        if self.chunk_overlap >= self.chunk_size:
+            raise ValueError(f"chunk_overlap ({self.chunk_overlap}) must be smaller than "
+                             f"chunk_size ({self.chunk_size})")
+        return self
+
+
+class IngestSettings(BaseModel):
+    """Limits that keep one bad input from hurting a whole ingest."""
+
+    max_article_mb: float = Field(
+        5.0, gt=0, le=1024,
+        description="Largest article accepted, in MB of text (a text/HTML file, or one JSON "
+        "record's text). Larger ones are skipped with a message before any parsing, "
+        "splitting or embedding, so one huge file cannot exhaust memory or time.",
     )
 
 

@@ -9,6 +9,7 @@ which is what makes an interrupted ingest safe to resume).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -76,6 +77,7 @@ class Store:
         self._chunks: Any = None
         self._articles: Any = None
         self._warned = False
+        self._base: str | None = None
 
     # -- connection -------------------------------------------------------------------
     @property
@@ -107,6 +109,7 @@ class Store:
                 self._client.heartbeat()
             else:
                 self.chroma_dir.mkdir(parents=True, exist_ok=True)
+                _forget_shared_client(self.chroma_dir)
                 self._client = chromadb.PersistentClient(
                     path=str(self.chroma_dir), settings=chroma_settings
                 )
@@ -121,7 +124,77 @@ class Store:
         return self._client
 
     def _names(self) -> tuple[str, str]:
-        return f"{self.settings.collection}-chunks", f"{self.settings.collection}-articles"
+        base = self.base()
+        return f"{base}-chunks", f"{base}-articles"
+
+    # -- which collections are live ----------------------------------------------------
+    # `ingest --rebuild` builds a complete new pair of collections beside the live one
+    # and then points `<collection>-live` at it; until then the old pair answers.
+    def _pointer_name(self) -> str:
+        return f"{self.settings.collection}-live"
+
+    def base(self) -> str:
+        """Name prefix of the live collections: the configured collection, or the pair
+        the last `--rebuild` swapped in (`<collection>.r<hex>`)."""
+        if self._base is None:
+            self._base = self._read_base()
+        return self._base
+
+    def _read_base(self) -> str:
+        if not self.settings.chroma_url and not (self.chroma_dir / "chroma.sqlite3").exists():
+            return self.settings.collection
+        client = self._connect()
+        try:
+            pointer = client.get_collection(self._pointer_name(), embedding_function=None)
+        except Exception:  # no rebuild yet: the plain names
+            return self.settings.collection
+        return str((pointer.metadata or {}).get("base") or self.settings.collection)
+
+    def moved(self) -> bool:
+        """Whether another process swapped in a rebuilt index since this one opened."""
+        if self._base is None:
+            return False
+        current = self._read_base()
+        return current != self._base
+
+    def staging(self) -> Store:
+        """A Store on a fresh, unused pair of collections for a rebuild; leftovers of
+        rebuilds that never finished (killed) are dropped first."""
+        import uuid
+
+        client = self._connect()
+        live = self.base()
+        prefix = f"{self.settings.collection}.r"
+        for c in client.list_collections():
+            name = getattr(c, "name", c)
+            if name.startswith(prefix) and not name.startswith(live + "-"):
+                client.delete_collection(name)
+        other = Store(self.settings, self.chroma_dir)
+        other._client = client
+        other._base = f"{prefix}{uuid.uuid4().hex[:10]}"
+        return other
+
+    def promote(self, staged: Store) -> str:
+        """Make `staged` (complete) the live index in one metadata write, then drop the
+        collections it replaces. Returns the base name that was replaced."""
+        client = self._connect()
+        old = self.base()
+        pointer = client.get_or_create_collection(self._pointer_name(), embedding_function=None)
+        pointer.modify(metadata={"base": staged.base()})  # the atomic switch
+        for name in (f"{old}-chunks", f"{old}-articles"):
+            with contextlib.suppress(Exception):  # already gone
+                client.delete_collection(name)
+        self._base = staged.base()
+        self._chunks, self._articles = staged._chunks, staged._articles
+        return old
+
+    def drop(self) -> None:
+        """Delete this store's collections (an abandoned rebuild)."""
+        client = self._connect()
+        for name in self._names():
+            with contextlib.suppress(Exception):
+                client.delete_collection(name)
+        self._chunks = self._articles = None
 
     def exists(self) -> bool:
         """Whether an index (with a manifest) has been created here."""
@@ -168,19 +241,45 @@ class Store:
         meta.pop("hnsw:space", None)  # set once at creation; Chroma refuses changing it
         self._chunks.modify(metadata=meta)
 
+    def current_generation(self) -> str:
+        """The generation as stored now (another process may have written since this one
+        opened): one metadata read, cheap enough to do before an ask."""
+        meta = self._connect().get_collection(self._names()[0], embedding_function=None).metadata
+        return str((meta or {}).get("newsqa_generation", "0"))
+
+    def stale(self) -> bool:
+        """Whether another process changed the index since this one last read or wrote it."""
+        if self._chunks is None:
+            return False
+        try:
+            return self.moved() or self.current_generation() != self.generation()
+        except Exception:  # collections dropped by a rebuild elsewhere
+            return True
+
+    def refresh(self) -> None:
+        """See what other processes wrote. An embedded Chroma keeps each process's vector
+        index in memory and never reloads it: a long-running process (the chat) would miss
+        other writers' vectors, and writing from it would fail with 'Error finding id'. So
+        drop this process's client and open a new one (the collections too)."""
+        was_open = self._chunks is not None
+        if not self.settings.chroma_url:
+            self._client = None  # the next connect loads the current state from disk
+        self.reopen()
+        if was_open and self.exists():
+            client = self._connect()
+            chunks_name, articles_name = self._names()
+            self._chunks = client.get_collection(chunks_name, embedding_function=None)
+            self._articles = client.get_collection(articles_name, embedding_function=None)
+
     def manifest(self) -> Manifest:
         raw = (self._chunks.metadata or {}).get("newsqa_manifest")
         if not raw:
             raise IndexNotFound(f"the index at {self.location} has no manifest")
         return Manifest(**json.loads(raw))
 
-    def reset(self) -> None:
-        """Drop both collections (used by `ingest --rebuild`)."""
-        client = self._connect()
-        names = {getattr(c, "name", c) for c in client.list_collections()}
-        for name in self._names():
-            if name in names:
-                client.delete_collection(name)
+    def reopen(self) -> None:
+        """Forget the open collections (after another process swapped in a rebuild)."""
+        self._base = None
         self._chunks = self._articles = None
 
     # -- reading ----------------------------------------------------------------------
@@ -217,6 +316,44 @@ class Store:
             got = self._chunks.get(include=["documents", "metadatas"], limit=_BATCH, offset=offset)
             for cid, doc, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
                 yield chunk_from_metadata(cid, doc, meta), meta
+
+    def chunk_owners(self) -> dict[str, str]:
+        """Every stored chunk id with the id of its article (for consistency checks)."""
+        out: dict[str, str] = {}
+        total = self._chunks.count()
+        for offset in range(0, total, _BATCH):
+            got = self._chunks.get(include=["metadatas"], limit=_BATCH, offset=offset)
+            for cid, meta in zip(got["ids"], got["metadatas"], strict=True):
+                out[cid] = str((meta or {}).get("article_id", ""))
+        return out
+
+    def missing_vectors(self, chunk_ids: Sequence[str]) -> list[str]:
+        """The chunks among `chunk_ids` whose vector cannot be read back."""
+        bad: list[str] = []
+        ids = list(chunk_ids)
+        for i in range(0, len(ids), 500):
+            bad.extend(self._unreadable(ids[i:i + 500]))
+        return bad
+
+    def _unreadable(self, ids: list[str]) -> list[str]:
+        try:
+            got = self._chunks.get(ids=ids, include=["embeddings"])
+        except Exception:
+            if len(ids) == 1:
+                return ids
+            mid = len(ids) // 2  # find the bad ones by halves
+            return self._unreadable(ids[:mid]) + self._unreadable(ids[mid:])
+        found = {cid for cid, v in zip(got["ids"], got["embeddings"], strict=True)
+                 if v is not None and len(v)}
+        return [c for c in ids if c not in found]
+
+    def delete_chunks(self, chunk_ids: Sequence[str]) -> None:
+        """Remove chunks by id (orphans whose article record is gone)."""
+        ids = list(chunk_ids)
+        for i in range(0, len(ids), 500):
+            self._chunks.delete(ids=ids[i:i + 500])
+        if ids:
+            self._bump_generation()
 
     def nearest(
         self, vector: np.ndarray, n: int, max_date_key: int | None = None
@@ -323,6 +460,21 @@ class Store:
                                            vectors, strict=True)
         }
         return [found[c] for c in chunk_ids if c in found]
+
+
+def _forget_shared_client(chroma_dir: Path) -> None:
+    """Chroma hands every PersistentClient of one path in a process the same instance,
+    whose vector index was loaded from disk once and never reloads: it would miss (and
+    on writing, break with 'Error finding id' over) what other processes wrote since. So
+    each Store connects to its own, current instance."""
+    try:  # Chroma internals (1.x): without them, we still connect, only maybe stale
+        from chromadb.api.shared_system_client import SharedSystemClient
+
+        for key in {str(chroma_dir), str(chroma_dir.resolve())}:
+            SharedSystemClient._identifier_to_system.pop(key, None)
+            SharedSystemClient._identifier_to_refcount.pop(key, None)
+    except (ImportError, AttributeError):
+        pass
 
 
 def _check(found: Manifest, expected: Manifest, strict_chunking: bool) -> None:

@@ -171,7 +171,9 @@ def test_chat_in_the_browser(server: tuple[str, Path], tmp_path: Path) -> None:
             page.wait_for_function(
                 "document.querySelector('#nq-status')?.innerText.includes('2 articles')",
                 timeout=30_000)
-            assert (home / "uploads" / "kessel_lighthouse.txt").is_file()
+            # stored under its content hash and its name: same-name uploads never collide
+            assert [f.name.split("-", 1)[1] for f in (home / "uploads").iterdir()] == \
+                ["kessel_lighthouse.txt"]
             _ask(page, "Who keeps the lighthouse of Kessel Bay?", "Marta Lindqvist")
             assert "Lighthouse of Kessel Bay restored" in _sources_text(page)
             page.screenshot(path=str(ARTIFACTS / "4-uploaded.png"), full_page=True)
@@ -180,7 +182,7 @@ def test_chat_in_the_browser(server: tuple[str, Path], tmp_path: Path) -> None:
             refused.write_bytes(b"%PDF-1.4 not an article")
             page.locator("#nq-upload input[type=file]").set_input_files(str(refused))
             page.wait_for_timeout(1500)
-            assert not (home / "uploads" / "notes.pdf").exists()
+            assert not any(f.name.endswith("notes.pdf") for f in (home / "uploads").iterdir())
             page.screenshot(path=str(ARTIFACTS / "5-refused.png"), full_page=True)
 
             # 6. "Use via API" lists /ask

@@ -83,7 +83,7 @@ def test_ask_returns_the_json_of_newsqa_ask(fake_server: tuple[Assistant, str],
     result = client.predict(question=Q1, api_name="/ask")
     assert result == bot.ask(Q1).to_json()
     assert set(result) == {"question", "answer", "abstained", "citations", "retrieved",
-                           "relevance", "query", "as_of"}
+                           "relevance", "query", "as_of", "short_answer"}
     assert not result["abstained"] and "Badia desert" in result["answer"]
     c = result["citations"][0]
     assert c["n"] == 1 and c["title"] == "IS cells in Syria" and c["date"] == "2024-12-10"
@@ -214,7 +214,9 @@ def test_parse_k_and_auth() -> None:
     ("..\\..\\evil.md", "evil.md"),
     (".hidden.json", "hidden.json"),
     ("my article (1).jsonl.gz", "my_article_1_.jsonl.gz"),
-    ("ünïcode.html", "n_code.html"),
+    ("ünïcode.html", "ünïcode.html"),
+    ("новости.txt", "новости.txt"),
+    ("a\x00b\u202e.txt", "a_b_.txt"),
     ("", "upload.txt"),
 ])
 def test_safe_filename(name: str, safe: str) -> None:
@@ -230,7 +232,8 @@ def test_accept_upload_saves_inside_the_data_home_and_removes_the_temp_file(
     ok = tmp / "article.txt"
     ok.write_text("Title\n\nSome text about the harbour.", encoding="utf-8")
     name, dest, _ = chat.accept_upload(ok, uploads, max_mb=1)
-    assert name == "article.txt" and dest == uploads / "article.txt" and dest.is_file()
+    assert name == "article.txt" and dest is not None and dest.parent == uploads
+    assert dest.name.endswith("-article.txt") and dest.is_file()
     assert not os.access(dest, os.X_OK) and not ok.exists()
 
     script = tmp / "run.sh"
@@ -243,7 +246,8 @@ def test_accept_upload_saves_inside_the_data_home_and_removes_the_temp_file(
     big.write_bytes(b"x" * (2 * 1024 * 1024))
     _, dest, message = chat.accept_upload(big, uploads, max_mb=1)
     assert dest is None and "over the 1 MB limit" in message and not big.exists()
-    assert sorted(p.name for p in uploads.iterdir()) == ["article.txt"]
+    saved = [p.name for p in uploads.iterdir()]
+    assert len(saved) == 1 and saved[0].endswith("-article.txt")
 
 
 def test_check_upload_accepts_every_ingest_format(tmp_path: Path) -> None:
@@ -300,10 +304,10 @@ def test_upload_handler_indexes_and_reports(tmp_path: Path) -> None:
     good.write_text(ARTICLES["port.txt"], encoding="utf-8")
     bad.write_bytes(b"MZ")
     steps = list(upload([str(good), str(bad)]))
-    assert "Indexing **harbour_news.txt**" in steps[0][0]
+    assert "Indexing **harbour\\_news.txt**" in steps[0][0]
     message, status, cleared = steps[-1]
     assert "✗ **tool.exe** rejected" in message and ".txt" in message
-    assert "✓ **harbour_news.txt**: 1 article(s) read, 1 added" in message
+    assert "✓ **harbour\\_news.txt**: 1 article(s) read, 1 added" in message
     assert "ask about the new articles now" in message
     assert status == "**1** article · **1** chunk indexed" and cleared is None
     assert not good.exists() and not bad.exists()

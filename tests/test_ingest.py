@@ -190,3 +190,49 @@ def test_interrupted_ingest_answers_and_resumes_without_duplicates(
     for c, _ in partial.store.iter_chunks():
         per_article[c.article_id] = per_article.get(c.article_id, 0) + 1
     assert len(per_article) == 12 and len(set(per_article.values())) == 1
+
+
+class Poisoned(FakeEmbedder):
+    """Fails on any batch holding a text with POISON in it, like a model choking on one
+    article's odd content."""
+
+    def embed_documents(self, texts):  # type: ignore[no-untyped-def]
+        if any("POISON" in t for t in texts):
+            raise RuntimeError("model failed on this text")
+        return super().embed_documents(texts)
+
+
+def test_an_article_that_breaks_embedding_is_skipped_alone(
+    tmp_path: Path, articles_dir: Path
+) -> None:
+    texts = {f"ok{i}": f"Story {i} about the harbour of town{i}." for i in range(6)}
+    texts["bad"] = "This article has POISON in it."
+    write_jsonl(articles_dir / "c.jsonl", texts)
+    bot = Assistant(make_settings(tmp_path / "h"), embedder=Poisoned())
+    report = bot.ingest([articles_dir])
+    assert report.added == 6 and len(report.failures) == 1
+    assert "article bad: cannot embed or store" in str(report.failures[0])
+    assert "c.jsonl" in str(report.failures[0])
+    assert set(bot.store.records()) == {f"ok{i}" for i in range(6)}
+    assert bot.check().ok
+
+
+def test_an_article_that_breaks_the_splitter_is_skipped_alone(
+    fake_bot: Assistant, articles_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from index.chunk import Chunker
+
+    real = Chunker.chunk
+
+    def chunk(self, article):  # type: ignore[no-untyped-def]
+        if "TIMEOUT" in article.text:
+            raise TimeoutError("sentence splitting took too long")
+        return real(self, article)
+
+    monkeypatch.setattr(Chunker, "chunk", chunk)
+    write_jsonl(articles_dir / "c.jsonl", {"a": "Fine text about owls.",
+                                           "b": "Text that makes the splitter TIMEOUT.",
+                                           "c": "Fine text about bees."})
+    report = fake_bot.ingest([articles_dir])
+    assert report.added == 2 and "article b: cannot split" in str(report.failures[0])
+    assert set(fake_bot.store.records()) == {"a", "c"}

@@ -92,3 +92,22 @@ def test_every_retrieval_mode_finds_the_seed_passage(tmp_path: Path) -> None:
         answer = bot.ask("Where are remaining IS cells?")
         assert any("Badia desert" in c.quote for c in answer.citations), mode
         assert all(-1.0 <= p.score <= 1.0 for p in answer.retrieved)
+
+
+def test_keyword_index_claiming_the_current_generation_but_missing_chunks_is_rebuilt(
+    tmp_path: Path,
+) -> None:
+    """The failure of two unlocked writers: the keyword index marked itself up to date
+    while missing one writer's chunks. Its recorded chunk count gives it away."""
+    settings = make_settings(tmp_path / "h")
+    f = tmp_path / "c.jsonl"
+    write_jsonl(f, [{"id": "a", "text": "Zanzibar spice farmers expect a record clove harvest."},
+                    {"id": "b", "text": "Glaciers in Patagonia retreat faster than forecast."}])
+    bot = Assistant(settings, embedder=FakeEmbedder())
+    bot.ingest([f])
+    bot.keyword.update([], ["b"], bot.store.generation())  # drops b, keeps the generation
+    fresh = Assistant(settings, embedder=FakeEmbedder())
+    answer = fresh.ask("Which glaciers retreat faster than forecast?")
+    assert any(p.article_id == "b" for p in answer.retrieved)
+    assert len(fresh.keyword) == fresh.info()["chunks"] == 2
+    assert fresh.keyword.search("Patagonia glaciers", 5)[0][0].startswith("b:")

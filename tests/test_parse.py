@@ -7,6 +7,9 @@ import json
 from datetime import date
 from pathlib import Path
 
+import pytest
+
+from index.article import Article
 from index.errors import ParseError
 from index.parse import collect_files, parse_file
 from tests.conftest import DATA, SEED_FILE
@@ -102,7 +105,9 @@ def test_unreadable_files_are_errors_not_crashes(tmp_path: Path) -> None:
     bad_gz = tmp_path / "broken.txt.gz"
     bad_gz.write_bytes(b"not gzip at all")
     binary = tmp_path / "binary.txt"
-    binary.write_bytes(b"\xff\xfe\x00\x81 garbage")
+    # (not starting with a UTF-16 byte-order mark: that would be read as UTF-16 text)
+    binary.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x02\x00\x00\x00\x01"
+                       b"\x00\x08\x06\x00\x00\x00\x81\x00\x05\x00\x00\x00\x00garbage")
     empty = tmp_path / "empty.md"
     empty.write_text("   \n")
     for f in (bad_gz, binary, empty):
@@ -129,3 +134,27 @@ def test_question_sets_in_article_folders_are_not_ingested(tmp_path: Path) -> No
     (tmp_path / "story.txt").write_text("A story about a river.")
     files, errs = collect_files([tmp_path])
     assert [f.name for f in files] == ["story.txt"] and errs == []
+
+
+@pytest.mark.parametrize("encoding", ["latin-1", "cp1252", "utf-16", "utf-8-sig"])
+def test_text_encodings_are_detected(tmp_path: Path, encoding: str) -> None:
+    text = ("title: Café culture in Zürich\n\nThe café owners of Zürich say façades and "
+            "crème brûlée draw tourists. Señora Muñoz opened a second café in März.\n")
+    f = tmp_path / "a.txt"
+    f.write_bytes(text.encode(encoding))
+    (art,) = list(parse_file(f))
+    assert isinstance(art, Article), art
+    assert art.title == "Café culture in Zürich" and "crème brûlée" in art.text
+
+
+def test_oversized_article_is_refused_before_reading(tmp_path: Path) -> None:
+    big = tmp_path / "big.txt"
+    big.write_text("word " * 300_000)  # 1.5 MB
+    (err,) = list(parse_file(big, max_article_bytes=1024 * 1024))
+    assert isinstance(err, ParseError) and "NEWSQA_INGEST__MAX_ARTICLE_MB" in err.reason
+    assert str(big) in str(err)
+    recs = tmp_path / "r.jsonl"
+    recs.write_text(json.dumps({"text": "small story about a harbour"}) + "\n"
+                    + json.dumps({"text": "x " * 700_000}) + "\n")
+    small, err = list(parse_file(recs, max_article_bytes=1024 * 1024))
+    assert isinstance(small, Article) and isinstance(err, ParseError) and err.line == 2

@@ -5,8 +5,12 @@
   whole article one click away. Earlier questions of the chat are passed to `bot.ask` as
   `history` (see `assistant.followup` for how they shape retrieval).
 * Controls: new chat, example questions, passages to use (k), "published up to" date.
-* Uploads: checked by type and size, copied under `<data home>/uploads` with a safe name,
-  indexed at once; never executed and never served back.
+* Uploads: checked by type and size, copied under `<data home>/uploads` as
+  `<content hash>-<safe name>` (two files of one name never replace each other), indexed
+  at once under the data home's writer lock; an upload only adds or updates articles.
+  Never executed and never served back.
+* Remove: an article id (shown on each source card) and *Remove article*: the one
+  explicit way to take articles out from the chat.
 * API: `/ask` (question, k, as_of, history) returns the JSON object of `newsqa ask --json`.
 
 Never shared publicly, analytics off, loopback without login unless configured.
@@ -17,12 +21,14 @@ import os
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # before gradio is imported
 
 import contextlib  # noqa: E402
+import hashlib  # noqa: E402
 import json  # noqa: E402
 import logging  # noqa: E402
 import re  # noqa: E402
 import shutil  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
+import unicodedata  # noqa: E402
 from collections.abc import Iterator  # noqa: E402
 from datetime import date  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -129,10 +135,24 @@ def parse_k(value: Any) -> int | None:
 
 
 def safe_filename(name: str) -> str:
-    """A plain file name: no folders, no leading dots, only letters, digits, . _ -"""
-    base = Path(name.replace("\\", "/")).name
-    base = re.sub(r"[^A-Za-z0-9._-]+", "_", base).lstrip("._")
-    return base[-120:] or "upload.txt"
+    """A plain file name: no folders, no leading dots, only letters (of any script),
+    digits, . _ - ; at most 120 bytes, keeping the end (the extension)."""
+    base = Path(unicodedata.normalize("NFC", name).replace("\\", "/")).name
+    base = re.sub(r"[^\w.-]+", "_", base).lstrip("._")
+    while len(base.encode("utf-8")) > 120:
+        base = base[1:]
+    return base or "upload.txt"
+
+
+def stored_name(src: Path, name: str) -> str:
+    """Where an upload is kept: its content hash before its safe name, so two different
+    files called `news.jsonl` (two users, or two days) never replace each other, while the
+    same file uploaded twice is stored (and indexed) once."""
+    digest = hashlib.sha256()
+    with src.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return f"{digest.hexdigest()[:12]}-{name}"
 
 
 def check_upload(path: Path, name: str, max_mb: float) -> str | None:
@@ -158,13 +178,17 @@ def accept_upload(src: Path, uploads: Path, max_mb: float) -> tuple[str, Path | 
     try:
         reason = check_upload(src, name, max_mb)
         if reason is not None:
-            return name, None, f"✗ **{name}** rejected: {reason}."
+            return name, None, f"✗ **{render.md_escape(name)}** rejected: {reason}."
         uploads.mkdir(parents=True, exist_ok=True)
-        dest = uploads / name
-        shutil.copyfile(src, dest)  # plain bytes: no execute bit; never served or run
-        return name, dest, f"**{name}** saved"
+        dest = uploads / stored_name(src, name)
+        if not dest.exists():
+            tmp = dest.with_name(f".{dest.name}.part")
+            shutil.copyfile(src, tmp)  # plain bytes: no execute bit; never served or run
+            os.replace(tmp, dest)
+        return name, dest, f"**{render.md_escape(name)}** saved"
     except OSError as exc:
-        return name, None, f"✗ **{name}** could not be saved: {exc.strerror or exc}."
+        return (name, None,
+                f"✗ **{render.md_escape(name)}** could not be saved: {exc.strerror or exc}.")
     finally:
         src.unlink(missing_ok=True)
 
@@ -257,18 +281,23 @@ def build_app(bot: Assistant) -> gr.Blocks:
             else:
                 accepted.append((name, dest))
         for i, (name, dest) in enumerate(accepted, start=1):
-            progress = f"⏳ Indexing **{name}** ({i}/{len(accepted)})…"
+            shown = render.md_escape(name)
+            progress = f"⏳ Indexing **{shown}** ({i}/{len(accepted)})…"
+            holder = bot.lock.holder()
+            if holder is not None:  # another writer (a terminal ingest): wait our turn
+                progress += f" Waiting: {render.md_escape(holder.describe())}."
             yield "\n\n".join([*lines, progress]), gr.skip(), None
             try:
-                report = bot.ingest([dest])
+                # An upload only adds or updates articles; removing is an explicit action.
+                report = bot.ingest([dest], drop_missing=False)
             except Exception as exc:
                 log.exception("ingest of upload %s failed", name)
-                lines.append(f"✗ **{name}**: {render.error_markdown(exc)}")
+                lines.append(f"✗ **{shown}**: {render.error_markdown(exc)}")
                 continue
             fails = "; ".join(f.reason + (f" (line {f.line})" if f.line else "")
                               for f in report.failures)
             lines.append(
-                f"{'✓' if report.articles else '✗'} **{name}**: {report.articles} article(s) "
+                f"{'✓' if report.articles else '✗'} **{shown}**: {report.articles} article(s) "
                 f"read, {report.added} added, {report.updated} updated, {report.unchanged} "
                 f"unchanged; {report.chunks_embedded} chunk(s) embedded"
                 + (f". Problems: {render.md_escape(fails)}" if fails else ".")
@@ -279,6 +308,23 @@ def build_app(bot: Assistant) -> gr.Blocks:
         if accepted:
             lines.append("You can ask about the new articles now.")
         yield "\n\n".join(lines), _status(bot), None
+
+    def remove(article_id: str) -> tuple[Any, ...]:
+        aid = (article_id or "").strip()
+        if not aid:
+            return ("Type the id of the article to remove (each card under *Sources* shows "
+                    "it).", gr.skip(), gr.skip())
+        try:
+            removed = bot.remove([aid])
+        except Exception as exc:
+            if not isinstance(exc, EXPECTED):
+                log.exception("removing %s failed", aid)
+            return render.error_markdown(exc), gr.skip(), gr.skip()
+        if not removed:
+            return (f"No article with id **{render.md_escape(aid)}** is indexed.", gr.skip(),
+                    gr.skip())
+        return (f"✓ Removed article **{render.md_escape(aid)}**: it is no longer quoted.",
+                _status(bot), "")
 
     def ask_api(question: str, k: int | None = None, as_of: str | None = None,
                 history: list[str] | str | None = None,
@@ -339,6 +385,13 @@ def build_app(bot: Assistant) -> gr.Blocks:
                 sources = gr.HTML(render.EMPTY_SOURCES, label="Sources", show_label=True,
                                   elem_id="nq-sources", container=True, min_height=600,
                                   max_height=600)
+                with gr.Row(equal_height=True):
+                    remove_id = gr.Textbox(show_label=False, scale=5, container=False,
+                                           placeholder="Article id (from a card) to remove",
+                                           elem_id="nq-remove-id", max_lines=1)
+                    remove_btn = gr.Button("Remove article", variant="stop", scale=0,
+                                           min_width=150, elem_id="nq-remove")
+                remove_status = gr.Markdown(elem_id="nq-remove-status")
         with gr.Row(equal_height=False):
             with gr.Column(scale=3):
                 with gr.Row():
@@ -368,6 +421,9 @@ def build_app(bot: Assistant) -> gr.Blocks:
                   queue=False).then(None, js=SCROLL_SOURCES_TOP, api_visibility="private")
         files.upload(upload, files, [upload_status, status, files], api_visibility="private",
                      concurrency_id="bot")
+        for trigger in (remove_btn.click, remove_id.submit):
+            trigger(remove, remove_id, [remove_status, status, remove_id],
+                    api_visibility="private", concurrency_id="bot")
         demo.load(lambda: _status(bot), None, status, api_visibility="private",
                   show_progress="hidden")
         gr.api(ask_api, api_name="ask", concurrency_id="bot")

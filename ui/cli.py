@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from assistant.answer import Answer
     from assistant.service import Assistant
+    from index.lock import Holder
 
 EXIT_OK, EXIT_PARTIAL, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -53,8 +54,27 @@ def build_parser() -> argparse.ArgumentParser:
                    help=".txt .md .html .json .jsonl files or folders, or .gz of these")
     p.add_argument("--prune", action="store_true", help="drop articles whose file is gone")
     p.add_argument("--rebuild", action="store_true",
-                   help="drop the whole index first (after changing model or chunking)")
+                   help="build a new index of PATHS only (after changing model or chunking); "
+                        "it replaces the old one when complete")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--no-wait", action="store_true",
+                   help="if another writer is running, exit 2 at once instead of waiting")
+    p.add_argument("--verify", action="store_true",
+                   help="afterwards, check and repair the whole index (as `newsqa check "
+                        "--repair`)")
+
+    p = sub.add_parser("remove", help="remove articles from the index by id")
+    p.add_argument("ids", nargs="+", metavar="ID",
+                   help="article ids (shown by `ask`, the chat's sources and `ask --json`)")
+    p.add_argument("--no-wait", action="store_true",
+                   help="if another writer is running, exit 2 at once instead of waiting")
+
+    p = sub.add_parser("check", help="compare articles, chunks, vectors and keyword index")
+    p.add_argument("--repair", action="store_true",
+                   help="delete orphan chunks, re-index incomplete articles, rebuild the "
+                        "keyword index")
+    p.add_argument("--no-wait", action="store_true",
+                   help="with --repair: if another writer is running, exit 2 at once")
 
     p = sub.add_parser("ask", help="answer questions with cited quotes")
     p.add_argument("question", nargs="+",
@@ -130,13 +150,47 @@ def _open(args: argparse.Namespace) -> Assistant:
     return Assistant(settings)
 
 
+def _waiting(holder: Holder) -> None:
+    print(f"newsqa: {holder.describe()}; waiting for it to finish (Ctrl-C to stop) ...",
+          file=sys.stderr, flush=True)
+
+
 def cmd_ingest(args: argparse.Namespace) -> int:
     bot = _open(args)
     report = bot.ingest(args.paths, prune=args.prune, rebuild=args.rebuild,
-                        progress=not args.quiet)
+                        progress=not args.quiet, wait=not args.no_wait, on_wait=_waiting)
+    from index.errors import NothingReadable
+
     for failure in report.failures:
-        print(f"newsqa: skipped {failure}", file=sys.stderr)
+        kind = "warning" if isinstance(failure, NothingReadable) else "skipped"
+        print(f"newsqa: {kind}: {failure}", file=sys.stderr)
     print(report.summary())
+    code = EXIT_OK if report.ok else EXIT_PARTIAL
+    if args.verify:
+        check = bot.check(repair=True, wait=not args.no_wait, on_wait=_waiting)
+        for line in check.lines():
+            print(f"check: {line}")
+        code = max(code, EXIT_OK if not check.lost else EXIT_PARTIAL)
+    return code
+
+
+def cmd_remove(args: argparse.Namespace) -> int:
+    bot = _open(args)
+    removed = bot.remove(args.ids, wait=not args.no_wait, on_wait=_waiting)
+    for aid in args.ids:
+        if aid not in removed:
+            print(f"newsqa: skipped: {aid}: no such article in the index", file=sys.stderr)
+    print(f"{len(removed)} article(s) removed")
+    return EXIT_OK if len(removed) == len(set(args.ids)) else EXIT_PARTIAL
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    bot = _open(args)
+    report = bot.check(repair=args.repair, wait=not args.no_wait, on_wait=_waiting)
+    for line in report.lines():
+        print(line)
+    if args.repair:
+        return EXIT_OK if not report.lost else EXIT_PARTIAL
     return EXIT_OK if report.ok else EXIT_PARTIAL
 
 
@@ -187,6 +241,7 @@ class _UsageError(Exception):
 
 COMMANDS = {
     "ingest": cmd_ingest, "ask": cmd_ask, "info": cmd_info, "serve": cmd_serve, "eval": cmd_eval,
+    "remove": cmd_remove, "check": cmd_check,
 }
 
 
@@ -200,7 +255,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return COMMANDS[args.command](args)
     except IndexNotFound as exc:
-        _fail(f"{exc}. Index some articles first: newsqa ingest seeds/")
+        message = str(exc)
+        _fail(message if "newsqa ingest" in message
+              else f"{message}. Index some articles first: newsqa ingest PATH")
     except (NewsIndexError, AssistantError, _UsageError) as exc:
         _fail(str(exc))
     except KeyboardInterrupt:

@@ -12,28 +12,32 @@ import html
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
-from urllib.parse import urlparse
 
 from assistant.answer import Answer, Citation
 from assistant.errors import AssistantError, EmptyQuestion
 from index.article import Article
 from index.errors import IndexNotFound, ModelMismatch, NewsIndexError, StoreUnavailable
 from index.retrieve import Passage
+from ui.link import host as link_host
+from ui.link import http_url
 
 CONTEXT_CHARS = 240  # passage text shown on each side of the quote in a source card
 EMPTY_SOURCES = (
     '<div class="nq-sources nq-empty">The sources of each answer appear here: title, '
     "date, link and the quoted sentence inside its passage.</div>"
 )
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+\-!|~$])")
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+\-!|~$&@])")
+# What GFM turns into a link by itself ("http://", "www."): broken by an escape.
+_AUTOLINK = re.compile(r"(?<=[A-Za-z])(:)(?=//)|(?<=\bwww)(\.)", re.IGNORECASE)
 _BLANK_LINES = re.compile(r"\n\s*\n")
 _SENTENCE_END = re.compile(r"[.!?][\"'”’)\]]*\s+|\n+")  # boundary, with the space after
 
 
 # -- chat markdown -----------------------------------------------------------------------
 def md_escape(text: str) -> str:
-    """Escape markdown (and inline HTML) so article text shows literally in the chat."""
-    return _MD_SPECIAL.sub(r"\\\1", text)
+    """Escape markdown (and inline HTML) so article text shows literally in the chat, and
+    no url or e-mail address in it becomes a link."""
+    return _AUTOLINK.sub(lambda m: "\\" + m.group(0), _MD_SPECIAL.sub(r"\\\1", text))
 
 
 def answer_parts(answer: Answer) -> list[str]:
@@ -75,9 +79,9 @@ def sources_footer(citations: Sequence[Citation]) -> str:
         c = cs[0]
         numbers = "".join(f"\\[{x.n}\\]" for x in cs)
         meta = [c.date.isoformat()] if c.date else []
-        url = safe_url(c.url)
-        if url:
-            meta.append(f"[{md_escape(_host(url))}]({url})")
+        url = http_url(c.url)
+        if url:  # percent-encoded: nothing in it can end the link destination
+            meta.append(f"[{md_escape(link_host(url))}]({url})")
         line = f"{numbers} *{md_escape(shorten(c.title or c.article_id, 90))}*"
         lines.append(line + (" · " + " · ".join(meta) if meta else ""))
     if not lines:
@@ -115,18 +119,14 @@ def stream_markdown(answer: Answer) -> list[str]:
 
 # -- source cards --------------------------------------------------------------------------
 def safe_url(url: str | None) -> str | None:
-    """The URL if it is a plain http(s) link (never javascript: or data:), escaped."""
-    if not url:
-        return None
-    parsed = urlparse(url.strip())
-    if parsed.scheme not in ("http", "https") or not parsed.netloc:
-        return None
-    return html.escape(url.strip(), quote=True)
+    """The URL if it is a plain http(s) link (never javascript: or data:), percent-encoded
+    (`ui.link`) and escaped for an HTML attribute."""
+    url = http_url(url)
+    return html.escape(url, quote=True) if url else None
 
 
 def _host(url: str) -> str:
-    host = urlparse(html.unescape(url)).netloc
-    return host[4:] if host.startswith("www.") else host
+    return link_host(html.unescape(url))
 
 
 def shorten(text: str, limit: int) -> str:
@@ -250,6 +250,8 @@ def source_card(citations: Sequence[Citation], answer: Answer,
                     f"{html.escape(_host(url))} ↗</a>")
     meta.append(f"<span>{len(citations)} quote{'s' if len(citations) != 1 else ''} "
                 f"{numbers}</span>")
+    meta.append(f'<span class="nq-id" title="article id (to remove it)">id '
+                f"{html.escape(c.article_id)}</span>")
     parts = [
         '<div class="nq-card">',
         f'<div class="nq-title">{html.escape(c.title or c.article_id)}</div>',
@@ -318,7 +320,7 @@ def error_markdown(exc: BaseException) -> str:
     if isinstance(exc, EmptyQuestion):
         return "Type a question first, for example *Where are remaining IS cells?*"
     if isinstance(exc, IndexNotFound):
-        return ("**No articles are indexed yet.** Upload article files (.txt, .md, .html, "
+        return ("**Nothing is indexed yet.** Upload article files (.txt, .md, .html, "
                 ".json, .jsonl) with *Add articles*, or run `newsqa ingest PATH` in a "
                 "terminal, then ask again.")
     if isinstance(exc, ModelMismatch):
