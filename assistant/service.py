@@ -27,6 +27,8 @@ from index.errors import IndexNotFound
 from index.store import Manifest, Store
 
 if TYPE_CHECKING:
+    from assistant.llm import LLMAnswerer, TokenCallback
+    from assistant.prompt import Turn
     from index.embed import Embedder
     from index.ingest import IngestReport
     from index.keyword import KeywordIndex
@@ -43,6 +45,7 @@ class Assistant:
         self._retriever: Retriever | None = None
         self._keyword: KeywordIndex | None = None
         self._answerer: Answerer | None = None
+        self._llm: LLMAnswerer | None = None
         self._opened = False
 
     @property
@@ -135,6 +138,21 @@ class Assistant:
             self._answerer = ExtractiveAnswerer(self.embedder, self.settings.answer)
         return self._answerer
 
+    @property
+    def llm_configured(self) -> bool:
+        """Whether an LLM endpoint is set (NEWSQA_ANSWER__LLM__URL)."""
+        return bool(self.settings.answer.llm.url)
+
+    @property
+    def llm_answerer(self) -> LLMAnswerer:
+        """The LLM answerer (`assistant.llm`), loaded on first use; raises SettingsError
+        when no LLM is configured."""
+        if self._llm is None:
+            from assistant.llm import LLMAnswerer
+
+            self._llm = LLMAnswerer(self.settings.answer.llm, self.answerer)
+        return self._llm
+
     def ask(
         self,
         question: str,
@@ -142,11 +160,16 @@ class Assistant:
         as_of: date | None = None,
         history: Sequence[str] = (),
         choices: Sequence[str] = (),
+        llm: bool = False,
+        turns: Sequence[Turn] = (),
+        on_token: TokenCallback | None = None,
     ) -> Answer:
         """Answer `question` from the articles (published on or before `as_of`, if given).
         `history` holds the earlier user questions of the conversation, oldest first.
         With quiz `choices`, the answer also picks one (`Answer.choice`, rule in
-        `assistant.choice`) and quotes a sentence naming it when the articles have one."""
+        `assistant.choice`) and quotes a sentence naming it when the articles have one.
+        With `llm`, the configured LLM writes the answer (`assistant.llm`), seeing the
+        earlier `turns`; `on_token` receives its reply as it streams."""
         question = " ".join(question.split())
         if not question:
             raise EmptyQuestion("the question is empty; type what you want to know")
@@ -160,8 +183,13 @@ class Assistant:
         else:
             passages = self.retriever.retrieve(query, k, as_of)
         t1 = time.perf_counter()
-        answer = self.answerer.answer(question, focus or passages, query=query)
-        if focus:
+        if llm and not choices:
+            # focus passages already come first in `passages`
+            answer = self.llm_answerer.answer(question, passages, query=query, history=turns,
+                                              on_token=on_token)
+        else:
+            answer = self.answerer.answer(question, focus or passages, query=query)
+        if focus and not (llm and not choices):
             answer = (self.answerer.answer(question, passages, query=query)
                       if answer.abstained else replace(answer, retrieved=tuple(passages)))
         if choices:

@@ -1,0 +1,167 @@
+"""Parse what an LLM replied (see `assistant.prompt` for the two formats) into a `Draft`:
+nothing in it is trusted yet; `assistant.verify` checks every quote and id.
+
+The parser is tolerant: JSON inside code fences or prose, alternative key names, ids
+written as [2.3] or (2.3), plain-text labels in any case. It raises `ReplyUnparseable`
+only when no answer sentence or short answer can be read at all."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from assistant.errors import AssistantError
+
+_ID = re.compile(r"[\[(]\s*(\d{1,2})\s*\.\s*(\d{1,3})\s*[\])]")
+_BARE_ID = re.compile(r"^\s*(\d{1,2})\s*\.\s*(\d{1,3})\s*$")
+_LABEL = re.compile(
+    r"^\s*[*#>\-\s]*(short(?:\s*answer)?|answer|sentence|claim|quote)\s*"
+    r"(?:\[?\s*(\d{1,2})\s*\]?)?\s*[:\-]\s*(.*)$",
+    re.IGNORECASE,
+)
+_INLINE_QUOTE = re.compile(r"[\"“]([^\"”]{8,})[\"”]\s*\[(\d{1,2})\]")
+
+
+class ReplyUnparseable(AssistantError):
+    """The model's reply holds no answer in either format."""
+
+
+@dataclass(frozen=True)
+class DraftQuote:
+    """A quote as the model gave it, with the passage number it named (if any)."""
+
+    passage: int | None
+    text: str
+
+
+@dataclass(frozen=True)
+class DraftSentence:
+    """An answer sentence and what the model says backs it."""
+
+    text: str
+    ids: tuple[str, ...]
+    quotes: tuple[DraftQuote, ...]
+
+
+@dataclass(frozen=True)
+class Draft:
+    """The model's answer, unverified."""
+
+    short_answer: str
+    sentences: tuple[DraftSentence, ...]
+    format: str  # json | plain
+
+
+def parse_reply(text: str) -> Draft:
+    """Read a reply in the JSON or the plain format (whichever it is)."""
+    text = text or ""
+    data = _json_object(text)
+    if data is not None:
+        draft = _from_json(data)
+        if draft is not None:
+            return draft
+    draft = _from_plain(text)
+    if draft is None:
+        snippet = " ".join(text.split())[:80]
+        raise ReplyUnparseable(f"no answer could be read from the model's reply: {snippet!r}")
+    return draft
+
+
+def _json_object(text: str) -> dict[str, Any] | None:
+    start = text.find("{")
+    end = text.rfind("}")
+    if start < 0 or end <= start:
+        return None
+    body = text[start:end + 1]
+    for candidate in (body, re.sub(r",\s*([}\]])", r"\1", body)):
+        try:
+            data = json.loads(candidate)
+        except json.JSONDecodeError:
+            continue
+        return data if isinstance(data, dict) else None
+    return None
+
+
+def _str(value: Any) -> str:
+    return " ".join(str(value).split()) if isinstance(value, (str, int, float)) else ""
+
+
+def _norm_id(value: Any) -> str | None:
+    """'2.3', '[2.3]', '(2.3)' or 2.3 -> '2.3'."""
+    text = _str(value)
+    m = _BARE_ID.match(text) or _ID.search(text)
+    return f"{int(m.group(1))}.{int(m.group(2))}" if m else None
+
+
+def _passage_no(value: Any) -> int | None:
+    m = re.search(r"\d{1,2}", _str(value))
+    return int(m.group()) if m else None
+
+
+def _quote(item: Any) -> DraftQuote | None:
+    if isinstance(item, str):
+        return DraftQuote(None, item) if item.strip() else None
+    if isinstance(item, dict):
+        text = next((item[k] for k in ("quote", "text", "q") if isinstance(item.get(k), str)),
+                    "")
+        passage = next((_passage_no(item[k]) for k in ("passage", "n", "source", "id")
+                        if k in item), None)
+        return DraftQuote(passage, text) if text.strip() else None
+    return None
+
+
+def _sentence(item: Any) -> DraftSentence | None:
+    if isinstance(item, str):
+        ids = tuple(f"{int(a)}.{int(b)}" for a, b in _ID.findall(item))
+        return DraftSentence(item, ids, ()) if item.strip() else None
+    if not isinstance(item, dict):
+        return None
+    text = next((_str(item[k]) for k in ("text", "sentence", "claim") if k in item), "")
+    raw_ids = item.get("ids", item.get("sentence_ids", []))
+    raw_ids = raw_ids if isinstance(raw_ids, list) else [raw_ids]
+    ids = tuple(i for i in (_norm_id(x) for x in raw_ids) if i)
+    raw_quotes = item.get("quotes", item.get("quote", []))
+    raw_quotes = raw_quotes if isinstance(raw_quotes, list) else [raw_quotes]
+    quotes = tuple(q for q in (_quote(x) for x in raw_quotes) if q)
+    if not text and not ids and not quotes:
+        return None
+    return DraftSentence(text, ids, quotes)
+
+
+def _from_json(data: dict[str, Any]) -> Draft | None:
+    short = next((_str(data[k]) for k in ("short_answer", "short", "answer") if k in data), "")
+    raw = data.get("sentences", data.get("claims", []))
+    raw = raw if isinstance(raw, list) else [raw]
+    sentences = tuple(s for s in (_sentence(x) for x in raw) if s)
+    if "short_answer" not in data and "sentences" not in data and not sentences:
+        return None
+    return Draft(short, sentences, "json")
+
+
+def _from_plain(text: str) -> Draft | None:
+    short = ""
+    sentences: list[tuple[str, list[str], list[DraftQuote]]] = []
+    for line in text.splitlines():
+        m = _LABEL.match(line)
+        if not m:
+            continue
+        label, number, rest = m.group(1).lower(), m.group(2), m.group(3).strip()
+        if label.startswith("short") or (label == "answer" and not short and not sentences):
+            short = rest.strip(" \"“”")
+        elif label in ("sentence", "claim", "answer"):
+            ids = [f"{int(a)}.{int(b)}" for a, b in _ID.findall(rest)]
+            inline = [DraftQuote(int(n), q) for q, n in _INLINE_QUOTE.findall(rest)]
+            sentences.append((rest, ids, inline))
+        elif label == "quote":
+            q = DraftQuote(int(number) if number else None, rest.strip(" \"“”'"))
+            if not q.text:
+                continue
+            if not sentences:
+                sentences.append(("", [], []))
+            sentences[-1][2].append(q)
+    if not short and not sentences:
+        return None
+    return Draft(short, tuple(DraftSentence(t, tuple(i), tuple(q)) for t, i, q in sentences),
+                 "plain")
