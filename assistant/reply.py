@@ -165,3 +165,38 @@ def _from_plain(text: str) -> Draft | None:
         return None
     return Draft(short, tuple(DraftSentence(t, tuple(i), tuple(q)) for t, i, q in sentences),
                  "plain")
+
+
+_JSON_FIELD = re.compile(r'"(short_answer|text)"\s*:\s*"((?:[^"\\]|\\.)*)("?)')
+
+
+def preview(raw: str) -> tuple[str, list[str]]:
+    """(short answer, answer sentences) readable from a reply still streaming in, in
+    either format; unfinished strings are shown as far as they go."""
+    short = ""
+    sentences: list[str] = []
+    if raw.lstrip().startswith(("{", "```")):
+        for m in _JSON_FIELD.finditer(raw):
+            value = _unescape(m.group(2))
+            if m.group(1) == "short_answer":
+                short = value
+            else:
+                sentences.append(_ID.sub("", value).strip())
+        return short, sentences
+    for line in raw.splitlines():
+        lm = _LABEL.match(line)
+        if not lm:
+            continue
+        label, rest = lm.group(1).lower(), lm.group(3).strip()
+        if label.startswith("short"):
+            short = rest
+        elif label in ("sentence", "claim", "answer"):
+            sentences.append(_ID.sub("", rest).strip())
+    return short, sentences
+
+
+def _unescape(value: str) -> str:
+    try:
+        return str(json.loads(f'"{value}"'))
+    except json.JSONDecodeError:
+        return value.replace('\\"', '"').replace("\\n", " ").rstrip("\\")
