@@ -74,7 +74,8 @@ def make_client(settings: LLMSettings) -> Any:
             "LLM answers need the llm extra: pip install 'newsqa[llm]' "
             "(llama-index-llms-openai-like)") from exc
     return OpenAILike(
-        api_base=settings.url, model=settings.model, api_key=settings.api_key or "none",
+        api_base=settings.url, model=settings.model,
+        api_key=settings.api_key.get_secret_value() or "none",
         is_chat_model=True, context_window=settings.context_window,
         max_tokens=settings.max_tokens, temperature=settings.temperature,
         timeout=settings.timeout_s, max_retries=0, reuse_client=True,

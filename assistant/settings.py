@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from assistant.errors import SettingsError
@@ -31,7 +31,10 @@ class LLMSettings(BaseModel):
         "(scripts/llm-server.sh, llama.cpp, vLLM, Ollama's /v1, a hosted API). Unset: no LLM.",
     )
     model: str = Field("local", description="Model name sent to the endpoint.")
-    api_key: str = Field("", description="API key; may be empty for a local server.")
+    api_key: SecretStr = Field(
+        SecretStr(""), description="API key; may be empty for a local server. Never "
+        "written to eval reports or logs."
+    )
     timeout_s: float = Field(
         120.0, gt=0, description="Seconds to wait for the endpoint before answering with "
         "quotes only (the extractive answerer)."

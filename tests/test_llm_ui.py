@@ -125,8 +125,11 @@ def test_llm_settings_from_the_environment(tmp_path: Path, monkeypatch) -> None:
                        "TIMEOUT_S": "5", "MAX_TOKENS": "64", "TEMPERATURE": "0.2"}.items():
         monkeypatch.setenv(f"NEWSQA_ANSWER__LLM__{key}", value)
     llm = load_settings().answer.llm
-    assert (llm.url, llm.model, llm.api_key, llm.timeout_s, llm.max_tokens, llm.temperature) \
-        == ("http://127.0.0.1:8765/v1", "m", "", 5.0, 64, 0.2)
+    assert (llm.url, llm.model, llm.api_key.get_secret_value(), llm.timeout_s,
+            llm.max_tokens, llm.temperature) == ("http://127.0.0.1:8765/v1", "m", "", 5.0, 64,
+                                                 0.2)
+    monkeypatch.setenv("NEWSQA_ANSWER__LLM__API_KEY", "sk-secret")
+    assert "sk-secret" not in str(load_settings().answer.model_dump(mode="json"))
     monkeypatch.setenv("NEWSQA_ANSWER__LLM__TIMEOUT_S", "-1")
     from assistant.errors import SettingsError
 
@@ -149,3 +152,24 @@ def test_llm_note_wording() -> None:
     ok = Answer("q", "t", False, answerer="llm", quote_checks=(
         QuoteCheck("exact", "a", 1, 1, n=1), QuoteCheck("repaired", "b", 1, 1, n=2)))
     assert "1 near quote replaced" in render.llm_note(ok) and "⚠" not in render.llm_note(ok)
+
+
+def test_eval_llm_records_quote_outcomes_and_integrity(seeded: Assistant, monkeypatch,  # type: ignore[no-untyped-def]
+                                                       capsys, tmp_path: Path) -> None:
+    monkeypatch.setattr(cli, "_open", lambda args: seeded)
+    qfile = tmp_path / "q.jsonl"
+    qfile.write_text("\n".join(json.dumps({"id": f"q{i}", "question": q, "answers": [a]})
+                               for i, (q, a) in enumerate([(Q, "Abu Mohammed al-Jolani"),
+                                                           ("Who leads HTS?", "al-Jolani")])))
+    with FakeLLMServer(_script) as srv:
+        seeded.settings.answer.llm.url = srv.url
+        code = cli.main(["eval", str(qfile), "--llm", "--out", str(tmp_path / "out"), "-k", "5"])
+    assert code == 0, capsys.readouterr().err
+    rows = [json.loads(line) for line in (tmp_path / "out" / "results.jsonl").open()]
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert all(r["answerer"] == "llm" for r in rows)
+    assert [c["outcome"] for c in rows[0]["quote_checks"]] == ["exact", "dropped"]
+    metrics = report.get("metrics", report)
+    flat = json.dumps(metrics)
+    assert '"llm_answered": 2' in flat and '"llm_quotes_dropped": 2' in flat
+    assert '"citation_integrity": 1.0' in flat

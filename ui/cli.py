@@ -89,6 +89,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="ignore the questions' dates (no 'as of' filtering)")
     p.add_argument("--compare", nargs="+", type=Path, metavar="DIR",
                    help="compare earlier eval output folders instead of running")
+    p.add_argument("--llm", action="store_true",
+                   help="answer with the configured LLM (quote outcomes go in the results)")
     return parser
 
 
@@ -193,7 +195,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_eval(args: argparse.Namespace) -> int:
     from assistant.evaluation.command import run_eval_command
 
-    return run_eval_command(args, _open)
+    def open_checked(args: argparse.Namespace) -> Assistant:
+        bot = _open(args)
+        _check_llm(args, bot)
+        return bot
+
+    return run_eval_command(args, open_checked)
 
 
 class _UsageError(Exception):
