@@ -111,9 +111,9 @@ def format_answer(answer: Answer) -> str:
                          f"support least is {picked})")
         else:
             lines.append(f"(No option is named in the articles; closest by meaning: {picked})")
-    from ui.render import llm_note
+    if answer.answerer != "extractive":  # only LLM answers carry a note
+        from ui.render import llm_note
 
-    if llm_note(answer):
         lines.append(f"({llm_note(answer)})")
     if answer.citations:
         lines.append("")
