@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from assistant.errors import SettingsError
@@ -62,6 +62,14 @@ class LLMSettings(BaseModel):
     history_tokens: int = Field(
         400, ge=0, description="Token budget for those earlier turns (oldest dropped first)."
     )
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        value = (value or "").strip().rstrip("/") or None
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL such as http://127.0.0.1:8765/v1")
+        return value
 
 
 class AnswerSettings(BaseModel):

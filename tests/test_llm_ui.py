@@ -130,9 +130,14 @@ def test_llm_settings_from_the_environment(tmp_path: Path, monkeypatch) -> None:
                                                  0.2)
     monkeypatch.setenv("NEWSQA_ANSWER__LLM__API_KEY", "sk-secret")
     assert "sk-secret" not in str(load_settings().answer.model_dump(mode="json"))
-    monkeypatch.setenv("NEWSQA_ANSWER__LLM__TIMEOUT_S", "-1")
     from assistant.errors import SettingsError
 
+    monkeypatch.setenv("NEWSQA_ANSWER__LLM__URL", "127.0.0.1:8765")
+    with pytest.raises(SettingsError, match="NEWSQA_ANSWER__LLM__URL: .*http"):
+        load_settings()
+    monkeypatch.setenv("NEWSQA_ANSWER__LLM__URL", "")
+    assert load_settings().answer.llm.url is None
+    monkeypatch.setenv("NEWSQA_ANSWER__LLM__TIMEOUT_S", "-1")
     with pytest.raises(SettingsError, match="NEWSQA_ANSWER__LLM__TIMEOUT_S"):
         load_settings()
 
