@@ -36,7 +36,7 @@ from assistant.prompt import (
     response_format,
 )
 from assistant.reply import Draft, ReplyUnparseable, parse_reply
-from assistant.verify import verify
+from assistant.verify import short_answer_in, verify
 from index.retrieve import Passage
 
 if TYPE_CHECKING:
@@ -154,7 +154,10 @@ class LLMAnswerer:
         if not checked.citations:
             answer = self._fall_back(question, passages, query,
                                      "no quote of the LLM's answer could be verified", t0)
-            return replace(answer, quote_checks=checked.checks)
+            # The model's short answer still counts if a quote of the fallback proves it.
+            short = answer.short_answer or short_answer_in(draft.short_answer,
+                                                           answer.citations)
+            return replace(answer, quote_checks=checked.checks, short_answer=short)
         return Answer(
             question=question, text=checked.text, abstained=False,
             citations=checked.citations, retrieved=tuple(passages),

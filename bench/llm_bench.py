@@ -189,7 +189,15 @@ def main() -> None:
     ap.add_argument("--modes", nargs="+", default=["json_object", "off"],
                     choices=["json_schema", "json_object", "off"])
     ap.add_argument("--out", type=Path, default=Path("bench/out/llm"))
-    summary = run(ap.parse_args())
+    ap.add_argument("--summarize", type=Path, metavar="DIR",
+                    help="only summarize DIR/results.jsonl of an earlier (or stopped) run")
+    args = ap.parse_args()
+    if args.summarize:
+        rows = [json.loads(x) for x in (args.summarize / "results.jsonl").open(encoding="utf-8")]
+        modes = list(dict.fromkeys(r["mode"] for r in rows))
+        summary = {m: summarize([r for r in rows if r["mode"] == m]) for m in modes}
+    else:
+        summary = run(args)
     print(json.dumps(summary, indent=2))
 
 

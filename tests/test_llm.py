@@ -340,3 +340,17 @@ def test_instruction_detector_spares_ordinary_news_sentences() -> None:
     for ok in ("He declined to say more.", "Officials did not answer questions.",
                "Voters will answer YES or NO in March.", "The group would not say why."):
         assert not instruction_like(ok), ok
+
+
+def test_short_answer_survives_a_fallback_when_its_quotes_prove_it() -> None:
+    def script(req: Request) -> Reply:
+        return json_reply("B-52 bombers", [{"text": "B-52 bombers flew.", "ids": [],
+                                            "quotes": [{"passage": 1, "quote":
+                                                        "B-52 bombers flew from Guam"}]}])
+
+    passages = [p for p in SEED if "B-52" in p.text]
+    with FakeLLMServer(script) as srv:
+        answer = _answerer(srv.url).answer(Q, passages)
+    assert answer.answerer == "extractive-fallback"
+    assert answer.short_answer is not None and answer.short_answer.text == "B-52 bombers"
+    assert_integrity(answer)
