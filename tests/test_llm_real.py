@@ -36,15 +36,17 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def llm_url() -> Iterator[str]:
+def llm_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     build = subprocess.run(["bash", str(SCRIPT), "--build-only"], capture_output=True,
                            text=True, timeout=3600)
     if build.returncode != 0:
         tail = " ".join((build.stderr or build.stdout).split()[-40:])
         pytest.skip(f"the llama-cpp-python server could not be built: {tail}")
     port = _free_port()
+    # The server logs every request: to a file, since an unread pipe fills and blocks it.
+    log = tmp_path_factory.mktemp("llm-server") / "server.log"
     server = subprocess.Popen(["bash", str(SCRIPT), "--port", str(port)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                              stdout=subprocess.DEVNULL, stderr=log.open("wb"))
     url = f"http://127.0.0.1:{port}/v1"
     try:
         deadline = time.monotonic() + 120
@@ -54,7 +56,7 @@ def llm_url() -> Iterator[str]:
                 break
             except OSError:
                 if server.poll() is not None or time.monotonic() > deadline:
-                    err = server.stderr.read().decode()[-400:] if server.stderr else ""
+                    err = log.read_text(errors="replace")[-400:]
                     pytest.skip(f"the SmolLM2 server did not start: {err}")
                 time.sleep(1)
         yield url
