@@ -62,6 +62,7 @@ class CallRecord:
     first_token_s: float | None = None
     total_s: float | None = None
     ids_valid: bool = True
+    truncated: bool = False  # the reply hit max_tokens and was closed by the parser
     tried: list[str] = field(default_factory=list)
 
 
@@ -146,6 +147,7 @@ class LLMAnswerer:
             return self._fall_back(question, passages, query,
                                    "the LLM's reply could not be read", t0)
         self.last.parsed = draft
+        self.last.truncated = draft.truncated
         ids = {sn.id for p in numbered for sn in p.sentences}
         self.last.ids_valid = all(i in ids for sn in draft.sentences for i in sn.ids) and all(
             q.passage is None or 1 <= q.passage <= len(numbered)
@@ -179,7 +181,7 @@ class LLMAnswerer:
     def _call(self, question: str, numbered: Sequence[NumberedPassage],
               hist: list[dict[str, str]], on_token: TokenCallback | None) -> str:
         """The model's reply text, trying the response formats in turn."""
-        schema = answer_schema(numbered)
+        schema = answer_schema(numbered, self.settings.max_tokens)
         last_exc: BaseException | None = None
         while self._kinds:
             kind = self._kinds[0]

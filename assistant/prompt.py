@@ -30,11 +30,10 @@ from typing import Any
 from assistant.sentence import split_sentences
 from index.retrieve import Passage
 
-MAX_SHORT = 80  # characters of the short answer
-MAX_SENTENCE = 240  # characters of an answer sentence
-MAX_QUOTE = 240  # characters of a quote
+MAX_SHORT = 80  # characters of the short answer (fewer with a small max_tokens)
+MAX_QUOTE = 240  # characters of an answer sentence or a quote (idem)
 MAX_SENTENCES = 2  # answer sentences
-MAX_CITES = 2  # ids, and quotes, per answer sentence
+MAX_CITES = 2  # sentence ids per answer sentence (and one quote)
 _INSTRUCTIONS_TOKENS = 350  # system prompt and format description, roughly
 _FENCE = re.compile(r"</?passage\b", re.IGNORECASE)
 
@@ -169,14 +168,19 @@ def prompt_budget(context_window: int, max_tokens: int, history: Sequence[dict[s
     return max(context_window - used, 200)
 
 
-def answer_schema(numbered: Sequence[NumberedPassage]) -> dict[str, Any]:
-    """JSON schema of the reply, bounded everywhere (see the module docstring)."""
+def answer_schema(numbered: Sequence[NumberedPassage], max_tokens: int = 256) -> dict[str, Any]:
+    """JSON schema of the reply, bounded everywhere (see the module docstring). The
+    string bounds shrink with `max_tokens` so that even a reply using every bound ends
+    before the token limit (grammar-constrained JSON runs ~2.5 characters a token)."""
+    chars = max(int(max_tokens * 2.5) - 120, 150)
+    short_len = min(MAX_SHORT, max(20, chars // 8))
+    text_len = min(MAX_QUOTE, max(40, (chars - short_len) // (2 * MAX_SENTENCES)))
     ids = [s.id for np_ in numbered for s in np_.sentences] or ["1.1"]
     quote = {
         "type": "object",
         "properties": {
             "passage": {"type": "integer", "enum": [np_.n for np_ in numbered] or [1]},
-            "quote": {"type": "string", "minLength": 1, "maxLength": MAX_QUOTE},
+            "quote": {"type": "string", "minLength": 1, "maxLength": text_len},
         },
         "required": ["passage", "quote"],
         "additionalProperties": False,
@@ -184,11 +188,10 @@ def answer_schema(numbered: Sequence[NumberedPassage]) -> dict[str, Any]:
     sentence = {
         "type": "object",
         "properties": {
-            "text": {"type": "string", "minLength": 1, "maxLength": MAX_SENTENCE},
+            "text": {"type": "string", "minLength": 1, "maxLength": text_len},
             "ids": {"type": "array", "items": {"type": "string", "enum": ids},
                     "minItems": 0, "maxItems": MAX_CITES},
-            "quotes": {"type": "array", "items": quote, "minItems": 0,
-                       "maxItems": MAX_CITES},
+            "quotes": {"type": "array", "items": quote, "minItems": 0, "maxItems": 1},
         },
         "required": ["text", "ids", "quotes"],
         "additionalProperties": False,
@@ -196,7 +199,7 @@ def answer_schema(numbered: Sequence[NumberedPassage]) -> dict[str, Any]:
     return {
         "type": "object",
         "properties": {
-            "short_answer": {"type": "string", "maxLength": MAX_SHORT},
+            "short_answer": {"type": "string", "maxLength": short_len},
             "sentences": {"type": "array", "items": sentence, "minItems": 0,
                           "maxItems": MAX_SENTENCES},
         },

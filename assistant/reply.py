@@ -52,15 +52,22 @@ class Draft:
     short_answer: str
     sentences: tuple[DraftSentence, ...]
     format: str  # json | plain
+    truncated: bool = False  # cut off (max_tokens) and closed by the parser
 
 
 def parse_reply(text: str) -> Draft:
     """Read a reply in the JSON or the plain format (whichever it is)."""
     text = text or ""
-    data = _json_object(text)
+    data, truncated = _json_object(text)
     if data is not None:
         draft = _from_json(data)
         if draft is not None:
+            if truncated and not draft.sentences:
+                # cut off before any sentence (the short answer may be cut too): nothing
+                raise ReplyUnparseable("the model's reply was cut off before any answer "
+                                       "sentence")
+            elif truncated:
+                draft = Draft(draft.short_answer, draft.sentences, draft.format, True)
             return draft
     draft = _from_plain(text)
     if draft is None:
@@ -69,19 +76,60 @@ def parse_reply(text: str) -> Draft:
     return draft
 
 
-def _json_object(text: str) -> dict[str, Any] | None:
+def _json_object(text: str) -> tuple[dict[str, Any] | None, bool]:
+    """The reply's JSON object, and whether it had to be closed (cut off)."""
     start = text.find("{")
+    if start < 0:
+        return None, False
     end = text.rfind("}")
-    if start < 0 or end <= start:
-        return None
-    body = text[start:end + 1]
-    for candidate in (body, re.sub(r",\s*([}\]])", r"\1", body)):
+    body = text[start:end + 1] if end > start else text[start:]
+    candidates = [(body, False), (re.sub(r",\s*([}\]])", r"\1", body), False),
+                  (close_json(text[start:]), True)]
+    for candidate, closed in candidates:
         try:
             data = json.loads(candidate)
         except json.JSONDecodeError:
             continue
-        return data if isinstance(data, dict) else None
-    return None
+        return (data, closed) if isinstance(data, dict) else (None, False)
+    return None, False
+
+
+def close_json(text: str) -> str:
+    """A reply cut off by `max_tokens` made parseable: the open string, arrays and
+    objects are closed (a dangling key or comma is cut first). What the model wrote
+    stays as written; a cut quote is still checked like any other."""
+    stack: list[str] = []
+    in_string = escaped = False
+    last_safe = 0  # end of the last complete value or opening bracket
+    for i, ch in enumerate(text):
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "{[":
+            stack.append("}" if ch == "{" else "]")
+        elif ch in "}]" and stack:
+            stack.pop()
+            last_safe = i + 1
+    if not stack:
+        return text
+    out = text
+    if in_string:
+        out = out.rstrip("\\") + '"'
+    out = out.rstrip()
+    # a key without its value ('"quote":' or '"quote": "ab"' as a key) or a trailing comma
+    out = re.sub(r',?\s*"[^"]*"\s*:\s*$', "", out)
+    if stack[-1] == "}":  # inside an object, a final string after { or , is a key
+        out = re.sub(r'([{,])\s*"[^"]*"$', r"\1", out)
+    out = re.sub(r"[,:]\s*$", "", out)
+    if not out.strip():
+        out = text[:last_safe]
+    return out + "".join(reversed(stack))
 
 
 def _str(value: Any) -> str:

@@ -354,3 +354,19 @@ def test_short_answer_survives_a_fallback_when_its_quotes_prove_it() -> None:
     assert answer.answerer == "extractive-fallback"
     assert answer.short_answer is not None and answer.short_answer.text == "B-52 bombers"
     assert_integrity(answer)
+
+
+def test_reply_cut_off_by_max_tokens_is_closed_and_checked() -> None:
+    full = json.dumps({"short_answer": "B-52 bombers", "sentences": [
+        {"text": "Heavy B-52 bombers took part.", "ids": [],
+         "quotes": [{"passage": 1, "quote": B52}]}]})
+    cut = full[: full.index("participated") + 8]  # inside the quote, mid-word
+    with FakeLLMServer(lambda req: Reply(cut)) as srv:
+        bot = _answerer(srv.url)
+        answer = bot.answer(Q, [p for p in SEED if "B-52" in p.text])
+    assert bot.last.truncated and answer.answerer == "llm"
+    assert answer.citations[0].quote.endswith("participated")  # widened to the whole word
+    assert_integrity(answer)
+    with FakeLLMServer(lambda req: Reply('{"short_answer": "B-5')) as srv:
+        answer = _answerer(srv.url).answer(Q, SEED)
+    assert answer.answerer == "extractive-fallback" and answer.short_answer is None
