@@ -189,8 +189,9 @@ def answer_schema(numbered: Sequence[NumberedPassage], max_tokens: int = 256) ->
         "type": "object",
         "properties": {
             "text": {"type": "string", "minLength": 1, "maxLength": text_len},
+            # at least one id: every claim cites a sentence that can be checked
             "ids": {"type": "array", "items": {"type": "string", "enum": ids},
-                    "minItems": 0, "maxItems": MAX_CITES},
+                    "minItems": 1, "maxItems": MAX_CITES},
             "quotes": {"type": "array", "items": quote, "minItems": 0, "maxItems": 1},
         },
         "required": ["text", "ids", "quotes"],
