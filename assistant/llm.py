@@ -154,8 +154,11 @@ class LLMAnswerer:
             for sn in draft.sentences for q in sn.quotes)
         checked = verify(draft, numbered, question)
         if not checked.citations:
-            answer = self._fall_back(question, passages, query,
-                                     "no quote of the LLM's answer could be verified", t0)
+            found = any(c.outcome != "dropped" for c in checked.checks)
+            reason = ("every sentence of the LLM's answer named something its verified "
+                      "quotes do not say" if found else
+                      "no quote of the LLM's answer could be verified")
+            answer = self._fall_back(question, passages, query, reason, t0)
             # The model's short answer still counts if a quote of the fallback proves it.
             short = answer.short_answer or short_answer_in(draft.short_answer,
                                                            answer.citations)
