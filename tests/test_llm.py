@@ -258,6 +258,7 @@ def test_slow_stream_hits_the_total_timeout() -> None:
     with FakeLLMServer(lambda req: reply) as srv:
         answer = _answerer(srv.url, timeout_s=0.5).answer(Q, SEED)
     assert answer.fallback_reason == "the LLM endpoint timed out"
+    assert_integrity(answer)
 
 
 def test_endpoint_down_falls_back() -> None:
@@ -268,12 +269,14 @@ def test_endpoint_down_falls_back() -> None:
     assert answer.answerer == "extractive-fallback"
     assert answer.fallback_reason == "the LLM endpoint is unreachable"
     assert answer.to_json()["fallback_reason"] == "the LLM endpoint is unreachable"
+    assert_integrity(answer)
 
 
 def test_server_error_falls_back() -> None:
     with FakeLLMServer(lambda req: Reply("", status=503)) as srv:
         answer = _answerer(srv.url).answer(Q, SEED)
     assert answer.fallback_reason == "the LLM endpoint answered HTTP 503"
+    assert_integrity(answer)
 
 
 def test_follow_up_sends_the_last_turns_within_budget() -> None:
