@@ -212,6 +212,7 @@ class LLMAnswerer:
 
         chat = [ChatMessage(role=m["role"], content=m["content"]) for m in messages]
         kwargs: dict[str, Any] = {"response_format": fmt} if fmt else {}
+        _ = self.client  # the first use imports the client: not part of the model's time
         t0 = time.perf_counter()
         parts: list[str] = []
         for chunk in self._stream(chat, kwargs):
