@@ -87,7 +87,7 @@ def _json_object(text: str) -> tuple[dict[str, Any] | None, bool]:
                   (close_json(text[start:]), True)]
     for candidate, closed in candidates:
         try:
-            data = json.loads(candidate)
+            data = json.loads(candidate, strict=False)  # raw newlines inside strings
         except json.JSONDecodeError:
             continue
         return (data, closed) if isinstance(data, dict) else (None, False)
