@@ -30,7 +30,7 @@ SEED_ID = "0b4a53c822e39d07"
 ROW_KEYS = {
     "id", "question", "date", "as_of", "answers", "choices", "gold_ids", "supporting_ids",
     "answerable", "answer", "abstained", "relevance", "citations", "retrieved",
-    "retrieved_articles",
+    "retrieved_articles", "answerer", "fallback_reason", "quote_checks",
     "predicted_choice", "gold_choice", "choice_scores", "choice_method", "latency_ms",
     "scores", "error",
 }
@@ -41,6 +41,8 @@ METRIC_KEYS = {
     "exact_match", "f1", "contains", "answer_n", "mc_accuracy", "mc_n",
     "abstain_unanswerable", "unanswerable_n", "abstain_answerable", "answerable_n",
     "citation_integrity", "quotes_n", "latency_p50_ms", "latency_p95_ms",
+    "llm_answered", "llm_fallbacks", "llm_quotes_exact", "llm_quotes_repaired",
+    "llm_quotes_dropped",
 }
 
 

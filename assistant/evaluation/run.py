@@ -307,7 +307,7 @@ def evaluate(
                 try:
                     t0 = time.perf_counter()
                     answer = bot.ask(q.question, k=k, as_of=as_of, choices=q.choices or (),
-                                     llm=llm)
+                                     **({"llm": True} if llm else {}))
                     latency = (time.perf_counter() - t0) * 1000
                     scored = score_question(q, answer, article_text, bot.embedder)
                     row = result_row(q, answer, latency, scored,
