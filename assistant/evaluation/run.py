@@ -306,8 +306,12 @@ def evaluate(
                 as_of = q.date if use_as_of else None
                 try:
                     t0 = time.perf_counter()
-                    answer = bot.ask(q.question, k=k, as_of=as_of, choices=q.choices or (),
-                                     **({"llm": True} if llm else {}))
+                    choices = q.choices or ()
+                    if llm:  # only when asked: Assistant-likes without `llm` still work
+                        answer = bot.ask(q.question, k=k, as_of=as_of, choices=choices,
+                                         llm=True)
+                    else:
+                        answer = bot.ask(q.question, k=k, as_of=as_of, choices=choices)
                     latency = (time.perf_counter() - t0) * 1000
                     scored = score_question(q, answer, article_text, bot.embedder)
                     row = result_row(q, answer, latency, scored,
