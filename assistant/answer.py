@@ -63,6 +63,29 @@ class ShortAnswer:
 
 
 @dataclass(frozen=True)
+class QuoteCheck:
+    """What verification (`assistant.verify`) made of one quote an LLM gave: `exact` (found
+    verbatim), `repaired` (a close match replaced by the article's own text) or `dropped`.
+    `n` is the citation it became (None when dropped)."""
+
+    outcome: str  # exact | repaired | dropped
+    claimed: str  # what the model gave: a quote's text or a sentence id like "2.3"
+    passage: int | None  # passage number the model named
+    found_in: int | None = None  # passage it was found in (differs when re-pointed)
+    n: int | None = None
+    score: float | None = None  # alignment score (0-100) for repaired quotes
+    reason: str | None = None  # why it was dropped
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "outcome": self.outcome, "claimed": self.claimed, "passage": self.passage,
+            "found_in": self.found_in, "n": self.n,
+            "score": round(self.score, 1) if self.score is not None else None,
+            "reason": self.reason,
+        }
+
+
+@dataclass(frozen=True)
 class Answer:
     """An answer whose every sentence carries [n] markers that resolve to `citations`."""
 
@@ -79,6 +102,9 @@ class Answer:
     choice_scores: tuple[float, ...] = ()
     relevance: float | None = None  # best sentence's score; abstains below min_relevance
     short_answer: ShortAnswer | None = None  # the fact itself, inside one of the quotes
+    answerer: str = "extractive"  # extractive | llm | extractive-fallback
+    fallback_reason: str | None = None  # why the LLM's answer was not used
+    quote_checks: tuple[QuoteCheck, ...] = ()  # per LLM quote: exact | repaired | dropped
     timings_ms: dict[str, float] = field(default_factory=dict, compare=False)
 
     def to_json(self) -> dict[str, Any]:
@@ -88,6 +114,9 @@ class Answer:
             "answer": self.text,
             "short_answer": self.short_answer.to_json() if self.short_answer else None,
             "abstained": self.abstained,
+            "answerer": self.answerer,
+            "fallback_reason": self.fallback_reason,
+            "quote_checks": [q.to_json() for q in self.quote_checks],
             "citations": [c.to_json() for c in self.citations],
             "retrieved": [
                 {"article_id": p.article_id, "chunk_id": p.chunk_id, "score": round(p.score, 4),

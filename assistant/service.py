@@ -19,11 +19,11 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from assistant.answer import Answer, Answerer
+from assistant.answer import Answer, Answerer, ShortAnswer
 from assistant.errors import EmptyQuestion
 from assistant.extractive import ExtractiveAnswerer
 from assistant.followup import FOCUS_PASSAGES, context_questions, refers_back
-from assistant.question import analyse
+from assistant.question import Question, analyse
 from assistant.settings import Settings
 from index.article import Article
 from index.errors import IndexNotFound
@@ -31,6 +31,8 @@ from index.lock import Holder, WriterLock
 from index.store import Manifest, Store
 
 if TYPE_CHECKING:
+    from assistant.llm import LLMAnswerer, TokenCallback
+    from assistant.prompt import Turn
     from index.check import CheckReport
     from index.chunk import Chunker
     from index.embed import Embedder
@@ -55,6 +57,7 @@ class Assistant:
         self._retriever: Retriever | None = None
         self._keyword: KeywordIndex | None = None
         self._answerer: Answerer | None = None
+        self._llm: LLMAnswerer | None = None
         self._opened = False
 
     @property
@@ -270,6 +273,39 @@ class Assistant:
             self._answerer = ExtractiveAnswerer(self.embedder, self.settings.answer, reader)
         return self._answerer
 
+    def _read_quotes(self, question: Question, answer: Answer) -> Answer:
+        """An LLM answer whose own short answer was not found in its verified quotes gets
+        the reader's, read from those quotes (so it is verbatim inside one of them)."""
+        reader = getattr(self.answerer, "reader", None)
+        if reader is None or not answer.citations:
+            return answer
+        from assistant.reader import Window
+
+        windows = [Window(c.article_id, c.start, c.end, c.end, c.quote,
+                          answer.relevance or 0.5, i, c.date)
+                   for i, c in enumerate(answer.citations)]
+        span = reader.read(question, windows, [(p.article_id, p.text) for p in answer.retrieved])
+        if span is None:
+            return answer
+        c = answer.citations[span.window]
+        return replace(answer, short_answer=ShortAnswer(span.text, c.n, c.article_id,
+                                                        span.start, span.end, span.score))
+
+    @property
+    def llm_configured(self) -> bool:
+        """Whether an LLM endpoint is set (NEWSQA_ANSWER__LLM__URL)."""
+        return bool(self.settings.answer.llm.url)
+
+    @property
+    def llm_answerer(self) -> LLMAnswerer:
+        """The LLM answerer (`assistant.llm`), loaded on first use; raises SettingsError
+        when no LLM is configured."""
+        if self._llm is None:
+            from assistant.llm import LLMAnswerer
+
+            self._llm = LLMAnswerer(self.settings.answer.llm, self.answerer)
+        return self._llm
+
     def ask(
         self,
         question: str,
@@ -277,11 +313,16 @@ class Assistant:
         as_of: date | None = None,
         history: Sequence[str] = (),
         choices: Sequence[str] = (),
+        llm: bool = False,
+        turns: Sequence[Turn] = (),
+        on_token: TokenCallback | None = None,
     ) -> Answer:
         """Answer `question` from the articles (published on or before `as_of`, if given).
         `history` holds the earlier user questions of the conversation, oldest first.
         With quiz `choices`, the answer also picks one (`Answer.choice`, rule in
-        `assistant.choice`) and quotes a sentence naming it when the articles have one."""
+        `assistant.choice`) and quotes a sentence naming it when the articles have one.
+        With `llm`, the configured LLM writes the answer (`assistant.llm`), seeing the
+        earlier `turns`; `on_token` receives its reply as it streams."""
         question = " ".join(question.split())
         if not question:
             raise EmptyQuestion("the question is empty; type what you want to know")
@@ -299,8 +340,15 @@ class Assistant:
             raise IndexNotFound(NOTHING_INDEXED + f" (data home: {self.settings.home})")
         t1 = time.perf_counter()
         analysed = analyse(question)  # once, for every stage of the answer
-        answer = self.answerer.answer(analysed, focus or passages, query=query)
-        if focus:
+        if llm and not choices:
+            # focus passages already come first in `passages`
+            answer = self.llm_answerer.answer(question, passages, query=query, history=turns,
+                                              on_token=on_token)
+            if answer.answerer == "llm" and answer.short_answer is None:
+                answer = self._read_quotes(analysed, answer)
+        else:
+            answer = self.answerer.answer(analysed, focus or passages, query=query)
+        if focus and not (llm and not choices):
             answer = (self.answerer.answer(analysed, passages, query=query)
                       if answer.abstained else replace(answer, retrieved=tuple(passages)))
         if choices:

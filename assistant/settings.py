@@ -8,8 +8,9 @@ import os
 import sys
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Literal
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from assistant.errors import SettingsError
@@ -27,6 +28,57 @@ def default_home() -> Path:
     import platformdirs
 
     return Path(platformdirs.user_data_dir("newsqa", appauthor=False))
+
+
+class LLMSettings(BaseModel):
+    """An optional OpenAI-compatible chat endpoint that writes answers (`assistant.llm`);
+    its quotes are verified against the articles (`assistant.verify`). Unset URL: no LLM."""
+
+    url: str | None = Field(
+        None,
+        description="Base URL of an OpenAI-compatible API, e.g. http://127.0.0.1:8765/v1 "
+        "(scripts/llm-server.sh, llama.cpp, vLLM, Ollama's /v1, a hosted API). Unset: no LLM.",
+    )
+    model: str = Field("local", description="Model name sent to the endpoint.")
+    api_key: SecretStr = Field(
+        SecretStr(""), description="API key; may be empty for a local server. Never "
+        "written to eval reports or logs."
+    )
+    timeout_s: float = Field(
+        120.0, gt=0, description="Seconds to wait for the endpoint before answering with "
+        "quotes only (the extractive answerer)."
+    )
+    max_tokens: int = Field(
+        256, ge=16, le=8192, description="Most tokens the model may write per answer."
+    )
+    temperature: float = Field(0.0, ge=0, le=2, description="Sampling temperature.")
+    structured: Literal["auto", "json_schema", "json_object", "off"] = Field(
+        "auto",
+        description="How the JSON answer format is enforced: OpenAI's `json_schema` "
+        "response_format, llama-cpp-python's `json_object` with a schema, or `off` (a plain "
+        "text format). `auto` tries them in that order and remembers what the server took.",
+    )
+    context_window: int = Field(
+        4096, ge=512, description="The model's context window in tokens; passages and "
+        "history are trimmed to fit it."
+    )
+    max_passages: int = Field(
+        5, ge=1, le=20, description="Most retrieved passages shown to the model."
+    )
+    history_turns: int = Field(
+        3, ge=0, le=20, description="Earlier question/answer turns sent with a follow-up."
+    )
+    history_tokens: int = Field(
+        400, ge=0, description="Token budget for those earlier turns (oldest dropped first)."
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        value = (value or "").strip().rstrip("/") or None
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL such as http://127.0.0.1:8765/v1")
+        return value
 
 
 class AnswerSettings(BaseModel):
@@ -62,6 +114,7 @@ class AnswerSettings(BaseModel):
         "answer (gold span among the candidates on rtqa-2022: 0.67 with 5, 0.72 with 8, 0.75 "
         "with 10; each window costs a few ms of spaCy time per question).",
     )
+    llm: LLMSettings = Field(default_factory=LLMSettings)
 
 
 class ServeSettings(BaseModel):

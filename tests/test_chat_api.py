@@ -83,7 +83,8 @@ def test_ask_returns_the_json_of_newsqa_ask(fake_server: tuple[Assistant, str],
     result = client.predict(question=Q1, api_name="/ask")
     assert result == bot.ask(Q1).to_json()
     assert set(result) == {"question", "answer", "abstained", "citations", "retrieved",
-                           "relevance", "query", "as_of", "short_answer"}
+                           "relevance", "query", "as_of", "short_answer", "answerer",
+                           "fallback_reason", "quote_checks"}
     assert not result["abstained"] and "Badia desert" in result["answer"]
     c = result["citations"][0]
     assert c["n"] == 1 and c["title"] == "IS cells in Syria" and c["date"] == "2024-12-10"
@@ -118,7 +119,7 @@ def test_use_via_api_lists_ask_only(client) -> None:  # type: ignore[no-untyped-
     api = client.view_api(return_format="dict", print_info=False)
     assert list(api["named_endpoints"]) == ["/ask"]
     params = [p["parameter_name"] for p in api["named_endpoints"]["/ask"]["parameters"]]
-    assert params == ["question", "k", "as_of", "history", "choices"]
+    assert params == ["question", "k", "as_of", "history", "choices", "llm"]
 
 
 def test_data_home_files_are_not_served(fake_server: tuple[Assistant, str]) -> None:

@@ -30,7 +30,7 @@ SEED_ID = "0b4a53c822e39d07"
 ROW_KEYS = {
     "id", "question", "date", "as_of", "answers", "choices", "gold_ids", "supporting_ids",
     "answerable", "answer", "short_answer", "abstained", "relevance", "citations", "retrieved",
-    "retrieved_articles",
+    "retrieved_articles", "answerer", "fallback_reason", "quote_checks",
     "predicted_choice", "gold_choice", "choice_scores", "choice_method", "latency_ms",
     "scores", "error",
 }
@@ -44,6 +44,8 @@ METRIC_KEYS = {
     "short_exact_match", "short_f1", "short_answered", "short_n",
     "short_exact_match_answerable", "short_f1_answerable", "short_answered_answerable",
     "short_n_answerable", "plain_cited_support", "short_verbatim", "short_verbatim_n",
+    "llm_answered", "llm_fallbacks", "llm_quotes_exact", "llm_quotes_repaired",
+    "llm_quotes_dropped",
 }
 
 

@@ -4,7 +4,10 @@
   each citation's title, date, link and quote highlighted inside its passage, with the
   whole article one click away. Earlier questions of the chat are passed to `bot.ask` as
   `history` (see `assistant.followup` for how they shape retrieval).
-* Controls: new chat, example questions, passages to use (k), "published up to" date.
+* Controls: new chat, example questions, passages to use (k), "published up to" date,
+  and "Answer with" (quotes only | LLM) when an LLM is configured: the LLM's reply
+  streams in, then its verified version replaces it (`assistant.llm`), with a note when
+  quotes were dropped or it fell back to quotes.
 * Uploads: checked by type and size, copied under `<data home>/uploads` as
   `<content hash>-<safe name>` (two files of one name never replace each other), indexed
   at once under the data home's writer lock; an upload only adds or updates articles.
@@ -24,9 +27,11 @@ import contextlib  # noqa: E402
 import hashlib  # noqa: E402
 import json  # noqa: E402
 import logging  # noqa: E402
+import queue  # noqa: E402
 import re  # noqa: E402
 import shutil  # noqa: E402
 import sys  # noqa: E402
+import threading  # noqa: E402
 import time  # noqa: E402
 import unicodedata  # noqa: E402
 from collections.abc import Iterator  # noqa: E402
@@ -38,6 +43,8 @@ import gradio as gr  # noqa: E402
 
 from assistant.answer import Answer  # noqa: E402
 from assistant.errors import AssistantError, SettingsError  # noqa: E402
+from assistant.prompt import Turn  # noqa: E402
+from assistant.reply import preview  # noqa: E402
 from assistant.service import Assistant  # noqa: E402
 from index.article import Article  # noqa: E402
 from index.errors import IndexNotFound, NewsIndexError  # noqa: E402
@@ -53,6 +60,7 @@ EXAMPLES = (
     "Who leads HTS?",
 )
 STREAM_DELAY_S = 0.04  # pause between streamed sentences, so the answer visibly builds up
+QUOTES_ONLY, LLM_MODE = "Quotes only", "LLM"  # the "Answer with" choice (LLM configured)
 MB = 1024 * 1024
 # A new answer's sources start at the top, not where the last one was scrolled to.
 SCROLL_SOURCES_TOP = """() => { document.querySelectorAll('#nq-sources, #nq-sources *')
@@ -230,15 +238,64 @@ def _status(bot: Assistant) -> str:
         return render.error_markdown(exc)
 
 
-def build_app(bot: Assistant) -> gr.Blocks:
-    """The chat page: chat and sources side by side, options and uploads below."""
+def chat_turns(chat: list[dict[str, Any]]) -> list[Turn]:
+    """Earlier (question, answer) exchanges of the chat, for the LLM: the answer's text
+    without its source list and markdown escapes."""
+    turns: list[Turn] = []
+    for i, msg in enumerate(chat[:-1]):
+        nxt = chat[i + 1]
+        if msg.get("role") == "user" and nxt.get("role") == "assistant":
+            text = str(nxt.get("content") or "").split("\n\nSources:")[0]
+            text = re.sub(r"\\(.)", r"\1", text.replace("**", ""))
+            turns.append(Turn(str(msg.get("content") or ""), " ".join(text.split())))
+    return turns
+
+
+def stream_llm_answer(bot: Assistant, question: str, k: int | None, as_of: date | None,
+                      history: list[str], turns: list[Turn]) -> Iterator[str | Answer]:
+    """Markdown previews of the LLM's reply as it streams, then the verified `Answer`
+    (or an error message). The model runs in a worker thread; tokens come over a queue."""
+    tokens: queue.Queue[str | None] = queue.Queue()
+    result: dict[str, Any] = {}
+
+    def work() -> None:
+        try:
+            result["answer"] = bot.ask(question, k=k, as_of=as_of, history=history, llm=True,
+                                       turns=turns, on_token=tokens.put)
+        except Exception as exc:
+            result["error"] = exc
+        finally:
+            tokens.put(None)
+
+    threading.Thread(target=work, daemon=True).start()
+    raw, shown = "", ""
+    last = 0.0
+    while (token := tokens.get()) is not None:
+        raw += token
+        if time.monotonic() - last > 0.15:  # redraw a few times a second, not per token
+            last, shown = time.monotonic(), raw
+            yield render.streaming_markdown(*preview(raw))
+    if raw and raw != shown:  # the whole reply, while its quotes are checked
+        yield render.streaming_markdown(*preview(raw))
+    if "error" in result:
+        exc = result["error"]
+        if not isinstance(exc, EXPECTED):
+            log.error("question failed: %s", question, exc_info=exc)
+        yield render.error_markdown(exc)
+        return
+    yield result["answer"]
+
+
+def build_app(bot: Assistant, llm: bool = False) -> gr.Blocks:
+    """The chat page: chat and sources side by side, options and uploads below. With an
+    LLM configured, an "Answer with" choice appears (`llm`: LLM is the default)."""
     home = Path(bot.settings.home)
     os.environ["GRADIO_TEMP_DIR"] = str(home / "tmp")  # uploads land inside the data home
     uploads = home / "uploads"
     max_mb = bot.settings.serve.max_upload_mb
 
     def respond(message: str, chat: list[dict[str, Any]], questions: list[str], k: float,
-                as_of: str) -> Iterator[tuple[Any, ...]]:
+                as_of: str, mode: str = QUOTES_ONLY) -> Iterator[tuple[Any, ...]]:
         question = " ".join((message or "").split())
         if not question:
             yield chat, gr.skip(), questions, ""
@@ -249,6 +306,18 @@ def build_app(bot: Assistant) -> gr.Blocks:
         except ValueError as exc:
             text = f"{exc}. Fix the *Published up to* date or clear it, then ask again."
             yield [*chat, {"role": "assistant", "content": text}], gr.skip(), questions, ""
+            return
+        if mode == LLM_MODE and bot.llm_configured:
+            turns = chat_turns(chat[:-1])
+            for item in stream_llm_answer(bot, question, parse_k(k), day, questions, turns):
+                if isinstance(item, str):
+                    yield [*chat, {"role": "assistant", "content": item}], gr.skip(), \
+                        questions, ""
+                else:
+                    md = render.answer_markdown(item) + render.llm_note_markdown(item)
+                    yield ([*chat, {"role": "assistant", "content": md}],
+                           render.sources_html(item, _articles(bot, item)),
+                           [*questions, question], "")
             return
         try:
             answer = bot.ask(question, k=parse_k(k), as_of=day, history=list(questions))
@@ -328,7 +397,7 @@ def build_app(bot: Assistant) -> gr.Blocks:
 
     def ask_api(question: str, k: int | None = None, as_of: str | None = None,
                 history: list[str] | str | None = None,
-                choices: list[str] | str | None = None) -> dict[str, Any]:
+                choices: list[str] | str | None = None, llm: bool = False) -> dict[str, Any]:
         """Answer a question from the indexed articles, every sentence cited.
 
         Args:
@@ -339,6 +408,8 @@ def build_app(bot: Assistant) -> gr.Blocks:
                 one per line), used to understand follow-ups
             choices: quiz options (list, JSON list or one per line); the answer then picks
                 one ("choice", "choice_text") and quotes the evidence for it
+            llm: let the configured LLM write the answer (quotes verified; "answerer" and
+                "fallback_reason" say who wrote it)
 
         Returns:
             The JSON object `newsqa ask --json` prints (question, answer, abstained,
@@ -347,7 +418,8 @@ def build_app(bot: Assistant) -> gr.Blocks:
         try:
             answer = bot.ask(str(question or ""), k=parse_k(k), as_of=parse_as_of(as_of),
                              history=parse_history(history),
-                             choices=parse_history(choices, "choices"))
+                             choices=parse_history(choices, "choices"),
+                             llm=bool(llm))
             return answer.to_json()
         except ValueError as exc:
             return {"error": str(exc).replace("*", "")}
@@ -395,6 +467,11 @@ def build_app(bot: Assistant) -> gr.Blocks:
         with gr.Row(equal_height=False):
             with gr.Column(scale=3):
                 with gr.Row():
+                    mode = gr.Radio([QUOTES_ONLY, LLM_MODE],
+                                    value=LLM_MODE if llm else QUOTES_ONLY,
+                                    label="Answer with", visible=bot.llm_configured,
+                                    elem_id="nq-answer-with",
+                                    info="LLM: written by the model, every quote checked")
                     k = gr.Slider(1, 20, value=min(max(top_k, 1), 20), step=1,
                                   label="Passages to use (k)", elem_id="nq-k")
                     as_of = gr.Textbox(label="Published up to (YYYY-MM-DD, optional)",
@@ -410,7 +487,8 @@ def build_app(bot: Assistant) -> gr.Blocks:
                 upload_status = gr.Markdown(elem_id="nq-upload-status")
 
         chat_io: dict[str, Any] = dict(
-            inputs=[box, chat, questions, k, as_of], outputs=[chat, sources, questions, box],
+            inputs=[box, chat, questions, k, as_of, mode],
+            outputs=[chat, sources, questions, box],
             show_progress="minimal", show_progress_on=[chat], api_visibility="private",
             concurrency_id="bot",
         )
@@ -431,7 +509,8 @@ def build_app(bot: Assistant) -> gr.Blocks:
 
 
 def launch(bot: Assistant, host: str | None = None, port: int | None = None,
-           auth: str | None = None, *, block: bool = True, quiet: bool = False) -> gr.Blocks:
+           auth: str | None = None, *, block: bool = True, quiet: bool = False,
+           llm: bool = False) -> gr.Blocks:
     """Build the app and start serving it (blocking unless `block=False`)."""
     cfg = bot.settings.serve
     host = host or cfg.host
@@ -442,7 +521,7 @@ def launch(bot: Assistant, host: str | None = None, port: int | None = None,
               "this port can use the chat. Add --auth USER:PASSWORD.", file=sys.stderr)
     home = Path(bot.settings.home)
     (home / "tmp").mkdir(parents=True, exist_ok=True)
-    demo = build_app(bot)
+    demo = build_app(bot, llm=llm)
     # Serve nothing from the data home except Gradio's own upload cache (emptied by us).
     blocked = [str(p.resolve()) for p in home.iterdir() if p.name != "tmp"] if home.exists() \
         else []
@@ -466,7 +545,8 @@ def _warm_up(bot: Assistant) -> None:
 
 
 def serve(bot: Assistant, host: str | None = None, port: int | None = None,
-          auth: str | None = None) -> None:
-    """Run the chat until interrupted (`newsqa serve`)."""
+          auth: str | None = None, llm: bool = False) -> None:
+    """Run the chat until interrupted (`newsqa serve`; `llm`: answer with the LLM by
+    default)."""
     _warm_up(bot)
-    launch(bot, host, port, auth, block=True)
+    launch(bot, host, port, auth, block=True, llm=llm)

@@ -86,6 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--choice", action="append", default=[], metavar="OPTION",
                    help="a quiz option (repeat for each); the answer picks one and quotes "
                         "the evidence for it")
+    p.add_argument("--llm", action="store_true",
+                   help="let the configured LLM write the answer (NEWSQA_ANSWER__LLM__URL); "
+                        "its quotes are checked against the articles")
 
     sub.add_parser("info", help="what is indexed, with which model, where")
 
@@ -93,6 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", help="interface to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, help="port (default 7860)")
     p.add_argument("--auth", metavar="USER:PASSWORD", help="require this login")
+    p.add_argument("--llm", action="store_true",
+                   help="answer with the configured LLM by default (NEWSQA_ANSWER__LLM__URL)")
 
     p = sub.add_parser("eval", help="score the assistant on a question file")
     p.add_argument("questions", nargs="?", type=Path,
@@ -104,6 +109,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="ignore the questions' dates (no 'as of' filtering)")
     p.add_argument("--compare", nargs="+", type=Path, metavar="DIR",
                    help="compare earlier eval output folders instead of running")
+    p.add_argument("--llm", action="store_true",
+                   help="answer with the configured LLM (quote outcomes go in the results)")
     return parser
 
 
@@ -127,6 +134,10 @@ def format_answer(answer: Answer) -> str:
                          f"support least is {picked})")
         else:
             lines.append(f"(No option is named in the articles; closest by meaning: {picked})")
+    if answer.answerer != "extractive":  # only LLM answers carry a note
+        from ui.render import llm_note
+
+        lines.append(f"({llm_note(answer)})")
     if answer.citations:
         lines.append("")
         lines.append("Sources:")
@@ -203,8 +214,9 @@ def cmd_ask(args: argparse.Namespace) -> int:
     if args.k is not None and args.k < 1:
         raise _UsageError("-k must be at least 1")
     bot = _open(args)
+    _check_llm(args, bot)
     for i, q in enumerate(questions):
-        answer = bot.ask(q, k=args.k, as_of=args.as_of, choices=args.choice)
+        answer = bot.ask(q, k=args.k, as_of=args.as_of, choices=args.choice, llm=args.llm)
         if args.json:
             print(json.dumps(answer.to_json(), ensure_ascii=False), flush=True)
         else:
@@ -212,6 +224,13 @@ def cmd_ask(args: argparse.Namespace) -> int:
                 print(("\n" if i else "") + f"Q: {q}")
             print(format_answer(answer), flush=True)
     return EXIT_OK
+
+
+def _check_llm(args: argparse.Namespace, bot: Assistant) -> None:
+    if args.llm and not bot.llm_configured:
+        raise _UsageError(
+            "--llm needs an LLM endpoint: set NEWSQA_ANSWER__LLM__URL, e.g. "
+            "http://127.0.0.1:8765/v1 after starting scripts/llm-server.sh")
 
 
 def cmd_info(args: argparse.Namespace) -> int:
@@ -225,14 +244,20 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from ui.chat import serve
 
     bot = _open(args)
-    serve(bot, host=args.host, port=args.port, auth=args.auth)
+    _check_llm(args, bot)
+    serve(bot, host=args.host, port=args.port, auth=args.auth, llm=args.llm)
     return EXIT_OK
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
     from assistant.evaluation.command import run_eval_command
 
-    return run_eval_command(args, _open)
+    def open_checked(args: argparse.Namespace) -> Assistant:
+        bot = _open(args)
+        _check_llm(args, bot)
+        return bot
+
+    return run_eval_command(args, open_checked)
 
 
 class _UsageError(Exception):

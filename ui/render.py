@@ -333,3 +333,42 @@ def error_markdown(exc: BaseException) -> str:
         return f"**That didn't work:** {md_escape(str(exc))}"
     return (f"**Something went wrong while answering** ({type(exc).__name__}). The chat is "
             "still running: ask again or rephrase. The details are in the server log.")
+
+
+# -- LLM answers (assistant/llm.py) ----------------------------------------------------------
+def llm_note(answer: Answer) -> str:
+    """One line on who wrote the answer, when an LLM was asked: why it fell back to
+    quotes, or how many of its quotes could not be verified and were dropped. Empty for
+    plain extractive answers."""
+    if answer.answerer == "extractive-fallback":
+        return (f"LLM answer not used: {answer.fallback_reason or 'unknown reason'}; "
+                "answered with quotes from the articles instead.")
+    if answer.answerer != "llm":
+        return ""
+    checks = answer.quote_checks
+    dropped = sum(1 for q in checks if q.outcome == "dropped" or q.n is None)
+    repaired = sum(1 for q in checks if q.outcome == "repaired" and q.n is not None)
+    note = "Written by the LLM; every quote checked against the articles"
+    if repaired:
+        note += f" ({repaired} near quote{'s' if repaired != 1 else ''} replaced by the "
+        note += "article's exact words)"
+    if dropped:
+        note = (f"⚠ {dropped} of {len(checks)} quote{'s' if len(checks) != 1 else ''} the "
+                "LLM gave could not be verified in the articles and "
+                f"{'were' if dropped != 1 else 'was'} dropped, with any sentence left "
+                "unsupported. " + note)
+    return note + "."
+
+
+def llm_note_markdown(answer: Answer) -> str:
+    """`llm_note` as a small italic chat line (empty when there is nothing to say)."""
+    note = llm_note(answer)
+    return f"\n\n*{md_escape(note)}*" if note else ""
+
+
+def streaming_markdown(short: str, sentences: Sequence[str]) -> str:
+    """What the chat shows while an LLM answer streams in: the model's words so far,
+    marked as not yet checked."""
+    body = " ".join(md_escape(s) for s in sentences if s)
+    head = f"**{md_escape(short)}**\n\n" if short else ""
+    return (head + body + " …\n\n*Checking every quote against the articles…*").strip()

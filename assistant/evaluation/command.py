@@ -89,6 +89,7 @@ def _evaluate(args: Any, open_bot: Callable[[Any], Assistant]) -> int:
         bot, qfile.questions, out, k=k, use_as_of=not args.no_as_of,
         progress=not getattr(args, "quiet", False), limit=args.limit,
         questions_file=str(path), bad_lines=len(qfile.errors),
+        llm=bool(getattr(args, "llm", False)),
     )
     md = write_markdown(report, load_results(out), out)
     counts = report["counts"]

@@ -169,6 +169,9 @@ def result_row(
         "abstained": data.get("abstained"),
         "relevance": data.get("relevance"),
         "citations": data.get("citations", []),
+        "answerer": data.get("answerer"),
+        "fallback_reason": data.get("fallback_reason"),
+        "quote_checks": data.get("quote_checks", []),
         "retrieved": retrieved,
         "retrieved_articles": m.unique_in_order(r["article_id"] for r in retrieved),
         "predicted_choice": scored.get("predicted_choice"),
@@ -236,6 +239,12 @@ def aggregate(rows: Sequence[dict[str, Any]], k: int) -> dict[str, Any]:
     verbatim = sum(r["scores"]["quotes_verbatim"] for r in ok)
     out["citation_integrity"] = verbatim / quotes if quotes else None
     out["quotes_n"] = quotes
+    # LLM answers (`newsqa eval --llm`): who wrote them, and what became of the quotes
+    out["llm_answered"] = sum(1 for r in ok if r.get("answerer") == "llm")
+    out["llm_fallbacks"] = sum(1 for r in ok if r.get("answerer") == "extractive-fallback")
+    for outcome in ("exact", "repaired", "dropped"):
+        out[f"llm_quotes_{outcome}"] = sum(
+            1 for r in ok for c in r.get("quote_checks") or [] if c["outcome"] == outcome)
     lat = [r["latency_ms"] for r in ok if r["latency_ms"] is not None]
     out["latency_p50_ms"] = m.percentile(lat, 50)
     out["latency_p95_ms"] = m.percentile(lat, 95)
@@ -287,6 +296,7 @@ def evaluate(
     limit: int | None = None,
     questions_file: str | None = None,
     bad_lines: int = 0,
+    llm: bool = False,
 ) -> dict[str, Any]:
     """Ask every question (the first `limit`), write `out_dir/results.jsonl` (one line per
     question, written as it is answered) and `out_dir/report.json`; return the report.
@@ -323,7 +333,12 @@ def evaluate(
                 as_of = q.date if use_as_of else None
                 try:
                     t0 = time.perf_counter()
-                    answer = bot.ask(q.question, k=k, as_of=as_of, choices=q.choices or ())
+                    choices = q.choices or ()
+                    if llm:  # only when asked: Assistant-likes without `llm` still work
+                        answer = bot.ask(q.question, k=k, as_of=as_of, choices=choices,
+                                         llm=True)
+                    else:
+                        answer = bot.ask(q.question, k=k, as_of=as_of, choices=choices)
                     latency = (time.perf_counter() - t0) * 1000
                     # The short answer is scored as a plain question would get it.
                     plain = bot.ask(q.question, k=k, as_of=as_of) if q.choices else answer
