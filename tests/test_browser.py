@@ -9,7 +9,6 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlparse
@@ -17,6 +16,7 @@ from urllib.parse import urlparse
 import pytest
 
 from tests.conftest import ROOT, SEEDS
+from tests.serving import wait_until_serving
 
 pytestmark = pytest.mark.browser
 
@@ -65,16 +65,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
                             stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
     try:
-        deadline = time.time() + 180
-        while True:
-            try:
-                urllib.request.urlopen(url, timeout=2)
-                break
-            except OSError:
-                if proc.poll() is not None or time.time() > deadline:
-                    raise RuntimeError("newsqa serve did not start:\n"
-                                       + (root / "serve.log").read_text()) from None
-                time.sleep(0.5)
+        wait_until_serving(url, proc, root / "serve.log", 180)
         yield url, home
     finally:
         proc.terminate()

@@ -9,8 +9,6 @@ import re
 import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlparse
@@ -20,6 +18,7 @@ import pytest
 from assistant.service import Assistant
 from tests.conftest import ROOT, make_settings
 from tests.fakes import FakeEmbedder
+from tests.serving import wait_until_serving
 from ui import render
 
 PHISH = "phish.example"
@@ -120,15 +119,7 @@ def hostile_server(tmp_path: Path) -> Iterator[str]:
                             stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
     try:
-        deadline = time.time() + 120
-        while True:
-            try:
-                urllib.request.urlopen(url, timeout=2)
-                break
-            except OSError:
-                if proc.poll() is not None or time.time() > deadline:
-                    raise RuntimeError((tmp_path / "serve.log").read_text()) from None
-                time.sleep(0.5)
+        wait_until_serving(url, proc, tmp_path / "serve.log", 120)
         yield url
     finally:
         proc.terminate()
