@@ -104,10 +104,11 @@ def mentions(doc: Any) -> list[Mention]:
     """Candidate answers of a parsed text (see `_entities`, `_numbers`, `_phrases` and
     `_joins`); where two kinds cover the same characters, the entity is kept."""
     found: dict[tuple[int, int], Mention] = {}
-    for m in _entities(doc):
+    entities = _entities(doc)
+    for m in entities:
         found[(m.start, m.end)] = m
     phrases = _phrases(doc)
-    for m in [*_numbers(doc), *phrases, *_joins(doc, phrases)]:
+    for m in [*_numbers(doc), *phrases, *_joins(doc, [*phrases, *entities])]:
         found.setdefault((m.start, m.end), m)
     return sorted(found.values(), key=lambda m: (m.start, m.end))
 
@@ -188,12 +189,12 @@ def _phrases(doc: Any) -> list[Mention]:
     return out
 
 
-def _joins(doc: Any, phrases: list[Mention]) -> list[Mention]:
+def _joins(doc: Any, parts: list[Mention]) -> list[Mention]:
     """Two maximal phrases or names joined by "and", "of (the)", ":" or "," ("Sweden and
     Finland", "Man of the Hole", "Top Gun: Maverick", "Richmond, Virginia")."""
     ends: dict[int, Mention] = {}
     starts: dict[int, Mention] = {}
-    for m in [*phrases, *_entities(doc)]:
+    for m in parts:
         last = m.token + m.tokens - 1
         if last not in ends or ends[last].tokens < m.tokens:
             ends[last] = m

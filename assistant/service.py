@@ -352,7 +352,7 @@ class Assistant:
             answer = (self.answerer.answer(analysed, passages, query=query)
                       if answer.abstained else replace(answer, retrieved=tuple(passages)))
         if choices:
-            answer = self._choose(question, list(choices), answer, passages, query, as_of)
+            answer = self._choose(analysed, list(choices), answer, passages, query, as_of)
         answer.timings_ms.update(retrieve=(t1 - t0) * 1000,
                                  total=(time.perf_counter() - t0) * 1000)
         if as_of is not None:
@@ -386,10 +386,12 @@ class Assistant:
         return (focus + rest)[:k], focus
 
     def _choose(
-        self, question: str, choices: list[str], answer: Answer, passages: list[Passage],
+        self, analysed: Question, choices: list[str], answer: Answer, passages: list[Passage],
         query: str, as_of: date | None,
     ) -> Answer:
         from assistant.choice import OWN_PASSAGES, WEIGHTS, option_query, pick_choice
+
+        question = analysed.text
 
         own: dict[str, list[Passage]] = {}
 
@@ -399,7 +401,7 @@ class Assistant:
 
         reader = None
         if WEIGHTS["reader"] and isinstance(self.answerer, ExtractiveAnswerer):
-            reader = self.answerer.option_support(analyse(question), passages, choices, query)
+            reader = self.answerer.option_support(analysed, passages, choices, query)
         pick = pick_choice(question, choices, answer, self.embedder, retrieve=retrieve,
                            reader=reader)
         option = choices[pick.index]
@@ -407,7 +409,7 @@ class Assistant:
             seen = {p.chunk_id for p in passages}
             own_passages = own.get(option_query(question, option), [])
             extra = [p for p in own_passages if p.chunk_id not in seen]
-            answer = replace(self.answerer.answer(analyse(question), passages + extra, query,
+            answer = replace(self.answerer.answer(analysed, passages + extra, query,
                                                   prefer=option),
                              retrieved=answer.retrieved)
         return replace(answer, choices=tuple(choices), choice=pick.index,
