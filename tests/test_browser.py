@@ -16,7 +16,7 @@ from urllib.parse import urlparse
 import pytest
 
 from tests.conftest import ROOT, SEEDS
-from tests.serving import wait_until_serving
+from tests.serving import serving
 
 pytestmark = pytest.mark.browser
 
@@ -60,20 +60,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
     subprocess.run([*_newsqa(), "ingest", "--quiet", str(SEEDS)], cwd=ROOT, env=env,
                    check=True, timeout=600, capture_output=True)
     port = _free_port()
-    log = (root / "serve.log").open("w")
-    proc = subprocess.Popen([*_newsqa(), "serve", "--port", str(port)], cwd=ROOT, env=env,
-                            stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        wait_until_serving(url, proc, root / "serve.log", 180)
+    with serving([*_newsqa(), "serve", "--port", str(port)], f"http://127.0.0.1:{port}/",
+                 root / "serve.log", ROOT, env, 180) as url:
         yield url, home
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 def _sources_text(page) -> str:  # type: ignore[no-untyped-def]

@@ -7,7 +7,6 @@ import json
 import os
 import re
 import socket
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +17,7 @@ import pytest
 from assistant.service import Assistant
 from tests.conftest import ROOT, make_settings
 from tests.fakes import FakeEmbedder
-from tests.serving import wait_until_serving
+from tests.serving import serving
 from ui import render
 
 PHISH = "phish.example"
@@ -113,21 +112,10 @@ def hostile_server(tmp_path: Path) -> Iterator[str]:
         port = int(s.getsockname()[1])
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSQA_")}
     env.update(HF_HUB_OFFLINE="1", GRADIO_ANALYTICS_ENABLED="False")
-    log = (tmp_path / "serve.log").open("w")
     script = SERVE.format(root=str(ROOT), home=str(tmp_path / "home"), src=str(src), port=port)
-    proc = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, env=env, stdout=log,
-                            stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        wait_until_serving(url, proc, tmp_path / "serve.log", 120)
+    with serving([sys.executable, "-c", script], f"http://127.0.0.1:{port}/",
+                 tmp_path / "serve.log", ROOT, env, 120) as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 @pytest.mark.browser
