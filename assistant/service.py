@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from index.check import CheckReport
     from index.chunk import Chunker
     from index.embed import Embedder
-    from index.ingest import Ingestor, IngestReport
+    from index.ingest import Ingestor, IngestReport, ProgressCallback
     from index.keyword import KeywordIndex
     from index.retrieve import Passage, Retriever
 
@@ -92,11 +92,14 @@ class Assistant:
         self, paths: Iterable[str | Path], prune: bool = False, rebuild: bool = False,
         progress: bool = False, wait: bool = True,
         on_wait: Callable[[Holder], None] | None = None, drop_missing: bool = True,
+        on_progress: ProgressCallback | None = None,
     ) -> IngestReport:
         """Index new and changed articles under `paths` (files or folders), holding the
         data home's writer lock (`wait` for another writer, else raise WriterBusy).
         `drop_missing=False` only adds and updates (uploads). `rebuild` indexes `paths`
-        into a new collection that replaces the old one only once it is complete."""
+        into a new collection that replaces the old one only once it is complete.
+        `on_progress(articles_done, articles_read, chunks_embedded)` is called as batches
+        reach the store (for job progress; not with `rebuild`)."""
         from index.chunk import Chunker
 
         # Everything that can be refused is checked before anything is touched.
@@ -109,14 +112,15 @@ class Assistant:
             else:
                 self.store.open(expected, create=True)
                 self._opened = True
-                ingestor = self._ingestor(self.store, chunker, self.keyword, progress)
+                ingestor = self._ingestor(self.store, chunker, self.keyword, progress,
+                                          on_progress)
                 report = ingestor.ingest([Path(p) for p in paths], prune=prune,
                                          drop_missing=drop_missing)
         self._retriever = None  # pick up the new articles on the next question
         return report
 
     def _ingestor(self, store: Store, chunker: Chunker, keyword: KeywordIndex,
-                  progress: bool) -> Ingestor:
+                  progress: bool, on_progress: ProgressCallback | None = None) -> Ingestor:
         from index.ingest import Ingestor
 
         return Ingestor(
@@ -128,6 +132,7 @@ class Assistant:
             progress=progress,
             keyword=keyword,
             max_article_bytes=int(self.settings.ingest.max_article_mb * 1024 * 1024),
+            on_progress=on_progress,
         )
 
     def _rebuild(self, paths: list[Path], chunker: Chunker, expected: Manifest,

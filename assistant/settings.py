@@ -118,7 +118,7 @@ class AnswerSettings(BaseModel):
 
 
 class ServeSettings(BaseModel):
-    """The browser chat server."""
+    """The chat server and its JSON API (`/api`)."""
 
     host: str = Field("127.0.0.1", description="Interface to listen on; loopback by default.")
     port: int = Field(7860, ge=1, le=65535, description="Port of the chat server.")
@@ -126,6 +126,27 @@ class ServeSettings(BaseModel):
         None, description="'user:password' turns on Gradio's login page. Unset: no login."
     )
     max_upload_mb: float = Field(20.0, gt=0, description="Largest article file accepted.")
+    api_token: SecretStr | None = Field(
+        None,
+        description="Bearer token the JSON API (/api/*, except /api/health) requires, as "
+        "`Authorization: Bearer TOKEN` (or `newsqa serve --api-token`). Also accepted as the "
+        "password of the chat's login. Unset: the API is open (loopback only by default).",
+    )
+    max_body_mb: float = Field(
+        50.0, gt=0, description="Largest request body POST /api/articles and /api/ask "
+        "accept; a bigger one gets 413. Split the push into batches (`newsqa push --batch`).",
+    )
+    max_articles: int = Field(
+        10_000, ge=1, description="Most articles one POST /api/articles may carry; more get "
+        "413. `newsqa push` sends batches well under it.",
+    )
+    max_question_chars: int = Field(
+        2_000, ge=10, description="Longest question (characters) the API and the chat answer; "
+        "a longer one gets 422.",
+    )
+    max_batch_questions: int = Field(
+        100, ge=1, description="Most questions in one batch POST /api/ask.",
+    )
 
 
 class Settings(BaseSettings):

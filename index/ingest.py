@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,6 +24,10 @@ from index.store import Store, date_key
 
 if TYPE_CHECKING:
     from index.embed import Embedder
+
+# (articles done, articles read, chunks embedded so far): unchanged and failed articles
+# count as done, so `done == total` at the end of a run.
+ProgressCallback = Callable[[int, int, int], None]
 
 
 @dataclass
@@ -86,6 +90,7 @@ class Ingestor:
         progress: bool = True,
         keyword: KeywordIndex | None = None,
         max_article_bytes: int | None = None,
+        on_progress: ProgressCallback | None = None,
     ) -> None:
         self.store = store
         self.embedder = embedder
@@ -95,10 +100,12 @@ class Ingestor:
         self.progress = progress
         self.keyword = keyword
         self.max_article_bytes = max_article_bytes
+        self.on_progress = on_progress
         # What reached the store in this run, for the keyword index: (chunk, date key).
         self._written: list[tuple[Chunk, int]] = []
         self._removed: list[str] = []
         self._new: set[str] = set()  # ids of articles this run adds (not updates)
+        self._done = 0  # articles of this run written to the store (for on_progress)
 
     def ingest(self, paths: Iterable[Path], prune: bool = False,
                drop_missing: bool = True) -> IngestReport:
@@ -121,6 +128,7 @@ class Ingestor:
 
         todo: list[Article] = []
         self._new = set()
+        self._done = 0
         seen: set[str] = set()
         stale: set[str] = set()
         for f in self._bar(files, "reading", "file"):
@@ -157,6 +165,7 @@ class Ingestor:
         if self.keyword is not None:
             self.keyword.sync(self.store)
         self._written, self._removed = [], []
+        self._progress(report)
         try:
             if stale:
                 self.store.delete(sorted(stale))
@@ -168,7 +177,15 @@ class Ingestor:
             if self.keyword is not None and (self._written or self._removed):
                 self.keyword.update(self._written, self._removed, self.store.generation())
         report.seconds = time.perf_counter() - t0
+        self._progress(report)
         return report
+
+    def _progress(self, report: IngestReport) -> None:
+        if self.on_progress is None:
+            return
+        failed = report.articles - report.added - report.updated - report.unchanged
+        done = report.unchanged + failed + self._done
+        self.on_progress(min(done, report.articles), report.articles, report.chunks_embedded)
 
     def _embed_and_write(self, todo: list[Article], report: IngestReport) -> None:
         bar = self._bar(None, "embedding", "article", total=len(todo))
@@ -186,11 +203,13 @@ class Ingestor:
                 batch_chunks.extend(chunks)
                 if len(batch_chunks) >= self.batch_chunks:
                     self._flush(batch, batch_chunks, report)
+                    self._progress(report)
                     bar.update(len(batch))
                     bar.set_postfix(chunks=report.chunks_embedded, refresh=False)
                     batch, batch_chunks = [], []
             if batch:
                 self._flush(batch, batch_chunks, report)
+                self._progress(report)
                 bar.update(len(batch))
                 bar.set_postfix(chunks=report.chunks_embedded, refresh=False)
         finally:
@@ -237,6 +256,7 @@ class Ingestor:
         dates = {a.id: date_key(a.date) for a in articles}
         self._written.extend((c, dates[c.article_id]) for c in chunks)
         report.chunks_embedded += len(unique)
+        self._done += len(articles)
         report.chunks_reused += len(inputs) - len(unique)
 
     def _bar(self, items: Sequence[Path] | None, desc: str, unit: str, total: int | None = None):  # type: ignore[no-untyped-def]

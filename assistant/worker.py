@@ -1,0 +1,195 @@
+"""The ingest worker: one background thread per server process runs every write the
+server makes (API pushes and chat uploads), one job at a time, from a queue.
+
+* Each job holds the data home's writer lock while it writes (`Assistant.ingest`), so a
+  terminal `newsqa ingest` and the worker never write at once; asks take no lock and never
+  wait for the worker.
+* Jobs only add or update articles (`drop_missing=False`). Articles are keyed by id and
+  skipped when their hash is unchanged, so two pushes of the same article leave one.
+* Job state lives on disk (`assistant.jobs`): at start-up, a job a dead process left
+  queued or running is queued again (or failed, naming why), never silently lost.
+
+    worker = IngestWorker(bot)
+    worker.start()
+    job = worker.submit_records([{"text": "..."}])
+    worker.wait(job.id, timeout=60).state  # "done"
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from assistant.errors import AssistantError
+from assistant.jobs import Job, JobStore, interrupted, now, owner_alive
+from index.errors import NewsIndexError, ParseError
+
+if TYPE_CHECKING:
+    from assistant.service import Assistant
+    from index.ingest import IngestReport
+
+log = logging.getLogger(__name__)
+SAVE_SECONDS = 0.5  # progress reaches the job file at most this often
+
+
+class IngestWorker:
+    """Runs ingest jobs in one background thread; submit returns at once."""
+
+    def __init__(self, bot: Assistant, save_seconds: float = SAVE_SECONDS) -> None:
+        self.bot = bot
+        self.store = JobStore(bot.settings.home)
+        self.save_seconds = save_seconds
+        self._queue: queue.Queue[str | None] = queue.Queue()
+        self._jobs: dict[str, Job] = {}  # this process's jobs, newest state
+        self._changed = threading.Condition()
+        self._thread: threading.Thread | None = None
+
+    # -- life cycle ---------------------------------------------------------------------
+    def start(self) -> list[Job]:
+        """Take up the jobs a stopped or killed server left queued or running, then
+        start the thread. Returns the jobs taken up (queued again, or failed)."""
+        taken = []
+        for job in self.store.all():
+            if job.pending and job.id not in self._jobs and not owner_alive(job.owner):
+                job = interrupted(job)
+                self._set(job, save=True)
+                if job.pending:
+                    self._queue.put(job.id)
+                    log.info("ingest job %s was interrupted; running it again", job.id)
+                else:
+                    log.warning("ingest job %s failed: %s", job.id, job.errors[-1])
+                taken.append(job)
+        if self._thread is None or not self._thread.is_alive():
+            self._thread = threading.Thread(target=self._loop, name="newsqa-ingest",
+                                            daemon=True)
+            self._thread.start()
+        return taken
+
+    def stop(self, timeout: float | None = 30.0) -> None:
+        """Finish the running job and stop; queued jobs stay on disk for the next start."""
+        if self._thread is not None and self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join(timeout)
+
+    # -- submitting ---------------------------------------------------------------------
+    def submit_records(self, records: Sequence[Mapping[str, Any]],
+                       rejected: Sequence[str] = ()) -> Job:
+        """Queue validated article records (the `newsqa ingest` JSONL format); `rejected`
+        names records refused before (kept in the job's errors)."""
+        job_id = self.store.new_id()
+        path = self.store.write_records(job_id, records)
+        job = Job(job_id, "queued", "api", f"{len(records)} article(s)", (str(path),),
+                  articles_total=len(records), errors=tuple(rejected))
+        return self._submit(job)
+
+    def submit_files(self, paths: Sequence[Path], name: str) -> Job:
+        """Queue article files already saved under the data home (chat uploads)."""
+        job = Job(self.store.new_id(), "queued", "upload", name,
+                  tuple(str(p) for p in paths))
+        return self._submit(job)
+
+    def _submit(self, job: Job) -> Job:
+        self._set(job, save=True)
+        self._queue.put(job.id)
+        return job
+
+    # -- reading ------------------------------------------------------------------------
+    def job(self, job_id: str) -> Job | None:
+        """A job by id (also one of an earlier run, from disk), or None."""
+        with self._changed:
+            found = self._jobs.get(job_id)
+        return found if found is not None else self.store.load(job_id)
+
+    def counts(self) -> dict[str, int]:
+        """Queued and running jobs of this process."""
+        with self._changed:
+            states = [j.state for j in self._jobs.values()]
+        return {"queued": states.count("queued"), "running": states.count("running")}
+
+    def wait(self, job_id: str, timeout: float | None = None) -> Job | None:
+        """Block until the job is done or failed (or `timeout` passes); its state."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._changed:
+            while True:
+                job = self._jobs.get(job_id)
+                if job is None or not job.pending:
+                    break
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    break
+                self._changed.wait(left if left is not None else 1.0)
+        return self.job(job_id)
+
+    # -- running ------------------------------------------------------------------------
+    def _set(self, job: Job, save: bool) -> None:
+        with self._changed:
+            self._jobs[job.id] = job
+            self._changed.notify_all()
+        if save:
+            self.store.save(job)
+
+    def _loop(self) -> None:
+        while (job_id := self._queue.get()) is not None:
+            job = self.job(job_id)
+            if job is None or not job.pending:
+                continue
+            try:
+                self._run(job)
+            except Exception:  # never let one job end the worker
+                log.exception("ingest job %s", job_id)
+
+    def _run(self, job: Job) -> None:
+        job = replace(job, state="running", started=now())
+        self._set(job, save=True)
+        saved = time.monotonic()
+
+        def progress(done: int, total: int, chunks: int) -> None:
+            nonlocal job, saved
+            job = replace(job, articles_done=done, articles_total=total,
+                          chunks_embedded=chunks)
+            due = time.monotonic() - saved >= self.save_seconds
+            self._set(job, save=due)
+            if due:
+                saved = time.monotonic()
+
+        try:
+            report = self.bot.ingest([Path(p) for p in job.inputs], drop_missing=False,
+                                     wait=True, on_progress=progress)
+        except Exception as exc:
+            if not isinstance(exc, (AssistantError, NewsIndexError)):
+                log.exception("ingest job %s failed", job.id)
+            reason = (str(exc) if isinstance(exc, (AssistantError, NewsIndexError)) else
+                      f"indexing stopped ({type(exc).__name__}); the server log has "
+                      "the details. Articles indexed before it stay; push the rest again")
+            self._set(replace(job, state="failed", finished=now(),
+                              errors=(*job.errors, reason)), save=True)
+            return
+        self._set(finished(job, report), save=True)
+
+
+def finished(job: Job, report: IngestReport) -> Job:
+    """The job's final state from what the ingest did."""
+    errors = [*job.errors, *(describe(f, job) for f in report.failures)]
+    if report.duplicates:
+        errors.append(f"{report.duplicates} record(s) repeated an article id of this job; "
+                      "the first of each was indexed")
+    return replace(job, state="done", finished=now(), articles_total=report.articles,
+                   articles_done=report.articles, chunks_embedded=report.chunks_embedded,
+                   added=report.added, updated=report.updated, unchanged=report.unchanged,
+                   errors=tuple(errors))
+
+
+def describe(failure: ParseError, job: Job) -> str:
+    """A failure without the data home's paths: the upload's name, or the pushed record."""
+    if job.kind == "api":
+        where = f"record on line {failure.line}" if failure.line else "pushed records"
+    else:
+        where = Path(failure.path).name.split("-", 1)[-1]  # `<hash>-<name>` -> name
+        where += f" line {failure.line}" if failure.line else ""
+    return f"{where}: {failure.reason}"
