@@ -188,7 +188,7 @@ def finished(job: Job, report: IngestReport) -> Job:
 def describe(failure: ParseError, job: Job) -> str:
     """A failure without the data home's paths: the upload's name, or the pushed record."""
     if job.kind == "api":
-        where = f"record on line {failure.line}" if failure.line else "pushed records"
+        where = f"pushed article on line {failure.line}" if failure.line else "pushed articles"
     else:
         where = Path(failure.path).name.split("-", 1)[-1]  # `<hash>-<name>` -> name
         where += f" line {failure.line}" if failure.line else ""

@@ -42,14 +42,18 @@ from typing import Any  # noqa: E402
 import gradio as gr  # noqa: E402
 
 from assistant.answer import Answer  # noqa: E402
-from assistant.errors import AssistantError, SettingsError  # noqa: E402
+from assistant.errors import AssistantError  # noqa: E402
+from assistant.jobs import Job  # noqa: E402
 from assistant.prompt import Turn  # noqa: E402
 from assistant.reply import preview  # noqa: E402
 from assistant.service import Assistant  # noqa: E402
+from assistant.worker import IngestWorker  # noqa: E402
 from index.article import Article  # noqa: E402
 from index.errors import IndexNotFound, NewsIndexError  # noqa: E402
 from index.parse import SUPPORTED, file_type, is_supported  # noqa: E402
 from ui import render  # noqa: E402
+from ui.auth import Access, make_access  # noqa: E402
+from ui.auth import parse_login as parse_auth  # noqa: E402,F401 - kept for callers
 
 log = logging.getLogger(__name__)
 EXPECTED = (AssistantError, NewsIndexError)  # told to the user; no traceback in the log
@@ -59,6 +63,8 @@ EXAMPLES = (
     "Who attacks the truffle hunters there?",
     "Who leads HTS?",
 )
+UPLOAD_SLOTS = 8  # uploads shown at once (the worker indexes one job at a time anyway)
+UPLOAD_POLL_S = 0.5  # how often an upload's status line is redrawn while it is indexed
 STREAM_DELAY_S = 0.04  # pause between streamed sentences, so the answer visibly builds up
 QUOTES_ONLY, LLM_MODE = "Quotes only", "LLM"  # the "Answer with" choice (LLM configured)
 MB = 1024 * 1024
@@ -201,16 +207,6 @@ def accept_upload(src: Path, uploads: Path, max_mb: float) -> tuple[str, Path | 
         src.unlink(missing_ok=True)
 
 
-def parse_auth(auth: str | None) -> tuple[str, str] | None:
-    """'user:password' -> (user, password)."""
-    if not auth:
-        return None
-    user, sep, password = auth.partition(":")
-    if not sep or not user or not password:
-        raise SettingsError("auth must look like USER:PASSWORD (NEWSQA_SERVE__AUTH or --auth)")
-    return user, password
-
-
 # -- the app ---------------------------------------------------------------------------------
 def _articles(bot: Assistant, answer: Answer) -> dict[str, Article]:
     out: dict[str, Article] = {}
@@ -286,9 +282,33 @@ def stream_llm_answer(bot: Assistant, question: str, k: int | None, as_of: date 
     yield result["answer"]
 
 
-def build_app(bot: Assistant, llm: bool = False) -> gr.Blocks:
+def job_markdown(job: Job) -> str:
+    """One upload's job as a chat status line: queued, indexing (with counts), or what it
+    did."""
+    shown = render.md_escape(job.name)
+    if job.state == "queued":
+        return f"⏳ **{shown}**: queued for indexing…"
+    if job.state == "running":
+        counts = (f" {job.articles_done}/{job.articles_total} article(s), "
+                  f"{job.chunks_embedded} chunk(s) embedded" if job.articles_total else "")
+        return f"⏳ **{shown}**: indexing…{counts}"
+    problems = "; ".join(e.split(": ", 1)[-1] for e in job.errors)
+    if job.state == "failed":
+        return f"✗ **{shown}**: {render.md_escape(problems or 'indexing failed')}"
+    return (f"{'✓' if job.articles_total else '✗'} **{shown}**: {job.articles_total} "
+            f"article(s) read, {job.added} added, {job.updated} updated, {job.unchanged} "
+            f"unchanged; {job.chunks_embedded} chunk(s) embedded"
+            + (f". Problems: {render.md_escape(problems)}" if problems else "."))
+
+
+def build_app(bot: Assistant, llm: bool = False,
+              worker: IngestWorker | None = None) -> gr.Blocks:
     """The chat page: chat and sources side by side, options and uploads below. With an
-    LLM configured, an "Answer with" choice appears (`llm`: LLM is the default)."""
+    LLM configured, an "Answer with" choice appears (`llm`: LLM is the default). Uploads
+    are indexed by `worker` (one is started if not given)."""
+    if worker is None:
+        worker = IngestWorker(bot)
+        worker.start()
     home = Path(bot.settings.home)
     os.environ["GRADIO_TEMP_DIR"] = str(home / "tmp")  # uploads land inside the data home
     uploads = home / "uploads"
@@ -341,41 +361,29 @@ def build_app(bot: Assistant, llm: bool = False) -> gr.Blocks:
 
     def upload(files: list[str] | str | None) -> Iterator[tuple[Any, ...]]:
         paths = [files] if isinstance(files, str) else list(files or [])
+        if not paths:
+            yield gr.skip(), gr.skip(), None
+            return
         lines: list[str] = []
-        accepted: list[tuple[str, Path]] = []
+        jobs: list[Job] = []
         for f in paths:
             name, dest, message = accept_upload(Path(f), uploads, max_mb)
             if dest is None:
                 lines.append(message)
-            else:
-                accepted.append((name, dest))
-        for i, (name, dest) in enumerate(accepted, start=1):
-            shown = render.md_escape(name)
-            progress = f"⏳ Indexing **{shown}** ({i}/{len(accepted)})…"
-            holder = bot.lock.holder()
-            if holder is not None:  # another writer (a terminal ingest): wait our turn
-                progress += f" Waiting: {render.md_escape(holder.describe())}."
-            yield "\n\n".join([*lines, progress]), gr.skip(), None
-            try:
-                # An upload only adds or updates articles; removing is an explicit action.
-                report = bot.ingest([dest], drop_missing=False)
-            except Exception as exc:
-                log.exception("ingest of upload %s failed", name)
-                lines.append(f"✗ **{shown}**: {render.error_markdown(exc)}")
-                continue
-            fails = "; ".join(f.reason + (f" (line {f.line})" if f.line else "")
-                              for f in report.failures)
-            lines.append(
-                f"{'✓' if report.articles else '✗'} **{shown}**: {report.articles} article(s) "
-                f"read, {report.added} added, {report.updated} updated, {report.unchanged} "
-                f"unchanged; {report.chunks_embedded} chunk(s) embedded"
-                + (f". Problems: {render.md_escape(fails)}" if fails else ".")
-            )
-        if not paths:
-            yield gr.skip(), gr.skip(), None
-            return
-        if accepted:
-            lines.append("You can ask about the new articles now.")
+            else:  # indexed by the ingest worker; asks go on meanwhile
+                jobs.append(worker.submit_files([dest], name))
+        while jobs:
+            jobs = [worker.job(j.id) or j for j in jobs]
+            yield "\n\n".join([*lines, *(job_markdown(j) for j in jobs)]), gr.skip(), None
+            pending = [j for j in jobs if j.pending]
+            if not pending:
+                break
+            worker.wait(pending[0].id, timeout=UPLOAD_POLL_S)
+        if any(j.state == "done" and j.articles_done for j in jobs):
+            lines = [*lines, *(job_markdown(j) for j in jobs),
+                     "You can ask about the new articles now."]
+        else:
+            lines = [*lines, *(job_markdown(j) for j in jobs)]
         yield "\n\n".join(lines), _status(bot), None
 
     def remove(article_id: str) -> tuple[Any, ...]:
@@ -497,11 +505,13 @@ def build_app(bot: Assistant, llm: bool = False) -> gr.Blocks:
                                              api_visibility="private")
         new.click(new_chat, None, [chat, sources, questions, box], api_visibility="private",
                   queue=False).then(None, js=SCROLL_SOURCES_TOP, api_visibility="private")
+        # Uploads only queue jobs for the ingest worker and show their state: their own
+        # slots, so they never hold up a question.
         files.upload(upload, files, [upload_status, status, files], api_visibility="private",
-                     concurrency_id="bot")
+                     concurrency_id="upload", concurrency_limit=UPLOAD_SLOTS)
         for trigger in (remove_btn.click, remove_id.submit):
             trigger(remove, remove_id, [remove_status, status, remove_id],
-                    api_visibility="private", concurrency_id="bot")
+                    api_visibility="private", concurrency_id="remove")
         demo.load(lambda: _status(bot), None, status, api_visibility="private",
                   show_progress="hidden")
         gr.api(ask_api, api_name="ask", concurrency_id="bot")
@@ -510,32 +520,79 @@ def build_app(bot: Assistant, llm: bool = False) -> gr.Blocks:
 
 def launch(bot: Assistant, host: str | None = None, port: int | None = None,
            auth: str | None = None, *, block: bool = True, quiet: bool = False,
-           llm: bool = False) -> gr.Blocks:
-    """Build the app and start serving it (blocking unless `block=False`)."""
+           llm: bool = False, api_token: str | None = None) -> gr.Blocks:
+    """Build the app with its JSON API at `/api` (`ui.api`) and the ingest worker, and
+    start serving (blocking until Ctrl-C unless `block=False`). Unless `quiet`, print
+    only the URL, the index size and whether auth is on. The worker is `demo.worker`."""
+    from starlette.routing import Mount
+
+    from ui.api import build_api
+
     cfg = bot.settings.serve
     host = host or cfg.host
     port = port or cfg.port
-    credentials = parse_auth(auth if auth is not None else cfg.auth)
-    if host not in ("127.0.0.1", "localhost", "::1") and credentials is None:
+    token = api_token if api_token is not None else (
+        cfg.api_token.get_secret_value() if cfg.api_token else None)
+    access = make_access(auth if auth is not None else cfg.auth, token)
+    if host not in ("127.0.0.1", "localhost", "::1") and not access.on:
         print(f"newsqa: warning: serving on {host} without a login; anyone who can reach "
-              "this port can use the chat. Add --auth USER:PASSWORD.", file=sys.stderr)
+              "this port can use the chat and the API. Add --auth USER:PASSWORD and/or "
+              "--api-token TOKEN.", file=sys.stderr)
     home = Path(bot.settings.home)
     (home / "tmp").mkdir(parents=True, exist_ok=True)
-    demo = build_app(bot, llm=llm)
+    worker = IngestWorker(bot)
+    resumed = worker.start()
+    demo = build_app(bot, llm=llm, worker=worker)
+    api = build_api(bot, worker, access)
     # Serve nothing from the data home except Gradio's own upload cache (emptied by us).
     blocked = [str(p.resolve()) for p in home.iterdir() if p.name != "tmp"] if home.exists() \
         else []
-    blocked.append(str((home / "uploads").resolve()))
+    blocked += [str((home / name).resolve()) for name in ("uploads", "jobs")]
     demo.queue(default_concurrency_limit=1)
     demo.launch(
-        server_name=host, server_port=port, share=False, auth=credentials,
-        auth_message="Log in to the newsqa chat." if credentials else None,
-        prevent_thread_lock=not block, quiet=quiet, show_error=False,
+        server_name=host, server_port=port, share=False, auth=access.gradio_auth(),
+        auth_message="Log in to the newsqa chat." if access.on else None,
+        prevent_thread_lock=True, quiet=True, show_error=False,
         max_file_size=int(cfg.max_upload_mb * MB), blocked_paths=blocked,
         footer_links=["api", "settings"], ssr_mode=False, mcp_server=False, pwa=False,
         theme=gr.themes.Default(), css=CSS,
+        # Listed first, so no Gradio route can shadow /api/*.
+        app_kwargs={"routes": [Mount("/api", app=api)]},
     )
+    demo.worker = worker  # type: ignore[attr-defined]
+    if not quiet:
+        print("\n".join(startup_lines(bot, demo.local_url or f"http://{host}:{port}/",
+                                       access, resumed)), flush=True)
+    if block:
+        try:
+            while demo.is_running:
+                time.sleep(0.2)
+        except KeyboardInterrupt:
+            print("\nnewsqa: stopped.", file=sys.stderr)
+        finally:
+            demo.close()
+            worker.stop(timeout=5)  # a job cut short is resumed at the next start
     return demo
+
+
+def startup_lines(bot: Assistant, url: str, access: Access, resumed: list[Job]) -> list[str]:
+    """What `newsqa serve` prints: where, how much is indexed, whether auth is on."""
+    try:
+        info = bot.info()
+        size = f"{info['articles']:,} article(s), {info['chunks']:,} chunk(s)"
+    except IndexNotFound:
+        size = "empty: upload articles in the chat, push them, or run `newsqa ingest`"
+    except Exception as exc:
+        size = f"cannot be opened ({exc})"
+    lines = [f"newsqa: chat at {url}  (JSON API: {url}api, docs {url}api/docs)",
+             f"newsqa: index: {size}",
+             f"newsqa: auth: {access.describe()}"]
+    if resumed:
+        again = sum(1 for j in resumed if j.pending)
+        lines.append(f"newsqa: {again} interrupted ingest job(s) resumed"
+                     + (f", {len(resumed) - again} failed (see GET /api/jobs/ID)"
+                        if len(resumed) > again else ""))
+    return lines
 
 
 def _warm_up(bot: Assistant) -> None:
@@ -545,8 +602,8 @@ def _warm_up(bot: Assistant) -> None:
 
 
 def serve(bot: Assistant, host: str | None = None, port: int | None = None,
-          auth: str | None = None, llm: bool = False) -> None:
-    """Run the chat until interrupted (`newsqa serve`; `llm`: answer with the LLM by
-    default)."""
+          auth: str | None = None, llm: bool = False, api_token: str | None = None) -> None:
+    """Run the chat and its API until interrupted (`newsqa serve`; `llm`: answer with the
+    LLM by default)."""
     _warm_up(bot)
-    launch(bot, host, port, auth, block=True, llm=llm)
+    launch(bot, host, port, auth, block=True, llm=llm, api_token=api_token)

@@ -96,8 +96,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", help="interface to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, help="port (default 7860)")
     p.add_argument("--auth", metavar="USER:PASSWORD", help="require this login")
+    p.add_argument("--api-token", metavar="TOKEN",
+                   help="require `Authorization: Bearer TOKEN` on the JSON API (/api) and "
+                        "accept TOKEN as the chat login's password (or set "
+                        "NEWSQA_SERVE__API_TOKEN, which keeps it out of `ps`)")
     p.add_argument("--llm", action="store_true",
                    help="answer with the configured LLM by default (NEWSQA_ANSWER__LLM__URL)")
+
+    p = sub.add_parser("push", help="send article files to a running server (newsqa serve)")
+    p.add_argument("paths", nargs="+", type=Path, metavar="FILE",
+                   help="what `ingest` reads: .txt .md .html .json .jsonl files or folders, "
+                        "or .gz of these")
+    p.add_argument("--url", required=True,
+                   help="the server, e.g. http://127.0.0.1:7860 (its /api is used)")
+    p.add_argument("--token", help="the server's API token (default: "
+                   "$NEWSQA_SERVE__API_TOKEN)")
+    p.add_argument("--batch", type=int, default=500, metavar="N",
+                   help="articles per request (default 500)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
 
     p = sub.add_parser("eval", help="score the assistant on a question file")
     p.add_argument("questions", nargs="?", type=Path,
@@ -245,8 +261,19 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     bot = _open(args)
     _check_llm(args, bot)
-    serve(bot, host=args.host, port=args.port, auth=args.auth, llm=args.llm)
+    serve(bot, host=args.host, port=args.port, auth=args.auth, llm=args.llm,
+          api_token=args.api_token)
     return EXIT_OK
+
+
+def cmd_push(args: argparse.Namespace) -> int:
+    from ui.push import push
+
+    if args.batch < 1:
+        raise _UsageError("--batch must be at least 1")
+    token = args.token if args.token is not None else os.environ.get("NEWSQA_SERVE__API_TOKEN")
+    return push(args.paths, args.url, token=token, batch=args.batch,
+                progress=not args.quiet)
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
@@ -266,7 +293,7 @@ class _UsageError(Exception):
 
 COMMANDS = {
     "ingest": cmd_ingest, "ask": cmd_ask, "info": cmd_info, "serve": cmd_serve, "eval": cmd_eval,
-    "remove": cmd_remove, "check": cmd_check,
+    "remove": cmd_remove, "check": cmd_check, "push": cmd_push,
 }
 
 

@@ -1,0 +1,288 @@
+"""The JSON HTTP API, mounted at `/api` on the chat's own server (Gradio's FastAPI app):
+
+    POST /api/ask          one question, or {"questions": [...]}: `newsqa ask --json` objects
+    POST /api/articles     {"articles": [...]} or application/x-ndjson -> 202 {job_id, ...}
+    GET  /api/jobs/{id}    a job's state and counts
+    GET  /api/health       status, index size, model, store, jobs (no token needed)
+    GET  /api/docs         OpenAPI docs
+
+Every error is `{"error": "what is wrong and what to do"}` with an honest status, never
+an HTML page or a traceback. Writes go through the ingest worker (`assistant.worker`);
+asks run in the server's thread pool and never wait for it.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPBearer
+from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+
+from assistant.errors import AssistantError, EmptyQuestion
+from assistant.service import Assistant
+from assistant.worker import IngestWorker
+from index.errors import IndexNotFound, ModelMismatch, NewsIndexError, StoreUnavailable
+from ui.api_model import (
+    NDJSON_TYPES,
+    Accepted,
+    ApiError,
+    ArticlesBody,
+    AskBatch,
+    AskRequest,
+    Health,
+    JobView,
+    article_items,
+    describe,
+    parse_json,
+    validate_articles,
+)
+from ui.auth import Access
+
+log = logging.getLogger(__name__)
+# Only declares the scheme in the OpenAPI docs (their "Authorize" button); Access checks.
+BEARER = HTTPBearer(auto_error=False, description="NEWSQA_SERVE__API_TOKEN")
+MB = 1024 * 1024
+UNAUTHORIZED = ("missing or wrong API token: send the header `Authorization: Bearer TOKEN` "
+                "(the server's NEWSQA_SERVE__API_TOKEN or --api-token)")
+
+
+def _schema(model: type[Any]) -> dict[str, Any]:
+    return {"$ref": f"#/components/schemas/{model.__name__}"}
+
+
+def build_api(bot: Assistant, worker: IngestWorker, access: Access) -> FastAPI:
+    """The `/api` application (mount it on the chat server's app)."""
+    cfg = bot.settings.serve
+    api = FastAPI(
+        title="newsqa API", version="1",
+        description="Questions answered from the indexed news articles, every claim cited "
+        "with the exact source text; articles pushed in, indexed by a background worker. "
+        "Send `Authorization: Bearer TOKEN` when the server has an API token.",
+        docs_url="/docs", redoc_url=None, openapi_url="/openapi.json",
+    )
+    _handle_errors(api)
+    def require_token(request: Request, _: Annotated[Any, Depends(BEARER)]) -> None:
+        if not access.bearer_ok(request.headers.get("authorization")):
+            raise ApiError(401, UNAUTHORIZED, headers={"WWW-Authenticate": "Bearer"})
+
+    guarded = APIRouter(dependencies=[Depends(require_token)])
+
+    @guarded.post(
+        "/ask", summary="Answer a question (or a batch)",
+        responses={200: {"description": "The object of `newsqa ask --json`, or "
+                         '{"answers": [...]} for a batch (a bad item is {"error": ...})'}},
+        openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
+            "schema": {"oneOf": [_schema(AskRequest), _schema(AskBatch)]}}}}},
+    )
+    async def ask(request: Request) -> Any:
+        data = parse_json(await _body(request, cfg.max_body_mb, ("application/json",)))
+        if isinstance(data, dict) and "questions" in data:
+            items = data["questions"]
+            if not isinstance(items, list) or not items:
+                raise ApiError(422, '"questions" must be a non-empty list of '
+                               '{"question": "..."} objects')
+            if len(items) > cfg.max_batch_questions:
+                raise ApiError(413, f"{len(items)} questions is over the limit of "
+                               f"{cfg.max_batch_questions} per request "
+                               "(NEWSQA_SERVE__MAX_BATCH_QUESTIONS); send fewer at a time")
+            answers = []
+            for i, item in enumerate(items):
+                try:
+                    answers.append(await run_in_threadpool(_answer, bot, item, f"item {i}: "))
+                except ApiError as exc:
+                    answers.append({"error": exc.message})
+            return {"answers": answers}
+        return await run_in_threadpool(_answer, bot, data, "")
+
+    @guarded.post(
+        "/articles", status_code=202, response_model=Accepted,
+        summary="Add or update articles (indexed by a background job)",
+        openapi_extra={"requestBody": {"required": True, "content": {
+            "application/json": {"schema": _schema(ArticlesBody)},
+            "application/x-ndjson": {"schema": {"type": "string",
+                                                "description": "one record a line"}}}}},
+    )
+    async def articles(request: Request) -> Any:
+        kind = _content_type(request)
+        raw = await _body(request, cfg.max_body_mb, ("application/json", *NDJSON_TYPES))
+        items = article_items(raw, ndjson=kind in NDJSON_TYPES)
+        if not items:
+            raise ApiError(422, 'the body has no articles; send {"articles": [{"text": '
+                           '"...", "title": "..."}]}')
+        if len(items) > cfg.max_articles:
+            raise ApiError(413, f"{len(items):,} articles is over the limit of "
+                           f"{cfg.max_articles:,} per request (NEWSQA_SERVE__MAX_ARTICLES); "
+                           "send them in batches, e.g. `newsqa push --batch 500`")
+        limit = int(bot.settings.ingest.max_article_mb * MB)
+        records, rejected = validate_articles(items, limit)
+        if not records:
+            raise ApiError(422, "no article in the body can be indexed: "
+                           + "; ".join(r.error for r in rejected[:5])
+                           + ("; ..." if len(rejected) > 5 else ""),
+                           rejected=[r.model_dump() for r in rejected])
+        job = await run_in_threadpool(worker.submit_records, records,
+                                      [r.error for r in rejected])
+        return Accepted(job_id=job.id, accepted=len(records), rejected=rejected)
+
+    @guarded.get("/jobs/{job_id}", response_model=JobView, summary="A job's state")
+    def job(job_id: str) -> Any:
+        found = worker.job(job_id)
+        if found is None:
+            raise ApiError(404, f"no job {job_id!r}: use the job_id that POST /api/articles "
+                           "returned")
+        return found.to_json()
+
+    open_routes = APIRouter()
+
+    @open_routes.get("/health", response_model=Health, summary="Is the server up; index size")
+    def health() -> Any:
+        return _health(bot, worker)
+
+    api.include_router(guarded)
+    api.include_router(open_routes)
+    for model in (AskRequest, AskBatch, ArticlesBody):  # referenced by the request bodies
+        _add_schema(api, model)
+    return api
+
+
+def _add_schema(api: FastAPI, model: type[Any]) -> None:
+    make = api.openapi
+
+    def openapi() -> dict[str, Any]:
+        spec = make()
+        schemas = spec.setdefault("components", {}).setdefault("schemas", {})
+        if model.__name__ not in schemas:
+            full = model.model_json_schema(ref_template="#/components/schemas/{model}")
+            schemas.update(full.pop("$defs", {}))
+            schemas[model.__name__] = full
+        return spec
+
+    api.openapi = openapi  # type: ignore[method-assign]
+
+
+def _answer(bot: Assistant, data: Any, prefix: str) -> dict[str, Any]:
+    """One question's `newsqa ask --json` object; ApiError saying what to fix."""
+    if not isinstance(data, dict):
+        raise ApiError(422, f'{prefix}expected {{"question": "..."}}')
+    try:
+        req = AskRequest.model_validate(data)
+    except ValidationError as exc:
+        raise ApiError(422, "; ".join(m for _, m in describe(exc, prefix))) from None
+    limit = bot.settings.serve.max_question_chars
+    if len(req.question) > limit:
+        raise ApiError(422, f"{prefix}the question is {len(req.question):,} characters, over "
+                       f"the limit of {limit:,} (NEWSQA_SERVE__MAX_QUESTION_CHARS); shorten "
+                       "it")
+    if req.llm and not bot.llm_configured:
+        raise ApiError(422, f"{prefix}llm needs an LLM endpoint on the server "
+                       "(NEWSQA_ANSWER__LLM__URL); leave llm out for quoted answers")
+    try:
+        answer = bot.ask(req.question, k=req.k, as_of=req.as_of, history=req.history,
+                         choices=req.choices, llm=req.llm)
+    except EmptyQuestion:
+        raise ApiError(422, f"{prefix}the question is empty; send the text you want "
+                       "answered") from None
+    except IndexNotFound:
+        raise ApiError(503, f"{prefix}nothing is indexed yet: push articles (POST "
+                       "/api/articles or `newsqa push`), or run `newsqa ingest PATH` on the "
+                       "server, then ask again") from None
+    except (ModelMismatch, StoreUnavailable) as exc:
+        raise ApiError(503, f"{prefix}{exc}") from None
+    except (AssistantError, NewsIndexError) as exc:
+        raise ApiError(422, f"{prefix}{exc}") from None
+    except Exception:
+        log.exception("POST /api/ask failed")
+        raise ApiError(500, f"{prefix}the question could not be answered (internal error); "
+                       "the server log has the details. Try again or rephrase") from None
+    return answer.to_json()
+
+
+def _health(bot: Assistant, worker: IngestWorker) -> Any:
+    jobs = worker.counts()
+    store = bot.store.location
+    model = bot.settings.embedding.model
+    try:
+        info = bot.info()
+    except IndexNotFound:
+        return Health(status="empty", articles=0, chunks=0, embedding_model=model,
+                      store=store, jobs=jobs)
+    except Exception as exc:
+        log.warning("health: %s", exc)
+        return JSONResponse(status_code=503, content={
+            "error": f"the index cannot be opened: {exc}", "status": "unavailable",
+            "articles": 0, "chunks": 0, "embedding_model": model, "store": store,
+            "jobs": jobs})
+    return Health(status="ok" if info["articles"] else "empty", articles=info["articles"],
+                  chunks=info["chunks"], embedding_model=str(info["embedding_model"]),
+                  store=str(info["store"]), jobs=jobs)
+
+
+def _content_type(request: Request) -> str:
+    return request.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+async def _body(request: Request, max_mb: float, types: tuple[str, ...]) -> bytes:
+    """The request body, refused with 415 for another content type and with 413 as soon
+    as it is over `max_mb` (before it is all read)."""
+    kind = _content_type(request)
+    if kind not in types:
+        raise ApiError(415, f"content type {kind or '(none)'!r} is not accepted here; send "
+                       + " or ".join(types) + " (e.g. curl -H 'Content-Type: "
+                       f"{types[0]}')")
+    limit = int(max_mb * MB)
+    too_big = ApiError(413, f"the body is over the {max_mb:g} MB limit "
+                       "(NEWSQA_SERVE__MAX_BODY_MB); send it in smaller batches "
+                       "(`newsqa push --batch N`)")
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise too_big
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise too_big
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _handle_errors(api: FastAPI) -> None:
+    async def api_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, ApiError)
+        return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers)
+
+    async def invalid(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        problems = []
+        for err in exc.errors():
+            where = ".".join(str(p) for p in err.get("loc", ()))
+            problems.append(f"{where}: {err.get('msg', 'invalid')}")
+        return JSONResponse({"error": "invalid request: " + "; ".join(problems)},
+                            status_code=422)
+
+    async def http_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, HTTPException)
+        if exc.status_code == 404:
+            message = (f"no such route: {request.method} {request.url.path}; the routes are "
+                       "listed at /api/docs")
+        elif exc.status_code == 405:
+            message = (f"{request.method} is not allowed on {request.url.path}; see /api/docs")
+        else:
+            message = str(exc.detail)
+        return JSONResponse({"error": message}, status_code=exc.status_code,
+                            headers=getattr(exc, "headers", None))
+
+    async def crash(request: Request, exc: Exception) -> JSONResponse:
+        log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
+        return JSONResponse({"error": "internal error; the server log has the details. "
+                             "Try again; if it persists, report it"}, status_code=500)
+
+    api.add_exception_handler(ApiError, api_error)
+    api.add_exception_handler(RequestValidationError, invalid)
+    api.add_exception_handler(HTTPException, http_error)
+    api.add_exception_handler(Exception, crash)

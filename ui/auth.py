@@ -1,0 +1,84 @@
+"""Who may use the server: the chat's login (`--auth USER:PASSWORD`) and the API's bearer
+token (`--api-token` or NEWSQA_SERVE__API_TOKEN).
+
+* The API (`/api/*` except `/api/health`) requires `Authorization: Bearer TOKEN` when a
+  token is set.
+* When a login or a token is set, Gradio's login guards the chat, its uploads and its
+  `/ask` endpoint; the token is accepted there as the password (any user name), so one
+  secret opens both.
+* Tokens and passwords are compared in constant time and never logged.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from assistant.errors import SettingsError
+
+
+def parse_login(auth: str | None) -> tuple[str, str] | None:
+    """'user:password' -> (user, password); None when unset."""
+    if not auth:
+        return None
+    user, sep, password = auth.partition(":")
+    if not sep or not user or not password:
+        raise SettingsError("auth must look like USER:PASSWORD (NEWSQA_SERVE__AUTH or --auth)")
+    return user, password
+
+
+def same(given: str, expected: str) -> bool:
+    """Constant-time comparison of two secrets."""
+    return hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8"))
+
+
+@dataclass(frozen=True)
+class Access:
+    """The credentials a server requires (none, a login, a token, or both)."""
+
+    login: tuple[str, str] | None = None
+    token: str | None = None
+
+    def __repr__(self) -> str:  # never print the secrets
+        login, token = "set" if self.login else None, "set" if self.token else None
+        return f"Access(login={login}, token={token})"
+
+    @property
+    def on(self) -> bool:
+        return self.login is not None or self.token is not None
+
+    def bearer_ok(self, header: str | None) -> bool:
+        """Whether an `Authorization` header carries the token (True when none is set)."""
+        if self.token is None:
+            return True
+        scheme, _, value = (header or "").partition(" ")
+        return scheme.lower() == "bearer" and same(value.strip(), self.token)
+
+    def login_ok(self, user: str, password: str) -> bool:
+        """Gradio's login check: the chat login, or the API token as password."""
+        ok = False
+        if self.login is not None:
+            ok = same(user, self.login[0]) & same(password, self.login[1])
+        if self.token is not None:
+            ok = same(password, self.token) | ok
+        return ok
+
+    def gradio_auth(self) -> Callable[[str, str], bool] | None:
+        return self.login_ok if self.on else None
+
+    def describe(self) -> str:
+        """For the start-up lines."""
+        parts = []
+        if self.login is not None:
+            parts.append("chat login on")
+        if self.token is not None:
+            parts.append("API token required" + ("" if self.login else
+                                                 " (also the chat login's password)"))
+        return "; ".join(parts) or "off (no login, no API token)"
+
+
+def make_access(auth: str | None, token: str | None) -> Access:
+    """From the --auth and --api-token values (or their settings)."""
+    token = (token or "").strip() or None
+    return Access(parse_login(auth), token)
