@@ -570,7 +570,7 @@ def launch(bot: Assistant, host: str | None = None, port: int | None = None,
         except KeyboardInterrupt:
             print("\nnewsqa: stopped.", file=sys.stderr)
         finally:
-            demo.close()
+            demo.close(verbose=False)
             worker.stop(timeout=5)  # a job cut short is resumed at the next start
     return demo
 
