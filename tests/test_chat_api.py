@@ -305,7 +305,9 @@ def test_upload_handler_indexes_and_reports(tmp_path: Path) -> None:
     good.write_text(ARTICLES["port.txt"], encoding="utf-8")
     bad.write_bytes(b"MZ")
     steps = list(upload([str(good), str(bad)]))
-    assert "Indexing **harbour\\_news.txt**" in steps[0][0]
+    # The worker indexes it: the chat shows the job's state, then what it did.
+    assert "**harbour\\_news.txt**: queued for indexing" in steps[0][0] \
+        or "**harbour\\_news.txt**: indexing" in steps[0][0] or len(steps) == 2
     message, status, cleared = steps[-1]
     assert "✗ **tool.exe** rejected" in message and ".txt" in message
     assert "✓ **harbour\\_news.txt**: 1 article(s) read, 1 added" in message
@@ -313,3 +315,40 @@ def test_upload_handler_indexes_and_reports(tmp_path: Path) -> None:
     assert status == "**1** article · **1** chunk indexed" and cleared is None
     assert not good.exists() and not bad.exists()
     assert bot.ask("When did the old harbour reopen?").citations[0].title == "Harbour reopens"
+    jobs = list((tmp_path / "home" / "jobs").glob("*.json"))
+    assert len(jobs) == 1 and json.loads(jobs[0].read_text())["state"] == "done"
+
+
+def test_upload_shows_the_job_state_while_a_writer_holds_the_lock(tmp_path: Path) -> None:
+    """A terminal ingest holds the writer lock: the upload is queued/waiting, not lost, and
+    the chat keeps answering meanwhile."""
+    import threading
+
+    bot = Assistant(make_settings(tmp_path / "home"), embedder=FakeEmbedder())
+    seed = tmp_path / "syria.txt"
+    seed.write_text(ARTICLES["syria.txt"], encoding="utf-8")
+    assert bot.ingest([seed]).ok
+    upload = _handler(chat.build_app(bot), "upload")
+    cache = tmp_path / "home" / "tmp" / "def456"
+    cache.mkdir(parents=True)
+    good = cache / "port.txt"
+    good.write_text(ARTICLES["port.txt"], encoding="utf-8")
+    release = threading.Event()
+    held = threading.Event()
+
+    def terminal_ingest() -> None:
+        from index.lock import WriterLock
+
+        with WriterLock(bot.settings.home).hold("ingest"):
+            held.set()
+            release.wait(30)
+
+    threading.Thread(target=terminal_ingest, daemon=True).start()
+    assert held.wait(10)
+    steps = upload([str(good)])
+    first = next(steps)[0]
+    assert "**port.txt**: queued" in first or "**port.txt**: indexing" in first
+    assert not bot.ask(Q1).abstained  # asks go on while the upload waits
+    release.set()
+    last = list(steps)[-1][0]
+    assert "✓ **port.txt**: 1 article(s) read, 1 added" in last

@@ -59,7 +59,8 @@ def record(article: Article) -> dict[str, Any]:
 
 
 def read_articles(paths: Sequence[Path], tally: Tally) -> list[dict[str, Any]]:
-    """Every article in `paths`, as records; unreadable parts go to `tally.problems`."""
+    """Every article in `paths`, as records; unreadable parts go to `tally.problems`.
+    Each record's `_from` names its file and id, for messages; it is not sent."""
     files, errors = collect_files(paths)
     for error in errors:
         if not isinstance(error, NothingReadable):
@@ -72,7 +73,7 @@ def read_articles(paths: Sequence[Path], tally: Tally) -> list[dict[str, Any]]:
             if isinstance(item, ParseError):
                 tally.problems.append(str(item))
             else:
-                records.append(record(item))
+                records.append({**record(item), "_from": f"{f}: article {item.id}"})
     tally.read = len(records)
     return records
 
@@ -111,20 +112,22 @@ class Server:
                             "`newsqa serve` printed)")
         return response
 
-    def submit(self, batch: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
-        """POST a batch; a batch over the server's size limit is split in two and sent
-        again. Yields the 202 answers (or {"error", "rejected"} for a refused batch)."""
+    def submit(self, batch: list[dict[str, Any]], offset: int = 0
+               ) -> Iterator[tuple[int, dict[str, Any]]]:
+        """POST a batch (`offset`: its first article's position in the push); a batch over
+        the server's size limit is split in two and sent again. Yields (offset, the 202
+        answer, or {"rejected": [...]} for a batch of which nothing was accepted)."""
         response = self.call("POST", "/articles", json={"articles": batch})
         if response.status_code == 413 and len(batch) > 1:
             half = len(batch) // 2
-            yield from self.submit(batch[:half])
-            yield from self.submit(batch[half:])
+            yield from self.submit(batch[:half], offset)
+            yield from self.submit(batch[half:], offset + half)
             return
         body = _json(response)
         if response.status_code == 202:
-            yield body
+            yield offset, body
         elif response.status_code == 422 and "rejected" in body:
-            yield {"accepted": 0, "rejected": body["rejected"], "job_id": None}
+            yield offset, {"accepted": 0, "rejected": body["rejected"], "job_id": None}
         else:
             raise PushError(f"the server refused the articles ({response.status_code}): "
                             f"{body.get('error', response.text[:300])}")
@@ -180,12 +183,16 @@ def _send(server: Server, records: list[dict[str, Any]], size: int, tally: Tally
         jobs: dict[str, int] = {}  # job id -> articles done so far (for the bar)
         settled = 0  # rejected records count as done at once
         for start in range(0, len(records), size):
-            for answer in server.submit(records[start:start + size]):
+            batch = [{k: v for k, v in r.items() if k != "_from"}
+                     for r in records[start:start + size]]
+            for offset, answer in server.submit(batch, start):
+                for r in answer.get("rejected") or []:  # indexes count from 0 per request
+                    error = str(r.get("error")).split(": ", 1)[-1]
+                    index = r.get("index")
+                    where = records[offset + index]["_from"] if isinstance(index, int) \
+                        and offset + index < len(records) else "an article"
+                    tally.problems.append(f"{where}: refused by the server: {error}")
                 rejected = answer.get("rejected") or []
-                offset = start  # the server counts records from 0 in each request
-                tally.problems += [f"{r.get('error')} (article {offset + int(r['index'])})"
-                                   if isinstance(r.get("index"), int) else str(r.get("error"))
-                                   for r in rejected]
                 settled += len(rejected)
                 tally.accepted += int(answer.get("accepted") or 0)
                 if answer.get("job_id"):
