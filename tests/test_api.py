@@ -117,6 +117,8 @@ def test_the_chat_and_its_ask_endpoint_need_the_token_as_login(
     client = Client(url + "/", auth=("anyone", TOKEN), verbose=False)
     answer = client.predict(question="When did the old harbour reopen?", api_name="/ask")
     assert answer["citations"][0]["title"] == "Harbour reopens"
+    long = client.predict(question="why " * 60, api_name="/ask")
+    assert set(long) == {"error"} and "NEWSQA_SERVE__MAX_QUESTION_CHARS" in long["error"]
 
 
 # -- ask --------------------------------------------------------------------------------

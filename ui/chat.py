@@ -282,6 +282,12 @@ def stream_llm_answer(bot: Assistant, question: str, k: int | None, as_of: date 
     yield result["answer"]
 
 
+def too_long(question: str, limit: int) -> str:
+    """The message for a question over NEWSQA_SERVE__MAX_QUESTION_CHARS."""
+    return (f"The question is {len(question):,} characters, over the limit of {limit:,} "
+            "(NEWSQA_SERVE__MAX_QUESTION_CHARS); shorten it and ask again.")
+
+
 def job_markdown(job: Job) -> str:
     """One upload's job as a chat status line: queued, indexing (with counts), or what it
     did."""
@@ -313,6 +319,7 @@ def build_app(bot: Assistant, llm: bool = False,
     os.environ["GRADIO_TEMP_DIR"] = str(home / "tmp")  # uploads land inside the data home
     uploads = home / "uploads"
     max_mb = bot.settings.serve.max_upload_mb
+    max_chars = bot.settings.serve.max_question_chars
 
     def respond(message: str, chat: list[dict[str, Any]], questions: list[str], k: float,
                 as_of: str, mode: str = QUOTES_ONLY) -> Iterator[tuple[Any, ...]]:
@@ -321,6 +328,10 @@ def build_app(bot: Assistant, llm: bool = False,
             yield chat, gr.skip(), questions, ""
             return
         chat = [*chat, {"role": "user", "content": question}]
+        if len(question) > max_chars:
+            yield [*chat, {"role": "assistant", "content": too_long(question, max_chars)}], \
+                gr.skip(), questions, ""
+            return
         try:
             day = parse_as_of(as_of)
         except ValueError as exc:
@@ -423,6 +434,8 @@ def build_app(bot: Assistant, llm: bool = False,
             The JSON object `newsqa ask --json` prints (question, answer, abstained,
             citations, retrieved, query, as_of), or {"error": "..."} saying what to fix.
         """
+        if len(str(question or "")) > max_chars:
+            return {"error": too_long(str(question), max_chars)}
         try:
             answer = bot.ask(str(question or ""), k=parse_k(k), as_of=parse_as_of(as_of),
                              history=parse_history(history),
