@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 SAVE_SECONDS = 0.5  # progress reaches the job file at most this often
+KEEP_FINISHED = 1000  # finished jobs held in memory (all stay on disk)
 
 
 class IngestWorker:
@@ -130,6 +131,11 @@ class IngestWorker:
     def _set(self, job: Job, save: bool) -> None:
         with self._changed:
             self._jobs[job.id] = job
+            if len(self._jobs) > KEEP_FINISHED and not job.pending:
+                # Finished jobs are on disk: keep memory bounded on a long-running server.
+                done = [i for i, j in self._jobs.items() if not j.pending and i != job.id]
+                for old in done[:KEEP_FINISHED // 2]:
+                    del self._jobs[old]
             self._changed.notify_all()
         if save:
             self.store.save(job)
@@ -145,15 +151,16 @@ class IngestWorker:
                 log.exception("ingest job %s", job_id)
 
     def _run(self, job: Job) -> None:
-        job = replace(job, state="running", started=now())
-        self._set(job, save=True)
         saved = time.monotonic()
 
         def progress(done: int, total: int, chunks: int) -> None:
             nonlocal job, saved
-            job = replace(job, articles_done=done, articles_total=total,
-                          chunks_embedded=chunks)
-            due = time.monotonic() - saved >= self.save_seconds
+            # The first call comes once the writer lock is held and the input read: until
+            # then (another writer, say a terminal ingest, may hold the lock) it is queued.
+            first = job.state == "queued"
+            job = replace(job, state="running", started=job.started or now(),
+                          articles_done=done, articles_total=total, chunks_embedded=chunks)
+            due = first or time.monotonic() - saved >= self.save_seconds
             self._set(job, save=due)
             if due:
                 saved = time.monotonic()
@@ -167,8 +174,8 @@ class IngestWorker:
             reason = (str(exc) if isinstance(exc, (AssistantError, NewsIndexError)) else
                       f"indexing stopped ({type(exc).__name__}); the server log has "
                       "the details. Articles indexed before it stay; push the rest again")
-            self._set(replace(job, state="failed", finished=now(),
-                              errors=(*job.errors, reason)), save=True)
+            self._set(replace(job, state="failed", started=job.started or now(),
+                              finished=now(), errors=(*job.errors, reason)), save=True)
             return
         self._set(finished(job, report), save=True)
 
@@ -179,7 +186,8 @@ def finished(job: Job, report: IngestReport) -> Job:
     if report.duplicates:
         errors.append(f"{report.duplicates} record(s) repeated an article id of this job; "
                       "the first of each was indexed")
-    return replace(job, state="done", finished=now(), articles_total=report.articles,
+    return replace(job, state="done", started=job.started or now(), finished=now(),
+                   articles_total=report.articles,
                    articles_done=report.articles, chunks_embedded=report.chunks_embedded,
                    added=report.added, updated=report.updated, unchanged=report.unchanged,
                    errors=tuple(errors))

@@ -150,3 +150,31 @@ def test_an_ingest_error_fails_the_job_and_the_worker_goes_on(tmp_path: Path) ->
     assert good_done is not None and good_done.state == "done" and good_done.added == 1
     saved = json.loads((bot.settings.home / "jobs" / f"{bad.id}.json").read_text())
     assert saved["state"] == "failed"
+
+
+def test_a_job_stays_queued_while_another_writer_holds_the_lock(tmp_path: Path) -> None:
+    from index.lock import WriterLock
+
+    bot = _bot(tmp_path / "home")
+    worker = IngestWorker(bot)
+    worker.start()
+    held, release = threading.Event(), threading.Event()
+
+    def terminal_ingest() -> None:
+        with WriterLock(bot.settings.home).hold("ingest"):
+            held.set()
+            release.wait(30)
+
+    threading.Thread(target=terminal_ingest, daemon=True).start()
+    assert held.wait(10)
+    try:
+        job = worker.submit_records(_records("h", 2))
+        waiting = worker.wait(job.id, timeout=1.0)
+        assert waiting is not None and waiting.state == "queued"
+        assert worker.counts() == {"queued": 1, "running": 0}
+        release.set()
+        done = worker.wait(job.id, timeout=60)
+    finally:
+        release.set()
+        worker.stop()
+    assert done is not None and done.state == "done" and done.added == 2
