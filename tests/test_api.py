@@ -112,6 +112,13 @@ def test_the_chat_and_its_ask_endpoint_need_the_token_as_login(
     call = httpx.post(f"{url}/gradio_api/call/ask", json={"data": ["Who?"]}, timeout=30)
     assert call.status_code == 401
     assert httpx.get(f"{url}/config", timeout=30).status_code == 401
+    # the chat's events (questions, uploads) go through these; all need the login
+    join = httpx.post(f"{url}/gradio_api/queue/join", json={"data": [], "fn_index": 0,
+                                                            "session_hash": "x"}, timeout=30)
+    assert join.status_code == 401
+    sent = httpx.post(f"{url}/gradio_api/upload", files={"files": ("a.txt", b"Hi there.")},
+                      timeout=30)
+    assert sent.status_code == 401
     with pytest.raises(Exception):  # noqa: B017 - gradio_client raises several types
         Client(url + "/", auth=("anyone", "not-the-token"), verbose=False)
     client = Client(url + "/", auth=("anyone", TOKEN), verbose=False)
@@ -324,3 +331,35 @@ def test_startup_lines_say_size_and_auth(fake_bot: Assistant) -> None:
     assert "empty" in lines[1] and "newsqa ingest" in lines[1]
     assert lines[2] == "newsqa: auth: chat login on; API token required"
     assert "tok" not in "".join(lines).replace("token", "")
+
+
+def test_with_only_a_chat_login_the_api_takes_that_login(tmp_path: Path) -> None:
+    bot, demo, url = start(tmp_path / "home", auth="reader:s3cret")
+    try:
+        body = {"articles": [HARBOUR]}
+        for auth in (None, ("reader", "wrong"), ("other", "s3cret")):
+            r = httpx.post(url + "/api/articles", json=body, auth=auth, timeout=30)
+            assert r.status_code == 401 and r.headers["www-authenticate"].startswith("Basic")
+            assert "curl -u" in r.json()["error"]
+        assert httpx.post(url + "/api/ask", json=ask_json("Who?"), headers=RIGHT,
+                          timeout=30).status_code == 401  # no token is set: none works
+        ok = httpx.post(url + "/api/articles", json=body, auth=("reader", "s3cret"), timeout=30)
+        assert ok.status_code == 202
+        assert httpx.get(url + "/api/health", timeout=30).status_code == 200
+    finally:
+        stop(demo)
+
+
+def test_access_checks() -> None:
+    from ui.auth import make_access
+
+    both = make_access("reader:pw", "tok")
+    assert both.api_ok("Bearer tok") and both.api_ok("bearer  tok ")
+    assert both.api_ok("Basic " + __import__("base64").b64encode(b"reader:pw").decode())
+    assert not both.api_ok("Bearer tok2") and not both.api_ok(None)
+    assert not both.api_ok("Basic !!!") and not both.api_ok("tok")
+    assert both.login_ok("anyone", "tok") and both.login_ok("reader", "pw")
+    assert not both.login_ok("reader", "tok2") and not both.login_ok("other", "pw")
+    assert repr(both) == "Access(login=set, token=set)"  # never the secrets
+    nothing = make_access(None, "  ")
+    assert not nothing.on and nothing.api_ok(None) and nothing.gradio_auth() is None

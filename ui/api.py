@@ -48,8 +48,6 @@ log = logging.getLogger(__name__)
 # Only declares the scheme in the OpenAPI docs (their "Authorize" button); Access checks.
 BEARER = HTTPBearer(auto_error=False, description="NEWSQA_SERVE__API_TOKEN")
 MB = 1024 * 1024
-UNAUTHORIZED = ("missing or wrong API token: send the header `Authorization: Bearer TOKEN` "
-                "(the server's NEWSQA_SERVE__API_TOKEN or --api-token)")
 
 
 def _schema(model: type[Any]) -> dict[str, Any]:
@@ -68,8 +66,10 @@ def build_api(bot: Assistant, worker: IngestWorker, access: Access) -> FastAPI:
     )
     _handle_errors(api)
     def require_token(request: Request, _: Annotated[Any, Depends(BEARER)]) -> None:
-        if not access.bearer_ok(request.headers.get("authorization")):
-            raise ApiError(401, UNAUTHORIZED, headers={"WWW-Authenticate": "Bearer"})
+        if not access.api_ok(request.headers.get("authorization")):
+            scheme, what = access.challenge()
+            raise ApiError(401, f"missing or wrong credentials: {what}",
+                           headers={"WWW-Authenticate": scheme})
 
     guarded = APIRouter(dependencies=[Depends(require_token)])
 

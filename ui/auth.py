@@ -2,7 +2,7 @@
 token (`--api-token` or NEWSQA_SERVE__API_TOKEN).
 
 * The API (`/api/*` except `/api/health`) requires `Authorization: Bearer TOKEN` when a
-  token is set.
+  token is set; with only a chat login, that login as HTTP Basic auth.
 * When a login or a token is set, Gradio's login guards the chat, its uploads and its
   `/ask` endpoint; the token is accepted there as the password (any user name), so one
   secret opens both.
@@ -11,6 +11,7 @@ token (`--api-token` or NEWSQA_SERVE__API_TOKEN).
 
 from __future__ import annotations
 
+import base64
 import hmac
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -48,12 +49,30 @@ class Access:
     def on(self) -> bool:
         return self.login is not None or self.token is not None
 
-    def bearer_ok(self, header: str | None) -> bool:
-        """Whether an `Authorization` header carries the token (True when none is set)."""
-        if self.token is None:
+    def api_ok(self, header: str | None) -> bool:
+        """Whether an `Authorization` header opens the API: `Bearer TOKEN`, or the chat
+        login as HTTP Basic auth (`curl -u user:password`). True when neither is set."""
+        if not self.on:
             return True
         scheme, _, value = (header or "").partition(" ")
-        return scheme.lower() == "bearer" and same(value.strip(), self.token)
+        scheme, value = scheme.lower(), value.strip()
+        if scheme == "bearer" and self.token is not None:
+            return same(value, self.token)
+        if scheme == "basic" and self.login is not None:
+            try:
+                user, _, password = base64.b64decode(value, validate=True).decode().partition(":")
+            except (ValueError, UnicodeDecodeError):
+                return False
+            return self.login_ok(user, password)
+        return False
+
+    def challenge(self) -> tuple[str, str]:
+        """(WWW-Authenticate header, what to send) for a 401 of the API."""
+        if self.token is not None:
+            return "Bearer", ("send the header `Authorization: Bearer TOKEN` (the server's "
+                              "NEWSQA_SERVE__API_TOKEN or --api-token)")
+        return 'Basic realm="newsqa"', ("send the chat login as HTTP Basic auth (curl -u "
+                                        "USER:PASSWORD), or give the server an API token")
 
     def login_ok(self, user: str, password: str) -> bool:
         """Gradio's login check: the chat login, or the API token as password."""
