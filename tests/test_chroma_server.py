@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import socket
 import subprocess
@@ -14,6 +15,7 @@ import pytest
 
 from assistant.service import Assistant
 from index.errors import StoreUnavailable
+from index.store import Store
 from tests.conftest import SEED_FILE, make_settings
 from tests.fakes import FakeEmbedder
 
@@ -73,3 +75,35 @@ def test_unreachable_server_is_a_clear_error(tmp_path: Path) -> None:
                     embedder=FakeEmbedder())
     with pytest.raises(StoreUnavailable, match="chroma run"):
         bot.ingest([SEED_FILE])
+
+
+def test_a_second_server_follows_a_push_by_reading_only_what_changed(
+    tmp_path: Path, chroma_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two app servers (each its own data home) on one Chroma server: the keyword index
+    of one follows the other's new article by fetching that article alone."""
+    store = {"chroma_url": chroma_url, "collection": "follow"}
+    one = Assistant(make_settings(tmp_path / "one", store=store), embedder=FakeEmbedder())
+    one.ingest([SEED_FILE])
+    two = Assistant(make_settings(tmp_path / "two", store=store), embedder=FakeEmbedder())
+    assert two.ask("Where are remaining IS cells?").citations
+    extra = tmp_path / "oslo.jsonl"
+    extra.write_text(json.dumps({"id": "oslo", "text": "The Oslo tram strike ended on "
+                                 "Friday after talks with the city."}) + "\n")
+    one.ingest([extra])
+    fetched: list[list[str]] = []
+    real = Store.chunks_of
+
+    def spy(self: Store, ids: list[str]) -> list:  # type: ignore[type-arg]
+        fetched.append(sorted(ids))
+        return real(self, ids)
+
+    monkeypatch.setattr(Store, "chunks_of", spy)
+    monkeypatch.setattr(Store, "iter_chunks",
+                        lambda self: pytest.fail("followed by reading every chunk"))
+    assert two.follow()
+    assert fetched == [["oslo"]]
+    assert two.keyword.search("tram strike Oslo", 3)[0][0] == "oslo:0"
+    answer = two.ask("When did the Oslo tram strike end?")
+    assert any(c.article_id == "oslo" for c in answer.citations)
+    assert not two.follow()  # nothing new since
