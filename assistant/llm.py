@@ -18,6 +18,7 @@ configured, nothing here is loaded.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -113,7 +114,19 @@ class LLMAnswerer:
         self.fallback = fallback
         self._client = client
         self._kinds = [settings.structured] if settings.structured != "auto" else list(_KINDS)
-        self.last = CallRecord()
+        self._local = threading.local()  # asks on several threads each keep their own
+
+    @property
+    def last(self) -> CallRecord:
+        """What happened in this thread's last call (for the eval's quote outcomes)."""
+        record: CallRecord | None = getattr(self._local, "record", None)
+        if record is None:
+            record = self._local.record = CallRecord()
+        return record
+
+    @last.setter
+    def last(self, record: CallRecord) -> None:
+        self._local.record = record
 
     @property
     def client(self) -> Any:

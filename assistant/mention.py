@@ -55,6 +55,7 @@ class Parsed:
 
 _NLP: Any = None
 _NLP_LOCK = threading.Lock()
+_PARSE_LOCK = threading.Lock()
 
 
 def nlp() -> Any:
@@ -75,8 +76,11 @@ class MentionFinder:
 
     def find(self, texts: Sequence[str]) -> list[Parsed]:
         """For each text, its mentions and tokens."""
-        return [Parsed(mentions(doc), [t.text for t in doc], [t.idx for t in doc])
-                for doc in self.nlp.pipe(texts)]
+        # spaCy's shared vocabulary is not safe to grow from several threads at once, and
+        # its work holds the GIL anyway: one parse at a time per process.
+        with _PARSE_LOCK:
+            return [Parsed(mentions(doc), [t.text for t in doc], [t.idx for t in doc])
+                    for doc in self.nlp.pipe(texts)]
 
 
 def _load() -> Any:

@@ -11,7 +11,9 @@ answerer. The CLI and the chat UI are thin layers over it.
 from __future__ import annotations
 
 import contextlib
+import logging
 import shutil
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
@@ -41,6 +43,7 @@ if TYPE_CHECKING:
     from index.retrieve import Passage, Retriever
 
 
+log = logging.getLogger(__name__)
 NOTHING_INDEXED = "Nothing is indexed yet: run `newsqa ingest PATH`"
 FOLLOW_SECONDS = 2.0  # how often an asking process checks for other writers' changes
 
@@ -53,6 +56,12 @@ class Assistant:
         self._embedder = embedder
         self.store = Store(settings.store, settings.chroma_dir)
         self.lock = WriterLock(settings.home)
+        # Asks run on several threads at once. `_lazy` guards building the shared parts;
+        # `_writing` is held by whatever writes in this process (ingest, removal, repair)
+        # and by `follow`, so the two never swap the store under each other.
+        self._lazy = threading.RLock()
+        self._writing = threading.RLock()
+        self._following = threading.Lock()
         self._followed = time.monotonic()
         self._retriever: Retriever | None = None
         self._keyword: KeywordIndex | None = None
@@ -63,9 +72,12 @@ class Assistant:
     @property
     def embedder(self) -> Embedder:
         if self._embedder is None:
-            from index.embed import make_embedder
+            with self._lazy:
+                if self._embedder is None:
+                    from index.embed import make_embedder
 
-            self._embedder = make_embedder(self.settings.embedding, self.settings.model_dir)
+                    self._embedder = make_embedder(self.settings.embedding,
+                                                   self.settings.model_dir)
         return self._embedder
 
     def expected_manifest(self) -> Manifest:
@@ -105,8 +117,9 @@ class Assistant:
         # Everything that can be refused is checked before anything is touched.
         chunker = Chunker(self.settings.chunking, self.embedder.token_ids)
         expected = self.expected_manifest()
-        with self.lock.hold("rebuild" if rebuild else "ingest", wait=wait, on_wait=on_wait):
-            self._catch_up()
+        with self._writing, self.lock.hold("rebuild" if rebuild else "ingest", wait=wait,
+                                           on_wait=on_wait):
+            self.follow()
             if rebuild:
                 report = self._rebuild([Path(p) for p in paths], chunker, expected, progress)
             else:
@@ -166,8 +179,8 @@ class Assistant:
         """Remove articles (and their chunks) from the index; returns the ids that were
         indexed. Uploaded files that held only removed articles are deleted too, so a
         later ingest of the uploads folder does not bring them back."""
-        with self.lock.hold("removal", wait=wait, on_wait=on_wait):
-            self._catch_up()
+        with self._writing, self.lock.hold("removal", wait=wait, on_wait=on_wait):
+            self.follow()
             self.open()
             records = self.store.records()
             found = [a for a in dict.fromkeys(article_ids) if a in records]
@@ -197,36 +210,75 @@ class Assistant:
         from index.check import check_index
 
         if not repair:
-            self._catch_up()
+            self.follow()
             self.open()
             return check_index(self.store, self.keyword, repair=False)
-        with self.lock.hold("check --repair", wait=wait, on_wait=on_wait):
-            self._catch_up()
+        with self._writing, self.lock.hold("check --repair", wait=wait, on_wait=on_wait):
+            self.follow()
             self.open()
             report = check_index(self.store, self.keyword, repair=True,
                                  reingest=lambda paths: self._reingest(paths))
         self._retriever = None
         return report
 
-    def _catch_up(self) -> None:
-        """If another process wrote to the index since this one last looked (a terminal
-        ingest while the chat runs), reconnect and reload the keyword index, so that this
-        process neither misses nor overwrites what the other one wrote."""
-        if not self.store.stale():
-            return
-        self.store.refresh()
-        if self._keyword is not None:
-            self._keyword = None  # reloaded (for the live collection) on next use
-        self._retriever = None
+    def follow(self) -> bool:
+        """Pick up what other processes wrote since this one last looked (a terminal
+        ingest while the chat runs, another server on the same Chroma server), so that
+        this process neither misses nor overwrites it. True if anything changed.
+
+        Asks running meanwhile keep using the current store, keyword index and retriever;
+        the new ones are built beside them and swapped in when ready. On a Chroma server
+        only the keyword index needs catching up (incrementally, `KeywordIndex.sync`); an
+        embedded Chroma never reloads its vector index, so a new client is opened."""
+        with self._writing:
+            store = self.store
+            if not store.stale():
+                return False
+            if self.settings.store.chroma_url and not store.moved():
+                store.refresh()
+                if self._keyword is not None:
+                    self._keyword.sync(store)
+                return True
+            fresh = Store(self.settings.store, self.settings.chroma_dir)
+            if not fresh.exists():  # dropped by another process: nothing to follow
+                return False
+            fresh.open()
+            keyword = None
+            if self._keyword is not None or self._retriever is not None:
+                from index.keyword import KeywordIndex
+
+                keyword = KeywordIndex(self._keyword_folder(fresh.base()))
+                keyword.sync(fresh)
+            with self._lazy:
+                self.store, self._keyword = fresh, keyword
+                self._retriever = None
+                self._opened = True
+            return True
 
     def _follow_writers(self) -> None:
-        """Before an ask, at most every FOLLOW_SECONDS: pick up other writers' articles."""
+        """Before an ask, at most every FOLLOW_SECONDS: check (one small read) whether
+        other processes wrote, and if so follow them in the background (`follow`), so no
+        question waits for it. Skipped while this process writes: its ingest follows."""
         now = time.monotonic()
-        if now - self._followed < FOLLOW_SECONDS:
+        if not self._opened or now - self._followed < FOLLOW_SECONDS:
             return
         self._followed = now
-        if self._opened:
-            self._catch_up()
+        if not self._following.acquire(blocking=False):
+            return
+
+        def run() -> None:
+            try:
+                if self._writing.acquire(blocking=False):
+                    try:
+                        self.follow()
+                    finally:
+                        self._writing.release()
+            except Exception:  # the next check tries again; asks go on meanwhile
+                log.warning("could not follow other writers", exc_info=True)
+            finally:
+                self._following.release()
+
+        threading.Thread(target=run, name="newsqa-follow", daemon=True).start()
 
     def _reingest(self, paths: list[Path]) -> IngestReport:
         from index.chunk import Chunker
@@ -240,9 +292,11 @@ class Assistant:
     def keyword(self) -> KeywordIndex:
         """The BM25 index beside the vectors (loaded once, synced with the store)."""
         if self._keyword is None:
-            from index.keyword import KeywordIndex
+            with self._lazy:
+                if self._keyword is None:
+                    from index.keyword import KeywordIndex
 
-            self._keyword = KeywordIndex(self._keyword_folder(self.store.base()))
+                    self._keyword = KeywordIndex(self._keyword_folder(self.store.base()))
         return self._keyword
 
     def _keyword_folder(self, base: str) -> Path:
@@ -251,31 +305,38 @@ class Assistant:
     @property
     def retriever(self) -> Retriever:
         """Built once per index state; ingest resets it so new articles are found."""
-        if self._retriever is None:
-            if not self._opened:
-                self.open()
-            if self.settings.retrieval.mode == "dense":
-                from index.retrieve import DenseRetriever
+        retriever = self._retriever
+        if retriever is None:
+            with self._lazy:
+                retriever = self._retriever
+                if retriever is None:
+                    retriever = self._retriever = self._new_retriever()
+        return retriever
 
-                self._retriever = DenseRetriever(self.store, self.embedder)
-            else:
-                from index.hybrid import HybridRetriever
+    def _new_retriever(self) -> Retriever:
+        if not self._opened:
+            self.open()
+        if self.settings.retrieval.mode == "dense":
+            from index.retrieve import DenseRetriever
 
-                self.keyword.sync(self.store)
-                self._retriever = HybridRetriever(
-                    self.embedder, self.keyword, self.store, self.settings.retrieval
-                )
-        return self._retriever
+            return DenseRetriever(self.store, self.embedder)
+        from index.hybrid import HybridRetriever
+
+        self.keyword.sync(self.store)
+        return HybridRetriever(self.embedder, self.keyword, self.store, self.settings.retrieval)
 
     @property
     def answerer(self) -> Answerer:
         if self._answerer is None:
-            reader = None
-            if self.settings.answer.short_answers:
-                from assistant.reader import SpanReader
+            with self._lazy:
+                if self._answerer is None:
+                    reader = None
+                    if self.settings.answer.short_answers:
+                        from assistant.reader import SpanReader
 
-                reader = SpanReader()
-            self._answerer = ExtractiveAnswerer(self.embedder, self.settings.answer, reader)
+                        reader = SpanReader()
+                    self._answerer = ExtractiveAnswerer(self.embedder, self.settings.answer,
+                                                        reader)
         return self._answerer
 
     def _read_quotes(self, question: Question, answer: Answer) -> Answer:
@@ -306,9 +367,11 @@ class Assistant:
         """The LLM answerer (`assistant.llm`), loaded on first use; raises SettingsError
         when no LLM is configured."""
         if self._llm is None:
-            from assistant.llm import LLMAnswerer
+            with self._lazy:
+                if self._llm is None:
+                    from assistant.llm import LLMAnswerer
 
-            self._llm = LLMAnswerer(self.settings.answer.llm, self.answerer)
+                    self._llm = LLMAnswerer(self.settings.answer.llm, self.answerer)
         return self._llm
 
     def ask(
@@ -365,16 +428,15 @@ class Assistant:
         return answer
 
     def _retrieve(self, query: str, k: int, as_of: date | None) -> list[Passage]:
+        retriever = self.retriever
         try:
-            return self.retriever.retrieve(query, k, as_of)
+            return retriever.retrieve(query, k, as_of)
         except Exception:
             # Another process swapped in a rebuilt index (`ingest --rebuild`) and dropped
-            # the collections this one had open: reopen the live ones and ask again.
+            # the collections this one had open: follow it and ask again.
             if not self.store.moved():
                 raise
-            self.store.reopen()
-            self._retriever = self._keyword = None
-            self._opened = False
+            self.follow()
             return self.retriever.retrieve(query, k, as_of)
 
     def _focused(

@@ -104,6 +104,7 @@ class Ingestor:
         # What reached the store in this run, for the keyword index: (chunk, date key).
         self._written: list[tuple[Chunk, int]] = []
         self._removed: list[str] = []
+        self._hashes: dict[str, str] = {}  # content hash of each article written
         self._new: set[str] = set()  # ids of articles this run adds (not updates)
         self._done = 0  # articles of this run written to the store (for on_progress)
 
@@ -163,8 +164,8 @@ class Ingestor:
             stale |= {r.id for r in records.values() if r.path and not Path(r.path).exists()}
         stale -= seen
         if self.keyword is not None:
-            self.keyword.sync(self.store)
-        self._written, self._removed = [], []
+            self.keyword.sync(self.store, {a: r.hash for a, r in records.items()})
+        self._written, self._removed, self._hashes = [], [], {}
         self._progress(report)
         try:
             if stale:
@@ -175,7 +176,8 @@ class Ingestor:
         finally:
             # Also after Ctrl-C: the keyword index then matches what did reach the store.
             if self.keyword is not None and (self._written or self._removed):
-                self.keyword.update(self._written, self._removed, self.store.generation())
+                self.keyword.update(self._written, self._removed, self.store.generation(),
+                                    self._hashes)
         report.seconds = time.perf_counter() - t0
         self._progress(report)
         return report
@@ -255,6 +257,7 @@ class Ingestor:
         self.store.write(articles, chunks, all_vectors)
         dates = {a.id: date_key(a.date) for a in articles}
         self._written.extend((c, dates[c.article_id]) for c in chunks)
+        self._hashes.update((a.id, a.hash) for a in articles)
         report.chunks_embedded += len(unique)
         self._done += len(articles)
         report.chunks_reused += len(inputs) - len(unique)

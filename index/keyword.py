@@ -19,8 +19,10 @@ import json
 import os
 import re
 import shutil
+import threading
 import uuid
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -52,21 +54,45 @@ class Terms:
         return list(self._stem([w for w in words if w not in _STOP]))
 
 
+@dataclass(frozen=True)
+class _State:
+    """One consistent version of the index. Searches read `KeywordIndex._state` once and
+    use only that; writers build a new state beside it and swap the reference, so a search
+    running while an ingest updates the index sees the old version or the new, never a mix.
+    """
+
+    generation: str | None = None
+    chunk_ids: tuple[str, ...] = ()
+    article_ids: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=object))
+    date_keys: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int32))
+    doc_terms: tuple[np.ndarray, ...] = ()
+    vocab: dict[str, int] = field(default_factory=dict)
+    bm25: Any = None
+    # Content hash of every article the index holds (None: unknown, from an index saved
+    # before hashes were kept): what lets `sync` fetch only the articles that changed.
+    hashes: dict[str, str] | None = None
+    position: dict[str, int] = field(default_factory=dict)
+
+
 class KeywordIndex:
-    """BM25 over every chunk of the store, with per-chunk dates for 'as of' filtering."""
+    """BM25 over every chunk of the store, with per-chunk dates for 'as of' filtering.
+    Safe to search from several threads while one thread updates it."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self.terms = Terms()
-        self.generation: str | None = None
-        self.chunk_ids: list[str] = []
-        self.article_ids: np.ndarray = np.zeros(0, dtype=object)
-        self.date_keys = np.zeros(0, dtype=np.int32)
-        self._doc_terms: list[np.ndarray] = []
-        self.vocab: dict[str, int] = {}
-        self._bm25: Any = None
-        self._position: dict[str, int] | None = None
+        self._write = threading.RLock()  # one writer at a time; searches take no lock
+        self._state = _State()
         self._load()
+
+    @property
+    def generation(self) -> str | None:
+        """The store generation this index mirrors (None: never synced)."""
+        return self._state.generation
+
+    @property
+    def chunk_ids(self) -> tuple[str, ...]:
+        return self._state.chunk_ids
 
     # -- persistence ------------------------------------------------------------------
     def _current(self) -> Path | None:
@@ -86,46 +112,51 @@ class KeywordIndex:
 
             state = json.loads((path / "state.json").read_text())
             data = np.load(path / "terms.npz", allow_pickle=False)
-            self.vocab = json.loads((path / "vocab.json").read_text())
             offsets = data["offsets"]
             flat = data["flat"]
-            self.chunk_ids = [str(x) for x in data["chunk_ids"]]
-            self.article_ids = np.array([str(x) for x in data["article_ids"]], dtype=object)
-            self.date_keys = data["date_keys"]
-            self._doc_terms = [flat[offsets[i]:offsets[i + 1]] for i in range(len(offsets) - 1)]
-            self._bm25 = (
-                bm25s.BM25.load(str(path / "bm25"), mmap=True, show_progress=False)
-                if self.chunk_ids else None
+            chunk_ids = tuple(str(x) for x in data["chunk_ids"])
+            hashes_file = path / "hashes.json"
+            self._state = _State(
+                generation=state["generation"],
+                chunk_ids=chunk_ids,
+                article_ids=np.array([str(x) for x in data["article_ids"]], dtype=object),
+                date_keys=data["date_keys"],
+                doc_terms=tuple(flat[offsets[i]:offsets[i + 1]]
+                                for i in range(len(offsets) - 1)),
+                vocab=json.loads((path / "vocab.json").read_text()),
+                bm25=(bm25s.BM25.load(str(path / "bm25"), mmap=True, show_progress=False)
+                      if chunk_ids else None),
+                hashes=(json.loads(hashes_file.read_text()) if hashes_file.exists()
+                        else None),
+                position={cid: i for i, cid in enumerate(chunk_ids)},
             )
-            self.generation = state["generation"]
         except (OSError, KeyError, ValueError):
             # A damaged index is only a cache of the store: forget it and rebuild.
-            self.generation = None
-            self.chunk_ids = []
-            self._doc_terms = []
+            self._state = _State()
 
-    def _save(self, generation: str) -> None:
+    def _save(self, state: _State) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
         version = self.folder / f"v-{uuid.uuid4().hex[:12]}"
         version.mkdir()
-        lengths = [len(t) for t in self._doc_terms]
+        lengths = [len(t) for t in state.doc_terms]
         offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
         np.cumsum(lengths, out=offsets[1:])
-        flat = (np.concatenate(self._doc_terms) if self._doc_terms
+        flat = (np.concatenate(state.doc_terms) if state.doc_terms
                 else np.zeros(0, dtype=np.int32)).astype(np.int32)
         np.savez(version / "terms.npz", offsets=offsets, flat=flat,
-                 chunk_ids=np.array(self.chunk_ids, dtype=str),
-                 article_ids=np.array(list(self.article_ids), dtype=str),
-                 date_keys=self.date_keys.astype(np.int32))
-        (version / "vocab.json").write_text(json.dumps(self.vocab))
-        if self._bm25 is not None:
-            self._bm25.save(str(version / "bm25"), show_progress=False)
-        (version / "state.json").write_text(json.dumps({"generation": generation,
-                                                        "chunks": len(self.chunk_ids)}))
+                 chunk_ids=np.array(state.chunk_ids, dtype=str),
+                 article_ids=np.array(list(state.article_ids), dtype=str),
+                 date_keys=state.date_keys.astype(np.int32))
+        (version / "vocab.json").write_text(json.dumps(state.vocab))
+        if state.hashes is not None:
+            (version / "hashes.json").write_text(json.dumps(state.hashes))
+        if state.bm25 is not None:
+            state.bm25.save(str(version / "bm25"), show_progress=False)
+        (version / "state.json").write_text(json.dumps({"generation": state.generation,
+                                                        "chunks": len(state.chunk_ids)}))
         tmp = self.folder / f"current.{uuid.uuid4().hex[:8]}"
         tmp.write_text(version.name)
         os.replace(tmp, self.folder / "current")  # the atomic switch
-        self.generation = generation
         for old in self.folder.glob("v-*"):
             if old != version:
                 shutil.rmtree(old, ignore_errors=True)
@@ -136,117 +167,150 @@ class KeywordIndex:
         added: Sequence[tuple[Chunk, int]],
         removed_articles: Iterable[str],
         generation: str,
+        hashes: dict[str, str] | None = None,
     ) -> None:
         """Drop the chunks of `removed_articles`, add `added` (chunk, date key) pairs (an
-        added chunk replaces any of the same article), re-index and save."""
+        added chunk replaces any of the same article), re-index, save, then swap the new
+        version in. `hashes` are the content hashes of the added articles."""
+        with self._write:
+            self._swap(self._updated(self._state, added, removed_articles, generation, hashes))
+
+    def _swap(self, state: _State) -> None:
+        self._save(state)
+        self._state = state  # the atomic swap (see _State)
+
+    def _updated(
+        self, s: _State, added: Sequence[tuple[Chunk, int]], removed_articles: Iterable[str],
+        generation: str, hashes: dict[str, str] | None,
+    ) -> _State:
         gone = set(removed_articles) | {c.article_id for c, _ in added}
-        if gone:
-            keep = [i for i, a in enumerate(self.article_ids) if a not in gone]
-            self.chunk_ids = [self.chunk_ids[i] for i in keep]
-            self.article_ids = self.article_ids[keep]
-            self.date_keys = self.date_keys[keep]
-            self._doc_terms = [self._doc_terms[i] for i in keep]
-        if added:
-            self.chunk_ids += [c.id for c, _ in added]
-            self.article_ids = np.concatenate(
-                [self.article_ids, np.array([c.article_id for c, _ in added], dtype=object)])
-            self.date_keys = np.concatenate(
-                [self.date_keys, np.array([d for _, d in added], dtype=np.int32)])
-            self._doc_terms += [self._term_ids(c.text, grow=True) for c, _ in added]
-        self._reindex()
-        self._save(generation)
+        keep = [i for i, a in enumerate(s.article_ids) if a not in gone]
+        vocab = dict(s.vocab)  # grown for the new version only
+        doc_terms = [s.doc_terms[i] for i in keep]
+        doc_terms += [self._term_ids(c.text, vocab, grow=True) for c, _ in added]
+        chunk_ids = tuple([s.chunk_ids[i] for i in keep] + [c.id for c, _ in added])
+        known = None
+        if s.hashes is not None and (hashes is not None or not added):
+            known = {a: h for a, h in s.hashes.items() if a not in gone}
+            known.update(hashes or {})
+        return _State(
+            generation=generation,
+            chunk_ids=chunk_ids,
+            article_ids=np.concatenate(
+                [s.article_ids[keep], np.array([c.article_id for c, _ in added], dtype=object)]),
+            date_keys=np.concatenate(
+                [s.date_keys[keep], np.array([d for _, d in added], dtype=np.int32)]),
+            doc_terms=tuple(doc_terms),
+            vocab=vocab,
+            bm25=_bm25(doc_terms, vocab),
+            hashes=known,
+            position={cid: i for i, cid in enumerate(chunk_ids)},
+        )
 
     def reload(self) -> None:
         """Read the saved index again (another process may have saved a newer one)."""
-        self.generation = None
-        self.chunk_ids, self._doc_terms, self.vocab = [], [], {}
-        self.article_ids = np.zeros(0, dtype=object)
-        self.date_keys = np.zeros(0, dtype=np.int32)
-        self._bm25 = None
-        self._position = None
-        self._load()
+        with self._write:
+            self._state = _State()
+            self._load()
 
     def mirrors(self, store: Store) -> bool:
         """Whether this index mirrors the store's current state: the same generation
         (a token every store write changes) and the same number of chunks."""
         return self.generation == store.generation() and len(self) == store.counts()[1]
 
-    def sync(self, store: Store) -> bool:
-        """Rebuild from the store unless it mirrors the store's current state (another
-        writer, or an ingest killed before it could update us). True if it rebuilt."""
-        current = store.generation()
-        if self.mirrors(store):
-            return False
-        rows = ((chunk, int(meta.get("date_key", 0))) for chunk, meta in store.iter_chunks())
-        self.rebuild(rows, current)
-        return True
+    def sync(self, store: Store, records: dict[str, str] | None = None) -> bool:
+        """Bring the index in line with the store unless it already mirrors it (another
+        writer, or an ingest killed before it could update us): only the articles whose
+        content hash changed are fetched, so following another server's push costs about
+        what that push added. `records` ({article id: hash}, if the caller has them) saves
+        reading them. True if anything changed."""
+        with self._write:
+            current = store.generation()
+            s = self._state
+            if self.mirrors(store):
+                if s.hashes is None and len(self):  # adopt them while they match
+                    hashes = records if records is not None else _hashes(store)
+                    self._state = replace(s, hashes=hashes)
+                    self._save(self._state)
+                return False
+            hashes = records if records is not None else _hashes(store)
+            if s.hashes is None:
+                self.rebuild(((c, int(m.get("date_key", 0))) for c, m in store.iter_chunks()),
+                             current, hashes)
+                return True
+            changed = [a for a, h in hashes.items() if s.hashes.get(a) != h]
+            removed = [a for a in s.hashes if a not in hashes]
+            extra = set(s.article_ids) - set(hashes) - set(removed)  # chunks without record
+            self.update(store.chunks_of(changed), [*removed, *extra], current,
+                        {a: hashes[a] for a in changed})
+            return True
 
-    def rebuild(self, chunks: Iterable[tuple[Chunk, int]], generation: str) -> None:
-        """Build from scratch from every (chunk, date key) of the store."""
-        self.chunk_ids, self._doc_terms, self.vocab = [], [], {}
-        self.article_ids = np.zeros(0, dtype=object)
-        self.date_keys = np.zeros(0, dtype=np.int32)
-        self.update(list(chunks), [], generation)
+    def rebuild(self, chunks: Iterable[tuple[Chunk, int]], generation: str,
+                hashes: dict[str, str] | None = None) -> None:
+        """Build from scratch from every (chunk, date key) of the store (`hashes`: the
+        content hash of every article, for later incremental syncs). Searches use the old
+        version until the new one is complete."""
+        with self._write:
+            empty = _State(hashes=None if hashes is None else {})
+            self._swap(self._updated(empty, list(chunks), [], generation, hashes))
 
-    def _term_ids(self, text: str, grow: bool) -> np.ndarray:
+    def _term_ids(self, text: str, vocab: dict[str, int], grow: bool) -> np.ndarray:
         ids = []
         for t in self.terms(text):
-            i = self.vocab.get(t)
+            i = vocab.get(t)
             if i is None and grow:
-                i = self.vocab[t] = len(self.vocab)
+                i = vocab[t] = len(vocab)
             if i is not None:
                 ids.append(i)
         return np.array(ids, dtype=np.int32)
 
-    def _reindex(self) -> None:
-        import logging
-
-        import bm25s
-
-        logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every build at DEBUG
-
-        self._position = None
-        from bm25s.tokenization import Tokenized
-
-        if not self.chunk_ids:
-            self._bm25 = None
-            return
-        # Every chunk needs at least one term for bm25s; an empty one gets a dummy term.
-        pad = self.vocab.setdefault("\x00", len(self.vocab))
-        docs = [t.tolist() if len(t) else [pad] for t in self._doc_terms]
-        bm25 = bm25s.BM25()
-        bm25.index(Tokenized(ids=docs, vocab=self.vocab), show_progress=False)
-        self._bm25 = bm25
-
     # -- search -----------------------------------------------------------------------
     def __len__(self) -> int:
-        return len(self.chunk_ids)
+        return len(self._state.chunk_ids)
 
     def date_keys_of(self, chunk_ids: Sequence[str]) -> dict[str, int]:
         """Date keys (0 = undated) of chunks returned by `search`."""
-        if not chunk_ids:
-            return {}
-        if self._position is None or len(self._position) != len(self.chunk_ids):
-            self._position = {cid: i for i, cid in enumerate(self.chunk_ids)}
-        return {c: int(self.date_keys[self._position[c]]) for c in chunk_ids
-                if c in self._position}
+        s = self._state
+        return {c: int(s.date_keys[s.position[c]]) for c in chunk_ids if c in s.position}
 
     def search(
         self, query: str, top_k: int, max_date_key: int | None = None
     ) -> list[tuple[str, float]]:
         """(chunk id, BM25 score) of the best `top_k` chunks with a positive score; with
         `max_date_key`, only chunks dated on or before it, or undated."""
-        if self._bm25 is None:
+        s = self._state  # one version for the whole search
+        if s.bm25 is None:
             return []
-        ids = self._term_ids(query, grow=False)
-        ids = ids[ids < len(self._bm25.vocab_dict)]
+        ids = self._term_ids(query, s.vocab, grow=False)
+        ids = ids[ids < len(s.bm25.vocab_dict)]
         if len(ids) == 0:
             return []
-        scores = self._bm25.get_scores_from_ids(ids.tolist())
+        scores = s.bm25.get_scores_from_ids(ids.tolist())
         if max_date_key is not None:
-            scores = np.where((self.date_keys <= max_date_key) | (self.date_keys == 0),
-                              scores, 0.0)
+            scores = np.where((s.date_keys <= max_date_key) | (s.date_keys == 0), scores, 0.0)
         k = min(top_k, len(scores))
         top = np.argpartition(-scores, k - 1)[:k]
         top = top[np.argsort(-scores[top], kind="stable")]
-        return [(self.chunk_ids[i], float(scores[i])) for i in top if scores[i] > 0]
+        return [(s.chunk_ids[i], float(scores[i])) for i in top if scores[i] > 0]
+
+
+def _bm25(doc_terms: Sequence[np.ndarray], vocab: dict[str, int]) -> Any:
+    """A bm25s index of the chunks' term ids (None when there are no chunks)."""
+    import logging
+
+    import bm25s
+    from bm25s.tokenization import Tokenized
+
+    logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every build at DEBUG
+    if not doc_terms:
+        return None
+    # Every chunk needs at least one term for bm25s; an empty one gets a dummy term.
+    pad = vocab.setdefault("\x00", len(vocab))
+    docs = [t.tolist() if len(t) else [pad] for t in doc_terms]
+    bm25 = bm25s.BM25()
+    bm25.index(Tokenized(ids=docs, vocab=vocab), show_progress=False)
+    return bm25
+
+
+def _hashes(store: Store) -> dict[str, str]:
+    return {a: r.hash for a, r in store.records().items()}

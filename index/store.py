@@ -257,19 +257,17 @@ class Store:
             return True
 
     def refresh(self) -> None:
-        """See what other processes wrote. An embedded Chroma keeps each process's vector
-        index in memory and never reloads it: a long-running process (the chat) would miss
-        other writers' vectors, and writing from it would fail with 'Error finding id'. So
-        drop this process's client and open a new one (the collections too)."""
-        was_open = self._chunks is not None
-        if not self.settings.chroma_url:
-            self._client = None  # the next connect loads the current state from disk
-        self.reopen()
-        if was_open and self.exists():
-            client = self._connect()
-            chunks_name, articles_name = self._names()
-            self._chunks = client.get_collection(chunks_name, embedding_function=None)
-            self._articles = client.get_collection(articles_name, embedding_function=None)
+        """On a Chroma server: fetch the collections again, so their metadata (the
+        generation) is current. The new handles replace the old ones one assignment at a
+        time, never leaving them unset, since other threads may be reading. (An embedded
+        Chroma keeps each client's vector index in memory and never reloads it: open a new
+        Store instead, as `Assistant.follow` does.)"""
+        if self._chunks is None:
+            return
+        client = self._connect()
+        chunks_name, articles_name = self._names()
+        self._chunks = client.get_collection(chunks_name, embedding_function=None)
+        self._articles = client.get_collection(articles_name, embedding_function=None)
 
     def manifest(self) -> Manifest:
         raw = (self._chunks.metadata or {}).get("newsqa_manifest")
@@ -316,6 +314,18 @@ class Store:
             got = self._chunks.get(include=["documents", "metadatas"], limit=_BATCH, offset=offset)
             for cid, doc, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
                 yield chunk_from_metadata(cid, doc, meta), meta
+
+    def chunks_of(self, article_ids: Sequence[str]) -> list[tuple[Chunk, int]]:
+        """Every stored chunk of these articles, with its date key (for the keyword index
+        to follow another writer's changes without reading the whole store)."""
+        out: list[tuple[Chunk, int]] = []
+        ids = list(article_ids)
+        for i in range(0, len(ids), 500):
+            got = self._chunks.get(where={"article_id": {"$in": ids[i:i + 500]}},
+                                   include=["documents", "metadatas"])
+            for cid, doc, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
+                out.append((chunk_from_metadata(cid, doc, meta), int(meta.get("date_key", 0))))
+        return out
 
     def chunk_owners(self) -> dict[str, str]:
         """Every stored chunk id with the id of its article (for consistency checks)."""
