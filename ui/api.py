@@ -206,7 +206,8 @@ def _answer(bot: Assistant, data: Any, prefix: str) -> dict[str, Any]:
 def _health(bot: Assistant, worker: IngestWorker) -> Any:
     jobs = worker.counts()
     store = bot.store.location
-    model = bot.settings.embedding.model
+    emb = bot.settings.embedding
+    model = f"{emb.model}@{emb.backend}"  # as an index built now records it
     try:
         info = bot.info()
     except IndexNotFound:
