@@ -111,7 +111,8 @@ def build_api(bot: Assistant, worker: IngestWorker, access: Access) -> FastAPI:
     async def articles(request: Request) -> Any:
         kind = _content_type(request)
         raw = await _body(request, cfg.max_body_mb, ("application/json", *NDJSON_TYPES))
-        items = article_items(raw, ndjson=kind in NDJSON_TYPES)
+        # Parsing and checking up to 10,000 records is CPU work: off the event loop.
+        items = await run_in_threadpool(article_items, raw, kind in NDJSON_TYPES)
         if not items:
             raise ApiError(422, 'the body has no articles; send {"articles": [{"text": '
                            '"...", "title": "..."}]}')
@@ -120,7 +121,7 @@ def build_api(bot: Assistant, worker: IngestWorker, access: Access) -> FastAPI:
                            f"{cfg.max_articles:,} per request (NEWSQA_SERVE__MAX_ARTICLES); "
                            "send them in batches, e.g. `newsqa push --batch 500`")
         limit = int(bot.settings.ingest.max_article_mb * MB)
-        records, rejected = validate_articles(items, limit)
+        records, rejected = await run_in_threadpool(validate_articles, items, limit)
         if not records:
             raise ApiError(422, "no article in the body can be indexed: "
                            + "; ".join(r.error for r in rejected[:5])
