@@ -178,3 +178,45 @@ def test_a_job_stays_queued_while_another_writer_holds_the_lock(tmp_path: Path) 
         release.set()
         worker.stop()
     assert done is not None and done.state == "done" and done.added == 2
+
+
+def test_asks_are_answered_while_a_job_is_indexing(tmp_path: Path) -> None:
+    """The worker's ingest is stuck inside the embedder; questions still get answers
+    from the index as it was."""
+
+    class StuckEmbedder(FakeEmbedder):
+        def __init__(self) -> None:
+            super().__init__()
+            self.inside, self.go_on = threading.Event(), threading.Event()
+            self.stuck = False
+
+        def embed_documents(self, texts):  # type: ignore[no-untyped-def]
+            # only the worker's ingest is stuck (an ask embeds sentences too)
+            if self.stuck and threading.current_thread().name == "newsqa-ingest":
+                self.inside.set()
+                self.go_on.wait(60)
+            return super().embed_documents(texts)
+
+    embedder = StuckEmbedder()
+    bot = Assistant(make_settings(tmp_path / "home"), embedder=embedder)
+    worker = IngestWorker(bot)
+    worker.start()
+    try:
+        first = worker.submit_records(_records("old", 2))
+        assert worker.wait(first.id, 60).state == "done"  # type: ignore[union-attr]
+        embedder.stuck = True
+        job = worker.submit_records(_records("new", 2))
+        assert embedder.inside.wait(30)
+        assert worker.job(job.id).state == "running"  # type: ignore[union-attr]
+        answers: list[object] = []
+        asker = threading.Thread(target=lambda: answers.append(
+            bot.ask("When did the old council vote on harbour repairs?")))
+        asker.start()
+        asker.join(30)
+        assert answers and answers[0].citations  # type: ignore[attr-defined]
+        embedder.go_on.set()
+        done = worker.wait(job.id, 60)
+    finally:
+        embedder.go_on.set()
+        worker.stop()
+    assert done is not None and done.state == "done" and bot.info()["articles"] == 4
