@@ -135,10 +135,15 @@ class JobStore:
     def records_path(self, job_id: str) -> Path:
         return self.folder / f"{job_id}.jsonl"
 
-    def write_records(self, job_id: str, records: Iterable[Mapping[str, Any]]) -> Path:
-        """Write pushed records as JSON Lines (the format `newsqa ingest` reads)."""
+    def write_records(self, job_id: str,
+                      records: Iterable[Mapping[str, Any] | None]) -> Path:
+        """Write pushed records as JSON Lines (the format `newsqa ingest` reads). A None
+        (a refused record) is an empty line, so line N is always record N - 1 of the
+        request and ingest problems name the record the client sent."""
         path = self.records_path(job_id)
-        self._atomic(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
+        self._atomic(path, "".join(
+            (json.dumps(r, ensure_ascii=False) if r is not None else "") + "\n"
+            for r in records))
         return path
 
     def save(self, job: Job) -> None:

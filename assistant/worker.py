@@ -79,14 +79,16 @@ class IngestWorker:
             self._thread.join(timeout)
 
     # -- submitting ---------------------------------------------------------------------
-    def submit_records(self, records: Sequence[Mapping[str, Any]],
+    def submit_records(self, records: Sequence[Mapping[str, Any] | None],
                        rejected: Sequence[str] = ()) -> Job:
-        """Queue validated article records (the `newsqa ingest` JSONL format); `rejected`
-        names records refused before (kept in the job's errors)."""
+        """Queue validated article records (the `newsqa ingest` JSONL format), in the
+        order of the request, with None in the place of each refused one; `rejected`
+        says why they were refused (kept in the job's errors)."""
         job_id = self.store.new_id()
         path = self.store.write_records(job_id, records)
-        job = Job(job_id, "queued", "api", f"{len(records)} article(s)", (str(path),),
-                  articles_total=len(records), errors=tuple(rejected))
+        count = sum(1 for r in records if r is not None)
+        job = Job(job_id, "queued", "api", f"{count} article(s)", (str(path),),
+                  articles_total=count, errors=tuple(rejected))
         return self._submit(job)
 
     def submit_files(self, paths: Sequence[Path], name: str) -> Job:
@@ -196,7 +198,8 @@ def finished(job: Job, report: IngestReport) -> Job:
 def describe(failure: ParseError, job: Job) -> str:
     """A failure without the data home's paths: the upload's name, or the pushed record."""
     if job.kind == "api":
-        where = f"pushed article on line {failure.line}" if failure.line else "pushed articles"
+        # line N of the job's JSONL is record N - 1 of the request (jobs.write_records)
+        where = f"record {failure.line - 1}" if failure.line else "pushed articles"
     else:
         where = Path(failure.path).name.split("-", 1)[-1]  # `<hash>-<name>` -> name
         where += f" line {failure.line}" if failure.line else ""

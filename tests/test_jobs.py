@@ -220,3 +220,26 @@ def test_asks_are_answered_while_a_job_is_indexing(tmp_path: Path) -> None:
         embedder.go_on.set()
         worker.stop()
     assert done is not None and done.state == "done" and bot.info()["articles"] == 4
+
+
+def test_an_article_that_cannot_be_embedded_is_named_and_the_others_are_indexed(
+        tmp_path: Path) -> None:
+    class Picky(FakeEmbedder):
+        def embed_documents(self, texts):  # type: ignore[no-untyped-def]
+            if any("BOOM" in t for t in texts):
+                raise ValueError("cannot embed this")
+            return super().embed_documents(texts)
+
+    bot = Assistant(make_settings(tmp_path / "home"), embedder=Picky())
+    worker = IngestWorker(bot)
+    worker.start()
+    records = [*_records("ok", 2), {"id": "bad", "text": "BOOM goes the article."}, None]
+    try:
+        job = worker.submit_records(records, rejected=["record 3: field 'text': missing"])
+        done = worker.wait(job.id, 60)
+    finally:
+        worker.stop()
+    assert done is not None and done.state == "done" and done.articles_total == 3
+    assert done.added == 2 and sorted(bot.store.records()) == ["ok-0", "ok-1"]
+    assert done.errors[0] == "record 3: field 'text': missing"
+    assert "article bad" in done.errors[1] and "cannot embed" in done.errors[1]

@@ -122,14 +122,15 @@ def build_api(bot: Assistant, worker: IngestWorker, access: Access) -> FastAPI:
                            "send them in batches, e.g. `newsqa push --batch 500`")
         limit = int(bot.settings.ingest.max_article_mb * MB)
         records, rejected = await run_in_threadpool(validate_articles, items, limit)
-        if not records:
+        count = sum(1 for r in records if r is not None)
+        if not count:
             raise ApiError(422, "no article in the body can be indexed: "
                            + "; ".join(r.error for r in rejected[:5])
                            + ("; ..." if len(rejected) > 5 else ""),
                            rejected=[r.model_dump() for r in rejected])
         job = await run_in_threadpool(worker.submit_records, records,
                                       [r.error for r in rejected])
-        return Accepted(job_id=job.id, accepted=len(records), rejected=rejected)
+        return Accepted(job_id=job.id, accepted=count, rejected=rejected)
 
     @guarded.get("/jobs/{job_id}", response_model=JobView, summary="A job's state")
     def job(job_id: str) -> Any:

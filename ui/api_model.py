@@ -196,23 +196,27 @@ class _InvalidLine:
 
 
 def validate_articles(items: Sequence[Any], max_article_bytes: int
-                      ) -> tuple[list[dict[str, Any]], list[Rejected]]:
-    """(records to index, rejected records) from the raw records of a push."""
-    accepted: list[dict[str, Any]] = []
+                      ) -> tuple[list[dict[str, Any] | None], list[Rejected]]:
+    """(records to index, rejected records) from the raw records of a push; the first
+    list keeps the request's order, with None in the place of each rejected record."""
+    accepted: list[dict[str, Any] | None] = []
     rejected: list[Rejected] = []
     for i, item in enumerate(items):
         if isinstance(item, _InvalidLine):
             rejected.append(Rejected(index=i, field=None, error=f"record {i}: {item.reason}"))
+            accepted.append(None)
             continue
         if not isinstance(item, dict):
             rejected.append(Rejected(index=i, field=None, error=f"record {i}: is not a JSON "
                                      'object like {"text": "..."}'))
+            accepted.append(None)
             continue
         try:
             record = ArticleRecord.model_validate(item)
         except ValidationError as exc:
             problems = describe(exc, f"record {i}: ")
             rejected.extend(Rejected(index=i, field=f, error=m) for f, m in problems)
+            accepted.append(None)
             continue
         size = len(record.text.encode("utf-8"))
         if size > max_article_bytes:
@@ -220,6 +224,7 @@ def validate_articles(items: Sequence[Any], max_article_bytes: int
                 index=i, field="text", error=f"record {i}: field 'text': {size / 2**20:.1f} MB "
                 f"is over the {max_article_bytes / 2**20:g} MB limit of {SIZE_SETTING}; split "
                 "the article, or raise the setting"))
+            accepted.append(None)
             continue
         data = record.model_dump(exclude_none=True)
         if "id" in data:
@@ -228,6 +233,7 @@ def validate_articles(items: Sequence[Any], max_article_bytes: int
             parse_record(data, f"record {i}")  # what ingest will do with it
         except Exception as exc:
             rejected.append(Rejected(index=i, field=None, error=f"record {i}: {exc}"))
+            accepted.append(None)
             continue
         accepted.append(data)
     return accepted, rejected

@@ -173,6 +173,22 @@ def push(paths: Sequence[Path], url: str, token: str | None = None, batch: int =
     return EXIT_OK if not tally.problems else EXIT_PARTIAL
 
 
+@dataclass
+class _Sent:
+    """A job the push started: where its records start in the push, and the server's
+    refusals of its request (already counted)."""
+
+    offset: int
+    refused: set[str]
+    done: int = 0
+
+
+def _where(records: list[dict[str, Any]], offset: int, index: object) -> str:
+    if isinstance(index, int) and 0 <= offset + index < len(records):
+        return str(records[offset + index]["_from"])
+    return "an article"
+
+
 def _send(server: Server, records: list[dict[str, Any]], size: int, tally: Tally,
           progress: bool) -> None:
     from tqdm import tqdm
@@ -180,52 +196,54 @@ def _send(server: Server, records: list[dict[str, Any]], size: int, tally: Tally
     bar = tqdm(total=len(records), desc="pushing", unit="article", file=sys.stderr,
                disable=not progress, dynamic_ncols=True, leave=False)
     try:
-        jobs: dict[str, int] = {}  # job id -> articles done so far (for the bar)
-        settled = 0  # rejected records count as done at once
+        jobs: dict[str, _Sent] = {}
+        settled = 0  # refused records count as done at once
         for start in range(0, len(records), size):
             batch = [{k: v for k, v in r.items() if k != "_from"}
                      for r in records[start:start + size]]
             for offset, answer in server.submit(batch, start):
-                for r in answer.get("rejected") or []:  # indexes count from 0 per request
+                rejected = answer.get("rejected") or []  # indexes count from 0 per request
+                for r in rejected:
                     error = str(r.get("error")).split(": ", 1)[-1]
-                    index = r.get("index")
-                    where = records[offset + index]["_from"] if isinstance(index, int) \
-                        and offset + index < len(records) else "an article"
-                    tally.problems.append(f"{where}: refused by the server: {error}")
-                rejected = answer.get("rejected") or []
+                    tally.problems.append(f"{_where(records, offset, r.get('index'))}: "
+                                          f"refused by the server: {error}")
                 settled += len(rejected)
                 tally.accepted += int(answer.get("accepted") or 0)
                 if answer.get("job_id"):
-                    jobs[answer["job_id"]] = 0
+                    jobs[answer["job_id"]] = _Sent(offset,
+                                                   {str(r.get("error")) for r in rejected})
                     tally.jobs += 1
             bar.n = settled
             bar.refresh()
-        _wait(server, jobs, tally, bar, settled)
+        _wait(server, records, jobs, tally, bar, settled)
     finally:
         bar.close()
 
 
-def _wait(server: Server, jobs: dict[str, int], tally: Tally, bar: Any, settled: int) -> None:
-    pending = dict(jobs)
+def _wait(server: Server, records: list[dict[str, Any]], jobs: dict[str, _Sent],
+          tally: Tally, bar: Any, settled: int) -> None:
+    pending = set(jobs)
     while pending:
-        for job_id in list(pending):
-            job = server.job(job_id)
-            pending[job_id] = int(job.get("articles_done") or 0)
-            if job.get("state") in ("done", "failed"):
-                del pending[job_id]
-                jobs[job_id] = int(job.get("articles_done") or 0)
-                tally.added += int(job.get("added") or 0)
-                tally.updated += int(job.get("updated") or 0)
-                tally.unchanged += int(job.get("unchanged") or 0)
-                tally.chunks += int(job.get("chunks_embedded") or 0)
-                # the API's rejected records are already counted
-                own = [e for e in job.get("errors") or [] if not str(e).startswith("record ")]
-                if job.get("state") == "failed" and not own:
-                    own = ["the job failed"]
-                tally.problems += [f"job {job_id}: {e}" for e in own]
-            else:
-                jobs[job_id] = pending[job_id]
-        bar.n = settled + sum(jobs.values())
+        for job_id in sorted(pending):
+            job, sent = server.job(job_id), jobs[job_id]
+            sent.done = int(job.get("articles_done") or 0)
+            if job.get("state") not in ("done", "failed"):
+                continue
+            pending.discard(job_id)
+            tally.added += int(job.get("added") or 0)
+            tally.updated += int(job.get("updated") or 0)
+            tally.unchanged += int(job.get("unchanged") or 0)
+            tally.chunks += int(job.get("chunks_embedded") or 0)
+            own = [str(e) for e in job.get("errors") or [] if str(e) not in sent.refused]
+            if job.get("state") == "failed" and not own:
+                own = ["indexing failed"]
+            for error in own:
+                head, _, reason = error.partition(": ")
+                number = head.removeprefix("record ")  # "record N: ..." names the request's
+                where = (_where(records, sent.offset, int(number)) if number.isdigit()
+                         else f"job {job_id}")
+                tally.problems.append(f"{where}: {reason if number.isdigit() else error}")
+        bar.n = settled + sum(s.done for s in jobs.values())
         bar.refresh()
         if pending:
             time.sleep(POLL_S)
