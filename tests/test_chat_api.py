@@ -347,7 +347,7 @@ def test_upload_shows_the_job_state_while_a_writer_holds_the_lock(tmp_path: Path
     assert held.wait(10)
     steps = upload([str(good)])
     first = next(steps)[0]
-    assert "**port.txt**: queued" in first or "**port.txt**: indexing" in first
+    assert "**port.txt**: queued for indexing… Waiting: another ingest is running" in first
     assert not bot.ask(Q1).abstained  # asks go on while the upload waits
     release.set()
     last = list(steps)[-1][0]

@@ -50,6 +50,7 @@ from assistant.service import Assistant  # noqa: E402
 from assistant.worker import IngestWorker  # noqa: E402
 from index.article import Article  # noqa: E402
 from index.errors import IndexNotFound, NewsIndexError  # noqa: E402
+from index.lock import Holder  # noqa: E402
 from index.parse import SUPPORTED, file_type, is_supported  # noqa: E402
 from ui import render  # noqa: E402
 from ui.auth import Access, make_access  # noqa: E402
@@ -288,12 +289,13 @@ def too_long(question: str, limit: int) -> str:
             "(NEWSQA_SERVE__MAX_QUESTION_CHARS); shorten it and ask again.")
 
 
-def job_markdown(job: Job) -> str:
-    """One upload's job as a chat status line: queued, indexing (with counts), or what it
-    did."""
+def job_markdown(job: Job, holder: Holder | None = None) -> str:
+    """One upload's job as a chat status line: queued (and for which writer it waits),
+    indexing (with counts), or what it did."""
     shown = render.md_escape(job.name)
     if job.state == "queued":
-        return f"⏳ **{shown}**: queued for indexing…"
+        waiting = f" Waiting: {render.md_escape(holder.describe())}." if holder else ""
+        return f"⏳ **{shown}**: queued for indexing…{waiting}"
     if job.state == "running":
         counts = (f" {job.articles_done}/{job.articles_total} article(s), "
                   f"{job.chunks_embedded} chunk(s) embedded" if job.articles_total else "")
@@ -385,7 +387,10 @@ def build_app(bot: Assistant, llm: bool = False,
                 jobs.append(worker.submit_files([dest], name))
         while jobs:
             jobs = [worker.job(j.id) or j for j in jobs]
-            yield "\n\n".join([*lines, *(job_markdown(j) for j in jobs)]), gr.skip(), None
+            # a terminal ingest (or an earlier job) holds the writer lock: say whom we wait for
+            holder = bot.lock.holder() if any(j.state == "queued" for j in jobs) else None
+            yield "\n\n".join([*lines, *(job_markdown(j, holder) for j in jobs)]), \
+                gr.skip(), None
             pending = [j for j in jobs if j.pending]
             if not pending:
                 break
