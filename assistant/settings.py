@@ -147,6 +147,12 @@ class ServeSettings(BaseModel):
     max_batch_questions: int = Field(
         100, ge=1, description="Most questions in one batch POST /api/ask.",
     )
+    ask_threads: int = Field(
+        0, ge=0, le=64,
+        description="Questions answered at the same time by the chat (with its /ask "
+        "endpoint) and by /api/ask, each; more wait their turn. 0: two per CPU core "
+        "(measured by bench/serve_bench.py).",
+    )
 
 
 class Settings(BaseSettings):

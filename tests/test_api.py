@@ -18,7 +18,7 @@ from assistant.jobs import Job, JobStore
 from assistant.service import Assistant
 from tests.conftest import make_settings
 from tests.fakes import FakeEmbedder
-from ui import chat
+from ui.server import launch, startup_lines
 
 TOKEN = "t0ken-for-tests"
 RIGHT = {"Authorization": f"Bearer {TOKEN}"}
@@ -38,7 +38,7 @@ def start(home: Path, **serve: Any) -> tuple[Assistant, Any, str]:
     bot = Assistant(make_settings(home, serve={"max_body_mb": 1, "max_question_chars": 200,
                                                **serve}), embedder=FakeEmbedder())
     port = free_port()
-    demo = chat.launch(bot, host="127.0.0.1", port=port, block=False, quiet=True)
+    demo = launch(bot, host="127.0.0.1", port=port, block=False, quiet=True)
     return bot, demo, f"http://127.0.0.1:{port}"
 
 
@@ -301,7 +301,7 @@ def test_a_job_left_running_is_finished_after_a_restart(tmp_path: Path,
                    started="2026-01-01T00:00:00Z", owner="999999999:0"))
     bot = Assistant(make_settings(home), embedder=FakeEmbedder())
     port = free_port()
-    demo = chat.launch(bot, host="127.0.0.1", port=port, block=False)
+    demo = launch(bot, host="127.0.0.1", port=port, block=False)
     try:
         out = capsys.readouterr().out
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
@@ -324,7 +324,7 @@ def test_a_job_left_running_is_finished_after_a_restart(tmp_path: Path,
 def test_startup_lines_say_size_and_auth(fake_bot: Assistant) -> None:
     from ui.auth import make_access
 
-    lines = chat.startup_lines(fake_bot, "http://127.0.0.1:7860/",
+    lines = startup_lines(fake_bot, "http://127.0.0.1:7860/",
                                make_access("reader:pw", "tok"), [])
     assert lines[0] == ("newsqa: chat at http://127.0.0.1:7860/  (JSON API: "
                         "http://127.0.0.1:7860/api, docs http://127.0.0.1:7860/api/docs)")

@@ -20,7 +20,9 @@ from assistant.errors import SettingsError
 from assistant.service import Assistant
 from tests.conftest import ROOT, make_settings
 from tests.fakes import FakeEmbedder
-from ui import chat, render
+from ui import chat, forms, render, server
+from ui.auth import parse_login
+from ui.upload import accept_upload, check_upload, safe_filename
 
 Q1 = "Where are remaining IS cells?"
 Q2 = "Who attacks the truffle hunters there?"
@@ -48,7 +50,7 @@ def free_port() -> int:
 
 def _serve(bot: Assistant, auth: str | None = None):  # type: ignore[no-untyped-def]
     port = free_port()
-    demo = chat.launch(bot, host="127.0.0.1", port=port, auth=auth, block=False, quiet=True)
+    demo = server.launch(bot, host="127.0.0.1", port=port, auth=auth, block=False, quiet=True)
     return demo, f"http://127.0.0.1:{port}/"
 
 
@@ -184,29 +186,29 @@ def test_ask_equals_cli_json_on_the_seed(seed_bot: Assistant) -> None:
 
 # -- helpers --------------------------------------------------------------------------------
 def test_parse_as_of() -> None:
-    assert chat.parse_as_of(" 2024-12-10 ") == date(2024, 12, 10)
-    assert chat.parse_as_of("") is None and chat.parse_as_of(None) is None
+    assert forms.parse_as_of(" 2024-12-10 ") == date(2024, 12, 10)
+    assert forms.parse_as_of("") is None and forms.parse_as_of(None) is None
     with pytest.raises(ValueError, match="YYYY-MM-DD"):
-        chat.parse_as_of("2024-13-40")
+        forms.parse_as_of("2024-13-40")
 
 
 def test_parse_history() -> None:
-    assert chat.parse_history(None) == [] and chat.parse_history("") == []
-    assert chat.parse_history(["a?", " ", "b?"]) == ["a?", "b?"]
-    assert chat.parse_history("a?\n\n b? \n") == ["a?", "b?"]
-    assert chat.parse_history('["a?", "b?"]') == ["a?", "b?"]
+    assert forms.parse_history(None) == [] and forms.parse_history("") == []
+    assert forms.parse_history(["a?", " ", "b?"]) == ["a?", "b?"]
+    assert forms.parse_history("a?\n\n b? \n") == ["a?", "b?"]
+    assert forms.parse_history('["a?", "b?"]') == ["a?", "b?"]
     messages = [{"role": "user", "content": "a?"}, {"role": "assistant", "content": "x"}]
-    assert chat.parse_history(messages) == ["a?"]
+    assert forms.parse_history(messages) == ["a?"]
 
 
 def test_parse_k_and_auth() -> None:
-    assert chat.parse_k(None) is None and chat.parse_k("") is None
-    assert chat.parse_k(5.0) == 5 and chat.parse_k("3") == 3
+    assert forms.parse_k(None) is None and forms.parse_k("") is None
+    assert forms.parse_k(5.0) == 5 and forms.parse_k("3") == 3
     with pytest.raises(ValueError):
-        chat.parse_k(0)
-    assert chat.parse_auth("u:p:w") == ("u", "p:w") and chat.parse_auth(None) is None
+        forms.parse_k(0)
+    assert parse_login("u:p:w") == ("u", "p:w") and parse_login(None) is None
     with pytest.raises(SettingsError):
-        chat.parse_auth("nopassword")
+        parse_login("nopassword")
 
 
 @pytest.mark.parametrize(("name", "safe"), [
@@ -221,7 +223,7 @@ def test_parse_k_and_auth() -> None:
     ("", "upload.txt"),
 ])
 def test_safe_filename(name: str, safe: str) -> None:
-    assert chat.safe_filename(name) == safe
+    assert safe_filename(name) == safe
 
 
 def test_accept_upload_saves_inside_the_data_home_and_removes_the_temp_file(
@@ -232,20 +234,20 @@ def test_accept_upload_saves_inside_the_data_home_and_removes_the_temp_file(
     tmp.mkdir()
     ok = tmp / "article.txt"
     ok.write_text("Title\n\nSome text about the harbour.", encoding="utf-8")
-    name, dest, _ = chat.accept_upload(ok, uploads, max_mb=1)
+    name, dest, _ = accept_upload(ok, uploads, max_mb=1)
     assert name == "article.txt" and dest is not None and dest.parent == uploads
     assert dest.name.endswith("-article.txt") and dest.is_file()
     assert not os.access(dest, os.X_OK) and not ok.exists()
 
     script = tmp / "run.sh"
     script.write_text("#!/bin/sh\necho hi\n")
-    name, dest, message = chat.accept_upload(script, uploads, max_mb=1)
+    name, dest, message = accept_upload(script, uploads, max_mb=1)
     assert dest is None and "rejected" in message and ".txt" in message
     assert not script.exists() and not (uploads / "run.sh").exists()
 
     big = tmp / "big.txt"
     big.write_bytes(b"x" * (2 * 1024 * 1024))
-    _, dest, message = chat.accept_upload(big, uploads, max_mb=1)
+    _, dest, message = accept_upload(big, uploads, max_mb=1)
     assert dest is None and "over the 1 MB limit" in message and not big.exists()
     saved = [p.name for p in uploads.iterdir()]
     assert len(saved) == 1 and saved[0].endswith("-article.txt")
@@ -256,9 +258,9 @@ def test_check_upload_accepts_every_ingest_format(tmp_path: Path) -> None:
     f.write_text("text")
     for name in ("a.txt", "a.md", "a.html", "a.htm", "a.json", "a.jsonl", "a.jsonl.gz",
                  "A.TXT"):
-        assert chat.check_upload(f, name, 1) is None, name
+        assert check_upload(f, name, 1) is None, name
     for name in ("a.pdf", "a.exe", "a.py", "a", "a.gz"):
-        assert chat.check_upload(f, name, 1) is not None, name
+        assert check_upload(f, name, 1) is not None, name
 
 
 # -- the chat handlers, called directly ----------------------------------------------------

@@ -16,6 +16,8 @@ from __future__ import annotations
 import logging
 from typing import Annotated, Any
 
+import anyio
+import anyio.to_thread
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -54,9 +56,16 @@ def _schema(model: type[Any]) -> dict[str, Any]:
     return {"$ref": f"#/components/schemas/{model.__name__}"}
 
 
-def build_api(bot: Assistant, worker: IngestWorker, access: Access) -> FastAPI:
-    """The `/api` application (mount it on the chat server's app)."""
+def build_api(bot: Assistant, worker: IngestWorker, access: Access, ask_slots: int
+              ) -> FastAPI:
+    """The `/api` application (mount it on the chat server's app); at most `ask_slots`
+    questions are answered at once, the others wait for a slot."""
     cfg = bot.settings.serve
+    slots = anyio.CapacityLimiter(ask_slots)
+
+    async def answer(data: Any, prefix: str) -> dict[str, Any]:
+        return await anyio.to_thread.run_sync(_answer, bot, data, prefix, limiter=slots)
+
     api = FastAPI(
         title="newsqa API", version="1",
         description="Questions answered from the indexed news articles, every claim cited "
@@ -94,11 +103,11 @@ def build_api(bot: Assistant, worker: IngestWorker, access: Access) -> FastAPI:
             answers = []
             for i, item in enumerate(items):
                 try:
-                    answers.append(await run_in_threadpool(_answer, bot, item, f"item {i}: "))
+                    answers.append(await answer(item, f"item {i}: "))
                 except ApiError as exc:
                     answers.append({"error": exc.message})
             return {"answers": answers}
-        return await run_in_threadpool(_answer, bot, data, "")
+        return await answer(data, "")
 
     @guarded.post(
         "/articles", status_code=202, response_model=Accepted,

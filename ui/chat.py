@@ -23,17 +23,11 @@ import os
 
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # before gradio is imported
 
-import contextlib  # noqa: E402
-import hashlib  # noqa: E402
-import json  # noqa: E402
 import logging  # noqa: E402
 import queue  # noqa: E402
 import re  # noqa: E402
-import shutil  # noqa: E402
-import sys  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
-import unicodedata  # noqa: E402
 from collections.abc import Iterator  # noqa: E402
 from datetime import date  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -51,10 +45,10 @@ from assistant.worker import IngestWorker  # noqa: E402
 from index.article import Article  # noqa: E402
 from index.errors import IndexNotFound, NewsIndexError  # noqa: E402
 from index.lock import Holder  # noqa: E402
-from index.parse import SUPPORTED, file_type, is_supported  # noqa: E402
+from index.parse import SUPPORTED  # noqa: E402
 from ui import render  # noqa: E402
-from ui.auth import Access, make_access  # noqa: E402
-from ui.auth import parse_login as parse_auth  # noqa: E402,F401 - kept for callers
+from ui.forms import parse_as_of, parse_history, parse_k  # noqa: E402
+from ui.upload import accept_upload  # noqa: E402
 
 log = logging.getLogger(__name__)
 EXPECTED = (AssistantError, NewsIndexError)  # told to the user; no traceback in the log
@@ -68,147 +62,11 @@ UPLOAD_SLOTS = 8  # uploads shown at once (the worker indexes one job at a time 
 UPLOAD_POLL_S = 0.5  # how often an upload's status line is redrawn while it is indexed
 STREAM_DELAY_S = 0.04  # pause between streamed sentences, so the answer visibly builds up
 QUOTES_ONLY, LLM_MODE = "Quotes only", "LLM"  # the "Answer with" choice (LLM configured)
-MB = 1024 * 1024
 # A new answer's sources start at the top, not where the last one was scrolled to.
 SCROLL_SOURCES_TOP = """() => { document.querySelectorAll('#nq-sources, #nq-sources *')
   .forEach(e => { if (e.scrollTop) e.scrollTop = 0; }); }"""
-CSS = """
-#nq-header h1 {margin: 0 0 .1rem 0; font-size: 1.6rem}
-#nq-header p {margin: 0; color: var(--body-text-color-subdued)}
-.nq-sources {display: flex; flex-direction: column; gap: .7rem; padding: .2rem}
-.nq-empty {color: var(--body-text-color-subdued); padding: .6rem .4rem}
-.nq-card {border: 1px solid var(--border-color-primary); border-radius: 8px;
-  padding: .6rem .8rem; background: var(--background-fill-secondary)}
-.nq-title {font-weight: 600; line-height: 1.35}
-.nq-meta {font-size: .85em; color: var(--body-text-color-subdued); margin: .15rem 0 .3rem}
-.nq-meta a {color: var(--link-text-color)}
-.nq-quote {display: grid; grid-template-columns: 2.1em 1fr; column-gap: .2rem;
-  padding: .45rem 0 .2rem; border-top: 1px solid var(--border-color-primary)}
-.nq-n {color: var(--color-accent); font-weight: 700}
-.nq-passage {font-size: .92em; line-height: 1.5; white-space: pre-wrap}
-.nq-offsets {grid-column: 2; font-size: .75em; color: var(--body-text-color-subdued)}
-.nq-article summary {cursor: pointer; font-size: .85em; margin-top: .3rem;
-  color: var(--link-text-color)}
-.nq-article-text {white-space: pre-wrap; font-size: .9em; line-height: 1.5;
-  max-height: 420px; overflow-y: auto; margin-top: .4rem; padding-top: .4rem;
-  border-top: 1px dashed var(--border-color-primary)}
-.nq-sources mark {background: #fde68a; color: #1f2937; padding: 0 .1em; border-radius: 2px}
-.nq-sources mark.nq-current {background: #fbbf24; font-weight: 600}
-.nq-sources .nq-answer {background: #86efac; color: #14532d; border-radius: 2px;
-  padding: 0 .1em; font-weight: 700}
-.nq-legend {font-size: .8em; color: var(--body-text-color-subdued)}
-.nq-legend mark, .nq-legend .nq-answer {padding: 0 .3em}
-#nq-sources {overflow-y: auto}
-#nq-status {font-size: .92em}
-"""
 
 # -- input helpers (pure) ------------------------------------------------------------------
-def parse_as_of(text: str | None) -> date | None:
-    """'YYYY-MM-DD' -> date; empty -> None; anything else -> ValueError with a clear text."""
-    text = (text or "").strip()
-    if not text:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise ValueError(f"“{text}” is not a date like 2024-12-10 (YYYY-MM-DD)") from None
-
-
-def parse_history(value: Any, what: str = "history") -> list[str]:
-    """Earlier questions, oldest first, from a list, a JSON list or newline-separated text.
-    Chat-style messages ({"role": "user", "content": ...}) are accepted too."""
-    if value is None or value == "":
-        return []
-    if isinstance(value, str):
-        stripped = value.strip()
-        if stripped.startswith("["):
-            try:
-                return parse_history(json.loads(stripped), what)
-            except json.JSONDecodeError:
-                pass
-        return [line.strip() for line in stripped.splitlines() if line.strip()]
-    if isinstance(value, (list, tuple)):
-        out: list[str] = []
-        for item in value:
-            if isinstance(item, dict):
-                if item.get("role", "user") == "user" and isinstance(item.get("content"), str):
-                    out.append(item["content"])
-            elif item is not None and str(item).strip():
-                out.append(str(item).strip())
-        return out
-    raise ValueError(f"{what} must be a list of strings or newline-separated text")
-
-
-def parse_k(value: Any) -> int | None:
-    """k from a number, numeric text or nothing; must be 1..100."""
-    if value is None or value == "":
-        return None
-    k = int(float(value))
-    if not 1 <= k <= 100:
-        raise ValueError("k (passages to use) must be between 1 and 100")
-    return k
-
-
-def safe_filename(name: str) -> str:
-    """A plain file name: no folders, no leading dots, only letters (of any script),
-    digits, . _ - ; at most 120 bytes, keeping the end (the extension)."""
-    base = Path(unicodedata.normalize("NFC", name).replace("\\", "/")).name
-    base = re.sub(r"[^\w.-]+", "_", base).lstrip("._")
-    while len(base.encode("utf-8")) > 120:
-        base = base[1:]
-    return base or "upload.txt"
-
-
-def stored_name(src: Path, name: str) -> str:
-    """Where an upload is kept: its content hash before its safe name, so two different
-    files called `news.jsonl` (two users, or two days) never replace each other, while the
-    same file uploaded twice is stored (and indexed) once."""
-    digest = hashlib.sha256()
-    with src.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return f"{digest.hexdigest()[:12]}-{name}"
-
-
-def check_upload(path: Path, name: str, max_mb: float) -> str | None:
-    """Why an uploaded file is refused (type, size), or None if it is accepted."""
-    if not is_supported(Path(name)):
-        kind = file_type(Path(name)) or "without extension"
-        return (f"{kind} files are not accepted; upload article files: "
-                f"{', '.join(SUPPORTED)} (or .gz of these)")
-    size = path.stat().st_size
-    if size > max_mb * MB:
-        return (f"the file is {size / MB:.1f} MB, over the {max_mb:g} MB limit "
-                "(NEWSQA_SERVE__MAX_UPLOAD_MB)")
-    if size == 0:
-        return "the file is empty"
-    return None
-
-
-def accept_upload(src: Path, uploads: Path, max_mb: float) -> tuple[str, Path | None, str]:
-    """Check one uploaded file and move it to `uploads` under a safe name. Returns (name,
-    saved path or None if refused, message). The uploaded temporary file is always
-    deleted, so nothing stays where Gradio could serve it back."""
-    name = safe_filename(src.name)
-    try:
-        reason = check_upload(src, name, max_mb)
-        if reason is not None:
-            return name, None, f"✗ **{render.md_escape(name)}** rejected: {reason}."
-        uploads.mkdir(parents=True, exist_ok=True)
-        dest = uploads / stored_name(src, name)
-        if not dest.exists():
-            tmp = dest.with_name(f".{dest.name}.part")
-            shutil.copyfile(src, tmp)  # plain bytes: no execute bit; never served or run
-            os.replace(tmp, dest)
-        return name, dest, f"**{render.md_escape(name)}** saved"
-    except OSError as exc:
-        return (name, None,
-                f"✗ **{render.md_escape(name)}** could not be saved: {exc.strerror or exc}.")
-    finally:
-        src.unlink(missing_ok=True)
-
-
-# -- the app ---------------------------------------------------------------------------------
 def _articles(bot: Assistant, answer: Answer) -> dict[str, Article]:
     out: dict[str, Article] = {}
     for c in answer.citations:
@@ -536,92 +394,3 @@ def build_app(bot: Assistant, llm: bool = False,
     return demo
 
 
-def launch(bot: Assistant, host: str | None = None, port: int | None = None,
-           auth: str | None = None, *, block: bool = True, quiet: bool = False,
-           llm: bool = False, api_token: str | None = None) -> gr.Blocks:
-    """Build the app with its JSON API at `/api` (`ui.api`) and the ingest worker, and
-    start serving (blocking until Ctrl-C unless `block=False`). Unless `quiet`, print
-    only the URL, the index size and whether auth is on. The worker is `demo.worker`."""
-    from starlette.routing import Mount
-
-    from ui.api import build_api
-
-    cfg = bot.settings.serve
-    host = host or cfg.host
-    port = port or cfg.port
-    token = api_token if api_token is not None else (
-        cfg.api_token.get_secret_value() if cfg.api_token else None)
-    access = make_access(auth if auth is not None else cfg.auth, token)
-    if host not in ("127.0.0.1", "localhost", "::1") and not access.on:
-        print(f"newsqa: warning: serving on {host} without a login; anyone who can reach "
-              "this port can use the chat and the API. Add --auth USER:PASSWORD and/or "
-              "--api-token TOKEN.", file=sys.stderr)
-    home = Path(bot.settings.home)
-    (home / "tmp").mkdir(parents=True, exist_ok=True)
-    worker = IngestWorker(bot)
-    resumed = worker.start()
-    demo = build_app(bot, llm=llm, worker=worker)
-    api = build_api(bot, worker, access)
-    # Serve nothing from the data home except Gradio's own upload cache (emptied by us).
-    blocked = [str(p.resolve()) for p in home.iterdir() if p.name != "tmp"] if home.exists() \
-        else []
-    blocked += [str((home / name).resolve()) for name in ("uploads", "jobs")]
-    demo.queue(default_concurrency_limit=1)
-    demo.launch(
-        server_name=host, server_port=port, share=False, auth=access.gradio_auth(),
-        auth_message="Log in to the newsqa chat." if access.on else None,
-        prevent_thread_lock=True, quiet=True, show_error=False,
-        max_file_size=int(cfg.max_upload_mb * MB), blocked_paths=blocked,
-        footer_links=["api", "settings"], ssr_mode=False, mcp_server=False, pwa=False,
-        theme=gr.themes.Default(), css=CSS,
-        # Listed first, so no Gradio route can shadow /api/*.
-        app_kwargs={"routes": [Mount("/api", app=api)]},
-    )
-    demo.worker = worker  # type: ignore[attr-defined]
-    if not quiet:
-        print("\n".join(startup_lines(bot, demo.local_url or f"http://{host}:{port}/",
-                                       access, resumed)), flush=True)
-    if block:
-        try:
-            while demo.is_running:
-                time.sleep(0.2)
-        except KeyboardInterrupt:
-            print("\nnewsqa: stopped.", file=sys.stderr)
-        finally:
-            demo.close(verbose=False)
-            worker.stop(timeout=5)  # a job cut short is resumed at the next start
-    return demo
-
-
-def startup_lines(bot: Assistant, url: str, access: Access, resumed: list[Job]) -> list[str]:
-    """What `newsqa serve` prints: where, how much is indexed, whether auth is on."""
-    try:
-        info = bot.info()
-        size = f"{info['articles']:,} article(s), {info['chunks']:,} chunk(s)"
-    except IndexNotFound:
-        size = "empty: upload articles in the chat, push them, or run `newsqa ingest`"
-    except Exception as exc:
-        size = f"cannot be opened ({exc})"
-    lines = [f"newsqa: chat at {url}  (JSON API: {url}api, docs {url}api/docs)",
-             f"newsqa: index: {size}",
-             f"newsqa: auth: {access.describe()}"]
-    if resumed:
-        again = sum(1 for j in resumed if j.pending)
-        lines.append(f"newsqa: {again} interrupted ingest job(s) resumed"
-                     + (f", {len(resumed) - again} failed (see GET /api/jobs/ID)"
-                        if len(resumed) > again else ""))
-    return lines
-
-
-def _warm_up(bot: Assistant) -> None:
-    """Load the model and open the index before the first visitor asks."""
-    with contextlib.suppress(Exception):  # an empty or broken index is reported in the chat
-        bot.ask("warm up")
-
-
-def serve(bot: Assistant, host: str | None = None, port: int | None = None,
-          auth: str | None = None, llm: bool = False, api_token: str | None = None) -> None:
-    """Run the chat and its API until interrupted (`newsqa serve`; `llm`: answer with the
-    LLM by default)."""
-    _warm_up(bot)
-    launch(bot, host, port, auth, block=True, llm=llm, api_token=api_token)

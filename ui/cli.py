@@ -257,7 +257,7 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from ui.chat import serve
+    from ui.server import serve
 
     bot = _open(args)
     _check_llm(args, bot)

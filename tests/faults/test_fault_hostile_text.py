@@ -94,10 +94,10 @@ sys.path.insert(0, {root!r})
 from assistant.service import Assistant
 from tests.conftest import make_settings
 from tests.fakes import FakeEmbedder
-from ui import chat
+from ui import server
 bot = Assistant(make_settings({home!r}), embedder=FakeEmbedder())
 assert bot.ingest([{src!r}]).ok
-chat.launch(bot, host="127.0.0.1", port={port}, block=True, quiet=True)
+server.launch(bot, host="127.0.0.1", port={port}, block=True, quiet=True)
 """
 
 

@@ -1,0 +1,123 @@
+"""`newsqa serve`: the chat (`ui.chat`) and the JSON API (`ui.api`) on one Gradio server,
+with the ingest worker (`assistant.worker`) and auth (`ui.auth`).
+
+Asks from the chat, its `/ask` endpoint and `/api/ask` run in parallel, at most
+`NEWSQA_SERVE__ASK_THREADS` at a time (`ask_slots`); writes go through the one worker.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import time
+from pathlib import Path
+
+import gradio as gr
+
+from assistant.jobs import Job
+from assistant.service import Assistant
+from assistant.worker import IngestWorker
+from index.errors import IndexNotFound
+from ui.auth import Access, make_access
+from ui.chat import build_app
+from ui.style import CSS
+from ui.upload import MB
+
+
+def launch(bot: Assistant, host: str | None = None, port: int | None = None,
+           auth: str | None = None, *, block: bool = True, quiet: bool = False,
+           llm: bool = False, api_token: str | None = None) -> gr.Blocks:
+    """Build the app with its JSON API at `/api` (`ui.api`) and the ingest worker, and
+    start serving (blocking until Ctrl-C unless `block=False`). Unless `quiet`, print
+    only the URL, the index size and whether auth is on. The worker is `demo.worker`."""
+    from starlette.routing import Mount
+
+    from ui.api import build_api
+
+    cfg = bot.settings.serve
+    host = host or cfg.host
+    port = port or cfg.port
+    token = api_token if api_token is not None else (
+        cfg.api_token.get_secret_value() if cfg.api_token else None)
+    access = make_access(auth if auth is not None else cfg.auth, token)
+    if host not in ("127.0.0.1", "localhost", "::1") and not access.on:
+        print(f"newsqa: warning: serving on {host} without a login; anyone who can reach "
+              "this port can use the chat and the API. Add --auth USER:PASSWORD and/or "
+              "--api-token TOKEN.", file=sys.stderr)
+    home = Path(bot.settings.home)
+    (home / "tmp").mkdir(parents=True, exist_ok=True)
+    worker = IngestWorker(bot)
+    resumed = worker.start()
+    demo = build_app(bot, llm=llm, worker=worker)
+    slots = ask_slots(bot)
+    api = build_api(bot, worker, access, slots)
+    # Serve nothing from the data home except Gradio's own upload cache (emptied by us).
+    blocked = [str(p.resolve()) for p in home.iterdir() if p.name != "tmp"] if home.exists() \
+        else []
+    blocked += [str((home / name).resolve()) for name in ("uploads", "jobs")]
+    demo.queue(default_concurrency_limit=slots)  # the chat's asks and its /ask endpoint
+    demo.launch(
+        server_name=host, server_port=port, share=False, auth=access.gradio_auth(),
+        auth_message="Log in to the newsqa chat." if access.on else None,
+        prevent_thread_lock=True, quiet=True, show_error=False,
+        max_file_size=int(cfg.max_upload_mb * MB), blocked_paths=blocked,
+        footer_links=["api", "settings"], ssr_mode=False, mcp_server=False, pwa=False,
+        theme=gr.themes.Default(), css=CSS,
+        # Listed first, so no Gradio route can shadow /api/*.
+        app_kwargs={"routes": [Mount("/api", app=api)]},
+    )
+    demo.worker = worker  # type: ignore[attr-defined]
+    if not quiet:
+        print("\n".join(startup_lines(bot, demo.local_url or f"http://{host}:{port}/",
+                                       access, resumed)), flush=True)
+    if block:
+        try:
+            while demo.is_running:
+                time.sleep(0.2)
+        except KeyboardInterrupt:
+            print("\nnewsqa: stopped.", file=sys.stderr)
+        finally:
+            demo.close(verbose=False)
+            worker.stop(timeout=5)  # a job cut short is resumed at the next start
+    return demo
+
+
+def ask_slots(bot: Assistant) -> int:
+    """How many questions are answered at once (NEWSQA_SERVE__ASK_THREADS, default two
+    per core: while one ask waits on Chroma or the GIL, another computes)."""
+    return bot.settings.serve.ask_threads or 2 * (os.cpu_count() or 1)
+
+
+def startup_lines(bot: Assistant, url: str, access: Access, resumed: list[Job]) -> list[str]:
+    """What `newsqa serve` prints: where, how much is indexed, whether auth is on."""
+    try:
+        info = bot.info()
+        size = f"{info['articles']:,} article(s), {info['chunks']:,} chunk(s)"
+    except IndexNotFound:
+        size = "empty: upload articles in the chat, push them, or run `newsqa ingest`"
+    except Exception as exc:
+        size = f"cannot be opened ({exc})"
+    lines = [f"newsqa: chat at {url}  (JSON API: {url}api, docs {url}api/docs)",
+             f"newsqa: index: {size}",
+             f"newsqa: auth: {access.describe()}"]
+    if resumed:
+        again = sum(1 for j in resumed if j.pending)
+        lines.append(f"newsqa: {again} interrupted ingest job(s) resumed"
+                     + (f", {len(resumed) - again} failed (see GET /api/jobs/ID)"
+                        if len(resumed) > again else ""))
+    return lines
+
+
+def _warm_up(bot: Assistant) -> None:
+    """Load the model and open the index before the first visitor asks."""
+    with contextlib.suppress(Exception):  # an empty or broken index is reported in the chat
+        bot.ask("warm up")
+
+
+def serve(bot: Assistant, host: str | None = None, port: int | None = None,
+          auth: str | None = None, llm: bool = False, api_token: str | None = None) -> None:
+    """Run the chat and its API until interrupted (`newsqa serve`; `llm`: answer with the
+    LLM by default)."""
+    _warm_up(bot)
+    launch(bot, host, port, auth, block=True, llm=llm, api_token=api_token)
