@@ -129,7 +129,7 @@ def run_clients(url: str, questions: list[str], clients: int, per_client: int,
                 t0 = time.perf_counter()
                 try:
                     r = http.post(url + "/api/ask", json={"question": q})
-                    ok = r.status_code == 200 and "text" in r.json()
+                    ok = r.status_code == 200 and "answer" in r.json()
                     problem = None if ok else f"{r.status_code}: {r.text[:200]}"
                 except httpx.HTTPError as exc:
                     problem = repr(exc)
