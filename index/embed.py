@@ -200,6 +200,9 @@ class OnnxEmbedder(_BaseEmbedder):
         encodings = self._tok.encode_batch(texts)
         lengths = np.array([len(e.ids) for e in encodings])
         order = np.argsort(-lengths, kind="stable")  # similar lengths share a batch: less padding
+        # Attention buffers grow with rows x length^2; the first batch is the largest. Small
+        # calls (questions, answer sentences) keep their few MB in the arena between calls.
+        big = min(len(texts), self._batch_size) * int(lengths.max()) ** 2 >= _SHRINK_CELLS
         for start in range(0, len(order), self._batch_size):
             rows = order[start : start + self._batch_size]
             ids = np.zeros((len(rows), int(lengths[rows].max())), dtype=np.int64)
@@ -210,11 +213,15 @@ class OnnxEmbedder(_BaseEmbedder):
             if "token_type_ids" in self._inputs:
                 feed["token_type_ids"] = np.zeros_like(ids)
             last = start + self._batch_size >= len(order)
-            hidden = self._session.run([self._output], feed, self._shrink if last else None)[0]
+            shrink = last and big
+            hidden = self._session.run([self._output], feed, self._shrink if shrink else None)[0]
             out[rows] = mean_pool(hidden, mask)
         return out
 
 
+#: Calls whose largest batch has at least this many attention cells (rows x length^2; ~150 MB
+#: of buffers) give the model's working memory back afterwards (see `OnnxEmbedder`).
+_SHRINK_CELLS = 1 << 20
 _ARENA: list[bool] = []  # whether this process registered its CPU arena (once per process)
 
 
