@@ -187,9 +187,8 @@ class OnnxEmbedder(_BaseEmbedder):
         self._output = self._session.get_outputs()[0].name
         self._tok = load_tokenizer(folder, settings.max_seq_length)
         # The arena keeps the largest batch's buffers (~600 MB for 64 texts of 256 tokens:
-        # the attention scores) for the life of the process. Giving them back after the
-        # last batch of each call keeps that peak from stacking on what the caller does
-        # next (store writes, the keyword index, answering in a server).
+        # the attention scores) for the life of the process; `release_memory` gives them
+        # back once a big job is done (re-growing them on every call costs ingest speed).
         import onnxruntime as ort
 
         self._shrink = ort.RunOptions()
@@ -200,9 +199,6 @@ class OnnxEmbedder(_BaseEmbedder):
         encodings = self._tok.encode_batch(texts)
         lengths = np.array([len(e.ids) for e in encodings])
         order = np.argsort(-lengths, kind="stable")  # similar lengths share a batch: less padding
-        # Attention buffers grow with rows x length^2; the first batch is the largest. Small
-        # calls (questions, answer sentences) keep their few MB in the arena between calls.
-        big = min(len(texts), self._batch_size) * int(lengths.max()) ** 2 >= _SHRINK_CELLS
         for start in range(0, len(order), self._batch_size):
             rows = order[start : start + self._batch_size]
             ids = np.zeros((len(rows), int(lengths[rows].max())), dtype=np.int64)
@@ -212,31 +208,18 @@ class OnnxEmbedder(_BaseEmbedder):
             feed = {"input_ids": ids, "attention_mask": mask}
             if "token_type_ids" in self._inputs:
                 feed["token_type_ids"] = np.zeros_like(ids)
-            last = start + self._batch_size >= len(order)
-            shrink = last and big
-            hidden = self._session.run([self._output], feed, self._shrink if shrink else None)[0]
-            out[rows] = mean_pool(hidden, mask)
+            out[rows] = mean_pool(self._session.run([self._output], feed)[0], mask)
         return out
 
-
-#: Calls whose largest batch has at least this many attention cells (rows x length^2; ~150 MB
-#: of buffers) give the model's working memory back afterwards (see `OnnxEmbedder`).
-_SHRINK_CELLS = 1 << 20
-_ARENA: list[bool] = []  # whether this process registered its CPU arena (once per process)
-
-
-def _share_arena(ort: Any) -> None:
-    """Register one CPU arena for this process's sessions that grows by what is asked
-    (not in doubling steps): batches differ in length, and with shrinking (see
-    `OnnxEmbedder`) doubling steps would overshoot more on every call."""
-    if _ARENA:
-        return
-    _ARENA.append(True)
-    info = ort.OrtMemoryInfo("Cpu", ort.OrtAllocatorType.ORT_ARENA_ALLOCATOR, 0,
-                             ort.OrtMemType.DEFAULT)
-    cfg = ort.OrtArenaCfg({"arena_extend_strategy": 1})  # 1 = kSameAsRequested
-    with contextlib.suppress(Exception):  # already registered (another library): use that
-        ort.create_and_register_allocator(info, cfg)
+    def release_memory(self) -> None:
+        """Give the model's working buffers back to the OS (after an ingest: they are
+        ~600 MB and would otherwise stay while the keyword index is rebuilt, or for the
+        life of a server). A tiny run with arena shrinking frees every unused region."""
+        ids = np.zeros((1, 1), dtype=np.int64)
+        feed = {"input_ids": ids, "attention_mask": np.ones_like(ids)}
+        if "token_type_ids" in self._inputs:
+            feed["token_type_ids"] = ids
+        self._session.run([self._output], feed, self._shrink)
 
 
 def _open_session(path: Path, threads: int) -> Any:
@@ -247,8 +230,6 @@ def _open_session(path: Path, threads: int) -> Any:
     options.inter_op_num_threads = 1
     options.log_severity_level = 3
     try:
-        _share_arena(ort)
-        options.add_session_config_entry("session.use_env_allocators", "1")
         return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     except Exception as exc:  # onnxruntime raises its own untyped errors
         raise EmbedderUnavailable(

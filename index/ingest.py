@@ -179,6 +179,9 @@ class Ingestor:
                 report.removed = len(stale)
             self._embed_and_write(todo, report)
         finally:
+            release = getattr(self.embedder, "release_memory", None)
+            if callable(release) and todo:  # before the keyword rebuild adds its own peak
+                release()
             # Also after Ctrl-C: the keyword index then matches what did reach the store.
             if self.keyword is not None and (self._written or self._removed):
                 self.keyword.update(self._written, self._removed, self.store.generation())
