@@ -181,7 +181,8 @@ class Ingestor:
         finally:
             release = getattr(self.embedder, "release_memory", None)
             if callable(release) and todo:  # before the keyword rebuild adds its own peak
-                release()
+                with contextlib.suppress(Exception):  # only memory: never lose the update
+                    release()
             # Also after Ctrl-C: the keyword index then matches what did reach the store.
             if self.keyword is not None and (self._written or self._removed):
                 self.keyword.update(self._written, self._removed, self.store.generation())
