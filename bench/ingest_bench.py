@@ -155,14 +155,14 @@ def main() -> None:
     if args.rss:
         tmp = Path(tempfile.mkdtemp(prefix="newsqa-bench-rss-"))
         try:
-            result = rss_mode(args, tmp)
+            rss_result = rss_mode(args, tmp)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
         out = ROOT / "bench" / "out"
         out.mkdir(parents=True, exist_ok=True)
-        (out / f"ingest-rss-{args.slice}.json").write_text(json.dumps(result, indent=2))
+        (out / f"ingest-rss-{args.slice}.json").write_text(json.dumps(rss_result, indent=2))
         print("| metric | value |\n| --- | --- |")
-        for k, v in result.items():
+        for k, v in rss_result.items():
             print(f"| {k} | {v:.1f} |" if isinstance(v, float) else f"| {k} | {v} |")
         return
     if args.latency_only and not args.home:
