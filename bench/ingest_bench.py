@@ -12,6 +12,13 @@ In ONE run, over ../shared/bench/<slice>/corpus.jsonl.gz (read in place, never c
     .venv/bin/python bench/ingest_bench.py --slice rtqa-2022            # full corpus
     .venv/bin/python bench/ingest_bench.py --slice rtqa-2022 --limit 300  # quick
 
+Memory only (issue 12: peak RSS of `newsqa ingest` on 300 articles <= 1.5 GB): `--rss`
+runs `newsqa ingest` of the first --limit articles (default 300) in a subprocess into an
+empty home, and with --rss-home also into a throwaway copy of that (big) home, the same
+articles under new ids so they are really embedded; the home itself is never written.
+
+    .venv/bin/python bench/ingest_bench.py --slice rtqa-2024 --rss --rss-home /var/tmp/rtqa24
+
 Results: a markdown table on stdout and bench/out/ingest-<slice>.json.
 """
 
@@ -65,6 +72,69 @@ def bare_encode_rate(texts: list[str], batch: int) -> float:
     return len(texts) / (time.perf_counter() - t0)
 
 
+def cli_ingest_rss(home: Path, corpus: Path) -> dict[str, Any]:
+    """Peak RSS (MB), wall seconds and summary of `newsqa ingest corpus` into `home`."""
+    newsqa = shutil.which("newsqa") or str(Path(sys.executable).parent / "newsqa")
+    env = {**os.environ, "NEWSQA_HOME": str(home)}
+    t0 = time.perf_counter()
+    # /usr/bin/time reports the CLI's own peak RSS (a forked child inherits ours)
+    proc = subprocess.run(["/usr/bin/time", "-f", "RSS_KB=%M", newsqa, "ingest", str(corpus)],
+                          env=env, capture_output=True, text=True)
+    seconds = time.perf_counter() - t0
+    if proc.returncode != 0 or "RSS_KB=" not in proc.stderr:
+        raise SystemExit(f"newsqa ingest failed ({proc.returncode}): {proc.stderr[-2000:]}")
+    summary = [line for line in proc.stdout.splitlines() if "article(s)" in line]
+    return {"peak_rss_mb": int(proc.stderr.rsplit("RSS_KB=", 1)[1].split()[0]) / 1024,
+            "seconds": seconds, "summary": summary[-1].strip() if summary else ""}
+
+
+def rss_mode(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
+    """`--rss`: peak RSS of `newsqa ingest` into an empty home and into a big home's copy."""
+    from assistant.settings import load_settings
+    from index.embed import make_embedder
+
+    limit = args.limit or 300
+    lines = []
+    with gzip.open(SHARED / args.slice / "corpus.jsonl.gz", "rt") as f:
+        for i, line in enumerate(f):
+            if i >= limit:
+                break
+            lines.append(line)
+    corpus = tmp / "articles.jsonl"
+    corpus.write_text("".join(lines))
+    result: dict[str, Any] = {"slice": args.slice, "articles": len(lines)}
+
+    empty = tmp / "empty-home"
+    if args.rss_home:  # the model files too, so the one-time export is not measured
+        shutil.copytree(args.rss_home / "models", empty / "models")
+    settings = load_settings(home=empty)
+    make_embedder(settings.embedding, settings.model_dir)  # export once, outside the measure
+    run = cli_ingest_rss(empty, corpus)
+    print(f"empty home: {run['summary']}", file=sys.stderr)
+    result.update(peak_rss_mb_ingest_empty_home=run["peak_rss_mb"],
+                  ingest_empty_home_s=run["seconds"])
+
+    if args.rss_home:
+        fresh = tmp / "articles-new-ids.jsonl"
+        tag = os.urandom(4).hex()
+        with fresh.open("w") as out:
+            for i, line in enumerate(lines):
+                rec = json.loads(line)
+                rec["id"] = f"rss-{tag}-{rec.get('id', i)}"
+                out.write(json.dumps(rec) + "\n")
+        big = tmp / "big-home"
+        shutil.copytree(args.rss_home, big, symlinks=True,
+                        ignore=shutil.ignore_patterns("writer.lock*"))
+        try:
+            run = cli_ingest_rss(big, fresh)
+        finally:
+            shutil.rmtree(big, ignore_errors=True)
+        print(f"big home: {run['summary']}", file=sys.stderr)
+        result.update(big_home=str(args.rss_home), peak_rss_mb_ingest_big_home=run["peak_rss_mb"],
+                      ingest_big_home_s=run["seconds"])
+    return result
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--slice", default="rtqa-2022")
@@ -76,7 +146,25 @@ def main() -> None:
     ap.add_argument("--latency-only", action="store_true",
                     help="with --home holding an ingested slice: re-ingest it (unchanged) and "
                          "measure ask latency and RSS, skipping the first ingest and bare encode")
+    ap.add_argument("--rss", action="store_true",
+                    help="only peak RSS of `newsqa ingest` of --limit (300) articles in a "
+                         "subprocess: into an empty home, and with --rss-home into a copy")
+    ap.add_argument("--rss-home", type=Path,
+                    help="with --rss: an existing (big) home, copied to a temp dir, never written")
     args = ap.parse_args()
+    if args.rss:
+        tmp = Path(tempfile.mkdtemp(prefix="newsqa-bench-rss-"))
+        try:
+            rss_result = rss_mode(args, tmp)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        out = ROOT / "bench" / "out"
+        out.mkdir(parents=True, exist_ok=True)
+        (out / f"ingest-rss-{args.slice}.json").write_text(json.dumps(rss_result, indent=2))
+        print("| metric | value |\n| --- | --- |")
+        for k, v in rss_result.items():
+            print(f"| {k} | {v:.1f} |" if isinstance(v, float) else f"| {k} | {v} |")
+        return
     if args.latency_only and not args.home:
         ap.error("--latency-only needs --home with an existing index")
 
