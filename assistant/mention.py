@@ -10,6 +10,7 @@ from __future__ import annotations
 import bisect
 import sys
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -44,9 +45,9 @@ class Mention:
 class Parsed:
     """A text's mentions, and its tokens with their character offsets (for distances)."""
 
-    mentions: list[Mention]
-    tokens: list[str]
-    starts: list[int]
+    mentions: tuple[Mention, ...]
+    tokens: tuple[str, ...]
+    starts: tuple[int, ...]
 
     def token_at(self, offset: int) -> int:
         """Index of the token that holds character `offset`."""
@@ -68,7 +69,14 @@ def nlp() -> Any:
 
 
 class MentionFinder:
-    """Finds `Mention`s with spaCy (shared by every finder of the process)."""
+    """Finds `Mention`s with spaCy (shared by every finder of the process). A text's
+    mentions depend on nothing else, so the last `cache_size` texts' are kept: the same
+    passages come back for related questions, and a parse costs ~5 ms."""
+
+    def __init__(self, cache_size: int = 4096) -> None:
+        self.cache_size = cache_size
+        self._cache: OrderedDict[str, Parsed] = OrderedDict()
+        self._cache_lock = threading.Lock()
 
     @property
     def nlp(self) -> Any:
@@ -76,11 +84,23 @@ class MentionFinder:
 
     def find(self, texts: Sequence[str]) -> list[Parsed]:
         """For each text, its mentions and tokens."""
-        # spaCy's shared vocabulary is not safe to grow from several threads at once, and
-        # its work holds the GIL anyway: one parse at a time per process.
-        with _PARSE_LOCK:
-            return [Parsed(mentions(doc), [t.text for t in doc], [t.idx for t in doc])
-                    for doc in self.nlp.pipe(texts)]
+        with self._cache_lock:
+            found = {t: p for t in texts if (p := self._cache.get(t)) is not None}
+            for t in found:
+                self._cache.move_to_end(t)
+        todo = list(dict.fromkeys(t for t in texts if t not in found))
+        if todo:
+            # spaCy's shared vocabulary is not safe to grow from several threads at once,
+            # and its work holds the GIL anyway: one parse at a time per process.
+            with _PARSE_LOCK:
+                parsed = [Parsed(tuple(mentions(doc)), tuple(t.text for t in doc),
+                                 tuple(t.idx for t in doc)) for doc in self.nlp.pipe(todo)]
+            with self._cache_lock:
+                for t, p in zip(todo, parsed, strict=True):
+                    found[t] = self._cache[t] = p
+                while len(self._cache) > self.cache_size:
+                    self._cache.popitem(last=False)
+        return [found[t] for t in texts]
 
 
 def _load() -> Any:

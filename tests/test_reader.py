@@ -142,3 +142,21 @@ def test_quotes_only_when_short_answers_are_off() -> None:
     answerer = ExtractiveAnswerer(FakeEmbedder(), AnswerSettings(min_relevance=0.0), None)
     answer = answerer.answer("Who did the council choose as chair?", [_passage(text)])
     assert answer.short_answer is None and answer.citations
+
+
+def test_a_text_met_again_is_not_parsed_again(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Related questions bring back the same passages: their parse is reused."""
+    from assistant import mention
+
+    finder = mention.MentionFinder(cache_size=2)
+    texts = ["Ahmed al-Sharaa leads HTS.", "The Badia desert lies in Syria."]
+    first = finder.find(texts)
+    parsed: list[str] = []
+    real = mention.nlp()
+    monkeypatch.setattr(mention, "nlp", lambda: type("Spy", (), {
+        "pipe": lambda self, todo: (parsed.extend(todo), real.pipe(todo))[1]})())
+    assert finder.find(texts[::-1]) == first[::-1] and parsed == []
+    finder.find(["Damascus is the capital."])  # the least recently used (texts[1]) goes
+    finder.find(texts)
+    assert parsed == ["Damascus is the capital.", texts[1]]
+    assert "Badia desert" in {m.text for m in first[1].mentions}
