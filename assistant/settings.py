@@ -101,6 +101,14 @@ class AnswerSettings(BaseModel):
         description="Further sentences are quoted only if they score at least this fraction of "
         "the best one.",
     )
+    embedded_sentences: int = Field(
+        24,
+        ge=1,
+        le=200,
+        description="Candidate sentences embedded per answer, chosen by keyword overlap with "
+        "the question and passage rank; the rest are not scored. Embedding them is most of a "
+        "warm ask's time.",
+    )
     short_answers: bool = Field(
         True,
         description="Find a short answer (a name, place, number, date or short noun phrase) "
