@@ -108,9 +108,9 @@ class AnswerSettings(BaseModel):
         description="Candidate sentences embedded (and so scored) per answer, picked by keyword "
         "overlap with the question and passage rank. Embedding them is most of a warm ask's "
         "time. 8 instead of 24: no measurable change on 400 rtqa-2022 questions (answer in "
-        "quotes 0.602 -> 0.605, short F1 0.236 -> 0.242, MC 0.748 -> 0.750) and 0.36x the "
-        "warm ask without the reader; keep it >= reader_windows, or the reader sees fewer "
-        "windows.",
+        "quotes 0.602 -> 0.605, short F1 0.236 -> 0.242, MC 0.748 -> 0.750) and 0.36-0.44x "
+        "the warm ask without the reader (bench/warm_ask.py). Keep it >= reader_windows, "
+        "or the reader sees fewer windows.",
     )
     short_answers: bool = Field(
         True,

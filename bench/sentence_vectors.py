@@ -18,6 +18,7 @@ and the share that would abstain at `min_relevance`. Also the Pearson correlatio
 with exact cosines. A proxy: the full `newsqa eval` is the judge.
 
     .venv/bin/python bench/sentence_vectors.py --home /var/tmp/rtqa22 --slice rtqa-2022 -n 150
+    .venv/bin/python bench/sentence_vectors.py --home /var/tmp/rtqa22 --encode-cost 1000
 """
 
 from __future__ import annotations
@@ -144,6 +145,38 @@ def report(rows: list[dict[str, Any]], min_relevance: float) -> dict[str, Any]:
     }
 
 
+def encode_cost(home: Path, chunks: int) -> dict[str, float]:
+    """Seconds to embed `chunks` stored chunks as ingest does ("title\ntext"), and to embed
+    their candidate sentences (>= 25 characters, each distinct text once) exactly: what
+    storing exact sentence vectors would add to ingest's model time."""
+    import time
+
+    from assistant.sentence import split_sentences
+    from assistant.service import Assistant
+    from assistant.settings import load_settings
+
+    bot = Assistant(load_settings(home=home))
+    bot.open()
+    embedder = bot.embedder
+    inputs: list[str] = []
+    sentences: list[str] = []
+    for chunk, meta in bot.store.iter_chunks():
+        if len(inputs) >= chunks:
+            break
+        inputs.append(f"{meta.get('title', '')}\n{chunk.text}")
+        sentences += [chunk.text[a:b] for a, b in split_sentences(chunk.text) if b - a >= 25]
+    sentences = list(dict.fromkeys(sentences))
+    embedder.embed_documents(inputs[:64])  # warm-up
+    t0 = time.perf_counter()
+    embedder.embed_documents(inputs)
+    t_chunks = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    embedder.embed_documents(sentences)
+    t_sentences = time.perf_counter() - t0
+    return {"chunks": len(inputs), "sentences": len(sentences), "chunk_seconds": t_chunks,
+            "sentence_seconds": t_sentences, "sentences_over_chunks": t_sentences / t_chunks}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -151,8 +184,15 @@ def main() -> None:
     ap.add_argument("--slice", default="rtqa-2022")
     ap.add_argument("-n", type=int, default=150)
     ap.add_argument("--out", type=Path)
+    ap.add_argument("--encode-cost", type=int, metavar="CHUNKS",
+                    help="instead: time embedding CHUNKS stored chunks vs their sentences")
     args = ap.parse_args()
     from assistant.settings import load_settings
+
+    if args.encode_cost:
+        cost = encode_cost(args.home, args.encode_cost)
+        print(json.dumps(cost, indent=2))
+        return
 
     rows = collect(args.home, args.slice, args.n)
     result = report(rows, load_settings(home=args.home).answer.min_relevance)

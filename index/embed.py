@@ -262,12 +262,13 @@ class CachedEmbedder:
     found again by the answerer, and sentences quoted again (follow-ups, a quiz question's
     second pass, popular articles) are not embedded again. Misses of one call go to the
     model in one batch, outside the lock, so concurrent asks never wait on each other's
-    model calls. Vectors are returned exactly as the wrapped embedder made them."""
+    model calls. Vectors are returned exactly as the wrapped embedder made them; query and
+    document vectors are kept apart (models such as E5 embed the two differently)."""
 
     def __init__(self, embedder: Embedder, size: int) -> None:
         self.embedder = embedder
         self.size = size
-        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._vectors: OrderedDict[tuple[bool, str], np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
@@ -288,14 +289,15 @@ class CachedEmbedder:
 
     def embed_query(self, text: str) -> np.ndarray:
         """Vector of one text, shape ``(dimension,)``, from the cache when it is there."""
+        key = (True, text)
         with self._lock:
-            vec = self._vectors.get(text)
+            vec = self._vectors.get(key)
             if vec is not None:
-                self._vectors.move_to_end(text)
+                self._vectors.move_to_end(key)
                 self.hits += 1
                 return vec
         vec = np.asarray(self.embedder.embed_query(text), dtype=np.float32)
-        self._remember({text: vec})
+        self._remember({key: vec})
         return vec
 
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
@@ -307,29 +309,29 @@ class CachedEmbedder:
         missing: dict[str, list[int]] = {}
         with self._lock:
             for i, text in enumerate(texts):
-                vec = self._vectors.get(text)
+                vec = self._vectors.get((False, text))
                 if vec is None:
                     missing.setdefault(text, []).append(i)
                 else:
-                    self._vectors.move_to_end(text)
+                    self._vectors.move_to_end((False, text))
                     out[i] = vec
             self.hits += len(texts) - sum(len(v) for v in missing.values())
         if missing:
             new = np.asarray(self.embedder.embed_documents(list(missing)), dtype=np.float32)
             for row, rows in zip(new, missing.values(), strict=True):
                 out[rows] = row
-            self._remember(dict(zip(missing, new, strict=True)))
+            self._remember({(False, t): v for t, v in zip(missing, new, strict=True)})
         return out
 
-    def _remember(self, vectors: dict[str, np.ndarray]) -> None:
+    def _remember(self, vectors: dict[tuple[bool, str], np.ndarray]) -> None:
         with self._lock:
             self.misses += len(vectors)
             if self.size <= 0:
                 return
-            for text, vec in vectors.items():
+            for key, vec in vectors.items():
                 vec.setflags(write=False)  # shared between callers
-                self._vectors[text] = vec
-                self._vectors.move_to_end(text)
+                self._vectors[key] = vec
+                self._vectors.move_to_end(key)
             while len(self._vectors) > self.size:
                 self._vectors.popitem(last=False)
 
