@@ -237,7 +237,14 @@ def measure(home: Path | str, slice: str = "rtqa-2024", n: int = 200, runs: int 
     clock = StageClock()
     per_run: list[dict[str, dict[str, dict[str, float]]]] = []
     hits: dict[str, list[float]] = {name: [] for name in variants}
-    with clock.attached(bot):
+    answerer, retriever = bot.answerer, bot.retriever
+    saved = answerer.settings, answerer.embedder, retriever.embedder
+
+    def restore() -> None:  # the caller's assistant answers as before once measured
+        answerer.settings, answerer.embedder, retriever.embedder = saved
+
+    with clock.attached(bot), contextlib.ExitStack() as stack:
+        stack.callback(restore)
         for _ in range(runs):
             per = one_run(bot, questions, clock, variants)
             per_run.append({name: {s: {"p50": statistics.median(v), "p95": percentile(v, 95)}
