@@ -42,10 +42,6 @@ W_PREFER = 0.30  # bonus for naming the picked quiz option (see `answer(prefer=.
 W_NEW = 0.20  # ranking bonus for naming something new (module docstring)
 _MIN_CHARS = 25  # shorter fragments (datelines, captions) make poor quotes
 _DUPLICATE = 0.92  # cosine above which two quotes say the same thing
-# Embedding every sentence of every passage costs most of a warm answer; the sentences
-# that share no keyword with the question and sit in low-ranked passages rarely win, so
-# only this many, pre-ranked by keywords and passage rank, are embedded.
-_MAX_EMBEDDED = 24
 
 
 @dataclass(frozen=True)
@@ -105,12 +101,17 @@ class ExtractiveAnswerer:
         q_words = set(question.keywords)
         ctx_words = keywords(query) - q_words if query and query != question.text else set()
         lex = np.array([_overlap(q_words, ctx_words, keywords(c.text)) for c in cands])
-        if len(cands) <= _MAX_EMBEDDED:
+        # Embedding every sentence of every passage costs most of a warm answer; the
+        # sentences that share no keyword with the question and sit in low-ranked passages
+        # rarely win, so only `embedded_sentences` of them, pre-ranked by keywords and
+        # passage rank, are embedded.
+        most = self.settings.embedded_sentences
+        if len(cands) <= most:
             return np.arange(len(cands)), lex
         prior = lex - 0.02 * np.array([c.rank for c in cands])
         if must_keep is not None:
             prior = prior + 2.0 * must_keep  # above any keyword score (at most 1)
-        keep = np.sort(np.argsort(-prior, kind="stable")[:_MAX_EMBEDDED])
+        keep = np.sort(np.argsort(-prior, kind="stable")[:most])
         return keep, lex[keep]
 
     def score(
@@ -146,7 +147,9 @@ class ExtractiveAnswerer:
         cands = [cands[i] for i in keep]
         if named is not None:
             named = named[keep]
+        t_embed = time.perf_counter()
         rel, vecs = self.score(question, cands, lex)
+        t_embed = time.perf_counter() - t_embed
         if named is not None:
             rel = rel + W_PREFER * named
         relevance = float(rel.max())
@@ -211,7 +214,8 @@ class ExtractiveAnswerer:
             query=query or question,
             relevance=relevance,
             short_answer=short,
-            timings_ms={"answer": (time.perf_counter() - t0) * 1000, "reader": t_read * 1000},
+            timings_ms={"answer": (time.perf_counter() - t0) * 1000, "reader": t_read * 1000,
+                        "sentences": t_embed * 1000},
         )
 
     def _read(

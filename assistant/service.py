@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from assistant.prompt import Turn
     from index.check import CheckReport
     from index.chunk import Chunker
-    from index.embed import Embedder
+    from index.embed import CachedEmbedder, Embedder
     from index.ingest import Ingestor, IngestReport, ProgressCallback
     from index.keyword import KeywordIndex
     from index.retrieve import Passage, Retriever
@@ -54,6 +54,7 @@ class Assistant:
     def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
         self.settings = settings
         self._embedder = embedder
+        self._ask_embedder: CachedEmbedder | None = None
         self.store = Store(settings.store, settings.chroma_dir)
         self.lock = WriterLock(settings.home)
         # Asks run on several threads at once. `_lazy` guards building the shared parts;
@@ -79,6 +80,21 @@ class Assistant:
                     self._embedder = make_embedder(self.settings.embedding,
                                                    self.settings.model_dir)
         return self._embedder
+
+    @property
+    def ask_embedder(self) -> CachedEmbedder:
+        """The embedder of asks: `embedder` behind a per-process LRU of vectors (setting
+        embedding.ask_cache), shared by retrieval and answering. Ingest bypasses it."""
+        cached = self._ask_embedder
+        if cached is None or cached.embedder is not self.embedder:
+            from index.embed import CachedEmbedder
+
+            with self._lazy:
+                cached = self._ask_embedder
+                if cached is None or cached.embedder is not self.embedder:
+                    cached = self._ask_embedder = CachedEmbedder(
+                        self.embedder, self.settings.embedding.ask_cache)
+        return cached
 
     def expected_manifest(self) -> Manifest:
         """What an index built with the current settings records."""
@@ -319,11 +335,12 @@ class Assistant:
         if self.settings.retrieval.mode == "dense":
             from index.retrieve import DenseRetriever
 
-            return DenseRetriever(self.store, self.embedder)
+            return DenseRetriever(self.store, self.ask_embedder)
         from index.hybrid import HybridRetriever
 
         self.keyword.sync(self.store)
-        return HybridRetriever(self.embedder, self.keyword, self.store, self.settings.retrieval)
+        return HybridRetriever(self.ask_embedder, self.keyword, self.store,
+                               self.settings.retrieval)
 
     @property
     def answerer(self) -> Answerer:
@@ -335,8 +352,8 @@ class Assistant:
                         from assistant.reader import SpanReader
 
                         reader = SpanReader()
-                    self._answerer = ExtractiveAnswerer(self.embedder, self.settings.answer,
-                                                        reader)
+                    self._answerer = ExtractiveAnswerer(self.ask_embedder,
+                                                        self.settings.answer, reader)
         return self._answerer
 
     def _read_quotes(self, question: Question, answer: Answer) -> Answer:
@@ -469,7 +486,7 @@ class Assistant:
         reader = None
         if WEIGHTS["reader"] and isinstance(self.answerer, ExtractiveAnswerer):
             reader = self.answerer.option_support(analysed, passages, choices, query)
-        pick = pick_choice(question, choices, answer, self.embedder, retrieve=retrieve,
+        pick = pick_choice(question, choices, answer, self.ask_embedder, retrieve=retrieve,
                            reader=reader)
         option = choices[pick.index]
         if pick.method == "evidence":

@@ -18,7 +18,9 @@ import json
 import logging
 import os
 import sys
+import threading
 import warnings
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
@@ -195,7 +197,33 @@ class OnnxEmbedder(_BaseEmbedder):
         self._shrink.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
 
     def _embed(self, texts: list[str]) -> np.ndarray:
+        return self._run(texts, None)[0]
+
+    def embed_spans(
+        self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]]
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Vectors of `texts` (exactly as `embed_documents`) and, from the same forward
+        pass, one vector per character span `(start, end)` of each text: the mean of the
+        model's output vectors of the tokens inside the span, L2-normalised ("late
+        chunking": the text around a span informs its vector, and it costs no extra model
+        call). A span with no token inside the model's window gets a zero row."""
+        if isinstance(texts, str):
+            raise TypeError("embed_spans takes a sequence of texts, not one string")
+        if len(spans) != len(texts):
+            raise ValueError("embed_spans needs one list of spans per text")
+        if not texts:
+            return np.zeros((0, self._dim), dtype=np.float32), []
+        vectors, pooled = self._run(list(texts), spans)
+        assert pooled is not None
+        return vectors, pooled
+
+    def _run(
+        self, texts: list[str], spans: Sequence[Sequence[tuple[int, int]]] | None
+    ) -> tuple[np.ndarray, list[np.ndarray] | None]:
         out = np.empty((len(texts), self._dim), dtype=np.float32)
+        pooled: list[np.ndarray] | None = None
+        if spans is not None:
+            pooled = [np.zeros((len(s), self._dim), dtype=np.float32) for s in spans]
         encodings = self._tok.encode_batch(texts)
         lengths = np.array([len(e.ids) for e in encodings])
         order = np.argsort(-lengths, kind="stable")  # similar lengths share a batch: less padding
@@ -208,8 +236,14 @@ class OnnxEmbedder(_BaseEmbedder):
             feed = {"input_ids": ids, "attention_mask": mask}
             if "token_type_ids" in self._inputs:
                 feed["token_type_ids"] = np.zeros_like(ids)
-            out[rows] = mean_pool(self._session.run([self._output], feed)[0], mask)
-        return out
+            hidden = self._session.run([self._output], feed)[0]
+            out[rows] = mean_pool(hidden, mask)
+            if spans is not None and pooled is not None:
+                for r, i in enumerate(rows):
+                    if len(spans[i]):
+                        pooled[i] = span_pool(hidden[r, : lengths[i]], encodings[i].offsets,
+                                              encodings[i].special_tokens_mask, spans[i])
+        return out, pooled
 
     def release_memory(self) -> None:
         """Give the model's working buffers back to the OS (after an ingest: they are
@@ -220,6 +254,113 @@ class OnnxEmbedder(_BaseEmbedder):
         if "token_type_ids" in self._inputs:
             feed["token_type_ids"] = ids
         self._session.run([self._output], feed, self._shrink)
+
+
+def span_pool(
+    hidden: np.ndarray, offsets: Sequence[tuple[int, int]], special: Sequence[int],
+    spans: Sequence[tuple[int, int]],
+) -> np.ndarray:
+    """Mean of the token vectors `hidden` (s, d) whose character `offsets` lie inside each
+    span, L2-normalised: ``(n_spans, d)``; zero rows for spans holding no token."""
+    off = np.asarray(offsets, dtype=np.int64).reshape(-1, 2)
+    real = np.asarray(special, dtype=bool) == 0
+    bounds = np.asarray(spans, dtype=np.int64).reshape(-1, 2)
+    inside = ((off[None, :, 0] >= bounds[:, None, 0]) & (off[None, :, 1] <= bounds[:, None, 1])
+              & (off[None, :, 1] > off[None, :, 0]) & real[None, :]).astype(np.float32)
+    summed = inside @ hidden.astype(np.float32)
+    summed /= np.maximum(inside.sum(axis=1, keepdims=True), 1.0)
+    norms = np.linalg.norm(summed, axis=1, keepdims=True)
+    return (summed / np.maximum(norms, 1e-12)).astype(np.float32)
+
+
+class CachedEmbedder:
+    """An `Embedder` that remembers the vectors of the last `size` distinct texts (a
+    thread-safe LRU), for the ask path: the question is embedded once for retrieval and
+    found again by the answerer, and sentences quoted again (follow-ups, a quiz question's
+    second pass, popular articles) are not embedded again. Misses of one call go to the
+    model in one batch, outside the lock, so concurrent asks never wait on each other's
+    model calls. Vectors are returned exactly as the wrapped embedder made them; query and
+    document vectors are kept apart (models such as E5 embed the two differently)."""
+
+    def __init__(self, embedder: Embedder, size: int) -> None:
+        self.embedder = embedder
+        self.size = size
+        self._vectors: OrderedDict[tuple[bool, str], np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    @property
+    def model_id(self) -> str:
+        """The wrapped embedder's model id."""
+        return self.embedder.model_id
+
+    @property
+    def dimension(self) -> int:
+        """The wrapped embedder's dimension."""
+        return self.embedder.dimension
+
+    def token_ids(self, text: str) -> list[int]:
+        """The wrapped embedder's word-piece ids."""
+        return self.embedder.token_ids(text)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        """Vector of one text, shape ``(dimension,)``, from the cache when it is there."""
+        key = (True, text)
+        with self._lock:
+            vec = self._vectors.get(key)
+            if vec is not None:
+                self._vectors.move_to_end(key)
+                self.hits += 1
+                return vec
+        vec = np.asarray(self.embedder.embed_query(text), dtype=np.float32)
+        self._remember({key: vec})
+        return vec
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        """Vectors of `texts`, shape ``(len(texts), dimension)``; only the texts not in the
+        cache reach the model (in one call)."""
+        if isinstance(texts, str):
+            raise TypeError("embed_documents takes a sequence of texts, not one string")
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        missing: dict[str, list[int]] = {}
+        with self._lock:
+            for i, text in enumerate(texts):
+                vec = self._vectors.get((False, text))
+                if vec is None:
+                    missing.setdefault(text, []).append(i)
+                else:
+                    self._vectors.move_to_end((False, text))
+                    out[i] = vec
+            self.hits += len(texts) - sum(len(v) for v in missing.values())
+        if missing:
+            new = np.asarray(self.embedder.embed_documents(list(missing)), dtype=np.float32)
+            for row, rows in zip(new, missing.values(), strict=True):
+                out[rows] = row
+            self._remember({(False, t): v for t, v in zip(missing, new, strict=True)})
+        return out
+
+    def _remember(self, vectors: dict[tuple[bool, str], np.ndarray]) -> None:
+        with self._lock:
+            self.misses += len(vectors)
+            if self.size <= 0:
+                return
+            for key, vec in vectors.items():
+                vec.setflags(write=False)  # shared between callers
+                self._vectors[key] = vec
+                self._vectors.move_to_end(key)
+            while len(self._vectors) > self.size:
+                self._vectors.popitem(last=False)
+
+    def clear(self) -> None:
+        """Forget every vector (and the hit counts)."""
+        with self._lock:
+            self._vectors.clear()
+            self.hits = self.misses = 0
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._vectors)
 
 
 def _open_session(path: Path, threads: int) -> Any:

@@ -29,6 +29,15 @@ class EmbeddingSettings(BaseModel):
     threads: int = Field(
         0, ge=0, description="CPU threads for the model; 0 uses every core."
     )
+    ask_cache: int = Field(
+        20000,
+        ge=0,
+        le=1_000_000,
+        description="Vectors of asked texts (questions, candidate sentences) each process keeps "
+        "in memory, least recently used dropped first (about 2 KB each): a question is "
+        "embedded once for retrieval and answering, and sentences met again are not embedded "
+        "again. 0 turns the cache off.",
+    )
 
 
 class ChunkingSettings(BaseModel):

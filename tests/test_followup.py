@@ -103,7 +103,10 @@ def test_history_beats_an_on_topic_distractor(tmp_path: Path, real_embedder: obj
     bot = Assistant(make_settings(tmp_path / "home"), embedder=real_embedder)  # type: ignore[arg-type]
     assert bot.ingest([SEEDS, articles]).ok
     with_history = bot.ask(Q2, history=[Q1])
-    assert with_history.citations and TRUFFLE in with_history.citations[0].quote
+    # The Syrian sentence is quoted and nothing from Piedmont is. (Quotes are shown in
+    # article order, so the short answer's window may come before it.)
+    assert any(TRUFFLE in c.quote for c in with_history.citations)
+    assert all("Piedmont" not in c.title for c in with_history.citations)
     alone = bot.ask(Q2)
     assert alone.citations and "Piedmont" in alone.citations[0].title
 
