@@ -153,6 +153,9 @@ def one_run(bot: Any, questions: list[tuple[str, date | None]], clock: StageCloc
     per = {name: {s: [] for s in STAGES} for name in variants}  # type: ignore[var-annotated]
     for variant in variants.values():
         variant.reset()  # every run starts cold: no sentence is known from an earlier run
+        reader = getattr(bot.answerer, "reader", None)
+        if reader is not None:
+            reader.finder.clear()  # nor any passage's parse
     for text, as_of in questions:
         for name, variant in variants.items():
             variant.apply(bot)
