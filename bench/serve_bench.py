@@ -3,9 +3,10 @@
 In ONE run, repeated `--runs` times (medians reported):
   1. 20 clients x 20 asks each through `POST /api/ask` on the seed index: asks/s, p50/p95
      latency, errors;
-  2. the same clients while 300 articles (rtqa-2024 corpus, read in place) are pushed
-     through `POST /api/articles` in batches: ask p50/p95, errors, whether /api/health
-     counts every pushed article at the end and the newest is findable by its title;
+  2. the same clients, asking until every pushed article is indexed, while 300 articles
+     (rtqa-2024 corpus, read in place) are pushed through `POST /api/articles` in
+     batches: ask p50/p95, errors, whether /api/health counts every pushed article at the
+     end and the newest is findable by its title;
   3. peak RSS of the server process (VmHWM) over the run;
 and, once, the in-process warm ask on a big home (`--warm-home`, e.g. /var/tmp/rtqa24),
 through bench/warm_ask.py, with and without the short-answer reader.
@@ -20,6 +21,7 @@ Results: a markdown table on stdout and bench/out/serve.json.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gzip
 import json
 import os
@@ -52,8 +54,12 @@ def quantile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def seed_questions() -> list[str]:
-    lines = (ROOT / "seeds" / "questions.jsonl").read_text().splitlines()
+def load_questions(which: str) -> list[str]:
+    """`seed`: the 28 seed questions (asked over and over, as the chat's users might);
+    `rtqa`: 1,488 distinct rtqa-2024 quiz questions (plain), so few asks repeat."""
+    path = (ROOT / "seeds" / "questions.jsonl" if which == "seed"
+            else SHARED / "rtqa-2024" / "questions.jsonl")
+    lines = path.read_text().splitlines()
     return [json.loads(line)["question"] for line in lines if line.strip()]
 
 
@@ -113,9 +119,11 @@ class Server:
             self.proc.kill()
 
 
-def run_clients(url: str, questions: list[str], clients: int, per_client: int,
-                stop_early: threading.Event | None = None) -> dict[str, Any]:
-    """`clients` threads, each asking `per_client` questions in turn over HTTP."""
+def run_clients(urls: list[str], questions: list[str], clients: int, per_client: int,
+                until: threading.Event | None = None) -> dict[str, Any]:
+    """`clients` threads, each asking `per_client` questions in turn over HTTP (and
+    going on until `until` is set, if given); client c asks questions c*per_client...,
+    so clients ask different questions while the list lasts."""
     import httpx
 
     latencies: list[float] = []
@@ -123,9 +131,12 @@ def run_clients(url: str, questions: list[str], clients: int, per_client: int,
     lock = threading.Lock()
 
     def client(c: int) -> None:
+        url = urls[c % len(urls)]  # with several servers, clients are spread over them
         with httpx.Client(timeout=60) as http:
-            for i in range(per_client):
+            i = 0
+            while i < per_client or (until is not None and not until.is_set()):
                 q = questions[(c * per_client + i) % len(questions)]
+                i += 1
                 t0 = time.perf_counter()
                 try:
                     r = http.post(url + "/api/ask", json={"question": q})
@@ -181,43 +192,86 @@ def health(url: str) -> dict[str, Any]:
     return dict(httpx.get(url + "/api/health", timeout=30).json())
 
 
-def findable_by_title(url: str, record: dict[str, Any]) -> bool:
+def findable_by_title(url: str, record: dict[str, Any], seconds: float = 10) -> bool:
+    """Whether asking the record's title retrieves it (within `seconds`: another server
+    follows a push within seconds)."""
     import httpx
 
-    answer = httpx.post(url + "/api/ask", json={"question": record["title"], "k": 10},
-                        timeout=60).json()
-    return any(p.get("article_id") == record["id"]
-               for p in answer.get("retrieved", []) + answer.get("citations", []))
+    deadline = time.monotonic() + seconds
+    while True:
+        answer = httpx.post(url + "/api/ask", json={"question": record["title"], "k": 10},
+                            timeout=60).json()
+        if any(p.get("article_id") == record["id"]
+               for p in answer.get("retrieved", []) + answer.get("citations", [])):
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.5)
 
 
 def one_run(home: Path, env: dict[str, str], args: argparse.Namespace, run: int
             ) -> dict[str, Any]:
-    questions = seed_questions()
-    server = Server(home, env)
-    try:
-        run_clients(server.url, questions, 2, 3)  # warm up: model, index, spaCy
-        ask = run_clients(server.url, questions, args.clients, args.asks)
-        before = health(server.url)
+    questions = load_questions(args.questions)
+    with contextlib.ExitStack() as stack:
+        servers = start_servers(home, env, args.processes, run, stack)
+        urls = [s.url for s in servers]
+        run_clients(urls, questions, 2 * len(urls), 3)  # warm up: model, index, spaCy
+        ask = run_clients(urls, questions, args.clients, args.asks)
+        before = health(urls[-1])
         records = corpus_records(args.push, skip=run * args.push)  # new articles each run
         result: dict[str, Any] = {}
-        pusher = threading.Thread(
-            target=lambda: result.update(push(server.url, records, args.batch)))
+        pushed = threading.Event()
+
+        def pushing() -> None:
+            try:
+                result.update(push(urls[0], records, args.batch))
+            finally:
+                result["seconds"] = time.perf_counter() - t0
+                pushed.set()
+
+        pusher = threading.Thread(target=pushing)
         t0 = time.perf_counter()
         pusher.start()
-        during = run_clients(server.url, questions, args.clients, args.asks)
+        # The clients ask until every pushed article is indexed.
+        during = run_clients(urls, questions[::-1], args.clients, args.asks, pushed)
         pusher.join()
-        push_s = time.perf_counter() - t0
-        after = health(server.url)
+        after = health(urls[-1])  # with several servers: one that was not pushed to
         return {
             "ask": ask,
             "during_push": during,
-            "push": {**result, "articles": len(records), "seconds": push_s,
+            "push": {**result, "articles": len(records),
                      "counted": after["articles"] - before["articles"],
-                     "newest_findable": findable_by_title(server.url, records[-1])},
-            "server_peak_rss_mb": server.peak_rss_mb(),
+                     "newest_findable": findable_by_title(urls[-1], records[-1])},
+            "server_peak_rss_mb": sum(s.peak_rss_mb() for s in servers),
         }
-    finally:
-        server.stop()
+
+
+def start_servers(home: Path, env: dict[str, str], processes: int, run: int,
+                  stack: contextlib.ExitStack) -> list[Server]:
+    """One server on the embedded store in `home`; or `processes` servers, each with its
+    own copy of `home`, on one `chroma run` holding the seed article."""
+    if processes <= 1:
+        server = Server(home, env)
+        stack.callback(server.stop)
+        return [server]
+    port = free_port()
+    chroma = subprocess.Popen(
+        [str(Path(PYTHON).parent / "chroma"), "run", "--path", str(home / "chroma-server"),
+         "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    stack.callback(chroma.terminate)
+    time.sleep(3)
+    env = {**env, "NEWSQA_STORE__CHROMA_URL": f"http://127.0.0.1:{port}",
+           "NEWSQA_STORE__COLLECTION": f"bench{run}"}
+    subprocess.run([PYTHON, "-m", "ui.cli", "--home", str(home), "ingest", "--quiet",
+                    str(ROOT / "seeds")], cwd=ROOT, check=True, env={**os.environ, **env})
+    servers = []
+    for i in range(processes):
+        own = home.parent / f"{home.name}-p{i}"
+        subprocess.run(["cp", "-a", str(home), str(own)], check=True)
+        servers.append(Server(own, env))
+        stack.callback(servers[-1].stop)
+    return servers
 
 
 def prepare_home(base: Path) -> Path:
@@ -244,14 +298,19 @@ def main() -> None:
     parser.add_argument("--asks", type=int, default=20, help="asks per client")
     parser.add_argument("--push", type=int, default=300, help="articles pushed per run")
     parser.add_argument("--batch", type=int, default=50, help="articles per POST")
+    parser.add_argument("--questions", choices=("rtqa", "seed"), default="rtqa",
+                        help="distinct rtqa-2024 questions, or the seed questions repeated")
     parser.add_argument("--ask-threads", type=int, nargs="*", default=[0],
                         help="NEWSQA_SERVE__ASK_THREADS values to compare (0: default)")
+    parser.add_argument("--processes", type=int, default=1,
+                        help="several servers on one Chroma server, clients spread over them")
     parser.add_argument("--warm-home", type=Path, help="big home for the in-process warm ask")
     parser.add_argument("--warm-slice", default="rtqa-2024")
     parser.add_argument("--warm-n", type=int, default=200)
     args = parser.parse_args()
 
     out: dict[str, Any] = {"clients": args.clients, "asks_per_client": args.asks,
+                           "questions": args.questions, "processes": args.processes,
                            "pushed": args.push, "cpus": os.cpu_count(), "by_threads": {}}
     if args.warm_home:
         from bench.warm_ask import measure  # type: ignore[import-not-found]
