@@ -363,3 +363,22 @@ def test_access_checks() -> None:
     assert repr(both) == "Access(login=set, token=set)"  # never the secrets
     nothing = make_access(None, "  ")
     assert not nothing.on and nothing.api_ok(None) and nothing.gradio_auth() is None
+
+
+@pytest.mark.parametrize("variable, value", [
+    ("NEWSQA_SERVE__ASK_THREADS", "-1"),
+    ("NEWSQA_SERVE__ASK_THREADS", "many"),
+    ("NEWSQA_SERVE__MAX_ARTICLES", "0"),
+    ("NEWSQA_SERVE__MAX_BODY_MB", "-5"),
+    ("NEWSQA_EMBEDDING__ASK_CACHE", "-1"),
+    ("NEWSQA_ANSWER__EMBEDDED_SENTENCES", "0"),
+])
+def test_a_bad_serving_setting_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                        variable: str, value: str) -> None:
+    from assistant.errors import SettingsError
+    from assistant.settings import load_settings
+
+    make_settings(tmp_path)  # clears the developer's own NEWSQA_* variables
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(SettingsError, match=variable):
+        load_settings(home=tmp_path / "home")
