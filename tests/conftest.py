@@ -7,6 +7,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -110,3 +111,20 @@ def chroma_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     yield url
     proc.terminate()
     proc.wait(timeout=20)
+
+
+def hold_writer_lock(home: Path) -> threading.Event:
+    """Another writer (say a terminal `newsqa ingest`) takes the data home's writer lock in
+    a thread and keeps it until the returned event is set (or 30 s pass)."""
+    from index.lock import WriterLock
+
+    held, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with WriterLock(home).hold("ingest"):
+            held.set()
+            release.wait(30)
+
+    threading.Thread(target=hold, daemon=True).start()
+    assert held.wait(10)
+    return release

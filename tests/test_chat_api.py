@@ -18,7 +18,7 @@ import pytest
 
 from assistant.errors import SettingsError
 from assistant.service import Assistant
-from tests.conftest import ROOT, make_settings
+from tests.conftest import ROOT, hold_writer_lock, make_settings
 from tests.fakes import FakeEmbedder
 from ui import chat, forms, render, server
 from ui.auth import parse_login
@@ -324,8 +324,6 @@ def test_upload_handler_indexes_and_reports(tmp_path: Path) -> None:
 def test_upload_shows_the_job_state_while_a_writer_holds_the_lock(tmp_path: Path) -> None:
     """A terminal ingest holds the writer lock: the upload is queued/waiting, not lost, and
     the chat keeps answering meanwhile."""
-    import threading
-
     bot = Assistant(make_settings(tmp_path / "home"), embedder=FakeEmbedder())
     seed = tmp_path / "syria.txt"
     seed.write_text(ARTICLES["syria.txt"], encoding="utf-8")
@@ -335,18 +333,7 @@ def test_upload_shows_the_job_state_while_a_writer_holds_the_lock(tmp_path: Path
     cache.mkdir(parents=True)
     good = cache / "port.txt"
     good.write_text(ARTICLES["port.txt"], encoding="utf-8")
-    release = threading.Event()
-    held = threading.Event()
-
-    def terminal_ingest() -> None:
-        from index.lock import WriterLock
-
-        with WriterLock(bot.settings.home).hold("ingest"):
-            held.set()
-            release.wait(30)
-
-    threading.Thread(target=terminal_ingest, daemon=True).start()
-    assert held.wait(10)
+    release = hold_writer_lock(bot.settings.home)
     steps = upload([str(good)])
     first = next(steps)[0]
     assert "**port.txt**: queued for indexing… Waiting: another ingest is running" in first

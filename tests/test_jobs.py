@@ -9,7 +9,7 @@ from pathlib import Path
 from assistant.jobs import Job, JobStore
 from assistant.service import Assistant
 from assistant.worker import IngestWorker
-from tests.conftest import make_settings
+from tests.conftest import hold_writer_lock, make_settings
 from tests.fakes import FakeEmbedder
 
 DEAD_OWNER = "999999999:0"  # a process that no longer exists
@@ -153,20 +153,10 @@ def test_an_ingest_error_fails_the_job_and_the_worker_goes_on(tmp_path: Path) ->
 
 
 def test_a_job_stays_queued_while_another_writer_holds_the_lock(tmp_path: Path) -> None:
-    from index.lock import WriterLock
-
     bot = _bot(tmp_path / "home")
     worker = IngestWorker(bot)
     worker.start()
-    held, release = threading.Event(), threading.Event()
-
-    def terminal_ingest() -> None:
-        with WriterLock(bot.settings.home).hold("ingest"):
-            held.set()
-            release.wait(30)
-
-    threading.Thread(target=terminal_ingest, daemon=True).start()
-    assert held.wait(10)
+    release = hold_writer_lock(bot.settings.home)
     try:
         job = worker.submit_records(_records("h", 2))
         waiting = worker.wait(job.id, timeout=1.0)
