@@ -25,7 +25,9 @@ def test_two_concurrent_ingests_lose_nothing(tmp_path: Path) -> None:
     assert run_cli(home, "ingest", "--quiet", str(tmp_path / "base.jsonl"))[0] == 0
     a = write_corpus(tmp_path / "a.jsonl", "alpha", 25)
     b = write_corpus(tmp_path / "b.jsonl", "beta", 25)
-    first = start_cli(home, "ingest", "--quiet", str(tmp_path / "a.jsonl"), delay=0.5)
+    # Slow enough (2 s per write of 8 chunks) that the first is still writing when the
+    # second has started up and asks for the lock.
+    first = start_cli(home, "ingest", "--quiet", str(tmp_path / "a.jsonl"), delay=2.0)
     wait_for_articles(home, 41)  # the first writer is under way
     second = start_cli(home, "ingest", "--quiet", str(tmp_path / "b.jsonl"), delay=0.5)
     out1, err1 = first.communicate(timeout=300)
