@@ -5,7 +5,6 @@ Screenshots go to tests/artifacts/."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -15,7 +14,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from tests.conftest import ROOT, SEEDS
+from tests.conftest import ROOT, SEEDS, free_port
 from tests.serving import serving
 
 pytestmark = pytest.mark.browser
@@ -41,12 +40,6 @@ def _newsqa() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "ui.cli"]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     """`newsqa serve` over a data home with seeds/ ingested; yields (url, home)."""
@@ -59,7 +52,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
                PYTHONUNBUFFERED="1")
     subprocess.run([*_newsqa(), "ingest", "--quiet", str(SEEDS)], cwd=ROOT, env=env,
                    check=True, timeout=600, capture_output=True)
-    port = _free_port()
+    port = free_port()
     with serving([*_newsqa(), "serve", "--port", str(port)], f"http://127.0.0.1:{port}/",
                  root / "serve.log", ROOT, env, 180) as url:
         yield url, home

@@ -9,7 +9,6 @@ skipped, with the reason, when that cannot be done."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import time
 import urllib.request
@@ -18,7 +17,7 @@ from collections.abc import Iterator
 import pytest
 
 from assistant.service import Assistant
-from tests.conftest import ROOT
+from tests.conftest import ROOT, free_port
 
 pytestmark = [
     pytest.mark.llm,
@@ -29,12 +28,6 @@ pytestmark = [
 SCRIPT = ROOT / "scripts" / "llm-server.sh"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def llm_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     build = subprocess.run(["bash", str(SCRIPT), "--build-only"], capture_output=True,
@@ -42,7 +35,7 @@ def llm_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if build.returncode != 0:
         tail = " ".join((build.stderr or build.stdout).split()[-40:])
         pytest.skip(f"the llama-cpp-python server could not be built: {tail}")
-    port = _free_port()
+    port = free_port()
     # The server logs every request: to a file, since an unread pipe fills and blocks it.
     log = tmp_path_factory.mktemp("llm-server") / "server.log"
     server = subprocess.Popen(["bash", str(SCRIPT), "--port", str(port)],
