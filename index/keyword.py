@@ -223,12 +223,6 @@ class KeywordIndex:
             position={cid: i for i, cid in enumerate(chunk_ids)},
         )
 
-    def reload(self) -> None:
-        """Read the saved index again (another process may have saved a newer one)."""
-        with self._write:
-            self._state = _State()
-            self._load()
-
     def mirrors(self, store: Store) -> bool:
         """Whether this index mirrors the store's current state: the same generation
         (a token every store write changes) and the same number of chunks."""

@@ -275,11 +275,6 @@ class Store:
             raise IndexNotFound(f"the index at {self.location} has no manifest")
         return Manifest(**json.loads(raw))
 
-    def reopen(self) -> None:
-        """Forget the open collections (after another process swapped in a rebuild)."""
-        self._base = None
-        self._chunks = self._articles = None
-
     # -- reading ----------------------------------------------------------------------
     def records(self) -> dict[str, ArticleRecord]:
         """Every completely indexed article, by id."""
