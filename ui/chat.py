@@ -9,12 +9,14 @@
   streams in, then its verified version replaces it (`assistant.llm`), with a note when
   quotes were dropped or it fell back to quotes.
 * Uploads: checked by type and size, copied under `<data home>/uploads` as
-  `<content hash>-<safe name>` (two files of one name never replace each other), indexed
-  at once under the data home's writer lock; an upload only adds or updates articles.
-  Never executed and never served back.
+  `<content hash>-<safe name>` (two files of one name never replace each other, see
+  `ui.upload`), then indexed as a job of the ingest worker (`assistant.worker`), whose
+  state the chat shows; an upload only adds or updates articles. Never executed and never
+  served back.
 * Remove: an article id (shown on each source card) and *Remove article*: the one
   explicit way to take articles out from the chat.
-* API: `/ask` (question, k, as_of, history) returns the JSON object of `newsqa ask --json`.
+* API: `/ask` (question, k, as_of, history) returns the JSON object of `newsqa ask --json`
+  (the JSON API under `/api` is `ui.api`; `ui.server` serves both).
 
 Never shared publicly, analytics off, loopback without login unless configured.
 """
