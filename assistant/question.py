@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from assistant.sentence import keywords, stem, words
+from assistant.sentence import keywords, match_words, names, stem, words
 
 AnswerType = Literal["person", "place", "date", "number", "money", "percent", "organisation",
                      "thing"]
@@ -34,12 +34,15 @@ princess pope monarch billionaire entrepreneur businessman scientist astronaut a
 rep representative congressman congresswoman spokesperson secretary chancellor mayor
 general commander suspect victim defendant mp pm premier emperor expert analyst economist
 spokesman spokeswoman historian professor researcher doctor lawyer attorney prosecutor
+superstar designer member footballer cricketer dancer activist chef
+heir successor predecessor nominee winner pianist guitarist drummer vocalist
 """.split())
 _PLACE_NOUNS = frozenset("""
 country countries city cities state states nation nations town region continent island
 province county place capital village territory border sea ocean river lake mountain
 airport port neighborhood neighbourhood district area location desert valley park
-beach coast peninsula strait gulf bay canal forest
+beach coast peninsula strait gulf bay canal forest attraction landmark venue stadium
+planet moon
 """.split())
 _ORG_NOUNS = frozenset("""
 company companies organization organisation team party group agency firm network airline
@@ -47,7 +50,7 @@ club university college school bank brand band retailer league union channel new
 magazine court automaker carrier corporation business startup manufacturer chain
 store restaurant studio publisher broadcaster outlet platform app service streamer
 giant maker government department ministry militia regime coalition alliance institution
-charity foundation committee council command
+charity foundation committee council command house label
 """.split())
 _DATE_NOUNS = frozenset("year month day date decade century week season".split())
 _NUMBER_NOUNS = frozenset("number amount age count total".split())
@@ -60,7 +63,7 @@ _MONEY_WORDS = frozenset("money cost costs pay paid price worth spend spent fine
 # is the one doing it, so it tends to stand before the verb in the article.
 _NOT_AUX = r"(?!(?:is|was|are|were|did|does|do|has|have|had|will|would|can|could)\b)"
 _SUBJECT = re.compile(
-    rf"^(?:who|(?:which|what) [a-z-]+(?: {_NOT_AUX}[a-z-]+)?) {_NOT_AUX}[a-z]+\b"
+    rf"^(?:who|(?:which|what) {_NOT_AUX}[a-z-]+(?: {_NOT_AUX}[a-z-]+)?) {_NOT_AUX}[a-z]+\b"
 )
 _AUX = frozenset("""
 is was are were has have had did does do will would can could should may might be been
@@ -77,20 +80,41 @@ class Question:
     answer_type: AnswerType
     focus: str | None  # the noun of "which/what <noun>" ("country"), when there is one
     asks_subject: bool  # "Who leads HTS?" (the answer acts) vs "Who did HTS overthrow?"
+    # The entity label the focus names outright ("which film" -> WORK_OF_ART), if any.
+    focus_label: str | None = None
+    # Keywords after the asked-for phrase ("Which company [bought Activision]?"): in the
+    # article they stand next to the answer, after it when the answer is the subject.
+    after: frozenset[str] = frozenset()
+    names: tuple[str, ...] = ()  # capitalised words, acronyms, numbers (`sentence.names`)
+    # Keywords in the form quiz options are matched in (`sentence.match_words`: number
+    # words as digits).
+    match_words: frozenset[str] = frozenset()
 
 
 def analyse(text: str) -> Question:
     """Keywords, named words and answer type of `text` (see the module docstring)."""
     low = " ".join(text.lower().replace("’", "'").split())
     answer_type, focus = _answer_type(low)
+    after = _after_asked(low, focus)
     return Question(
         text=text,
         keywords=frozenset(keywords(text)),
-        asked=frozenset(stem(w.lower()) for w in words(text)),
+        # Also each part of a hyphenated word: spaCy reads "al-Jolani" as three tokens.
+        asked=frozenset(stem(p) for w in words(text) for p in {w.lower(), *w.lower().split("-")}
+                        if p),
         answer_type=answer_type,
         focus=focus,
         asks_subject=bool(_SUBJECT.match(low)),
+        focus_label=FOCUS_LABELS.get(focus or ""),
+        after=frozenset(keywords(after)) if after else frozenset(),
+        names=tuple(names(text)),
+        match_words=frozenset(match_words(text)),
     )
+
+
+def as_question(question: str | Question) -> Question:
+    """`question` analysed, unless it already is."""
+    return question if isinstance(question, Question) else analyse(question)
 
 
 def _answer_type(low: str) -> tuple[AnswerType, str | None]:
@@ -101,6 +125,9 @@ def _answer_type(low: str) -> tuple[AnswerType, str | None]:
         return ("money" if money else "number"), None
     if re.search(r"\bwhat (percentage|percent|share|proportion)\b", low):
         return "percent", None
+    if re.search(r"\bwhat (is|was|are|were) (her|his|their) (full |real |first )?names?\b",
+                 low):
+        return "person", None  # "The GOP's most outspoken critic ... What is her name?"
     focus = _focus(low)
     if focus:
         for nouns, kind in _NOUN_TYPES:
@@ -118,23 +145,91 @@ def _answer_type(low: str) -> tuple[AnswerType, str | None]:
     return "thing", focus
 
 
-def _focus(low: str) -> str | None:
-    """The noun of "which/what/whose <adjective>* <noun>": the first of the next three words
-    that is a known answer noun, else the word before an auxiliary verb."""
-    m = re.search(r"\b(which|what|whose|name the)\s+(.*)", low)
-    if not m:
-        return None
-    after = re.findall(r"[a-z][a-z-]*", m.group(2))[:3]
-    for w in after:
-        if w in _AUX:
-            break
-        single = w[:-1] if w.endswith("s") and w[:-1] in _ALL_NOUNS else w
-        if single in _ALL_NOUNS:
-            return single
-    if after and after[0] not in _AUX:
-        return after[0]
-    return None
+# Words between "which/what/this" and the noun that carry no type ("which wildly popular
+# show", "this former Japanese prime minister").
+_MODIFIERS = frozenset("""
+popular new former famous legendary major iconic prestigious wildly high-ranking top
+biggest largest first last second third next other same well-known beloved renowned
+controversial historic massive huge tiny small big little young old veteran late current
+fellow rival luxury global local national international foreign british american english
+us uk european african asian russian chinese ukrainian french german japanese indian
+australian canadian one two three several such very most highly newly recently
+""".split())
+_WH = re.compile(r"\b(which|what|whose|name the)\s+(.*)")
+# "This former Japanese prime minister was assassinated ..." asks for a person too.
+_THIS = re.compile(r"\b(?:this|these)\s+(.*)")
+_TIME_NOUNS = frozenset("week year month day weekend season summer winter spring autumn fall "
+                        "time morning evening night decade century".split())
+# "which of the following items", "which one of these teams": the noun comes later.
+_KIND_OF = re.compile(r"^(?:kind|type|sort|form|brand) of\s+")
+_PHRASE_END = frozenset("this that these those the a an in on at for to from by with of as "
+                        "who which whose".split())
+_PARTITIVE = re.compile(r"^(?:one |two )?of (?:the following|these|those|the)\s+")
 
+
+def _focus(low: str) -> str | None:
+    """The noun of "which/what/whose/this <modifier>* <noun>": the first of the next four
+    words that is a known answer noun, else the first that is not a modifier or an
+    auxiliary verb. "This <noun>" counts only in a question with no wh-word."""
+    m = _WH.search(low)
+    if m is None and not re.search(r"\b(who|whom|where|when|how)\b", low):
+        for m in _THIS.finditer(low):
+            words_ = re.findall(r"[a-z][a-z-]*", m.group(1))[:4]
+            if not words_ or words_[0] in _TIME_NOUNS:
+                continue  # "this week" asks for nothing
+            known = [w for w in words_ if _singular(w) in _KNOWN_NOUNS]
+            if known:
+                return _singular(known[0])
+        return None
+    if m is None:
+        return None
+    text = _KIND_OF.sub("", _PARTITIVE.sub("", m.group(m.lastindex or 1)))
+    after = []
+    for w in re.findall(r"[a-z][a-z-]*", text)[:4]:
+        if w in _AUX or w in _PHRASE_END:
+            break
+        after.append(w)
+    for w in after:
+        if _singular(w) in _KNOWN_NOUNS:
+            return _singular(w)
+    rest = [w for w in after if w not in _MODIFIERS]
+    if not rest:
+        return None
+    # "which menu item did ..." -> "item": the noun just before the verb; with no verb in
+    # sight the phrase may run on ("which US tourist attraction announced"): the first.
+    return _singular(rest[-1]) if len(after) < 4 else rest[0]
+
+
+def _singular(word: str) -> str:
+    if word.endswith("ies") and word[:-3] + "y" in _KNOWN_NOUNS:
+        return word[:-3] + "y"
+    return word[:-1] if word.endswith("s") and word[:-1] in _KNOWN_NOUNS else word
+
+
+def _after_asked(low: str, focus: str | None) -> str:
+    """The question's words after the asked-for phrase ("which company" + "bought ...")."""
+    m = _WH.search(low) or re.search(r"\b(who|whom|where|when)\s+(.*)", low)
+    if m is None:
+        return ""
+    rest = m.group(m.lastindex or 1).split()
+    for i, w in enumerate(rest[:6]):  # skip the phrase itself, up to its noun
+        if focus and _singular(re.sub(r"[^a-z-]", "", w)) == focus:
+            return " ".join(rest[i + 1:])
+    return " ".join(rest)
+
+
+# "which/what/this <focus>" nouns that name an entity label outright.
+FOCUS_LABELS: dict[str, str] = {
+    **dict.fromkeys("language tongue".split(), "LANGUAGE"),
+    **dict.fromkeys("nationality religion ethnicity".split(), "NORP"),
+    **dict.fromkeys("event festival tournament championship war storm hurricane".split(),
+                    "EVENT"),
+    **dict.fromkeys("film movie show series book song album novel play documentary "
+                    "painting game podcast sitcom drama musical opera".split(), "WORK_OF_ART"),
+    **dict.fromkeys("product device phone car vehicle plane aircraft jet bomber vaccine "
+                    "drug weapon missile model brand ship medication".split(), "PRODUCT"),
+    **dict.fromkeys("law bill act treaty agreement legislation measure".split(), "LAW"),
+}
 
 _NOUN_TYPES: tuple[tuple[frozenset[str], AnswerType], ...] = (
     (_PERSON_NOUNS, "person"),
@@ -146,3 +241,4 @@ _NOUN_TYPES: tuple[tuple[frozenset[str], AnswerType], ...] = (
     (_NUMBER_NOUNS, "number"),
 )
 _ALL_NOUNS = frozenset().union(*(n for n, _ in _NOUN_TYPES))
+_KNOWN_NOUNS = _ALL_NOUNS | frozenset(FOCUS_LABELS)

@@ -33,7 +33,8 @@ FEATURES = (
     "in_question", "all_in_question", "agree_articles", "repeated", "window_rank",
     "relevance", "relevance_gap", "passage_rank", "length", "long", "entity", "phrase",
     "proper", "dateline", "focus_in", "focus_near", "continuation", "first_in_window",
-    "holds_typed", "subject_order", "fragment", "number", "named_as",
+    "holds_typed", "subject_order", "fragment", "number", "named_as", "local_share",
+    "aligned", "relative_date", "year", "preposition",
 )
 
 # Entity labels that answer each answer type, with how well (1 = exactly the type).
@@ -49,18 +50,6 @@ _TYPE_LABELS: dict[str, dict[str, float]] = {
     "thing": {"PRODUCT": 0.7, "WORK_OF_ART": 0.7, "EVENT": 0.7, "LAW": 0.7, "ORG": 0.5,
               "NORP": 0.5, "LANGUAGE": 0.7, "FAC": 0.5, "GPE": 0.4, "LOC": 0.4,
               "PERSON": 0.3},
-}
-# "what <focus>" nouns that name an entity label outright.
-_FOCUS_LABELS: dict[str, str] = {
-    **dict.fromkeys("language tongue".split(), "LANGUAGE"),
-    **dict.fromkeys("nationality religion ethnicity".split(), "NORP"),
-    **dict.fromkeys("event festival tournament championship war storm hurricane".split(),
-                    "EVENT"),
-    **dict.fromkeys("film movie show series book song album novel play documentary "
-                    "painting game podcast".split(), "WORK_OF_ART"),
-    **dict.fromkeys("product device phone car vehicle plane aircraft jet bomber vaccine "
-                    "drug weapon missile model brand ship".split(), "PRODUCT"),
-    **dict.fromkeys("law bill act treaty agreement".split(), "LAW"),
 }
 _CONTINUES = re.compile(
     r"^[\"“‘(]?(?:it|its|they|their|them|he|his|him|she|her|this|that|these|those|here|"
@@ -79,8 +68,10 @@ def continues(sentence: str) -> bool:
 
 @dataclass(frozen=True)
 class Window:
-    """Text the answerer may quote: a sentence, plus the next one when it `continues`.
-    Offsets are in the article text; `head_end` is where the first sentence ends."""
+    """Text the reader reads: a sentence and the next one. Offsets are in the article
+    text; `head_end` is where the first sentence ends, `quote_end` where the quote of this
+    window would end when it is not the answer's (the sentence, or both when the next one
+    `continues` it; -1: `end`)."""
 
     article_id: str
     start: int
@@ -90,6 +81,7 @@ class Window:
     relevance: float  # the first sentence's relevance to the question
     passage_rank: int  # 0-based rank of its passage in retrieval
     date: date | None
+    quote_end: int = -1
 
 
 @dataclass(frozen=True)
@@ -103,6 +95,18 @@ class Span:
     score: float
 
 
+@dataclass(frozen=True)
+class Reading:
+    """What the reader made of the windows: its answer (or None) and, per window, the
+    share of its belief that the answer stands in the window's quote (before
+    `quote_end`): the answerer quotes the windows most likely to hold the fact. (A
+    candidate past `quote_end` counts for none: the next sentence has its own window when
+    it is worth reading.)"""
+
+    span: Span | None
+    mass: tuple[float, ...]
+
+
 class Reader(Protocol):
     """Finds the short answer in the windows, or None."""
 
@@ -110,6 +114,11 @@ class Reader(Protocol):
              passage_texts: Sequence[tuple[str, str]]) -> Span | None:
         """`passage_texts` are (article id, text) of every retrieved passage, for
         agreement between sources."""
+        ...
+
+    def weigh(self, question: Question, windows: Sequence[Window],
+              passage_texts: Sequence[tuple[str, str]]) -> Reading:
+        """`read`, plus how likely each window is to hold the answer."""
         ...
 
     def option_scores(self, question: Question, windows: Sequence[Window],
@@ -157,17 +166,27 @@ class SpanReader:
 
     def read(self, question: Question, windows: Sequence[Window],
              passage_texts: Sequence[tuple[str, str]]) -> Span | None:
+        return self.weigh(question, windows, passage_texts).span
+
+    def weigh(self, question: Question, windows: Sequence[Window],
+              passage_texts: Sequence[tuple[str, str]]) -> Reading:
+        mass = np.zeros(len(windows))
         cands = self.candidates(question, windows, passage_texts)
         if not cands:
-            return None
+            return Reading(None, tuple(mass))
         scores = np.stack([c.features for c in cands]) @ self.weights.weights
+        p = np.exp(scores - scores.max())  # the conditional logit's probabilities
+        quoted = np.array([c.mention.start < _quote_end(windows[c.window])
+                           for c in cands])
+        np.add.at(mass, [c.window for c in cands], np.where(quoted, p / p.sum(), 0.0))
         best = int(np.argmax(scores))
         if scores[best] < self.weights.threshold:
-            return None
+            return Reading(None, tuple(float(x) for x in mass))
         c = cands[best]
         w = windows[c.window]
         start, end = w.start + c.mention.start, w.start + c.mention.end
-        return Span(c.window, start, end, c.mention.text, float(scores[best]))
+        return Reading(Span(c.window, start, end, c.mention.text, float(scores[best])),
+                       tuple(float(x) for x in mass))
 
     def option_scores(self, question: Question, windows: Sequence[Window],
                       passage_texts: Sequence[tuple[str, str]], options: Sequence[str]
@@ -203,13 +222,14 @@ class SpanReader:
             keys = [_key(t) for t in tokens]
             hits = [i for i, k in enumerate(keys) if k in question.keywords]
             in_window = {keys[i] for i in hits}
+            after_hits = [i for i, k in enumerate(keys) if k in question.after]
             focus_at = ([i for i, k in enumerate(keys) if k == stem(question.focus)]
                         if question.focus else [])
             first_seen: set[str] = set()
             typed = [(m.start, m.end) for m, _ in mentions
                      if m.kind == "entity" and _type_strength(question, m) >= 1.0]
             for m, option in mentions:
-                if len(m.text) > MAX_CHARS:
+                if len(m.text) > MAX_CHARS or (option is None and _is_title(m.text)):
                     continue
                 norm = normalize(m.text)
                 if not norm:
@@ -221,8 +241,8 @@ class SpanReader:
                 span_toks = range(m.token, m.token + m.tokens)
                 own = [keys[i] for i in span_toks if i < len(keys)]
                 plain = [stem(tokens[i].lower().removesuffix("'s").removesuffix("’s"))
-                         for i in span_toks if i < len(tokens)]
-                asked = sum(k in question.asked for k in plain) / max(len(plain), 1)
+                         for i in span_toks if i < len(tokens) and _wordlike(tokens[i])]
+                asked = sum(_is_asked(k, question.asked) for k in plain) / max(len(plain), 1)
                 outside = [i for i in hits if i not in span_toks]
                 dist, nearest = min(((abs(i - m.token), i) for i in outside),
                                     default=(99, m.token))
@@ -230,6 +250,13 @@ class SpanReader:
                 kw_share = (len(in_window - set(own)) / len(question.keywords)
                             if question.keywords else 0.0)
                 strength = _type_strength(question, m)
+                holds = m.kind == "phrase" and any(
+                    m.start <= a and b <= m.end and (a, b) != (m.start, m.end) for a, b in typed)
+                last = m.token + m.tokens - 1
+                local = {keys[i] for i in outside if m.token - _NEAR <= i <= last + _NEAR}
+                side = [i for i in after_hits if (
+                    last < i <= last + _NEAR if question.asks_subject
+                    else m.token - _NEAR <= i < m.token)]
                 out.append(Candidate(wi, m, np.array([
                     1.0,
                     strength,
@@ -255,17 +282,25 @@ class SpanReader:
                     float(any(abs(i - m.token) <= 3 for i in focus_at)),
                     float(w.start + m.start >= w.head_end),
                     float(norm not in first_seen),
-                    float(m.kind == "phrase" and any(
-                        m.start <= a and b <= m.end and (a, b) != (m.start, m.end)
-                        for a, b in typed)),
+                    float(holds),
                     float(dist < 99 and before == question.asks_subject),
                     float(m.fragment),
                     float(m.kind == "number"),
                     float(_named_as(tokens, m.token)),
+                    len(local - set(own)) / max(len(question.keywords), 1),
+                    len({keys[i] for i in side}) / max(len(question.after), 1),
+                    float(_RELATIVE_DATE.fullmatch(m.text.lower()) is not None),
+                    _year(question, m.text),
+                    float(_after_preposition(tokens, m.token, question.answer_type)),
                 ]), option))
                 if option is None:
                     first_seen.add(norm)
         return out
+
+
+def _quote_end(w: Window) -> int:
+    """Where the window's quote ends, in the window's text."""
+    return (w.quote_end if w.quote_end >= 0 else w.end) - w.start
 
 
 def _occurrences(option: str, text: str, doc: Parsed) -> list[Mention]:
@@ -284,20 +319,87 @@ def _occurrences(option: str, text: str, doc: Parsed) -> list[Mention]:
     return out
 
 
+_NEAR = 8  # tokens either side of a candidate that count as its neighbourhood
+# Dates relative to the article's own day: the question asks for one the reader of the
+# quiz could place ("Wednesday" of a story is rarely what "when" means).
+_RELATIVE_DATE = re.compile(
+    r"(?:(?:this|last|next|on) )?(?:monday|tuesday|wednesday|thursday|friday|saturday|"
+    r"sunday|today|yesterday|tomorrow|tonight|(?:this|last|next) (?:week|month|year|"
+    r"weekend)|(?:earlier|later) this (?:week|month|year)|recent (?:weeks|days|months))"
+    r"(?: (?:morning|afternoon|evening|night))?")
+_TITLES = frozenset("""
+mr mrs ms dr rep sen gov president minister prime secretary senator governor king queen
+prince princess lord lady sir judge justice chancellor mayor general gen col lt capt
+sgt officer chief ceo chairman chairwoman speaker leader
+""".split())
+
+
+def _wordlike(token: str) -> bool:
+    return any(ch.isalnum() for ch in token)
+
+
+def _is_asked(word: str, asked: frozenset[str]) -> bool:
+    """Whether the question names the word, also as the start of a longer one ("Japan"
+    of "Japanese island", "Sri Lanka" of "Sri Lankan President")."""
+    return word in asked or (len(word) >= 4 and any(a.startswith(word) for a in asked))
+
+
+def _year(question: Question, text: str) -> float:
+    """For a date question: 1 for a bare year ("2025", the usual answer to "what year"),
+    0.5 for a date that holds one ("January 2025"), else 0."""
+    if question.answer_type != "date":
+        return 0.0
+    if re.fullmatch(r"(1[89]|20)\d\d", text):
+        return 1.0
+    return 0.5 if re.search(r"\b(1[89]|20)\d\d\b", text) else 0.0
+
+
+def _is_title(text: str) -> bool:
+    """A title alone ("Rep.", "Prime Minister") names nobody."""
+    parts = [w.strip(".").lower() for w in text.split()]
+    return bool(parts) and all(w in _TITLES for w in parts)
+
+
+# Prepositions that introduce the kind of answer asked for ("in central and eastern
+# Syria" answers "where", "since 1994" answers "when"; "the US was" answers neither).
+_PREPOSITIONS: dict[str, frozenset[str]] = {
+    "place": frozenset("in at across near from to into along throughout inside outside "
+                       "towards toward around within".split()),
+    "date": frozenset("in on since by until till before after during from".split()),
+}
+
+
+def _after_preposition(tokens: Sequence[str], at: int, answer_type: str) -> bool:
+    """Whether the mention follows (past a "the") a preposition of the answer's kind."""
+    words = _PREPOSITIONS.get(answer_type)
+    i = at - 1
+    if words is None or i < 0:
+        return False
+    if tokens[i].lower() == "the" and i > 0:
+        i -= 1
+    return tokens[i].lower() in words
+
+
 _NAMING = frozenset({"called", "named", "dubbed", "titled", "renamed", "nicknamed", "as"})
 
 
 def _named_as(tokens: Sequence[str], at: int) -> bool:
-    """Whether the mention follows a naming verb ("called the Al-Nusra Front", "known as
-    caliphs"), allowing a "the" in between: the usual answer to "what is X called"."""
+    """Whether the mention follows a naming verb ("called the Al-Nusra Front", "called
+    itself the Al-Nusra Front", "known as caliphs"), allowing a "the" and a reflexive
+    pronoun in between: the usual answer to "what is X called"."""
     i = at - 1
     if i >= 0 and tokens[i].lower() in ("the", "a", "an"):
+        i -= 1
+    if i >= 0 and tokens[i].lower() in _REFLEXIVE:
         i -= 1
     if i < 0:
         return False
     word = tokens[i].lower()
     return word in _NAMING and (word != "as" or (i > 0 and tokens[i - 1].lower() in (
         "known", "described", "referred", "identified", "designated")))
+
+
+_REFLEXIVE = frozenset("itself himself herself themselves".split())
 
 
 def _key(token: str) -> str:
@@ -312,7 +414,7 @@ def _key(token: str) -> str:
 
 def _type_strength(question: Question, m: Mention) -> float:
     """How well the mention's kind fits the answer type (1 = exactly)."""
-    focus_label = _FOCUS_LABELS.get(question.focus or "")
+    focus_label = question.focus_label
     if focus_label and m.label == focus_label:
         return 1.0
     if m.kind == "phrase":

@@ -119,3 +119,23 @@ def normalize(text: str) -> str:
         cat = unicodedata.category(ch)
         out.append(" " if cat[0] in "PSZC" else ch)
     return " ".join(w for w in "".join(out).split() if w not in _ARTICLES)
+
+
+_NUMBER_WORDS = {w: str(i) for i, w in enumerate(
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+    "fifteen sixteen seventeen eighteen nineteen twenty".split())}
+
+
+def normalize_numbers(text: str) -> str:
+    """`normalize`, with number words as digits ("three months" -> "3 months")."""
+    return " ".join(_NUMBER_WORDS.get(w, w) for w in normalize(text).split())
+
+
+def match_words(text: str) -> set[str]:
+    """Stemmed content words of `normalize_numbers(text)` (numbers kept, stopwords
+    dropped): what quiz options are matched by (`assistant.choice`)."""
+    out = set()
+    for w in normalize_numbers(text).split():
+        if w.isdigit() or (len(w) >= 2 and w not in STOPWORDS):
+            out.add(stem(w))
+    return out

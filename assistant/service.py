@@ -413,18 +413,18 @@ class Assistant:
             raise EmptyQuestion("the question is empty; type what you want to know")
         t0 = time.perf_counter()
         self._follow_writers()
-        context = context_questions(question, history)
+        analysed = analyse(question)  # once, for every stage of the answer
+        context = context_questions(analysed, history)
         query = " ".join([*context, question])
         k = k or self.settings.retrieval.top_k
         focus: list[Passage] = []
-        if context and refers_back(question):
+        if context and refers_back(analysed):
             passages, focus = self._focused(query, " ".join(context), k, as_of)
         else:
             passages = self._retrieve(query, k, as_of)
         if not passages and self.store.counts()[0] == 0:
             raise IndexNotFound(NOTHING_INDEXED + f" (data home: {self.settings.home})")
         t1 = time.perf_counter()
-        analysed = analyse(question)  # once, for every stage of the answer
         if llm and not choices:
             # focus passages already come first in `passages`
             answer = self.llm_answerer.answer(question, passages, query=query, history=turns,
@@ -486,7 +486,7 @@ class Assistant:
         reader = None
         if WEIGHTS["reader"] and isinstance(self.answerer, ExtractiveAnswerer):
             reader = self.answerer.option_support(analysed, passages, choices, query)
-        pick = pick_choice(question, choices, answer, self.ask_embedder, retrieve=retrieve,
+        pick = pick_choice(analysed, choices, answer, self.ask_embedder, retrieve=retrieve,
                            reader=reader)
         option = choices[pick.index]
         if pick.method == "evidence":

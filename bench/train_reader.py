@@ -36,6 +36,8 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 SHARED = ROOT.parent / "shared" / "bench"
 OUT = ROOT / "bench" / "out"
+# Stronger than 0.1: 2-fold CV EM 0.302 -> 0.316 on rtqa-2022 (3 seeds, 8 windows).
+L2 = 1.0
 
 
 def record(home: Path, slice_: str, windows: int, limit: int | None) -> list[dict[str, Any]]:
@@ -52,9 +54,9 @@ def record(home: Path, slice_: str, windows: int, limit: int | None) -> list[dic
     rows: list[dict[str, Any]] = []
 
     class Recorder:
-        def read(self, q, wins, passage_texts):  # type: ignore[no-untyped-def]
+        def weigh(self, q, wins, passage_texts):  # type: ignore[no-untyped-def]
             rows[-1].update(windows=list(wins), passages=list(passage_texts))
-            return inner.read(q, wins, passage_texts)
+            return inner.weigh(q, wins, passage_texts)
 
     answerer.reader = Recorder()
     t0 = time.perf_counter()
@@ -153,7 +155,7 @@ def cross_validate(rows: list[dict[str, Any]], folds: np.ndarray) -> dict[str, f
     return {"em": em / len(rows), "f1": f1 / len(rows)}
 
 
-def fit(rows: list[dict[str, Any]], l2: float = 0.1, steps: int = 600) -> np.ndarray:
+def fit(rows: list[dict[str, Any]], l2: float = L2, steps: int = 600) -> np.ndarray:
     """Conditional logit: maximise log P(some right candidate) over each question's
     candidates, by gradient ascent (Adam)."""
     data = [(r["X"], r["y"]) for r in rows if len(r["y"]) and r["y"].any()]
@@ -285,7 +287,7 @@ def main() -> None:
             row["cv"] = cross_validate(sub, folds)
         report["rows"].append(row)
         print(json.dumps(row))
-    n_win = int(os.environ.get("READER_WINDOWS", "5"))
+    n_win = int(os.environ.get("READER_WINDOWS", "8"))
     if args.ablate:
         sub = subset(feats, n_win)
         report["ablation"] = []
@@ -300,7 +302,7 @@ def main() -> None:
         w = fit(subset(feats, n_win))
         text = json.dumps({
             "source": f"bench/train_reader.py on {args.slice} ({len(feats)} answerable plain "
-                      f"questions, {n_win} windows), conditional logit, L2 0.1",
+                      f"questions, {n_win} windows), conditional logit, L2 {L2}",
             "threshold": round(choose_threshold(subset(feats, n_win), w), 4),
             "features": list(FEATURES),
             "weights": [round(float(x), 4) for x in w],

@@ -87,3 +87,26 @@ def test_fact_question_gets_its_short_answer_located_verbatim(
     cited = answer.citations[short.n - 1]
     assert cited.start <= short.start and short.end <= cited.end
     assert article.text[cited.start:cited.end] == cited.quote
+
+
+def test_a_question_is_analysed_once_for_every_stage(seed_bot: Assistant, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Retrieval's follow-up rule, the answerer, the reader and the quiz rule all receive
+    the one analysed question; only earlier turns are analysed besides it."""
+    import assistant.followup
+    import assistant.question
+    import assistant.service
+
+    analysed: list[str] = []
+    real = assistant.question.analyse
+
+    def counting(text: str) -> assistant.question.Question:
+        analysed.append(text)
+        return real(text)
+
+    for module in (assistant.question, assistant.service, assistant.followup):
+        monkeypatch.setattr(module, "analyse", counting)
+    answer = seed_bot.ask("Which desert do IS cells hide in?", history=["Who leads HTS?"],
+                          choices=["Badia desert", "Sahara", "Gobi"])
+    assert answer.choice is not None and not answer.abstained
+    assert analysed.count("Which desert do IS cells hide in?") == 1
+    assert set(analysed) <= {"Which desert do IS cells hide in?", "Who leads HTS?"}

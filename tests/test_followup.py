@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant.followup import condense_query, names, needs_context, refers_back
+from assistant.followup import condense_query, needs_context, refers_back
+from assistant.sentence import names
 from assistant.service import Assistant
 from tests.conftest import SEEDS, make_settings
 
