@@ -10,15 +10,11 @@ answerer. The CLI and the chat UI are thin layers over it.
 
 from __future__ import annotations
 
-import contextlib
-import logging
-import shutil
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assistant.answer import Answer, Answerer, ShortAnswer
@@ -27,28 +23,24 @@ from assistant.extractive import ExtractiveAnswerer
 from assistant.followup import FOCUS_PASSAGES, context_questions, refers_back
 from assistant.question import Question, analyse
 from assistant.settings import Settings
+from assistant.writing import IndexWriting
 from index.article import Article
 from index.errors import IndexNotFound
-from index.lock import Holder, WriterLock
+from index.lock import WriterLock
 from index.store import Manifest, Store
 
 if TYPE_CHECKING:
     from assistant.llm import LLMAnswerer, TokenCallback
     from assistant.prompt import Turn
-    from index.check import CheckReport
-    from index.chunk import Chunker
     from index.embed import CachedEmbedder, Embedder
-    from index.ingest import Ingestor, IngestReport, ProgressCallback
     from index.keyword import KeywordIndex
     from index.retrieve import Passage, Retriever
 
 
-log = logging.getLogger(__name__)
 NOTHING_INDEXED = "Nothing is indexed yet: run `newsqa ingest PATH`"
-FOLLOW_SECONDS = 2.0  # how often an asking process checks for other writers' changes
 
 
-class Assistant:
+class Assistant(IndexWriting):
     """Question answering over the indexed articles. Heavy parts load on first use."""
 
     def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
@@ -115,194 +107,6 @@ class Assistant:
         self._opened = True
         return manifest
 
-    # -- writing (one writer per data home: index.lock) -------------------------------
-    def ingest(
-        self, paths: Iterable[str | Path], prune: bool = False, rebuild: bool = False,
-        progress: bool = False, wait: bool = True,
-        on_wait: Callable[[Holder], None] | None = None, drop_missing: bool = True,
-        on_progress: ProgressCallback | None = None,
-    ) -> IngestReport:
-        """Index new and changed articles under `paths` (files or folders), holding the
-        data home's writer lock (`wait` for another writer, else raise WriterBusy).
-        `drop_missing=False` only adds and updates (uploads). `rebuild` indexes `paths`
-        into a new collection that replaces the old one only once it is complete.
-        `on_progress(articles_done, articles_read, chunks_embedded)` is called as batches
-        reach the store (for job progress; not with `rebuild`)."""
-        from index.chunk import Chunker
-
-        # Everything that can be refused is checked before anything is touched.
-        chunker = Chunker(self.settings.chunking, self.embedder.token_ids)
-        expected = self.expected_manifest()
-        with self._writing, self.lock.hold("rebuild" if rebuild else "ingest", wait=wait,
-                                           on_wait=on_wait):
-            self.follow()
-            if rebuild:
-                report = self._rebuild([Path(p) for p in paths], chunker, expected, progress)
-            else:
-                self.store.open(expected, create=True)
-                self._opened = True
-                ingestor = self._ingestor(self.store, chunker, self.keyword, progress,
-                                          on_progress)
-                report = ingestor.ingest([Path(p) for p in paths], prune=prune,
-                                         drop_missing=drop_missing)
-        self._retriever = None  # pick up the new articles on the next question
-        return report
-
-    def _ingestor(self, store: Store, chunker: Chunker, keyword: KeywordIndex,
-                  progress: bool, on_progress: ProgressCallback | None = None) -> Ingestor:
-        from index.ingest import Ingestor
-
-        return Ingestor(
-            store,
-            self.embedder,
-            chunker,
-            title_in_embedding=self.settings.chunking.title_in_embedding,
-            batch_chunks=self.settings.embedding.batch_size * 8,  # chunks per store write
-            progress=progress,
-            keyword=keyword,
-            max_article_bytes=int(self.settings.ingest.max_article_mb * 1024 * 1024),
-            on_progress=on_progress,
-        )
-
-    def _rebuild(self, paths: list[Path], chunker: Chunker, expected: Manifest,
-                 progress: bool) -> IngestReport:
-        """Build a complete new index beside the live one, then swap it in; the live one
-        answers until the swap, and stays if this is interrupted or fails."""
-        from index.keyword import KeywordIndex
-
-        staged = self.store.staging()
-        live = self.store.base()
-        for left in (self.settings.home / "keyword").glob(f"{self.settings.store.collection}.r*"):
-            if left.name != live:  # left by a rebuild that was killed
-                shutil.rmtree(left, ignore_errors=True)
-        staged.open(expected, create=True)
-        keyword = KeywordIndex(self._keyword_folder(staged.base()))
-        try:
-            report = self._ingestor(staged, chunker, keyword, progress).ingest(paths)
-        except BaseException:
-            with contextlib.suppress(Exception):
-                staged.drop()
-                shutil.rmtree(keyword.folder, ignore_errors=True)
-            raise
-        old = self.store.promote(staged)
-        shutil.rmtree(self._keyword_folder(old), ignore_errors=True)
-        self._keyword = keyword
-        self._opened = True
-        return report
-
-    def remove(self, article_ids: Sequence[str], wait: bool = True,
-               on_wait: Callable[[Holder], None] | None = None) -> list[str]:
-        """Remove articles (and their chunks) from the index; returns the ids that were
-        indexed. Uploaded files that held only removed articles are deleted too, so a
-        later ingest of the uploads folder does not bring them back."""
-        with self._writing, self.lock.hold("removal", wait=wait, on_wait=on_wait):
-            self.follow()
-            self.open()
-            records = self.store.records()
-            found = [a for a in dict.fromkeys(article_ids) if a in records]
-            if found:
-                self.keyword.sync(self.store)
-                self.store.delete(found)
-                self.keyword.update([], found, self.store.generation())
-                self._retriever = None
-                self._drop_uploads({records[a].path for a in found if records[a].path},
-                                   records, set(found))
-        return found
-
-    def _drop_uploads(self, paths: set[str | None], records: dict[str, Any],
-                      removed: set[str]) -> None:
-        uploads = (self.settings.home / "uploads").resolve()
-        for path in paths:
-            if not path or Path(path).parent != uploads:
-                continue
-            others = [r for r in records.values() if r.path == path and r.id not in removed]
-            if not others:
-                Path(path).unlink(missing_ok=True)
-
-    def check(self, repair: bool = False, wait: bool = True,
-              on_wait: Callable[[Holder], None] | None = None) -> CheckReport:
-        """Compare article records, chunks, vectors and the keyword index; with `repair`,
-        fix what is wrong (holding the writer lock)."""
-        from index.check import check_index
-
-        if not repair:
-            self.follow()
-            self.open()
-            return check_index(self.store, self.keyword, repair=False)
-        with self._writing, self.lock.hold("check --repair", wait=wait, on_wait=on_wait):
-            self.follow()
-            self.open()
-            report = check_index(self.store, self.keyword, repair=True,
-                                 reingest=lambda paths: self._reingest(paths))
-        self._retriever = None
-        return report
-
-    def follow(self) -> bool:
-        """Pick up what other processes wrote since this one last looked (a terminal
-        ingest while the chat runs, another server on the same Chroma server), so that
-        this process neither misses nor overwrites it. True if anything changed.
-
-        Asks running meanwhile keep using the current store, keyword index and retriever;
-        the new ones are built beside them and swapped in when ready. On a Chroma server
-        only the keyword index needs catching up (incrementally, `KeywordIndex.sync`); an
-        embedded Chroma never reloads its vector index, so a new client is opened."""
-        with self._writing:
-            store = self.store
-            if not store.stale():
-                return False
-            if self.settings.store.chroma_url and not store.moved():
-                store.refresh()
-                if self._keyword is not None:
-                    self._keyword.sync(store)
-                return True
-            fresh = Store(self.settings.store, self.settings.chroma_dir)
-            if not fresh.exists():  # dropped by another process: nothing to follow
-                return False
-            fresh.open()
-            keyword = None
-            if self._keyword is not None or self._retriever is not None:
-                from index.keyword import KeywordIndex
-
-                keyword = KeywordIndex(self._keyword_folder(fresh.base()))
-                keyword.sync(fresh)
-            with self._lazy:
-                self.store, self._keyword = fresh, keyword
-                self._retriever = None
-                self._opened = True
-            return True
-
-    def _follow_writers(self) -> None:
-        """Before an ask, at most every FOLLOW_SECONDS: check (one small read) whether
-        other processes wrote, and if so follow them in the background (`follow`), so no
-        question waits for it. Skipped while this process writes: its ingest follows."""
-        now = time.monotonic()
-        if not self._opened or now - self._followed < FOLLOW_SECONDS:
-            return
-        self._followed = now
-        if not self._following.acquire(blocking=False):
-            return
-
-        def run() -> None:
-            try:
-                if self._writing.acquire(blocking=False):
-                    try:
-                        self.follow()
-                    finally:
-                        self._writing.release()
-            except Exception:  # the next check tries again; asks go on meanwhile
-                log.warning("could not follow other writers", exc_info=True)
-            finally:
-                self._following.release()
-
-        threading.Thread(target=run, name="newsqa-follow", daemon=True).start()
-
-    def _reingest(self, paths: list[Path]) -> IngestReport:
-        from index.chunk import Chunker
-
-        chunker = Chunker(self.settings.chunking, self.embedder.token_ids)
-        return self._ingestor(self.store, chunker, self.keyword, False).ingest(
-            paths, drop_missing=False)
-
     # -- ask --------------------------------------------------------------------------
     @property
     def keyword(self) -> KeywordIndex:
@@ -314,9 +118,6 @@ class Assistant:
 
                     self._keyword = KeywordIndex(self._keyword_folder(self.store.base()))
         return self._keyword
-
-    def _keyword_folder(self, base: str) -> Path:
-        return self.settings.home / "keyword" / base
 
     @property
     def retriever(self) -> Retriever:

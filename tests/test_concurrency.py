@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-import assistant.service as service
+import assistant.writing as writing
 from assistant.service import Assistant
 from index.chunk import Chunk
 from index.keyword import KeywordIndex
@@ -96,7 +96,7 @@ def test_searches_during_keyword_updates_see_a_whole_version(tmp_path: Path) -> 
 def test_a_running_assistant_follows_another_writer_without_blocking_asks(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(service, "FOLLOW_SECONDS", 0.0)
+    monkeypatch.setattr(writing, "FOLLOW_SECONDS", 0.0)
     settings = make_settings(tmp_path / "home")
     chat = Assistant(settings, embedder=FakeEmbedder())
     chat.ingest([SEED_FILE])

@@ -157,12 +157,12 @@ def test_a_running_reader_sees_a_terminal_ingest_without_restart(
 ) -> None:  # type: ignore[no-untyped-def]
     """A long-running process (the chat) asks; `newsqa ingest` adds articles in another
     process; asks find them within seconds, by keywords and by vectors."""
-    import assistant.service
+    import assistant.writing
     from assistant.service import Assistant
     from tests.conftest import make_settings
     from tests.fakes import FakeEmbedder
 
-    monkeypatch.setattr(assistant.service, "FOLLOW_SECONDS", 0.0)
+    monkeypatch.setattr(assistant.writing, "FOLLOW_SECONDS", 0.0)
     home = tmp_path / "home"
     first = write_corpus(tmp_path / "a.jsonl", "alpha", 3)
     assert run_cli(home, "ingest", "--quiet", str(tmp_path / "a.jsonl"))[0] == 0
