@@ -48,6 +48,7 @@ class Parsed:
     mentions: tuple[Mention, ...]
     tokens: tuple[str, ...]
     starts: tuple[int, ...]
+    tags: tuple[str, ...] = ()  # the tokens' fine part-of-speech tags (VBD, NNP ...)
 
     def token_at(self, offset: int) -> int:
         """Index of the token that holds character `offset`."""
@@ -99,7 +100,8 @@ class MentionFinder:
             # and its work holds the GIL anyway: one parse at a time per process.
             with _PARSE_LOCK:
                 parsed = [Parsed(tuple(mentions(doc)), tuple(t.text for t in doc),
-                                 tuple(t.idx for t in doc)) for doc in self.nlp.pipe(todo)]
+                                 tuple(t.idx for t in doc), tuple(t.tag_ for t in doc))
+                          for doc in self.nlp.pipe(todo)]
             with self._cache_lock:
                 for t, p in zip(todo, parsed, strict=True):
                     found[t] = self._cache[t] = p

@@ -23,7 +23,7 @@ import numpy as np
 
 from assistant.mention import Mention, MentionFinder, Parsed
 from assistant.question import Question
-from assistant.sentence import normalize, stem
+from assistant.sentence import keywords, normalize, stem
 
 MAX_CHARS = 80  # a short answer is never a whole sentence
 WEIGHTS_FILE = "reader_weights.json"
@@ -34,7 +34,7 @@ FEATURES = (
     "relevance", "relevance_gap", "passage_rank", "length", "long", "entity", "phrase",
     "proper", "dateline", "focus_in", "focus_near", "continuation", "first_in_window",
     "holds_typed", "subject_order", "fragment", "number", "named_as", "local_share",
-    "aligned", "relative_date", "year", "preposition",
+    "aligned", "relative_date", "year", "preposition", "verb_near", "local_idf",
 )
 
 # Entity labels that answer each answer type, with how well (1 = exactly the type).
@@ -210,7 +210,10 @@ class SpanReader:
         if not windows:
             return []
         parsed = self.finder.find([w.text for w in windows])
+        verbs = _verbs(self.finder.find([question.text])[0])
         haystacks = [(aid, f" {normalize(t)} ") for aid, t in passage_texts]
+        idf = _idf(question, passage_texts)
+        idf_total = sum(idf.values()) or 1.0
         best_rel = max(w.relevance for w in windows)
         agree_cache: dict[str, tuple[int, int]] = {}
         out = []
@@ -254,6 +257,10 @@ class SpanReader:
                     m.start <= a and b <= m.end and (a, b) != (m.start, m.end) for a, b in typed)
                 last = m.token + m.tokens - 1
                 local = {keys[i] for i in outside if m.token - _NEAR <= i <= last + _NEAR}
+                near_idf = sum(idf.get(k, 0.0) for k in local - set(own)) / idf_total
+                verb_near = any(keys[i] in verbs for i in range(max(m.token - 6, 0),
+                                                                min(last + 7, len(keys)))
+                                if i not in span_toks)
                 side = [i for i in after_hits if (
                     last < i <= last + _NEAR if question.asks_subject
                     else m.token - _NEAR <= i < m.token)]
@@ -292,6 +299,8 @@ class SpanReader:
                     float(_RELATIVE_DATE.fullmatch(m.text.lower()) is not None),
                     _year(question, m.text),
                     float(_after_preposition(tokens, m.token, question.answer_type)),
+                    float(verb_near),
+                    near_idf,
                 ]), option))
                 if option is None:
                     first_seen.add(norm)
@@ -367,6 +376,28 @@ _PREPOSITIONS: dict[str, frozenset[str]] = {
                        "towards toward around within".split()),
     "date": frozenset("in on since by until till before after during from".split()),
 }
+
+
+def _verbs(parsed: Parsed) -> set[str]:
+    """The question's own verbs, as keys ("founded" -> "found"), auxiliaries left out."""
+    return {_key(t) for t, tag in zip(parsed.tokens, parsed.tags, strict=False)
+            if tag.startswith("VB") and t.lower() not in _AUXILIARIES}
+
+
+_AUXILIARIES = frozenset("""
+is was are were be been being has have had do does did will would can could should may
+might must shall
+""".split())
+
+
+def _idf(question: Question, passage_texts: Sequence[tuple[str, str]]) -> dict[str, float]:
+    """How rare each question keyword is among the retrieved passages: a rare word next
+    to a candidate says more than one every passage has."""
+    if not passage_texts:
+        return dict.fromkeys(question.keywords, 1.0)
+    texts = [keywords(t) for _, t in passage_texts]
+    return {k: math.log(1.0 + len(texts) / (1.0 + sum(k in t for t in texts)))
+            for k in question.keywords}
 
 
 def _after_preposition(tokens: Sequence[str], at: int, answer_type: str) -> bool:
