@@ -34,7 +34,8 @@ FEATURES = (
     "relevance", "relevance_gap", "passage_rank", "length", "long", "entity", "phrase",
     "proper", "dateline", "focus_in", "focus_near", "continuation", "first_in_window",
     "holds_typed", "subject_order", "fragment", "number", "named_as", "local_share",
-    "aligned", "relative_date", "year", "preposition", "verb_near", "local_idf",
+    "aligned", "relative_date", "year", "preposition", "verb_near", "local_idf", "outlet",
+    "short_name",
 )
 
 # Entity labels that answer each answer type, with how well (1 = exactly the type).
@@ -214,6 +215,10 @@ class SpanReader:
         haystacks = [(aid, f" {normalize(t)} ") for aid, t in passage_texts]
         idf = _idf(question, passage_texts)
         idf_total = sum(idf.values()) or 1.0
+        # Surnames of people named in full somewhere in the windows ("Harris" of "Joanne
+        # Harris"): the full name is the better answer.
+        surnames = {m.text.split()[-1] for doc in parsed for m in doc.mentions
+                    if m.label == "PERSON" and len(m.text.split()) > 1}
         best_rel = max(w.relevance for w in windows)
         agree_cache: dict[str, tuple[int, int]] = {}
         out = []
@@ -301,6 +306,8 @@ class SpanReader:
                     float(_after_preposition(tokens, m.token, question.answer_type)),
                     float(verb_near),
                     near_idf,
+                    float(normalize(m.text) in _OUTLETS),
+                    float(m.label == "PERSON" and " " not in m.text and m.text in surnames),
                 ]), option))
                 if option is None:
                     first_seen.add(norm)
@@ -376,6 +383,15 @@ _PREPOSITIONS: dict[str, frozenset[str]] = {
                        "towards toward around within".split()),
     "date": frozenset("in on since by until till before after during from".split()),
 }
+
+
+# News outlets named in datelines and credits ("(CNN Business)", "Reuters"), never what
+# a quiz asks about the news.
+_OUTLETS = frozenset(normalize(o) for o in """
+CNN|CNN Business|CNN Politics|Reuters|AP|Associated Press|AFP|Agence France-Presse|BBC|
+BBC News|DW|Deutsche Welle|The Guardian|Guardian|USA TODAY|NPR|Bloomberg|ABC News|
+NBC News|CBS News|Fox News|Al Jazeera|The New York Times|The Washington Post|Axios|
+Politico|The Independent|Sky News|dpa|EFE|UPI""".replace("\n", "").split("|"))
 
 
 def _verbs(parsed: Parsed) -> set[str]:

@@ -134,6 +134,24 @@ def test_a_title_alone_is_never_the_answer() -> None:
     assert reading.span is not None and reading.span.text not in ("Rep.", "Rep")
 
 
+def test_a_news_outlet_in_the_dateline_is_not_the_answer() -> None:
+    article = ("New York (CNN Business) KFC rolled out chicken nuggets nationwide this week "
+               "to attract a younger crowd.")
+    span = SpanReader().read(analyse("Which menu item did KFC roll out this week to attract "
+                                     "a younger crowd?"), [_window(article, article)],
+                             [("a1", article)])
+    assert span is not None and "CNN" not in span.text
+
+
+def test_the_full_name_beats_the_surname_alone() -> None:
+    article = ("J. K. Rowling got into a row on Twitter with fellow author Joanne Harris. "
+               "Harris had asked authors how they deal with threats.")
+    span = SpanReader().read(analyse("Which fellow author did J. K. Rowling get in a Twitter "
+                                     "row with?"), [_window(article, article)],
+                             [("a1", article)])
+    assert span is not None and span.text == "Joanne Harris"
+
+
 def test_reading_spreads_belief_over_windows_and_most_lies_with_the_answer() -> None:
     article = ("The festival drew large crowds again this year. Organisers said the winner "
                "of the song contest was Nemo, from Switzerland. Tickets sold out in May.")
