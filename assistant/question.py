@@ -2,7 +2,10 @@
 answer it asks for. Every answering stage receives this one frozen value instead of
 re-deriving keywords from the text.
 
-Answer types (`AnswerType`) follow the wh-word and, for "which/what <noun>", the noun:
+Answer types (`AnswerType`) follow the wh-word and, for "which/what <noun>" (also past
+modifiers: "which wildly popular show"; "which of the following items"), the noun; a
+question with no wh-word may name it as "this <noun>" ("This former prime minister was
+..."):
 
     who / whom / whose / which person, leader, singer ...     -> person
     where / which country, city, state ...                     -> place

@@ -1,11 +1,15 @@
 """The short-answer reader: finds the span that answers the question (a name, place,
 number, date or short noun phrase) inside the sentence windows the answerer may quote.
 
-Candidates are the windows' `Mention`s (spaCy entities, numbers, noun phrases). Each is
-described by the features in `FEATURES` and scored by a linear model whose weights ship
-as `reader_weights.json` beside this module (trained by `bench/train_reader.py` on
-rtqa-2022 only; no training at run time). The best candidate wins if its score reaches
-the file's threshold; otherwise there is no short answer and the quotes stand alone.
+A window is a sentence and the one after it (the fact often follows the sentence that
+echoes the question). Candidates are the windows' `Mention`s (spaCy entities, numbers,
+noun phrases). Each is described by the features in `FEATURES` and scored by a linear
+model whose weights ship as `reader_weights.json` beside this module (trained by
+`bench/train_reader.py` on rtqa-2022 only; no training at run time). The scores are a
+conditional logit: their softmax over the candidates is the reader's belief, which
+`weigh` also reports per window so the answerer can quote where the answer likely
+stands. The best candidate wins if its score reaches the file's threshold; otherwise
+there is no short answer and the quotes stand alone.
 """
 
 from __future__ import annotations

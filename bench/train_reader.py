@@ -135,11 +135,16 @@ def ablate(rows: list[dict[str, Any]], drop_kind: str | None = None,
 
 
 ABLATIONS: tuple[tuple[str, dict[str, Any]], ...] = (
-    ("no continuation windows (sentences only)", {"no_windows": True}),
-    ("no answer typing", {"zero": ("type", "type_strong", "focus_in", "focus_near")}),
+    ("no next sentence (candidates of the first sentence only)", {"no_windows": True}),
+    ("no answer typing", {"zero": ("type", "type_strong", "focus_in", "focus_near", "year",
+                                   "relative_date", "preposition")}),
     ("no NER candidates (phrases and numbers only)", {"drop_kind": "entity"}),
     ("no noun-phrase candidates", {"drop_kind": "phrase"}),
     ("no voting across sources", {"zero": ("agree_articles", "repeated")}),
+    ("no question-word placement (alignment, verbs, keyword rarity)",
+     {"zero": ("aligned", "verb_near", "local_idf", "local_share")}),
+    ("no poor-answer marks (outlets, surnames, datelines)",
+     {"zero": ("outlet", "short_name", "dateline")}),
     ("full reader", {}),
 )
 
