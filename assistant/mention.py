@@ -153,6 +153,9 @@ _QUANTIFIERS = (("more", "than"), ("less", "than"), ("fewer", "than"), ("up", "t
                 ("only",), ("approximately",))
 
 
+_NUMERIC = frozenset({"CARDINAL", "QUANTITY", "MONEY", "PERCENT"})
+
+
 def _entities(doc: Any) -> list[Mention]:
     """spaCy's entities, without a leading "the" or quantifier, and split at commas
     ("Zürich, Corine Mauch" is sometimes one entity)."""
@@ -169,6 +172,8 @@ def _entities(doc: Any) -> list[Mention]:
             toks = toks[:-1]
         if not toks or len(toks) > _MAX_TOKENS:
             continue
+        if ent.label_ in _NUMERIC and not any(t.like_num or t.tag_ == "CD" for t in toks):
+            continue  # "a little more than" (of "... than three hours") names no number
         parts: list[list[Any]] = [[]]
         for t in toks:
             if t.text == ",":

@@ -27,7 +27,8 @@ from assistant.writing import IndexWriting
 from index.article import Article
 from index.errors import IndexNotFound
 from index.lock import WriterLock
-from index.store import Manifest, Store
+from index.manifest import Manifest
+from index.store import Store
 
 if TYPE_CHECKING:
     from assistant.llm import LLMAnswerer, TokenCallback

@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from index.lock import Holder, WriterLock
-from index.store import Manifest, Store
+from index.manifest import Manifest
+from index.store import Store
 
 if TYPE_CHECKING:
     from assistant.settings import Settings

@@ -48,7 +48,7 @@ def main() -> None:
     from assistant.service import Assistant
     from assistant.settings import load_settings
     from index.hybrid import HybridRetriever, recency_boost, weighted_rrf
-    from index.store import date_key
+    from index.record import date_key
 
     bot = Assistant(load_settings(home=args.home))
     bot.open()

@@ -24,9 +24,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from index.keyword import KeywordIndex
+from index.record import date_key
 from index.retrieve import Passage, passage_from_row
 from index.settings import RetrievalSettings
-from index.store import Store, date_key
+from index.store import Store
 
 if TYPE_CHECKING:
     from index.embed import Embedder

@@ -22,7 +22,8 @@ from index.chunk import Chunk, Chunker
 from index.errors import ParseError
 from index.keyword import KeywordIndex
 from index.parse import collect_files, parse_file
-from index.store import Store, date_key
+from index.record import date_key
+from index.store import Store
 
 if TYPE_CHECKING:
     from index.embed import Embedder

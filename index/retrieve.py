@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from index.store import Store, chunk_from_metadata, date_key
+from index.record import chunk_from_metadata, date_key
+from index.store import Store
 
 if TYPE_CHECKING:
     from index.embed import Embedder

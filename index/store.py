@@ -14,8 +14,7 @@ import json
 import os
 import sys
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass
-from datetime import date
+from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
@@ -24,47 +23,21 @@ import numpy as np
 
 from index.article import Article
 from index.chunk import Chunk
-from index.errors import IndexNotFound, ModelMismatch, StoreUnavailable
+from index.errors import IndexNotFound, StoreUnavailable
+from index.manifest import Manifest, check_manifest
+from index.record import (
+    ArticleRecord,
+    article_from_metadata,
+    article_meta,
+    chunk_from_metadata,
+    chunk_meta,
+)
 from index.settings import StoreSettings
 
 if TYPE_CHECKING:
     from llama_index.vector_stores.chroma import ChromaVectorStore
 
-SCHEMA_VERSION = 1
 _BATCH = 2000  # rows per Chroma call; its own limit is ~41k, smaller keeps memory flat
-
-
-@dataclass(frozen=True)
-class Manifest:
-    """What built the index. Vectors from another model are meaningless to compare."""
-
-    embedding_model: str
-    dimension: int
-    chunk_size: int
-    chunk_overlap: int
-    title_in_embedding: bool
-    schema: int = SCHEMA_VERSION
-
-    def describe(self) -> str:
-        return (
-            f"model {self.embedding_model} ({self.dimension} dims), chunks of "
-            f"{self.chunk_size} tokens with {self.chunk_overlap} overlap"
-        )
-
-
-@dataclass(frozen=True)
-class ArticleRecord:
-    """What the index remembers of an article to decide whether to re-index it."""
-
-    id: str
-    hash: str
-    path: str | None
-    chunks: int
-
-
-def date_key(d: date | None) -> int:
-    """Dates as sortable ints for Chroma filters; 0 means undated."""
-    return d.year * 10000 + d.month * 100 + d.day if d else 0
 
 
 class Store:
@@ -226,7 +199,7 @@ class Store:
             self._articles = client.get_collection(articles_name, embedding_function=None)
         manifest = self.manifest()
         if expected is not None:
-            _check(manifest, expected, strict_chunking=create)
+            check_manifest(manifest, expected, strict_chunking=create)
         return manifest
 
     def generation(self) -> str:
@@ -298,7 +271,7 @@ class Store:
             return {}
         got = self._articles.get(ids=list(dict.fromkeys(ids)), include=["documents", "metadatas"])
         return {
-            aid: _article(aid, doc, meta)
+            aid: article_from_metadata(aid, doc, meta)
             for aid, doc, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
         }
 
@@ -425,7 +398,7 @@ class Store:
                     embedding=vec.tolist(),
                     start_char_idx=chunk.start,
                     end_char_idx=chunk.end,
-                    metadata=_chunk_meta(art, chunk),
+                    metadata=chunk_meta(art, chunk),
                     relationships={NodeRelationship.SOURCE: RelatedNodeInfo(node_id=art.id)},
                 )
             )
@@ -439,7 +412,7 @@ class Store:
         self._articles.upsert(
             ids=[a.id for a in arts],
             documents=[a.text for a in arts],
-            metadatas=[_article_meta(a, counts.get(a.id, 0)) for a in arts],
+            metadatas=[article_meta(a, counts.get(a.id, 0)) for a in arts],
             # Chroma insists on a vector per record; article records are looked up by id.
             embeddings=[[0.0] for _ in arts],
         )
@@ -480,81 +453,3 @@ def _forget_shared_client(chroma_dir: Path) -> None:
             SharedSystemClient._identifier_to_refcount.pop(key, None)
     except (ImportError, AttributeError):
         pass
-
-
-def _check(found: Manifest, expected: Manifest, strict_chunking: bool) -> None:
-    if (found.embedding_model, found.dimension) != (expected.embedding_model, expected.dimension):
-        raise ModelMismatch(
-            f"the index was built with {found.describe()}, but the configured model is "
-            f"{expected.embedding_model} ({expected.dimension} dims). Re-index with "
-            "`newsqa ingest --rebuild PATH...`, or set NEWSQA_EMBEDDING__BACKEND / "
-            "NEWSQA_EMBEDDING__MODEL back to what built it."
-        )
-    if found.schema != expected.schema:
-        raise ModelMismatch(
-            f"the index has schema version {found.schema}, this version reads "
-            f"{expected.schema}. Re-index with `newsqa ingest --rebuild PATH...`."
-        )
-    if strict_chunking and (
-        (found.chunk_size, found.chunk_overlap, found.title_in_embedding)
-        != (expected.chunk_size, expected.chunk_overlap, expected.title_in_embedding)
-    ):
-        raise ModelMismatch(
-            f"the index was built with {found.describe()}, but chunking is now configured as "
-            f"{expected.chunk_size} tokens with {expected.chunk_overlap} overlap. Mixing the two "
-            "would make results uneven: re-index with `newsqa ingest --rebuild PATH...` or "
-            "set NEWSQA_CHUNKING__* back."
-        )
-
-
-def _chunk_meta(art: Article, chunk: Chunk) -> dict[str, Any]:
-    meta: dict[str, Any] = {
-        "article_id": art.id,
-        "chunk_index": chunk.index,
-        "start": chunk.start,
-        "end": chunk.end,
-        "title": art.title,
-        "date_key": date_key(art.date),
-    }
-    if art.date:
-        meta["date"] = art.date.isoformat()
-    if art.url:
-        meta["url"] = art.url
-    if art.source:
-        meta["source"] = art.source
-    return meta
-
-
-def chunk_from_metadata(chunk_id: str, text: str, meta: dict[str, Any]) -> Chunk:
-    """Rebuild our Chunk from a stored row."""
-    return Chunk(
-        id=chunk_id,
-        article_id=str(meta["article_id"]),
-        index=int(meta.get("chunk_index", 0)),
-        text=text,
-        start=int(meta.get("start", 0)),
-        end=int(meta.get("end", len(text))),
-    )
-
-
-def _article_meta(art: Article, chunks: int) -> dict[str, Any]:
-    meta: dict[str, Any] = {
-        "title": art.title, "hash": art.hash, "chunks": chunks, "date_key": date_key(art.date)
-    }
-    for key, value in (("date", art.date.isoformat() if art.date else None), ("url", art.url),
-                       ("source", art.source), ("path", art.path)):
-        if value:
-            meta[key] = value
-    return meta
-
-
-def _article(aid: str, text: str, meta: dict[str, Any]) -> Article:
-    return Article(
-        id=aid,
-        text=text,
-        title=str(meta.get("title", "")),
-        date=date.fromisoformat(meta["date"]) if meta.get("date") else None,
-        url=meta.get("url"),
-        source=meta.get("source"),
-        path=meta.get("path"),
-    )

@@ -134,6 +134,17 @@ def test_a_title_alone_is_never_the_answer() -> None:
     assert reading.span is not None and reading.span.text not in ("Rep.", "Rep")
 
 
+def test_a_number_entity_without_a_number_is_no_candidate() -> None:
+    from assistant.mention import MentionFinder
+
+    text = ("That's the period of a little more than three hours as the riot unfolded in "
+            "the US Capitol.")
+    found = {m.text for m in MentionFinder().find([text])[0].mentions}
+    assert "three" in found or "three hours" in found
+    assert not any("than" in t and not any(ch.isdigit() for ch in t) and "three" not in t
+                   for t in found)
+
+
 def test_a_news_outlet_in_the_dateline_is_not_the_answer() -> None:
     article = ("New York (CNN Business) KFC rolled out chicken nuggets nationwide this week "
                "to attract a younger crowd.")

@@ -1,0 +1,82 @@
+"""How articles and chunks are written as Chroma metadata and read back: plain dicts
+in, our own types out (`index.store` does the reading and writing)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from index.article import Article
+from index.chunk import Chunk
+
+
+@dataclass(frozen=True)
+class ArticleRecord:
+    """What the index remembers of an article to decide whether to re-index it."""
+
+    id: str
+    hash: str
+    path: str | None
+    chunks: int
+
+
+def date_key(d: date | None) -> int:
+    """Dates as sortable ints for Chroma filters; 0 means undated."""
+    return d.year * 10000 + d.month * 100 + d.day if d else 0
+
+
+def chunk_meta(art: Article, chunk: Chunk) -> dict[str, Any]:
+    """A chunk's Chroma metadata (what filters and citations need)."""
+    meta: dict[str, Any] = {
+        "article_id": art.id,
+        "chunk_index": chunk.index,
+        "start": chunk.start,
+        "end": chunk.end,
+        "title": art.title,
+        "date_key": date_key(art.date),
+    }
+    if art.date:
+        meta["date"] = art.date.isoformat()
+    if art.url:
+        meta["url"] = art.url
+    if art.source:
+        meta["source"] = art.source
+    return meta
+
+
+def chunk_from_metadata(chunk_id: str, text: str, meta: dict[str, Any]) -> Chunk:
+    """Rebuild our Chunk from a stored row."""
+    return Chunk(
+        id=chunk_id,
+        article_id=str(meta["article_id"]),
+        index=int(meta.get("chunk_index", 0)),
+        text=text,
+        start=int(meta.get("start", 0)),
+        end=int(meta.get("end", len(text))),
+    )
+
+
+def article_meta(art: Article, chunks: int) -> dict[str, Any]:
+    """An article record's Chroma metadata."""
+    meta: dict[str, Any] = {
+        "title": art.title, "hash": art.hash, "chunks": chunks, "date_key": date_key(art.date)
+    }
+    for key, value in (("date", art.date.isoformat() if art.date else None), ("url", art.url),
+                       ("source", art.source), ("path", art.path)):
+        if value:
+            meta[key] = value
+    return meta
+
+
+def article_from_metadata(aid: str, text: str, meta: dict[str, Any]) -> Article:
+    """Rebuild our Article from a stored record."""
+    return Article(
+        id=aid,
+        text=text,
+        title=str(meta.get("title", "")),
+        date=date.fromisoformat(meta["date"]) if meta.get("date") else None,
+        url=meta.get("url"),
+        source=meta.get("source"),
+        path=meta.get("path"),
+    )
