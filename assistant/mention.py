@@ -154,6 +154,8 @@ _QUANTIFIERS = (("more", "than"), ("less", "than"), ("fewer", "than"), ("up", "t
 
 
 _NUMERIC = frozenset({"CARDINAL", "QUANTITY", "MONEY", "PERCENT"})
+_AMOUNT_WORDS = frozenset("dozen dozens hundreds thousands millions billions half quarter "
+                          "couple score".split())
 
 
 def _entities(doc: Any) -> list[Mention]:
@@ -172,7 +174,8 @@ def _entities(doc: Any) -> list[Mention]:
             toks = toks[:-1]
         if not toks or len(toks) > _MAX_TOKENS:
             continue
-        if ent.label_ in _NUMERIC and not any(t.like_num or t.tag_ == "CD" for t in toks):
+        if ent.label_ in _NUMERIC and not any(
+                t.like_num or t.tag_ == "CD" or t.lower_ in _AMOUNT_WORDS for t in toks):
             continue  # "a little more than" (of "... than three hours") names no number
         parts: list[list[Any]] = [[]]
         for t in toks:
