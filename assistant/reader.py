@@ -14,6 +14,7 @@ there is no short answer and the quotes stand alone.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -27,7 +28,7 @@ import numpy as np
 
 from assistant.mention import Mention, MentionFinder, Parsed
 from assistant.question import Question
-from assistant.sentence import keywords, normalize, stem
+from assistant.sentence import normalize, stem
 
 MAX_CHARS = 80  # a short answer is never a whole sentence
 WEIGHTS_FILE = "reader_weights.json"
@@ -214,8 +215,9 @@ class SpanReader:
         `options`, also each place a window names one (marked with `option`)."""
         if not windows:
             return []
-        parsed = self.finder.find([w.text for w in windows])
-        verbs = _verbs(self.finder.find([question.text])[0])
+        # The question is parsed with the windows (one spaCy call) for its verbs.
+        *parsed, own_parse = self.finder.find([*(w.text for w in windows), question.text])
+        verbs = _verbs(own_parse)
         haystacks = [(aid, f" {normalize(t)} ") for aid, t in passage_texts]
         idf = _idf(question, passage_texts)
         idf_total = sum(idf.values()) or 1.0
@@ -243,7 +245,7 @@ class SpanReader:
             for m, option in mentions:
                 if len(m.text) > MAX_CHARS or (option is None and _is_title(m.text)):
                     continue
-                norm = normalize(m.text)
+                norm = _normalized(m.text)
                 if not norm:
                     continue
                 if norm not in agree_cache:
@@ -310,7 +312,7 @@ class SpanReader:
                     float(_after_preposition(tokens, m.token, question.answer_type)),
                     float(verb_near),
                     near_idf,
-                    float(normalize(m.text) in _OUTLETS),
+                    float(norm in _OUTLETS),
                     float(m.label == "PERSON" and " " not in m.text and m.text in surnames),
                 ]), option))
                 if option is None:
@@ -352,6 +354,10 @@ mr mrs ms dr rep sen gov president minister prime secretary senator governor kin
 prince princess lord lady sir judge justice chancellor mayor general gen col lt capt
 sgt officer chief ceo chairman chairwoman speaker leader
 """.split())
+
+
+# Mentions repeat within and across questions (names, places): normalise each once.
+_normalized = functools.lru_cache(maxsize=65536)(normalize)
 
 
 def _wordlike(token: str) -> bool:
@@ -412,11 +418,12 @@ might must shall
 
 def _idf(question: Question, passage_texts: Sequence[tuple[str, str]]) -> dict[str, float]:
     """How rare each question keyword is among the retrieved passages: a rare word next
-    to a candidate says more than one every passage has."""
+    to a candidate says more than one every passage has. (Found as a lower-case
+    substring: tokenising every passage would cost more than the rest of the features.)"""
     if not passage_texts:
         return dict.fromkeys(question.keywords, 1.0)
-    texts = [keywords(t) for _, t in passage_texts]
-    return {k: math.log(1.0 + len(texts) / (1.0 + sum(k in t for t in texts)))
+    texts = [t.lower() for _, t in passage_texts]
+    return {k: math.log(1.0 + len(texts) / (1.0 + sum(k.rstrip("#") in t for t in texts)))
             for k in question.keywords}
 
 

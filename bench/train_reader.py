@@ -48,7 +48,9 @@ def record(home: Path, slice_: str, windows: int, limit: int | None) -> list[dic
 
     qs = [q for q in load_questions(SHARED / slice_ / "questions.jsonl").questions
           if q.supporting_ids and q.answers][:limit]
-    bot = Assistant(load_settings(home=home, answer={"reader_windows": windows}))
+    # The reader reads the embedded sentences: embed at least as many as it reads.
+    bot = Assistant(load_settings(home=home, answer={
+        "reader_windows": windows, "embedded_sentences": max(8, windows)}))
     answerer: Any = bot.answerer
     inner = answerer.reader
     rows: list[dict[str, Any]] = []
