@@ -22,9 +22,9 @@ sentences by rank are quoted first; the last place goes to the best by
 among the eligible sentences and those holding at least `_LIKELY` of the belief; and
 the window of the reader's answer is always quoted (replacing the weakest quote), with
 the next sentence when the answer stands there. Measured on rtqa-2022's answerable
-plain questions (bench/train_reader.py), answer inside the quotes goes 0.620 -> 0.663
-with the next-sentence reading and the reader's belief, at 2.59 -> 2.73 quotes per
-answer (held out, rtqa-2024: 0.469 -> 0.519). Quotes are shown in the order they
+plain questions (bench/train_reader.py), answer inside the quotes goes 0.620 -> 0.667
+with the next-sentence reading and the reader's belief, at 2.59 -> 2.72 quotes per
+answer (held out, rtqa-2024: 0.469 -> 0.520). Quotes are shown in the order they
 appear in their articles.
 """
 
@@ -186,7 +186,7 @@ class ExtractiveAnswerer:
         # remaining places go to the sentences where the reader believes the answer may
         # stand, even below the relevance cutoff (module docstring). Keeping two places for
         # relevance alone keeps the flagship seed's best quotes; letting the reader's
-        # belief rank every place gave 0.678 instead of 0.663 on rtqa-2022, but quoted
+        # belief rank every place gave 0.678 instead of 0.665 on rtqa-2022, but quoted
         # a wrongly believed sentence over "central and eastern Syria" on the seed.
         rank = rel + W_NEW * novelty(question, cands)
         believed = rank + W_READER * mass
