@@ -26,6 +26,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from assistant import clue
 from assistant.mention import Mention, MentionFinder, Parsed
 from assistant.question import Question
 from assistant.sentence import normalize, stem
@@ -43,20 +44,6 @@ FEATURES = (
     "short_name",
 )
 
-# Entity labels that answer each answer type, with how well (1 = exactly the type).
-_TYPE_LABELS: dict[str, dict[str, float]] = {
-    "person": {"PERSON": 1.0, "ORG": 0.2, "NORP": 0.2},
-    "place": {"GPE": 1.0, "LOC": 1.0, "FAC": 0.7, "ORG": 0.2, "NORP": 0.3},
-    "date": {"DATE": 1.0, "TIME": 0.5, "CARDINAL": 0.3},
-    "number": {"CARDINAL": 1.0, "QUANTITY": 1.0, "MONEY": 0.6, "PERCENT": 0.6,
-               "DATE": 0.3, "ORDINAL": 0.4},
-    "money": {"MONEY": 1.0, "CARDINAL": 0.4, "QUANTITY": 0.3},
-    "percent": {"PERCENT": 1.0, "CARDINAL": 0.4, "QUANTITY": 0.3},
-    "organisation": {"ORG": 1.0, "NORP": 0.3, "PRODUCT": 0.3, "FAC": 0.3, "GPE": 0.2},
-    "thing": {"PRODUCT": 0.7, "WORK_OF_ART": 0.7, "EVENT": 0.7, "LAW": 0.7, "ORG": 0.5,
-              "NORP": 0.5, "LANGUAGE": 0.7, "FAC": 0.5, "GPE": 0.4, "LOC": 0.4,
-              "PERSON": 0.3},
-}
 _CONTINUES = re.compile(
     r"^[\"“‘(]?(?:it|its|they|their|them|he|his|him|she|her|this|that|these|those|here|"
     r"there|then|but|and|so|however|also|such|the latter|the former|both)\b",
@@ -217,9 +204,9 @@ class SpanReader:
             return []
         # The question is parsed with the windows (one spaCy call) for its verbs.
         *parsed, own_parse = self.finder.find([*(w.text for w in windows), question.text])
-        verbs = _verbs(own_parse)
+        verbs = clue.verbs_of(own_parse)
         haystacks = [(aid, f" {normalize(t)} ") for aid, t in passage_texts]
-        idf = _idf(question, passage_texts)
+        idf = clue.rarity(question, passage_texts)
         idf_total = sum(idf.values()) or 1.0
         # Surnames of people named in full somewhere in the windows ("Harris" of "Joanne
         # Harris"): the full name is the better answer.
@@ -233,7 +220,7 @@ class SpanReader:
             mentions: list[tuple[Mention, int | None]] = [(m, None) for m in doc.mentions]
             mentions += [(m, i) for i, opt in enumerate(options)
                          for m in _occurrences(opt, w.text, doc)]
-            keys = [_key(t) for t in tokens]
+            keys = [clue.key(t) for t in tokens]
             hits = [i for i, k in enumerate(keys) if k in question.keywords]
             in_window = {keys[i] for i in hits}
             after_hits = [i for i, k in enumerate(keys) if k in question.after]
@@ -241,9 +228,9 @@ class SpanReader:
                         if question.focus else [])
             first_seen: set[str] = set()
             typed = [(m.start, m.end) for m, _ in mentions
-                     if m.kind == "entity" and _type_strength(question, m) >= 1.0]
+                     if m.kind == "entity" and clue.type_strength(question, m) >= 1.0]
             for m, option in mentions:
-                if len(m.text) > MAX_CHARS or (option is None and _is_title(m.text)):
+                if len(m.text) > MAX_CHARS or (option is None and clue.is_title(m.text)):
                     continue
                 norm = _normalized(m.text)
                 if not norm:
@@ -255,26 +242,28 @@ class SpanReader:
                 span_toks = range(m.token, m.token + m.tokens)
                 own = [keys[i] for i in span_toks if i < len(keys)]
                 plain = [stem(tokens[i].lower().removesuffix("'s").removesuffix("’s"))
-                         for i in span_toks if i < len(tokens) and _wordlike(tokens[i])]
-                asked = sum(_is_asked(k, question.asked) for k in plain) / max(len(plain), 1)
+                         for i in span_toks if i < len(tokens) and clue.wordlike(tokens[i])]
+                asked = (sum(clue.is_asked(k, question.asked) for k in plain)
+                         / max(len(plain), 1))
                 outside = [i for i in hits if i not in span_toks]
                 dist, nearest = min(((abs(i - m.token), i) for i in outside),
                                     default=(99, m.token))
                 before = nearest > m.token  # the nearest question word follows it
                 kw_share = (len(in_window - set(own)) / len(question.keywords)
                             if question.keywords else 0.0)
-                strength = _type_strength(question, m)
+                strength = clue.type_strength(question, m)
                 holds = m.kind == "phrase" and any(
                     m.start <= a and b <= m.end and (a, b) != (m.start, m.end) for a, b in typed)
                 last = m.token + m.tokens - 1
-                local = {keys[i] for i in outside if m.token - _NEAR <= i <= last + _NEAR}
+                local = {keys[i] for i in outside
+                         if m.token - clue.NEAR <= i <= last + clue.NEAR}
                 near_idf = sum(idf.get(k, 0.0) for k in local - set(own)) / idf_total
                 verb_near = any(keys[i] in verbs for i in range(max(m.token - 6, 0),
                                                                 min(last + 7, len(keys)))
                                 if i not in span_toks)
                 side = [i for i in after_hits if (
-                    last < i <= last + _NEAR if question.asks_subject
-                    else m.token - _NEAR <= i < m.token)]
+                    last < i <= last + clue.NEAR if question.asks_subject
+                    else m.token - clue.NEAR <= i < m.token)]
                 out.append(Candidate(wi, m, np.array([
                     1.0,
                     strength,
@@ -304,15 +293,15 @@ class SpanReader:
                     float(dist < 99 and before == question.asks_subject),
                     float(m.fragment),
                     float(m.kind == "number"),
-                    float(_named_as(tokens, m.token)),
+                    float(clue.named_as(tokens, m.token)),
                     len(local - set(own)) / max(len(question.keywords), 1),
                     len({keys[i] for i in side}) / max(len(question.after), 1),
-                    float(_RELATIVE_DATE.fullmatch(m.text.lower()) is not None),
-                    _year(question, m.text),
-                    float(_after_preposition(tokens, m.token, question.answer_type)),
+                    float(clue.RELATIVE_DATE.fullmatch(m.text.lower()) is not None),
+                    clue.year_fit(question, m.text),
+                    float(clue.after_preposition(tokens, m.token, question.answer_type)),
                     float(verb_near),
                     near_idf,
-                    float(norm in _OUTLETS),
+                    float(norm in clue.OUTLETS),
                     float(m.label == "PERSON" and " " not in m.text and m.text in surnames),
                 ]), option))
                 if option is None:
@@ -341,147 +330,5 @@ def _occurrences(option: str, text: str, doc: Parsed) -> list[Mention]:
     return out
 
 
-_NEAR = 8  # tokens either side of a candidate that count as its neighbourhood
-# Dates relative to the article's own day: the question asks for one the reader of the
-# quiz could place ("Wednesday" of a story is rarely what "when" means).
-_RELATIVE_DATE = re.compile(
-    r"(?:(?:this|last|next|on) )?(?:monday|tuesday|wednesday|thursday|friday|saturday|"
-    r"sunday|today|yesterday|tomorrow|tonight|(?:this|last|next) (?:week|month|year|"
-    r"weekend)|(?:earlier|later) this (?:week|month|year)|recent (?:weeks|days|months))"
-    r"(?: (?:morning|afternoon|evening|night))?")
-_TITLES = frozenset("""
-mr mrs ms dr rep sen gov president minister prime secretary senator governor king queen
-prince princess lord lady sir judge justice chancellor mayor general gen col lt capt
-sgt officer chief ceo chairman chairwoman speaker leader
-""".split())
-
-
 # Mentions repeat within and across questions (names, places): normalise each once.
 _normalized = functools.lru_cache(maxsize=65536)(normalize)
-
-
-def _wordlike(token: str) -> bool:
-    return any(ch.isalnum() for ch in token)
-
-
-def _is_asked(word: str, asked: frozenset[str]) -> bool:
-    """Whether the question names the word, also as the start of a longer one ("Japan"
-    of "Japanese island", "Sri Lanka" of "Sri Lankan President")."""
-    return word in asked or (len(word) >= 4 and any(a.startswith(word) for a in asked))
-
-
-def _year(question: Question, text: str) -> float:
-    """For a date question: 1 for a bare year ("2025", the usual answer to "what year"),
-    0.5 for a date that holds one ("January 2025"), else 0."""
-    if question.answer_type != "date":
-        return 0.0
-    if re.fullmatch(r"(1[89]|20)\d\d", text):
-        return 1.0
-    return 0.5 if re.search(r"\b(1[89]|20)\d\d\b", text) else 0.0
-
-
-def _is_title(text: str) -> bool:
-    """A title alone ("Rep.", "Prime Minister") names nobody."""
-    parts = [w.strip(".").lower() for w in text.split()]
-    return bool(parts) and all(w in _TITLES for w in parts)
-
-
-# Prepositions that introduce the kind of answer asked for ("in central and eastern
-# Syria" answers "where", "since 1994" answers "when"; "the US was" answers neither).
-_PREPOSITIONS: dict[str, frozenset[str]] = {
-    "place": frozenset("in at across near from to into along throughout inside outside "
-                       "towards toward around within".split()),
-    "date": frozenset("in on since by until till before after during from".split()),
-}
-
-
-# News outlets named in datelines and credits ("(CNN Business)", "Reuters"), never what
-# a quiz asks about the news.
-_OUTLETS = frozenset(normalize(o) for o in """
-CNN|CNN Business|CNN Politics|Reuters|AP|Associated Press|AFP|Agence France-Presse|BBC|
-BBC News|DW|Deutsche Welle|The Guardian|Guardian|USA TODAY|NPR|Bloomberg|ABC News|
-NBC News|CBS News|Fox News|Al Jazeera|The New York Times|The Washington Post|Axios|
-Politico|The Independent|Sky News|dpa|EFE|UPI""".replace("\n", "").split("|"))
-
-
-def _verbs(parsed: Parsed) -> set[str]:
-    """The question's own verbs, as keys ("founded" -> "found"), auxiliaries left out."""
-    return {_key(t) for t, tag in zip(parsed.tokens, parsed.tags, strict=False)
-            if tag.startswith("VB") and t.lower() not in _AUXILIARIES}
-
-
-_AUXILIARIES = frozenset("""
-is was are were be been being has have had do does did will would can could should may
-might must shall
-""".split())
-
-
-def _idf(question: Question, passage_texts: Sequence[tuple[str, str]]) -> dict[str, float]:
-    """How rare each question keyword is among the retrieved passages: a rare word next
-    to a candidate says more than one every passage has. (Found as a lower-case
-    substring: tokenising every passage would cost more than the rest of the features.)"""
-    if not passage_texts:
-        return dict.fromkeys(question.keywords, 1.0)
-    texts = [t.lower() for _, t in passage_texts]
-    return {k: math.log(1.0 + len(texts) / (1.0 + sum(k.rstrip("#") in t for t in texts)))
-            for k in question.keywords}
-
-
-def _after_preposition(tokens: Sequence[str], at: int, answer_type: str) -> bool:
-    """Whether the mention follows (past a "the") a preposition of the answer's kind."""
-    words = _PREPOSITIONS.get(answer_type)
-    i = at - 1
-    if words is None or i < 0:
-        return False
-    if tokens[i].lower() == "the" and i > 0:
-        i -= 1
-    return tokens[i].lower() in words
-
-
-_NAMING = frozenset({"called", "named", "dubbed", "titled", "renamed", "nicknamed", "as"})
-
-
-def _named_as(tokens: Sequence[str], at: int) -> bool:
-    """Whether the mention follows a naming verb ("called the Al-Nusra Front", "called
-    itself the Al-Nusra Front", "known as caliphs"), allowing a "the" and a reflexive
-    pronoun in between: the usual answer to "what is X called"."""
-    i = at - 1
-    if i >= 0 and tokens[i].lower() in ("the", "a", "an"):
-        i -= 1
-    if i >= 0 and tokens[i].lower() in _REFLEXIVE:
-        i -= 1
-    if i < 0:
-        return False
-    word = tokens[i].lower()
-    return word in _NAMING and (word != "as" or (i > 0 and tokens[i - 1].lower() in (
-        "known", "described", "referred", "identified", "designated")))
-
-
-_REFLEXIVE = frozenset("itself himself herself themselves".split())
-
-
-def _key(token: str) -> str:
-    """The form `sentence.keywords` gives a word: acronyms marked, others stemmed."""
-    if len(token) >= 2 and token.isupper():
-        return token.lower() + "#"
-    low = token.lower().replace("’", "'")
-    if low.endswith("'s"):
-        low = low[:-2]
-    return stem(low)
-
-
-def _type_strength(question: Question, m: Mention) -> float:
-    """How well the mention's kind fits the answer type (1 = exactly)."""
-    focus_label = question.focus_label
-    if focus_label and m.label == focus_label:
-        return 1.0
-    if m.kind == "phrase":
-        if question.answer_type == "thing":
-            return 0.6
-        return 0.3 if m.proper and question.answer_type in ("person", "place",
-                                                            "organisation") else 0.0
-    if m.kind == "number":
-        if question.answer_type == "date":
-            return 0.6 if re.fullmatch(r"(1[89]|20)\d\d", m.text) else 0.1
-        return {"number": 1.0, "money": 0.4, "percent": 0.4}.get(question.answer_type, 0.1)
-    return _TYPE_LABELS[question.answer_type].get(m.label, 0.0)
