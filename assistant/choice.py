@@ -27,7 +27,7 @@ Rule (version "evidence-v4"):
                 + 1.0 * sent(c, question's passages) + 0.5 * sent(c, own passages)
                   (a scaled term is 0 when all options score 0)
 
-Matching compares normalised text (see `metrics.normalize`) with number words written as
+Matching compares normalised text (`sentence.normalize_numbers`) with number words written as
 digits ("three months" = "3 months"). Weights from a grid on the 810 rtqa-2022 questions
 (passage evidence alone 0.712, + own 0.721, + the sentence terms 0.738; in-sample, so
 rtqa-2024 is the check). Each later step measured on identical retrievals with
