@@ -9,7 +9,7 @@ import re
 from collections.abc import Sequence
 
 from assistant.mention import Mention, Parsed
-from assistant.question import Question
+from assistant.question import AUXILIARIES, Question
 from assistant.sentence import normalize, stem
 
 # Entity labels that answer each answer type, with how well (1 = exactly the type).
@@ -90,13 +90,7 @@ Politico|The Independent|Sky News|dpa|EFE|UPI""".replace("\n", "").split("|"))
 def verbs_of(parsed: Parsed) -> set[str]:
     """The question's own verbs, as keys ("founded" -> "found"), auxiliaries left out."""
     return {key(t) for t, tag in zip(parsed.tokens, parsed.tags, strict=False)
-            if tag.startswith("VB") and t.lower() not in _AUXILIARIES}
-
-
-_AUXILIARIES = frozenset("""
-is was are were be been being has have had do does did will would can could should may
-might must shall
-""".split())
+            if tag.startswith("VB") and t.lower() not in AUXILIARIES}
 
 
 def rarity(question: Question, passage_texts: Sequence[tuple[str, str]]) -> dict[str, float]:

@@ -68,8 +68,9 @@ _NOT_AUX = r"(?!(?:is|was|are|were|did|does|do|has|have|had|will|would|can|could
 _SUBJECT = re.compile(
     rf"^(?:who|(?:which|what) {_NOT_AUX}[a-z-]+(?: {_NOT_AUX}[a-z-]+)?) {_NOT_AUX}[a-z]+\b"
 )
-_AUX = frozenset("""
-is was are were has have had did does do will would can could should may might be been
+AUXILIARIES = frozenset("""
+is was are were be been being has have had do does did will would can could should may
+might must shall
 """.split())
 
 
@@ -189,7 +190,7 @@ def _focus(low: str) -> str | None:
     text = _KIND_OF.sub("", _PARTITIVE.sub("", m.group(m.lastindex or 1)))
     after = []
     for w in re.findall(r"[a-z][a-z-]*", text)[:4]:
-        if w in _AUX or w in _PHRASE_END:
+        if w in AUXILIARIES or w in _PHRASE_END:
             break
         after.append(w)
     for w in after:
@@ -243,5 +244,5 @@ _NOUN_TYPES: tuple[tuple[frozenset[str], AnswerType], ...] = (
     (_PERCENT_NOUNS, "percent"),
     (_NUMBER_NOUNS, "number"),
 )
-_ALL_NOUNS = frozenset().union(*(n for n, _ in _NOUN_TYPES))
-_KNOWN_NOUNS = _ALL_NOUNS | frozenset(FOCUS_LABELS)
+# Every noun `_focus` recognises: those that set a type, and those that name a label.
+_KNOWN_NOUNS = frozenset().union(*(n for n, _ in _NOUN_TYPES), FOCUS_LABELS)
