@@ -28,13 +28,60 @@ STOPWORDS = frozenset(
 )
 
 
+# Words whose period rarely ends a sentence: titles before names ("Gov. Ron DeSantis"),
+# months and "No." before numbers ("Jan. 6"), "v."/"St."/"Inc.", AP state abbreviations.
+_ABBREVIATIONS = frozenset(
+    """
+    mr mrs ms dr gov govs sen sens rep reps lt gen gens col capt sgt maj adm cmdr cpl pvt
+    prof rev supt det insp atty pres sr jr st mt ft ave blvd rd dept univ assn bros
+    no nos vol fig jan feb mar apr jun jul aug sep sept oct nov dec
+    v vs etc inc corp co ltd approx est
+    ala ariz ark calif colo conn del fla ga ill ind kan ky la md mass mich minn miss mo
+    mont neb nev okla ore pa tenn tex va vt wash wis wyo
+    """.split()
+)
+# Dotted acronyms ("U.S.", "D.C.", "p.m.") and initials ("George W. Bush").
+_DOTTED = re.compile(r"(?:[A-Za-z]\.){2,}|[A-Z]\.")
+# After an abbreviation, a sentence is taken to end only when one of these words follows:
+# "in the U.S. The ..." ends one, "the U.S. Supreme Court" and "Lt. Nyota Uhura" do not.
+_STARTERS = frozenset(
+    """
+    the a an it its he she they we i you in on at for but and or so if as after before
+    when while with this that these those there here his her their our my your some many
+    most one two no not now then yet still also however meanwhile according since during
+    what who why how where by from to of
+    """.split()
+)
+_BLANK_LINE = re.compile(r"\n[ \t]*\n")
+_LAST_WORD = re.compile(r"[\w.]+$")
+_FIRST_WORD = re.compile(r"[\"“‘(\[]?([\w']+)")
+
+
 def split_sentences(text: str) -> Iterator[tuple[int, int]]:
-    """(start, end) of each sentence in `text`, whitespace trimmed."""
+    """(start, end) of each sentence in `text`, whitespace trimmed. A period after an
+    abbreviation ("Gov.", "Jan.", "U.S.", an initial) ends a sentence only when a word
+    that usually opens one follows it."""
     pos = 0
     for m in _BOUNDARY.finditer(text):
+        if text[m.start() - 1] == "." and _abbreviated(text, m):
+            continue
         yield from _trimmed(text, pos, m.start())
         pos = m.end()
     yield from _trimmed(text, pos, len(text))
+
+
+def _abbreviated(text: str, m: re.Match[str]) -> bool:
+    """Whether the boundary `m` (after a period) follows an abbreviation and continues."""
+    if _BLANK_LINE.search(m.group()):
+        return False  # a blank line ends the sentence whatever precedes it
+    last = _LAST_WORD.search(text, max(0, m.start() - 16), m.start())
+    if last is None:
+        return False
+    word = last.group()
+    if not (word[:-1].lower() in _ABBREVIATIONS or _DOTTED.fullmatch(word)):
+        return False
+    first = _FIRST_WORD.match(text, m.end())
+    return first is None or first.group(1).lower() not in _STARTERS
 
 
 def _trimmed(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:

@@ -68,6 +68,21 @@ def test_sentence_splitter_keeps_closing_quotes_and_offsets() -> None:
     assert spans == ['He said: "There are cells in Syria."', "Then he left.", "New line here"]
 
 
+def test_abbreviations_do_not_cut_a_quote_in_two() -> None:
+    # A quote that ends "... her portrayal of Lt." hides the answer in the next one.
+    text = ("Nichols, best known for her portrayal of Lt. Nyota Uhura, has died. "
+            "Florida Gov. Ron DeSantis spoke on Jan. 6 at the U.S. Capitol in St. Louis. "
+            "George W. Bush left at 8 p.m. ET on Friday. He lives in the U.S. The end.\n\n"
+            "He met Dr.\n\nA new paragraph.")
+    spans = [text[s:e] for s, e in split_sentences(text)]
+    assert spans == [
+        "Nichols, best known for her portrayal of Lt. Nyota Uhura, has died.",
+        "Florida Gov. Ron DeSantis spoke on Jan. 6 at the U.S. Capitol in St. Louis.",
+        "George W. Bush left at 8 p.m. ET on Friday.",
+        "He lives in the U.S.", "The end.", "He met Dr.", "A new paragraph.",
+    ]
+
+
 def test_keywords_keep_acronyms_that_spell_stopwords() -> None:
     assert "is#" in keywords("Where are remaining IS cells?")
     assert "is" not in keywords("this is it")
