@@ -39,7 +39,7 @@ import numpy as np
 from assistant.answer import Answer, Citation, ShortAnswer, abstention
 from assistant.question import Question, as_question
 from assistant.reader import Reader, Span, Window, continues
-from assistant.sentence import keywords, names, split_sentences, words
+from assistant.sentence import keywords, names, normalize, split_sentences, words
 from index.retrieve import Passage
 
 if TYPE_CHECKING:
@@ -178,9 +178,9 @@ class ExtractiveAnswerer:
         if relevance < self.settings.min_relevance:
             return abstention(question, passages, query or "", relevance)
         t_read = time.perf_counter()
-        span, span_cand, mass = (self._read(q, cands, rel, passages)
-                                 if self.reader is not None and prefer is None
-                                 else (None, -1, np.zeros(len(cands))))
+        span, span_cand, mass, others = (self._read(q, cands, rel, passages)
+                                         if self.reader is not None and prefer is None
+                                         else (None, -1, np.zeros(len(cands)), []))
         t_read = time.perf_counter() - t_read
         # The most relevant sentences are quoted first (`_BY_RELEVANCE` of them); the
         # remaining places go to the sentences where the reader believes the answer may
@@ -215,6 +215,20 @@ class ExtractiveAnswerer:
             # an extra quote instead: answer in quotes 0.630 -> 0.635 on 200 rtqa-2022
             # questions, at 2.54 -> 2.73 quotes per answer; not worth the longer answers.)
             chosen = [span_cand, *chosen][: self.settings.max_sentences]
+        ends = {i: cands[i].window_end for i in chosen}
+        if span is not None and span.end > ends[span_cand]:
+            ends[span_cand] = cands[span_cand].read_end  # the fact is in the next sentence
+        for alt, i in others:
+            # The reader's next answers are quoted too (`reader.ALTERNATIVES`): extend a
+            # quote whose next sentence names one, or quote its window.
+            alt_text = f" {normalize(alt.text)} "
+            if any(alt_text in f" {normalize(cands[j].text_to(ends[j]))} " for j in chosen):
+                continue
+            if i not in chosen:
+                chosen.append(i)
+                ends[i] = cands[i].window_end
+            if alt.end > ends[i]:
+                ends[i] = cands[i].read_end
         # Read in article order: best article first, then position within it.
         first_rank: dict[str, int] = {}
         for i in chosen:
@@ -226,9 +240,7 @@ class ExtractiveAnswerer:
         short: ShortAnswer | None = None
         for n, i in enumerate(chosen, start=1):
             c = cands[i]
-            end = c.window_end
-            if span is not None and i == span_cand and span.end > end:
-                end = c.read_end  # the answer stands in the next sentence: quote it too
+            end = ends[i]
             quote = c.text_to(end)
             citations.append(Citation(
                 n=n, article_id=c.passage.article_id, title=c.passage.title,
@@ -260,18 +272,20 @@ class ExtractiveAnswerer:
 
     def _read(
         self, q: Question, cands: list[Candidate], rel: np.ndarray, passages: list[Passage]
-    ) -> tuple[Span | None, int, np.ndarray]:
+    ) -> tuple[Span | None, int, np.ndarray, list[tuple[Span, int]]]:
         """The reader's span over the windows of the best sentences, the index of the
-        candidate whose window holds it, and each candidate's share of the reader's
-        belief (`Reading.mass`; 0 for sentences it did not read)."""
+        candidate whose window holds it, each candidate's share of the reader's
+        belief (`Reading.mass`; 0 for sentences it did not read), and the reader's
+        alternative answers with their candidates' indices."""
         assert self.reader is not None
         top, windows = self._windows(cands, rel)
         reading = self.reader.weigh(q, windows, [(p.article_id, p.text) for p in passages])
         mass = np.zeros(len(cands))
         mass[top] = reading.mass
+        others = [(a, top[a.window]) for a in reading.alternatives]
         if reading.span is None:
-            return None, -1, mass
-        return reading.span, top[reading.span.window], mass
+            return None, -1, mass, others
+        return reading.span, top[reading.span.window], mass, others
 
     def _windows(self, cands: list[Candidate], rel: np.ndarray) -> tuple[list[int], list[Window]]:
         """The reader's input: the windows of the best sentences (and their indices)."""

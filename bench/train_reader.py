@@ -40,7 +40,8 @@ OUT = ROOT / "bench" / "out"
 L2 = 1.0
 
 
-def record(home: Path, slice_: str, windows: int, limit: int | None) -> list[dict[str, Any]]:
+def record(home: Path, slice_: str, windows: int, limit: int | None,
+           embedded: int | None = None) -> list[dict[str, Any]]:
     """Ask each answerable question plainly; keep what the reader was given."""
     from assistant.evaluation.question import load_questions
     from assistant.service import Assistant
@@ -50,7 +51,7 @@ def record(home: Path, slice_: str, windows: int, limit: int | None) -> list[dic
           if q.supporting_ids and q.answers][:limit]
     # The reader reads the embedded sentences: embed at least as many as it reads.
     bot = Assistant(load_settings(home=home, answer={
-        "reader_windows": windows, "embedded_sentences": max(8, windows)}))
+        "reader_windows": windows, "embedded_sentences": embedded or max(8, windows)}))
     answerer: Any = bot.answerer
     inner = answerer.reader
     rows: list[dict[str, Any]] = []
@@ -243,6 +244,8 @@ def main() -> None:
     ap.add_argument("--slice", default="rtqa-2022", choices=["rtqa-2022", "rtqa-2024"])
     ap.add_argument("--windows", type=int, default=10, help="windows recorded per question")
     ap.add_argument("--limit", type=int, default=None)
+    ap.add_argument("--embedded", type=int, default=None,
+                    help="sentences embedded per question (default: max(8, windows))")
     ap.add_argument("--weights-only", action="store_true", help="measure the shipped weights")
     ap.add_argument("--write", action="store_true", help="store the fitted weights")
     ap.add_argument("--rerecord", action="store_true", help="ignore the caches")
@@ -256,7 +259,7 @@ def main() -> None:
     if cache.exists() and not args.rerecord:
         rows = pickle.loads(cache.read_bytes())
     else:
-        rows = record(args.home, args.slice, args.windows, args.limit)
+        rows = record(args.home, args.slice, args.windows, args.limit, args.embedded)
         cache.write_bytes(pickle.dumps(rows))
     fcache = OUT / f"reader-feats-{args.slice}.pkl"
     cached = pickle.loads(fcache.read_bytes()) if fcache.exists() and not args.rerecord else {}

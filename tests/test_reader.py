@@ -265,3 +265,58 @@ def test_a_text_met_again_is_not_parsed_again(monkeypatch) -> None:  # type: ign
     finder.find(texts)
     assert parsed == ["Damascus is the capital.", texts[1]]
     assert "Badia desert" in {m.text for m in first[1].mentions}
+
+
+def test_the_readers_runner_up_is_named_in_the_reading() -> None:
+    article = ("Two candidates stood for mayor of the harbour town this spring. "
+               "Maria Lopez won the vote for mayor, officials said. "
+               "Rival Tomas Berg said he had won the vote for mayor.")
+    sentences = [s + "." for s in article.split(". ")]
+    sentences[-1] = sentences[-1].rstrip(".")
+    windows = [_window(article, s, 0.7 - i / 10, i) for i, s in enumerate(sentences)]
+    reading = SpanReader().weigh(analyse("Who won the vote for mayor?"), windows,
+                                 [("a1", article)])
+    assert reading.span is not None
+    texts = [reading.span.text, *(a.text for a in reading.alternatives)]
+    assert {"Maria Lopez", "Tomas Berg"} <= set(texts)
+    assert len(set(texts)) == len(texts)  # each answer once
+    assert all(a.belief >= 0.10 for a in reading.alternatives)
+    assert all(article[a.start:a.end] == a.text for a in reading.alternatives)
+
+
+class _Unsure:
+    """A reader torn between its answer and a runner-up elsewhere in the passage."""
+
+    def __init__(self, text: str, answer: str, runner_up: str) -> None:
+        self.text, self.answer, self.runner_up = text, answer, runner_up
+
+    def weigh(self, question, windows, passage_texts):  # type: ignore[no-untyped-def]
+        from assistant.reader import Reading, Span
+
+        def span(name: str, belief: float) -> Span:
+            start = self.text.index(name)
+            window = next(i for i, w in enumerate(windows) if w.start <= start < w.end)
+            return Span(window, start, start + len(name), name, 5.0, belief)
+
+        return Reading(span(self.answer, 0.5), tuple(1 / len(windows) for _ in windows),
+                       (span(self.runner_up, 0.3),))
+
+
+def test_the_readers_runner_up_is_quoted_too() -> None:
+    # When the reader hesitates, the sentence naming its second answer is on screen as
+    # well: if the short answer is wrong, the right one can still be read in a quote.
+    text = ("The harbour festival chose its new director on Tuesday. "
+            "The board said Maria Lopez would lead the harbour festival. "
+            "The harbour festival director post drew many applicants. "
+            "The harbour festival board met for hours on Tuesday. "
+            "Weather stayed mild. Later, staff said Tomas Berg had been offered the job.")
+    reader = _Unsure(text, "Maria Lopez", "Tomas Berg")
+    answerer = ExtractiveAnswerer(FakeEmbedder(), AnswerSettings(min_relevance=0.0),
+                                  reader)  # type: ignore[arg-type]
+    answer = answerer.answer("Who did the harbour festival choose as its director?",
+                             [_passage(text)])
+    assert answer.short_answer is not None and answer.short_answer.text == "Maria Lopez"
+    quotes = [c.quote for c in answer.citations]
+    assert any("Tomas Berg" in q for q in quotes)
+    assert len(quotes) <= AnswerSettings().max_sentences + 2
+    assert all(c.quote == text[c.start:c.end] for c in answer.citations)
