@@ -84,6 +84,36 @@ class Candidate:
         return self.passage.text[s:end - self.passage.start]
 
 
+def _overlap_in_text(a: Candidate, b: Candidate) -> bool:
+    """Whether two sentences' quotes would share text (one continues into the other)."""
+    return (a.passage.article_id == b.passage.article_id
+            and a.start < b.window_end and b.start < a.window_end)
+
+
+def _merge_overlaps(
+    chosen: list[int], ends: dict[int, int], cands: list[Candidate]
+) -> tuple[list[int], dict[int, int]]:
+    """Quotes of one article that overlap (a sentence quoted with the next one, which is
+    quoted too) become one, so no text is shown twice. `chosen` is in article order;
+    `ends` is updated. Returns the quotes kept and, for each one merged away, the quote
+    that now holds it."""
+    kept: list[int] = []
+    absorbed: dict[int, int] = {}
+    for i in chosen:
+        if kept:
+            j = kept[-1]
+            prev, c = cands[j], cands[i]
+            if prev.passage.article_id == c.passage.article_id and c.start < ends[j]:
+                end = max(ends[j], ends[i])
+                if end <= prev.passage.start + len(prev.passage.text):
+                    ends[j] = end
+                    absorbed[i] = j
+                    continue
+                ends[j] = prev.end  # its passage stops short: quote the next one apart
+        kept.append(i)
+    return kept, absorbed
+
+
 class ExtractiveAnswerer:
     """Answers with verbatim quoted sentences; see the module docstring for the rule."""
 
@@ -203,7 +233,8 @@ class ExtractiveAnswerer:
                     break
                 if not eligible[i] or i in chosen:
                     continue
-                if any(float(vecs[i] @ vecs[j]) > _DUPLICATE for j in chosen):
+                if any(float(vecs[i] @ vecs[j]) > _DUPLICATE or _overlap_in_text(cands[i], cands[j])
+                       for j in chosen):
                     continue
                 chosen.append(int(i))
         if named is not None and named.any() and not any(named[i] for i in chosen):
@@ -235,6 +266,7 @@ class ExtractiveAnswerer:
             aid = cands[i].passage.article_id
             first_rank[aid] = min(first_rank.get(aid, 99), cands[i].rank)
         chosen.sort(key=lambda i: (first_rank[cands[i].passage.article_id], cands[i].start))
+        chosen, absorbed = _merge_overlaps(chosen, ends, cands)
         citations = []
         parts = []
         short: ShortAnswer | None = None
@@ -248,10 +280,14 @@ class ExtractiveAnswerer:
                 start=c.start, end=end, chunk_id=c.passage.chunk_id,
             ))
             parts.append(f"{quote} [{n}]")
-            if span is not None and i == span_cand:
+            if (span is not None and short is None
+                    and c.passage.article_id == cands[span_cand].passage.article_id
+                    and c.start <= span.start and span.end <= end):
                 short = ShortAnswer(span.text, n, c.passage.article_id, span.start,
                                     span.end, span.score)
         if named is not None and prefer:
+            for j, i in absorbed.items():
+                named[i] = max(named[i], named[j])
             backing = [n for n, i in enumerate(chosen, start=1) if named[i]]
             if backing:
                 short = locate(prefer, citations[backing[0] - 1])

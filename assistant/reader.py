@@ -229,6 +229,11 @@ class SpanReader:
             mentions += [(m, i) for i, opt in enumerate(options)
                          for m in _occurrences(opt, w.text, doc)]
             keys = [clue.key(t) for t in tokens]
+            # Per token, once per window: its plain stem (None for punctuation) and
+            # whether the question names it.
+            plains = [stem(t.lower().removesuffix("'s").removesuffix("’s"))
+                      if clue.wordlike(t) else None for t in tokens]
+            asked_at = [k is not None and clue.is_asked(k, question.asked) for k in plains]
             hits = [i for i, k in enumerate(keys) if k in question.keywords]
             in_window = {keys[i] for i in hits}
             after_hits = [i for i, k in enumerate(keys) if k in question.after]
@@ -249,10 +254,9 @@ class SpanReader:
                 n_pass, n_art = agree_cache[norm]
                 span_toks = range(m.token, m.token + m.tokens)
                 own = [keys[i] for i in span_toks if i < len(keys)]
-                plain = [stem(tokens[i].lower().removesuffix("'s").removesuffix("’s"))
-                         for i in span_toks if i < len(tokens) and clue.wordlike(tokens[i])]
-                asked = (sum(clue.is_asked(k, question.asked) for k in plain)
-                         / max(len(plain), 1))
+                in_span = range(m.token, min(m.token + m.tokens, len(tokens)))
+                plain = [k for i in in_span if (k := plains[i]) is not None]
+                asked = sum(asked_at[i] for i in in_span) / max(len(plain), 1)
                 outside = [i for i in hits if i not in span_toks]
                 dist, nearest = min(((abs(i - m.token), i) for i in outside),
                                     default=(99, m.token))
@@ -324,7 +328,7 @@ def _answers(cands: Sequence[Candidate], windows: Sequence[Window], scores: np.n
     belief: dict[str, float] = {}
     best: dict[str, int] = {}
     for i, c in enumerate(cands):
-        key = normalize(c.mention.text)
+        key = _normalized(c.mention.text)
         belief[key] = belief.get(key, 0.0) + float(p[i])
         if key not in best or scores[i] > scores[best[key]]:
             best[key] = i
@@ -335,8 +339,8 @@ def _answers(cands: Sequence[Candidate], windows: Sequence[Window], scores: np.n
         out.append(Span(c.window, w.start + c.mention.start, w.start + c.mention.end,
                         c.mention.text, float(scores[i]), belief[key]))
     # The top-scored mention's answer leads (it is the short answer), then by belief.
-    top = normalize(cands[int(np.argmax(scores))].mention.text)
-    out.sort(key=lambda s: (normalize(s.text) != top, -s.belief))
+    top = _normalized(cands[int(np.argmax(scores))].mention.text)
+    out.sort(key=lambda s: (_normalized(s.text) != top, -s.belief))
     return out
 
 

@@ -89,6 +89,18 @@ def test_fact_question_gets_its_short_answer_located_verbatim(
     assert article.text[cited.start:cited.end] == cited.quote
 
 
+def test_no_text_is_quoted_twice_in_one_answer(seed_bot: Assistant) -> None:
+    # "Here, the organization called itself the Al-Nusra Front." continues into "Its
+    # commander, Abu Mohammed al-Jolani, ..."; both sentences match: one quote, not two
+    # quotes that repeat the second sentence.
+    for question in ["Who leads HTS?", *(str(r["question"]) for r in _fact_questions())]:
+        cites = seed_bot.ask(question).citations
+        for i, a in enumerate(cites):
+            for b in cites[i + 1:]:
+                assert a.article_id != b.article_id or a.end <= b.start or b.end <= a.start, (
+                    question, a.quote, b.quote)
+
+
 def test_a_question_is_analysed_once_for_every_stage(seed_bot: Assistant, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """Retrieval's follow-up rule, the answerer, the reader and the quiz rule all receive
     the one analysed question; only earlier turns are analysed besides it."""
