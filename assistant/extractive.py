@@ -15,31 +15,31 @@ neither the abstention test nor which sentences are eligible, so answers keep th
 length and unanswerable questions still abstain.
 
 With the reader (`assistant.reader`): it reads each of the best sentences together with
-the next one (the fact often follows the sentence that echoes the question), and says
-how much of its belief lies in each sentence's quote (`Reading.mass`). The two best
-sentences by rank are quoted first; the last place goes to the best by
-    rank + w_reader * mass
-among the eligible sentences and those holding at least `_LIKELY` of the belief; and
-the window of the reader's answer is always quoted (replacing the weakest quote), with
-the next sentence when the answer stands there. Measured on rtqa-2022's answerable
-plain questions (bench/train_reader.py), answer inside the quotes goes 0.620 -> 0.667
-with the next-sentence reading and the reader's belief, at 2.59 -> 2.72 quotes per
-answer (held out, rtqa-2024: 0.469 -> 0.520). Quotes are shown in the order they
-appear in their articles.
+the next one (the fact often follows the sentence that echoes the question) and says
+how much of its belief lies in each sentence's quote, what its short answer is, and
+which answers come next. `assistant.quote` turns all that into the quotes.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from assistant.answer import Answer, Citation, ShortAnswer, abstention
 from assistant.question import Question, as_question
-from assistant.reader import Reader, Span, Window, continues
-from assistant.sentence import keywords, names, normalize, split_sentences, words
+from assistant.quote import (
+    Candidate,
+    choose,
+    cite,
+    extend,
+    in_article_order,
+    merge_overlaps,
+    sentences,
+)
+from assistant.reader import Reader, Span, Window
+from assistant.sentence import keywords, names, words
 from index.retrieve import Passage
 
 if TYPE_CHECKING:
@@ -49,69 +49,6 @@ if TYPE_CHECKING:
 W_SEM, W_LEX, W_CTX = 0.55, 0.30, 0.15
 W_PREFER = 0.30  # bonus for naming the picked quiz option (see `answer(prefer=...)`)
 W_NEW = 0.20  # ranking bonus for naming something new (module docstring)
-W_READER = 1.0  # ranking bonus per unit of the reader's belief that the answer is there
-_LIKELY = 0.10  # reader's belief that makes a sentence worth quoting however it scores
-_BY_RELEVANCE = 2  # quotes chosen by relevance alone, before the reader's belief counts
-_MIN_CHARS = 25  # shorter fragments (datelines, captions) make poor quotes
-_DUPLICATE = 0.92  # cosine above which two quotes say the same thing
-
-
-@dataclass(frozen=True)
-class Candidate:
-    """A sentence of a retrieved passage, located in its article. `window_end` extends it
-    over the next sentence when that one continues it (`reader.continues`): the quote is
-    then both, so a fact stated right after the sentence that echoes the question is
-    quoted too."""
-
-    passage: Passage
-    rank: int
-    start: int  # offsets in the article text
-    end: int
-    text: str
-    window_end: int
-    # Where the next sentence ends: the reader also reads it, since the fact often
-    # follows the sentence that echoes the question; it is quoted only when the short
-    # answer stands there.
-    read_end: int
-
-    @property
-    def window_text(self) -> str:
-        return self.text_to(self.window_end)
-
-    def text_to(self, end: int) -> str:
-        """The text from this sentence's start to `end` (article offsets)."""
-        s = self.start - self.passage.start
-        return self.passage.text[s:end - self.passage.start]
-
-
-def _overlap_in_text(a: Candidate, b: Candidate) -> bool:
-    """Whether two sentences' quotes would share text (one continues into the other)."""
-    return (a.passage.article_id == b.passage.article_id
-            and a.start < b.window_end and b.start < a.window_end)
-
-
-def _merge_overlaps(
-    chosen: list[int], ends: dict[int, int], cands: list[Candidate]
-) -> tuple[list[int], dict[int, int]]:
-    """Quotes of one article that overlap (a sentence quoted with the next one, which is
-    quoted too) become one, so no text is shown twice. `chosen` is in article order;
-    `ends` is updated. Returns the quotes kept and, for each one merged away, the quote
-    that now holds it."""
-    kept: list[int] = []
-    absorbed: dict[int, int] = {}
-    for i in chosen:
-        if kept:
-            j = kept[-1]
-            prev, c = cands[j], cands[i]
-            if prev.passage.article_id == c.passage.article_id and c.start < ends[j]:
-                end = max(ends[j], ends[i])
-                if end <= prev.passage.start + len(prev.passage.text):
-                    ends[j] = end
-                    absorbed[i] = j
-                    continue
-                ends[j] = prev.end  # its passage stops short: quote the next one apart
-        kept.append(i)
-    return kept, absorbed
 
 
 class ExtractiveAnswerer:
@@ -125,24 +62,8 @@ class ExtractiveAnswerer:
         self.reader = reader
 
     def candidates(self, passages: list[Passage]) -> list[Candidate]:
-        """Distinct sentences of the passages (chunks overlap, so dedupe by position)."""
-        seen: set[tuple[str, int]] = set()
-        out: list[Candidate] = []
-        for rank, p in enumerate(passages):
-            spans = list(split_sentences(p.text))
-            for i, (s, e) in enumerate(spans):
-                key = (p.article_id, p.start + s)
-                if e - s < _MIN_CHARS or key in seen:
-                    continue
-                seen.add(key)
-                w_end = r_end = e
-                if i + 1 < len(spans):
-                    r_end = spans[i + 1][1]
-                    if continues(p.text[spans[i + 1][0]:r_end]):
-                        w_end = r_end
-                out.append(Candidate(p, rank, p.start + s, p.start + e, p.text[s:e],
-                                     p.start + w_end, p.start + r_end))
-        return out
+        """Distinct sentences of the passages (`quote.sentences`)."""
+        return sentences(passages)
 
     def shortlist(
         self, question: Question, cands: list[Candidate], query: str | None = None,
@@ -212,31 +133,9 @@ class ExtractiveAnswerer:
                                          if self.reader is not None and prefer is None
                                          else (None, -1, np.zeros(len(cands)), []))
         t_read = time.perf_counter() - t_read
-        # The most relevant sentences are quoted first (`_BY_RELEVANCE` of them); the
-        # remaining places go to the sentences where the reader believes the answer may
-        # stand, even below the relevance cutoff (module docstring). Keeping two places for
-        # relevance alone keeps the flagship seed's best quotes; letting the reader's
-        # belief rank every place gave 0.678 instead of 0.665 on rtqa-2022, but quoted
-        # a wrongly believed sentence over "central and eastern Syria" on the seed.
         rank = rel + W_NEW * novelty(question, cands)
-        believed = rank + W_READER * mass
-        chosen: list[int] = []
-        cutoff = self.settings.relative_cutoff * relevance
-        for order, most, eligible in (
-            (np.argsort(-rank, kind="stable"), min(_BY_RELEVANCE, self.settings.max_sentences),
-             rel >= cutoff),
-            (np.argsort(-believed, kind="stable"), self.settings.max_sentences,
-             (rel >= cutoff) | (mass >= _LIKELY)),
-        ):
-            for i in order:
-                if len(chosen) >= most:
-                    break
-                if not eligible[i] or i in chosen:
-                    continue
-                if any(float(vecs[i] @ vecs[j]) > _DUPLICATE or _overlap_in_text(cands[i], cands[j])
-                       for j in chosen):
-                    continue
-                chosen.append(int(i))
+        chosen = choose(cands, rank, rel, vecs, mass, self.settings.relative_cutoff * relevance,
+                        self.settings.max_sentences)
         if named is not None and named.any() and not any(named[i] for i in chosen):
             # The picked option must be backed by a quote that names it.
             best_named = int(np.argmax(np.where(named > 0, rank, -np.inf)))
@@ -246,45 +145,10 @@ class ExtractiveAnswerer:
             # an extra quote instead: answer in quotes 0.630 -> 0.635 on 200 rtqa-2022
             # questions, at 2.54 -> 2.73 quotes per answer; not worth the longer answers.)
             chosen = [span_cand, *chosen][: self.settings.max_sentences]
-        ends = {i: cands[i].window_end for i in chosen}
-        if span is not None and span.end > ends[span_cand]:
-            ends[span_cand] = cands[span_cand].read_end  # the fact is in the next sentence
-        for alt, i in others:
-            # The reader's next answers are quoted too (`reader.ALTERNATIVES`): extend a
-            # quote whose next sentence names one, or quote its window.
-            alt_text = f" {normalize(alt.text)} "
-            if any(alt_text in f" {normalize(cands[j].text_to(ends[j]))} " for j in chosen):
-                continue
-            if i not in chosen:
-                chosen.append(i)
-                ends[i] = cands[i].window_end
-            if alt.end > ends[i]:
-                ends[i] = cands[i].read_end
-        # Read in article order: best article first, then position within it.
-        first_rank: dict[str, int] = {}
-        for i in chosen:
-            aid = cands[i].passage.article_id
-            first_rank[aid] = min(first_rank.get(aid, 99), cands[i].rank)
-        chosen.sort(key=lambda i: (first_rank[cands[i].passage.article_id], cands[i].start))
-        chosen, absorbed = _merge_overlaps(chosen, ends, cands)
-        citations = []
-        parts = []
-        short: ShortAnswer | None = None
-        for n, i in enumerate(chosen, start=1):
-            c = cands[i]
-            end = ends[i]
-            quote = c.text_to(end)
-            citations.append(Citation(
-                n=n, article_id=c.passage.article_id, title=c.passage.title,
-                date=c.passage.date, url=c.passage.url, quote=quote,
-                start=c.start, end=end, chunk_id=c.passage.chunk_id,
-            ))
-            parts.append(f"{quote} [{n}]")
-            if (span is not None and short is None
-                    and c.passage.article_id == cands[span_cand].passage.article_id
-                    and c.start <= span.start and span.end <= end):
-                short = ShortAnswer(span.text, n, c.passage.article_id, span.start,
-                                    span.end, span.score)
+        ends = extend(chosen, cands, span, span_cand, others)
+        chosen, absorbed = merge_overlaps(in_article_order(chosen, cands), ends, cands)
+        citations, short = cite(chosen, ends, cands, span, span_cand)
+        parts = [f"{c.quote} [{c.n}]" for c in citations]
         if named is not None and prefer:
             for j, i in absorbed.items():
                 named[i] = max(named[i], named[j])
