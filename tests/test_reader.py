@@ -257,14 +257,30 @@ def test_a_text_met_again_is_not_parsed_again(monkeypatch) -> None:  # type: ign
     texts = ["Ahmed al-Sharaa leads HTS.", "The Badia desert lies in Syria."]
     first = finder.find(texts)
     parsed: list[str] = []
-    real = mention.nlp()
-    monkeypatch.setattr(mention, "nlp", lambda: type("Spy", (), {
-        "pipe": lambda self, todo: (parsed.extend(todo), real.pipe(todo))[1]})())
+    real = mention._parse
+    monkeypatch.setattr(mention, "_parse",
+                        lambda nlp, todo: (parsed.extend(todo), real(nlp, todo))[1])
     assert finder.find(texts[::-1]) == first[::-1] and parsed == []
     finder.find(["Damascus is the capital."])  # the least recently used (texts[1]) goes
     finder.find(texts)
     assert parsed == ["Damascus is the capital.", texts[1]]
     assert "Badia desert" in {m.text for m in first[1].mentions}
+
+
+def test_tagging_beside_entity_recognition_parses_as_spacy_does() -> None:
+    # The tagger runs in a second thread beside the entity recognizer (a faster warm
+    # ask on 2 cores): the result must be spaCy's own, token for token.
+    from assistant import mention
+
+    nlp = mention.nlp()
+    texts = ["Florida Gov. Ron DeSantis signed the bill in Tallahassee on Jan. 6.",
+             "Abu Mohammed al-Jolani leads the Hayat Tahrir al-Sham (HTS) militia.",
+             "Brazil’s Rebeca Andrade won gold; Simone Biles took silver for 3 medals."]
+    ours = mention._parse(nlp, texts)
+    theirs = list(nlp.pipe(texts))
+    assert [[(t.text, t.tag_, t.ent_iob_, t.ent_type_) for t in d] for d in ours] == \
+        [[(t.text, t.tag_, t.ent_iob_, t.ent_type_) for t in d] for d in theirs]
+    assert {e.text for e in ours[2].ents} >= {"Rebeca Andrade", "Simone Biles"}
 
 
 def test_the_readers_runner_up_is_named_in_the_reading() -> None:
