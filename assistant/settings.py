@@ -84,7 +84,13 @@ class LLMSettings(BaseModel):
 class AnswerSettings(BaseModel):
     """How the extractive answerer picks and cites sentences."""
 
-    max_sentences: int = Field(3, ge=1, le=10, description="Most sentences quoted in an answer.")
+    max_sentences: int = Field(
+        3, ge=1, le=10,
+        description="Sentences quoted in an answer by relevance and the reader's belief. When "
+        "the reader hesitates, its next answers (up to 2, `assistant.reader.ALTERNATIVES`) "
+        "may add a quote each, so the right answer is on screen even if the short one is "
+        "wrong.",
+    )
     min_relevance: float = Field(
         0.40,
         ge=-1,
@@ -122,8 +128,8 @@ class AnswerSettings(BaseModel):
         ge=1,
         le=20,
         description="How many of the best sentences the reader parses, each with the next one, "
-        "for a short answer (gold span among the candidates on rtqa-2022: 0.67 with 3, 0.73 "
-        "with 5, 0.76 with 8; each costs ~6 ms of spaCy time per question).",
+        "for a short answer (gold span among the candidates on rtqa-2022: 0.68 with 3, 0.74 "
+        "with 5, 0.78 with 8; each costs ~5 ms of spaCy time per question).",
     )
     llm: LLMSettings = Field(default_factory=LLMSettings)
 
