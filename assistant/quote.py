@@ -56,7 +56,7 @@ class Candidate:
     window_end: int
     # Where the next sentence ends: the reader also reads it, since the fact often
     # follows the sentence that echoes the question; it is quoted only when the short
-    # answer stands there.
+    # answer, or one of the reader's alternatives, stands there (`extend`).
     read_end: int
 
     @property

@@ -33,8 +33,8 @@ from assistant.sentence import normalize, stem
 
 MAX_CHARS = 80  # a short answer is never a whole sentence
 # Quoting the next two answers with at least this belief: answer in quotes 0.684 -> 0.705
-# on rtqa-2022 and 0.526 -> 0.539 on rtqa-2024, at 2.78 -> 2.89 quotes per answer (0.05:
-# 0.711 with 3.02 quotes; 0.15: 0.696).
+# on rtqa-2022 and 0.526 -> 0.543 on rtqa-2024, at 2.78 -> 2.87 quotes per answer on
+# rtqa-2022 (replayed: 0.05 gives 0.711 with 3.02 quotes; 0.15 gives 0.696).
 ALTERNATIVE_BELIEF = 0.10
 ALTERNATIVES = 2
 WEIGHTS_FILE = "reader_weights.json"

@@ -63,7 +63,7 @@ def split_sentences(text: str) -> Iterator[tuple[int, int]]:
     that usually opens one follows it."""
     pos = 0
     for m in _BOUNDARY.finditer(text):
-        if text[m.start() - 1] == "." and _abbreviated(text, m):
+        if m.start() > 0 and text[m.start() - 1] == "." and _abbreviated(text, m):
             continue
         yield from _trimmed(text, pos, m.start())
         pos = m.end()
