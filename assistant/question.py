@@ -140,9 +140,11 @@ def _answer_type(low: str) -> tuple[AnswerType, str | None]:
     if re.search(r"^(when|in what year|by what year|since when)\b|\bwhen (did|was|is|will|"
                  r"were|does|do)\b", low):
         return "date", focus
-    if re.search(r"^(who|whom|whose)\b|\b(who|whom) (is|was|are|were|did|does|has|had|will|"
-                 r"won|became|said|replaced|leads|led|announced)\b|^name the (person|man|"
-                 r"woman)\b", low):
+    # "Who ..." opening the question or its last sentence ("... the Supreme Court. Whose
+    # seat is she filling?").
+    if re.search(r"(?:^|[.?!:]\s+)(who|whom|whose)\b|\b(who|whom) (is|was|are|were|did|"
+                 r"does|has|had|will|won|became|said|replaced|leads|led|announced)\b|"
+                 r"^name the (person|man|woman)\b", low):
         return "person", focus
     if re.search(r"^where\b|\bwhere (is|was|are|were|did|does|do|will|has|have)\b", low):
         return "place", focus

@@ -256,7 +256,12 @@ class SpanReader:
                 own = [keys[i] for i in span_toks if i < len(keys)]
                 in_span = range(m.token, min(m.token + m.tokens, len(tokens)))
                 plain = [k for i in in_span if (k := plains[i]) is not None]
-                asked = sum(asked_at[i] for i in in_span) / max(len(plain), 1)
+                # Titles do not count: "Judge Ketanji Brown Jackson" is all in a question
+                # that names "Justice Ketanji Brown Jackson".
+                named = [i for i in in_span if plains[i] is not None
+                         and not clue.is_title(tokens[i])] or list(in_span)
+                asked = (sum(asked_at[i] for i in named)
+                         / max(sum(plains[i] is not None for i in named), 1))
                 outside = [i for i in hits if i not in span_toks]
                 dist, nearest = min(((abs(i - m.token), i) for i in outside),
                                     default=(99, m.token))

@@ -44,6 +44,9 @@ from tests.fakes import FakeEmbedder
     ("Which popular US tourist attraction reopened for tours?", "place", "attraction"),
     ("The GOP's most outspoken critic lost her seat. What is her name?", "person", None),
     ("What happened in Kyiv this week?", "thing", None),
+    # The wh-word opens the question's last sentence.
+    ("Justice Ketanji Brown Jackson made history this week, becoming the first Black woman "
+     "to sit on the Supreme Court. Whose seat is she filling?", "person", "seat"),
 ])
 def test_question_typing(question: str, kind: str, focus: str | None) -> None:
     q = analyse(question)
@@ -124,6 +127,23 @@ def test_a_year_question_gets_the_year_not_the_day_of_the_story() -> None:
                                      "did it debut?"), [_window(article, article)],
                              [("a1", article)])
     assert span is not None and span.text == "1995"
+
+
+def test_the_questions_own_subject_under_another_title_is_not_the_answer() -> None:
+    # "Judge Ketanji Brown Jackson" is the woman the question names as "Justice ...".
+    article = ("Judge Ketanji Brown Jackson was sworn in on Thursday, taking the seat of "
+               "retiring Justice Stephen Breyer.")
+    from assistant.reader import FEATURES
+
+    question = analyse("Justice Ketanji Brown Jackson made history this week, becoming the "
+                       "first Black woman to sit on the Supreme Court. Whose seat is she "
+                       "filling?")
+    windows, passages = [_window(article, article)], [("a1", article)]
+    judge = next(c for c in SpanReader().candidates(question, windows, passages)
+                 if c.mention.text == "Judge Ketanji Brown Jackson")
+    assert judge.features[FEATURES.index("all_in_question")] == 1.0  # titles aside
+    span = SpanReader().read(question, windows, passages)
+    assert span is not None and "Breyer" in span.text and "Jackson" not in span.text
 
 
 def test_a_title_alone_is_never_the_answer() -> None:
