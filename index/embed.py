@@ -370,6 +370,11 @@ def _open_session(path: Path, threads: int) -> Any:
     options.intra_op_num_threads = _threads(threads)
     options.inter_op_num_threads = 1
     options.log_severity_level = 3
+    # The thread pool stops spinning as soon as a run returns: left spinning, it holds the
+    # second core just when the ask parses its sentences with spaCy on two threads (warm
+    # ask p50 106.6-128.5 -> 91.5-99.6 ms, bench/warm_ask.py; ingest unchanged, 45.9 vs
+    # 45.8 chunks/s, bench/ingest_bench.py --limit 300).
+    options.add_session_config_entry("session.force_spinning_stop", "1")
     try:
         return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     except Exception as exc:  # onnxruntime raises its own untyped errors
