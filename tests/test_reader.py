@@ -9,7 +9,7 @@ import pytest
 
 from assistant.extractive import ExtractiveAnswerer
 from assistant.question import analyse
-from assistant.reader import SpanReader, Weights, Window, continues
+from assistant.reader import Span, SpanReader, Weights, Window, continues
 from assistant.settings import AnswerSettings
 from index.retrieve import Passage
 from tests.fakes import FakeEmbedder
@@ -88,6 +88,11 @@ def _window(article: str, sentence: str, relevance: float = 0.6, rank: int = 0) 
                   relevance, rank, date(2024, 12, 10))
 
 
+def _read_alone(question: str, article: str) -> Span | None:
+    """The reader's answer from one window holding the whole article."""
+    return SpanReader().read(analyse(question), [_window(article, article)], [("a1", article)])
+
+
 def test_span_is_located_verbatim_after_unicode_text() -> None:
     # Non-ASCII letters, curly quotes and an em dash before the answer: offsets must still
     # point at the right characters of the article.
@@ -105,27 +110,24 @@ _FOUNDED = ("Founded in Iraq in the context of the 2003 US invasion, the so-call
 
 
 def test_reader_prefers_the_typed_answer_over_names_from_the_question() -> None:
-    year = SpanReader().read(
-        analyse("In which year did Islamic State start spreading through Syria?"),
-        [_window(_FOUNDED, _FOUNDED)], [("a1", _FOUNDED)])
+    year = _read_alone("In which year did Islamic State start spreading through Syria?",
+                       _FOUNDED)
     assert year is not None and year.text == "2012"
 
 
 @pytest.mark.xfail(reason="known reader failure (README): of two countries, the one nearer "
                           "the question's words wins, not the one by its verb", strict=False)
 def test_reader_picks_the_country_the_verb_points_at() -> None:
-    country = SpanReader().read(
-        analyse("In which country was the so-called Islamic State founded?"),
-        [_window(_FOUNDED, _FOUNDED)], [("a1", _FOUNDED)])
+    country = _read_alone("In which country was the so-called Islamic State founded?",
+                          _FOUNDED)
     assert country is not None and country.text == "Iraq"
 
 
 def test_a_year_question_gets_the_year_not_the_day_of_the_story() -> None:
     article = ("On Wednesday, Microsoft retired its Internet Explorer browser. The browser "
                "first debuted in 1995 as an add-on for Windows 95.")
-    span = SpanReader().read(analyse("Microsoft retired Internet Explorer this week. What year "
-                                     "did it debut?"), [_window(article, article)],
-                             [("a1", article)])
+    span = _read_alone("Microsoft retired Internet Explorer this week. What year did it "
+                       "debut?", article)
     assert span is not None and span.text == "1995"
 
 
@@ -168,18 +170,16 @@ def test_a_number_entity_without_a_number_is_no_candidate() -> None:
 def test_a_news_outlet_in_the_dateline_is_not_the_answer() -> None:
     article = ("New York (CNN Business) KFC rolled out chicken nuggets nationwide this week "
                "to attract a younger crowd.")
-    span = SpanReader().read(analyse("Which menu item did KFC roll out this week to attract "
-                                     "a younger crowd?"), [_window(article, article)],
-                             [("a1", article)])
+    span = _read_alone("Which menu item did KFC roll out this week to attract a younger "
+                       "crowd?", article)
     assert span is not None and "CNN" not in span.text
 
 
 def test_the_full_name_beats_the_surname_alone() -> None:
     article = ("J. K. Rowling got into a row on Twitter with fellow author Joanne Harris. "
                "Harris had asked authors how they deal with threats.")
-    span = SpanReader().read(analyse("Which fellow author did J. K. Rowling get in a Twitter "
-                                     "row with?"), [_window(article, article)],
-                             [("a1", article)])
+    span = _read_alone("Which fellow author did J. K. Rowling get in a Twitter row with?",
+                       article)
     assert span is not None and span.text == "Joanne Harris"
 
 
