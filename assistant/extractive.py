@@ -145,7 +145,7 @@ class ExtractiveAnswerer:
             # an extra quote instead: answer in quotes 0.630 -> 0.635 on 200 rtqa-2022
             # questions, at 2.54 -> 2.73 quotes per answer; not worth the longer answers.)
             chosen = [span_cand, *chosen][: self.settings.max_sentences]
-        ends = extend(chosen, cands, span, span_cand, others)
+        chosen, ends = extend(chosen, cands, span, span_cand, others)
         chosen, absorbed = merge_overlaps(in_article_order(chosen, cands), ends, cands)
         citations, short = cite(chosen, ends, cands, span, span_cand)
         parts = [f"{c.quote} [{c.n}]" for c in citations]

@@ -20,7 +20,7 @@ this module turns the scores into quotes:
 Measured on rtqa-2022's answerable plain questions (bench/train_reader.py), answer
 inside the quotes: 0.620 (sentences alone) -> 0.667 (next sentence, reader's belief) ->
 0.684 (sentences no longer cut at "Gov." or "Jan.") -> 0.705 (the reader's next answers
-quoted), at 2.90 quotes per answer. Held out, rtqa-2024: 0.469 -> 0.520 -> 0.526 -> 0.543.
+quoted), at 2.87 quotes per answer. Held out, rtqa-2024: 0.469 -> 0.520 -> 0.526 -> 0.543.
 """
 
 from __future__ import annotations
@@ -145,9 +145,10 @@ def choose(cands: list[Candidate], rank: np.ndarray, rel: np.ndarray, vecs: np.n
 
 
 def extend(chosen: list[int], cands: list[Candidate], span: Span | None, span_cand: int,
-           others: list[tuple[Span, int]]) -> dict[int, int]:
-    """Step 2: where each quote ends (article offsets), by candidate index. Quotes for
-    the reader's alternatives not named in any quote are appended to `chosen`."""
+           others: list[tuple[Span, int]]) -> tuple[list[int], dict[int, int]]:
+    """Step 2: the quotes (`chosen` plus one for each of the reader's alternatives named
+    in none of them) and where each ends (article offsets), by candidate index."""
+    chosen = list(chosen)
     ends = {i: cands[i].window_end for i in chosen}
     if span is not None and span.end > ends[span_cand]:
         ends[span_cand] = cands[span_cand].read_end  # the fact is in the next sentence
@@ -160,7 +161,7 @@ def extend(chosen: list[int], cands: list[Candidate], span: Span | None, span_ca
             ends[i] = cands[i].window_end
         if alt.end > ends[i]:
             ends[i] = cands[i].read_end
-    return ends
+    return chosen, ends
 
 
 def in_article_order(chosen: list[int], cands: list[Candidate]) -> list[int]:
