@@ -64,7 +64,7 @@ class ShortAnswer:
 
 @dataclass(frozen=True)
 class QuoteCheck:
-    """What verification (`assistant.verify`) made of one quote an LLM gave: `exact` (found
+    """What verification (`assistant.llm.verify`) made of one quote an LLM gave: `exact` (found
     verbatim), `repaired` (a close match replaced by the article's own text) or `dropped`.
     `n` is the citation it became (None when dropped)."""
 

@@ -14,7 +14,7 @@ because a sentence that only restates the question holds no answer. The bonus ch
 neither the abstention test nor which sentences are eligible, so answers keep their
 length and unanswerable questions still abstain.
 
-With the reader (`assistant.reader`): it reads each of the best sentences together with
+With the reader (`assistant.reader.span`): it reads each of the best sentences together with
 the next one (the fact often follows the sentence that echoes the question) and says
 how much of its belief lies in each sentence's quote, what its short answer is, and
 which answers come next. `assistant.quote` turns all that into the quotes.
@@ -30,7 +30,7 @@ import numpy as np
 from assistant.answer import Answer, Citation, ShortAnswer, abstention
 from assistant.question import Question, as_question
 from assistant.quote import (
-    Candidate,
+    Sentence,
     choose,
     cite,
     extend,
@@ -38,7 +38,7 @@ from assistant.quote import (
     merge_overlaps,
     sentences,
 )
-from assistant.reader import Reader, Span, Window
+from assistant.reader.span import Reader, Span, Window
 from assistant.sentence import keywords, names, words
 from index.retrieve import Passage
 
@@ -61,12 +61,12 @@ class ExtractiveAnswerer:
         self.settings = settings
         self.reader = reader
 
-    def candidates(self, passages: list[Passage]) -> list[Candidate]:
+    def candidates(self, passages: list[Passage]) -> list[Sentence]:
         """Distinct sentences of the passages (`quote.sentences`)."""
         return sentences(passages)
 
     def shortlist(
-        self, question: Question, cands: list[Candidate], query: str | None = None,
+        self, question: Question, cands: list[Sentence], query: str | None = None,
         must_keep: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Indices of the candidates worth embedding (those flagged in `must_keep` first),
@@ -88,7 +88,7 @@ class ExtractiveAnswerer:
         return keep, lex[keep]
 
     def score(
-        self, question: str, cands: list[Candidate], lex: np.ndarray
+        self, question: str, cands: list[Sentence], lex: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
         """Relevance of each candidate, and the candidates' vectors (for deduplication)."""
         q_vec = self.embedder.embed_query(question)
@@ -171,7 +171,7 @@ class ExtractiveAnswerer:
         )
 
     def _read(
-        self, q: Question, cands: list[Candidate], rel: np.ndarray, passages: list[Passage]
+        self, q: Question, cands: list[Sentence], rel: np.ndarray, passages: list[Passage]
     ) -> tuple[Span | None, int, np.ndarray, list[tuple[Span, int]]]:
         """The reader's span over the windows of the best sentences, the index of the
         candidate whose window holds it, each candidate's share of the reader's
@@ -187,7 +187,7 @@ class ExtractiveAnswerer:
             return None, -1, mass, others
         return reading.span, top[reading.span.window], mass, others
 
-    def _windows(self, cands: list[Candidate], rel: np.ndarray) -> tuple[list[int], list[Window]]:
+    def _windows(self, cands: list[Sentence], rel: np.ndarray) -> tuple[list[int], list[Window]]:
         """The reader's input: the windows of the best sentences (and their indices)."""
         top = [int(i) for i in np.argsort(-rel, kind="stable")[: self.settings.reader_windows]]
         return top, [Window(cands[i].passage.article_id, cands[i].start, cands[i].read_end,
@@ -222,7 +222,7 @@ def locate(option: str, citation: Citation) -> ShortAnswer | None:
                        citation.start + at + len(option), 1.0)
 
 
-def novelty(question: str, cands: list[Candidate]) -> np.ndarray:
+def novelty(question: str, cands: list[Sentence]) -> np.ndarray:
     """1.0 for each candidate that names something (`names`) the question does not."""
     asked = {w.lower() for w in words(question)}
     return np.array([float(any(n.lower() not in asked for n in names(c.text)))

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from assistant.answer import Citation, ShortAnswer
-from assistant.reader import Span, continues
+from assistant.reader.span import Span, continues
 from assistant.sentence import normalize, split_sentences
 from index.retrieve import Passage
 
@@ -42,7 +42,7 @@ DUPLICATE = 0.92  # cosine above which two quotes say the same thing
 
 
 @dataclass(frozen=True)
-class Candidate:
+class Sentence:
     """A sentence of a retrieved passage, located in its article. `window_end` extends it
     over the next sentence when that one continues it (`reader.continues`): the quote is
     then both, so a fact stated right after the sentence that echoes the question is
@@ -69,14 +69,14 @@ class Candidate:
         return self.passage.text[s:end - self.passage.start]
 
 
-def overlap_in_text(a: Candidate, b: Candidate) -> bool:
+def overlap_in_text(a: Sentence, b: Sentence) -> bool:
     """Whether two sentences' quotes would share text (one continues into the other)."""
     return (a.passage.article_id == b.passage.article_id
             and a.start < b.window_end and b.start < a.window_end)
 
 
 def merge_overlaps(
-    chosen: list[int], ends: dict[int, int], cands: list[Candidate]
+    chosen: list[int], ends: dict[int, int], cands: list[Sentence]
 ) -> tuple[list[int], dict[int, int]]:
     """Quotes of one article that overlap (a sentence quoted with the next one, which is
     quoted too) become one, so no text is shown twice. `chosen` is in article order;
@@ -99,10 +99,10 @@ def merge_overlaps(
     return kept, absorbed
 
 
-def sentences(passages: list[Passage]) -> list[Candidate]:
+def sentences(passages: list[Passage]) -> list[Sentence]:
     """Distinct sentences of the passages (chunks overlap, so dedupe by position)."""
     seen: set[tuple[str, int]] = set()
-    out: list[Candidate] = []
+    out: list[Sentence] = []
     for rank, p in enumerate(passages):
         spans = list(split_sentences(p.text))
         for i, (s, e) in enumerate(spans):
@@ -115,12 +115,12 @@ def sentences(passages: list[Passage]) -> list[Candidate]:
                 r_end = spans[i + 1][1]
                 if continues(p.text[spans[i + 1][0]:r_end]):
                     w_end = r_end
-            out.append(Candidate(p, rank, p.start + s, p.start + e, p.text[s:e],
+            out.append(Sentence(p, rank, p.start + s, p.start + e, p.text[s:e],
                                  p.start + w_end, p.start + r_end))
     return out
 
 
-def choose(cands: list[Candidate], rank: np.ndarray, rel: np.ndarray, vecs: np.ndarray,
+def choose(cands: list[Sentence], rank: np.ndarray, rel: np.ndarray, vecs: np.ndarray,
            mass: np.ndarray, cutoff: float, most: int) -> list[int]:
     """Step 1 of the module docstring: the indices of the sentences to quote. Keeping two
     places for relevance alone keeps the flagship seed's best quotes; letting the
@@ -144,7 +144,7 @@ def choose(cands: list[Candidate], rank: np.ndarray, rel: np.ndarray, vecs: np.n
     return chosen
 
 
-def extend(chosen: list[int], cands: list[Candidate], span: Span | None, span_cand: int,
+def extend(chosen: list[int], cands: list[Sentence], span: Span | None, span_cand: int,
            others: list[tuple[Span, int]]) -> tuple[list[int], dict[int, int]]:
     """Step 2: the quotes (`chosen` plus one for each of the reader's alternatives named
     in none of them) and where each ends (article offsets), by candidate index."""
@@ -164,7 +164,7 @@ def extend(chosen: list[int], cands: list[Candidate], span: Span | None, span_ca
     return chosen, ends
 
 
-def in_article_order(chosen: list[int], cands: list[Candidate]) -> list[int]:
+def in_article_order(chosen: list[int], cands: list[Sentence]) -> list[int]:
     """Best article first (by its best passage's rank), then position within it."""
     first_rank: dict[str, int] = {}
     for i in chosen:
@@ -174,7 +174,7 @@ def in_article_order(chosen: list[int], cands: list[Candidate]) -> list[int]:
                                          cands[i].start))
 
 
-def cite(chosen: list[int], ends: dict[int, int], cands: list[Candidate], span: Span | None,
+def cite(chosen: list[int], ends: dict[int, int], cands: list[Sentence], span: Span | None,
          span_cand: int) -> tuple[list[Citation], ShortAnswer | None]:
     """Step 4: the numbered citations, and the short answer in the quote that holds it."""
     citations = []

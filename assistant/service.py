@@ -31,8 +31,8 @@ from index.manifest import Manifest
 from index.store import Store
 
 if TYPE_CHECKING:
-    from assistant.llm import LLMAnswerer, TokenCallback
-    from assistant.prompt import Turn
+    from assistant.llm.answerer import LLMAnswerer, TokenCallback
+    from assistant.llm.prompt import Turn
     from index.embed import CachedEmbedder, Embedder
     from index.keyword import KeywordIndex
     from index.retrieve import Passage, Retriever
@@ -151,7 +151,7 @@ class Assistant(IndexWriting):
                 if self._answerer is None:
                     reader = None
                     if self.settings.answer.short_answers:
-                        from assistant.reader import SpanReader
+                        from assistant.reader.span import SpanReader
 
                         reader = SpanReader()
                     self._answerer = ExtractiveAnswerer(self.ask_embedder,
@@ -164,7 +164,7 @@ class Assistant(IndexWriting):
         reader = getattr(self.answerer, "reader", None)
         if reader is None or not answer.citations:
             return answer
-        from assistant.reader import Window
+        from assistant.reader.span import Window
 
         windows = [Window(c.article_id, c.start, c.end, c.end, c.quote,
                           answer.relevance or 0.5, i, c.date)
@@ -183,12 +183,12 @@ class Assistant(IndexWriting):
 
     @property
     def llm_answerer(self) -> LLMAnswerer:
-        """The LLM answerer (`assistant.llm`), loaded on first use; raises SettingsError
+        """The LLM answerer (`assistant.llm.answerer`), loaded on first use; raises SettingsError
         when no LLM is configured."""
         if self._llm is None:
             with self._lazy:
                 if self._llm is None:
-                    from assistant.llm import LLMAnswerer
+                    from assistant.llm.answerer import LLMAnswerer
 
                     self._llm = LLMAnswerer(self.settings.answer.llm, self.answerer)
         return self._llm
@@ -208,7 +208,7 @@ class Assistant(IndexWriting):
         `history` holds the earlier user questions of the conversation, oldest first.
         With quiz `choices`, the answer also picks one (`Answer.choice`, rule in
         `assistant.choice`) and quotes a sentence naming it when the articles have one.
-        With `llm`, the configured LLM writes the answer (`assistant.llm`), seeing the
+        With `llm`, the configured LLM writes the answer (`assistant.llm.answerer`), seeing the
         earlier `turns`; `on_token` receives its reply as it streams."""
         question = " ".join(question.split())
         if not question:

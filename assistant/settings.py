@@ -31,8 +31,8 @@ def default_home() -> Path:
 
 
 class LLMSettings(BaseModel):
-    """An optional OpenAI-compatible chat endpoint that writes answers (`assistant.llm`);
-    its quotes are verified against the articles (`assistant.verify`). Unset URL: no LLM."""
+    """An optional OpenAI-compatible chat endpoint that writes answers (`assistant.llm.answerer`);
+    its quotes are verified against the articles (`assistant.llm.verify`). Unset URL: no LLM."""
 
     url: str | None = Field(
         None,

@@ -58,7 +58,7 @@ def slug(name: str) -> str:
 
 def run_one(slice_name: str, home: Path, config: str, out: Path, limit: int | None,
             k: int) -> dict[str, Any]:
-    from assistant.evaluation.question import load_questions
+    from assistant.evaluation.case import load_questions
     from assistant.evaluation.run import evaluate
     from assistant.service import Assistant
     from assistant.settings import load_settings

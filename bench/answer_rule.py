@@ -39,7 +39,7 @@ def main() -> None:
 
     import assistant.extractive as ex
     from assistant.evaluation import metrics
-    from assistant.evaluation.question import load_questions
+    from assistant.evaluation.case import load_questions
     from assistant.settings import load_settings
     from index.embed import make_embedder
 

@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from assistant.evaluation.metrics import exact_match, token_f1  # noqa: E402
-from assistant.llm import LLMAnswerer  # noqa: E402
+from assistant.llm.answerer import LLMAnswerer  # noqa: E402
 from assistant.service import Assistant  # noqa: E402
 from assistant.settings import LLMSettings, load_settings  # noqa: E402
 

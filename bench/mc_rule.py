@@ -39,7 +39,7 @@ MAIN_K = 10
 def dump(home: Path, slice_name: str, limit: int | None) -> list[dict[str, Any]]:
     """Retrieve once per question; the rows hold Passage and Answer objects."""
     import assistant.choice as ch
-    from assistant.evaluation.question import load_questions
+    from assistant.evaluation.case import load_questions
     from assistant.service import Assistant
     from assistant.settings import load_settings
 
@@ -146,7 +146,7 @@ def main() -> None:
     if args.reader:
         from assistant.extractive import ExtractiveAnswerer
         from assistant.question import analyse
-        from assistant.reader import SpanReader
+        from assistant.reader.span import SpanReader
 
         answerer = ExtractiveAnswerer(embedder, settings.answer, SpanReader())
         t0 = time.perf_counter()

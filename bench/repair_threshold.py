@@ -1,4 +1,4 @@
-"""Measure the quote-repair threshold of `assistant/verify.py` (REPAIR_THRESHOLD).
+"""Measure the quote-repair threshold of `assistant/llm/verify.py` (REPAIR_THRESHOLD).
 
 Near copies of real sentences (what a model does when it misquotes: typos, a dropped or
 swapped small word, lower case, a trimmed end) should be repaired; invented quotes (two
@@ -18,8 +18,8 @@ import random
 import re
 from pathlib import Path
 
+from assistant.llm.verify import alignment_score
 from assistant.sentence import split_sentences
-from assistant.verify import alignment_score
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT.parent / "shared" / "bench" / "rtqa-2022" / "corpus.jsonl.gz"

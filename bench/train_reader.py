@@ -10,7 +10,7 @@
    reports, per number of windows parsed, how often the gold span is a candidate
    (recall) and the short-answer EM / F1 of the argmax: hand weights, 2-fold CV on the
    slice, and the weights fitted on the whole slice.
-4. With --write, stores the fitted weights as assistant/reader_weights.json.
+4. With --write, stores the fitted weights as assistant/reader/weights.json.
 
 Tune on rtqa-2022 only; check on rtqa-2024 with --weights-only (no fitting):
 
@@ -43,7 +43,7 @@ L2 = 1.0
 def record(home: Path, slice_: str, windows: int, limit: int | None,
            embedded: int | None = None) -> list[dict[str, Any]]:
     """Ask each answerable question plainly; keep what the reader was given."""
-    from assistant.evaluation.question import load_questions
+    from assistant.evaluation.case import load_questions
     from assistant.service import Assistant
     from assistant.settings import load_settings
 
@@ -79,7 +79,7 @@ def featurize(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Candidates' features and labels per question."""
     from assistant.evaluation.metrics import squad_normalize
     from assistant.question import analyse
-    from assistant.reader import SpanReader
+    from assistant.reader.span import SpanReader
 
     reader = SpanReader()
     out = []
@@ -115,7 +115,7 @@ def ablate(rows: list[dict[str, Any]], drop_kind: str | None = None,
            zero: tuple[str, ...] = (), no_windows: bool = False) -> list[dict[str, Any]]:
     """The rows without some candidates (a kind, or those in continuation sentences) or
     with some features zeroed: what each step of the reader adds."""
-    from assistant.reader import FEATURES
+    from assistant.reader.span import FEATURES
 
     cols = [FEATURES.index(f) for f in zero]
     kind_col = {"entity": FEATURES.index("entity"), "phrase": FEATURES.index("phrase")}
@@ -208,7 +208,7 @@ def evaluate(rows: list[dict[str, Any]], w: np.ndarray, threshold: float = -np.i
 
 def ablate_weights(w: np.ndarray, how: dict[str, Any]) -> np.ndarray:
     """The shipped weights with the ablated features' weights zeroed."""
-    from assistant.reader import FEATURES
+    from assistant.reader.span import FEATURES
 
     w = w.copy()
     for f in how.get("zero", ()):
@@ -252,7 +252,7 @@ def main() -> None:
     ap.add_argument("--ablate", action="store_true", help="each step's gain, 2-fold CV")
     args = ap.parse_args()
 
-    from assistant.reader import FEATURES, Weights
+    from assistant.reader.span import FEATURES, Weights
 
     OUT.mkdir(parents=True, exist_ok=True)
     cache = OUT / f"reader-cache-{args.slice}.pkl"
@@ -317,7 +317,7 @@ def main() -> None:
             "features": list(FEATURES),
             "weights": [round(float(x), 4) for x in w],
         }, indent=1)
-        (ROOT / "assistant" / "reader_weights.json").write_text(text + "\n")
+        (ROOT / "assistant" / "reader" / "weights.json").write_text(text + "\n")
         print("fitted:", evaluate(subset(feats, n_win), w))
     (OUT / f"reader-{args.slice}.json").write_text(json.dumps(report, indent=1))
 

@@ -155,5 +155,5 @@ def _chunk(content: str | None, finish: str | None = None) -> dict[str, Any]:
 
 
 def json_reply(short: str, sentences: list[dict[str, Any]], **kw: Any) -> Reply:
-    """A reply in the JSON format of `assistant.prompt`."""
+    """A reply in the JSON format of `assistant.llm.prompt`."""
     return Reply(json.dumps({"short_answer": short, "sentences": sentences}), **kw)

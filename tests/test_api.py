@@ -14,10 +14,10 @@ from typing import Any
 import httpx
 import pytest
 
-from assistant.jobs import Job, JobStore
 from assistant.service import Assistant
 from tests.conftest import make_settings
 from tests.fakes import FakeEmbedder
+from ui.jobs import Job, JobStore
 from ui.server import launch, startup_lines
 
 TOKEN = "t0ken-for-tests"

@@ -13,7 +13,7 @@ import pytest
 from assistant.answer import Answer, Citation
 from assistant.choice import evidence_scores, is_exclusion, match, pick_choice
 from assistant.evaluation import metrics as m
-from assistant.evaluation.question import EvalError, load_questions, parse_line
+from assistant.evaluation.case import EvalError, load_questions, parse_line
 from index.retrieve import Passage
 from tests.fakes import FakeEmbedder
 

@@ -14,13 +14,13 @@ from typing import Any
 import pytest
 
 from assistant.answer import Answer
+from assistant.evaluation.case import Case, load_questions
 from assistant.evaluation.command import (
     DEFAULT_QUESTIONS,
     default_questions,
     load_results,
     run_eval_command,
 )
-from assistant.evaluation.question import Question, load_questions
 from assistant.evaluation.run import evaluate, score_question
 from assistant.service import Assistant
 from tests.conftest import SEED_FILE, make_settings
@@ -74,7 +74,7 @@ def seeded_fake(tmp_path_factory: pytest.TempPathFactory) -> SpyAssistant:
 
 
 @pytest.fixture(scope="module")
-def seed_questions() -> list[Question]:
+def seed_questions() -> list[Case]:
     path = default_questions()
     assert path is not None, f"missing seed questions ({DEFAULT_QUESTIONS})"
     qf = load_questions(path)
@@ -89,7 +89,7 @@ def _args(**kw: Any) -> argparse.Namespace:
     return argparse.Namespace(**base)
 
 
-def test_seed_question_file_is_well_formed(seed_questions: list[Question]) -> None:
+def test_seed_question_file_is_well_formed(seed_questions: list[Case]) -> None:
     assert 22 <= len(seed_questions) <= 32
     unanswerable = [q for q in seed_questions if q.is_answerable is False]
     assert 3 <= len(unanswerable) <= 5
@@ -102,7 +102,7 @@ def test_seed_question_file_is_well_formed(seed_questions: list[Question]) -> No
     assert any(q.choices for q in seed_questions)
 
 
-def test_results_jsonl_schema(seeded_fake: SpyAssistant, seed_questions: list[Question],
+def test_results_jsonl_schema(seeded_fake: SpyAssistant, seed_questions: list[Case],
                               tmp_path: Path) -> None:
     report = evaluate(seeded_fake, seed_questions, tmp_path, k=10, progress=False)
     rows = load_results(tmp_path)
@@ -130,7 +130,7 @@ def test_results_jsonl_schema(seeded_fake: SpyAssistant, seed_questions: list[Qu
 
 
 def test_report_json_has_metrics_and_configuration(
-    seeded_fake: SpyAssistant, seed_questions: list[Question], tmp_path: Path
+    seeded_fake: SpyAssistant, seed_questions: list[Case], tmp_path: Path
 ) -> None:
     report = evaluate(seeded_fake, seed_questions, tmp_path, k=5, progress=False,
                       questions_file="seed")
@@ -152,8 +152,8 @@ def test_report_json_has_metrics_and_configuration(
 
 def test_dates_are_passed_as_of_unless_disabled(seeded_fake: SpyAssistant,
                                                 tmp_path: Path) -> None:
-    qs = [Question(id="a", question="Where are IS cells?", date=date(2024, 12, 11)),
-          Question(id="b", question="Who leads HTS?")]
+    qs = [Case(id="a", question="Where are IS cells?", date=date(2024, 12, 11)),
+          Case(id="b", question="Who leads HTS?")]
     seeded_fake.as_of_seen.clear()
     evaluate(seeded_fake, qs, tmp_path / "1", progress=False)
     assert seeded_fake.as_of_seen == [date(2024, 12, 11), None]
@@ -161,7 +161,7 @@ def test_dates_are_passed_as_of_unless_disabled(seeded_fake: SpyAssistant,
     evaluate(seeded_fake, qs, tmp_path / "2", progress=False, use_as_of=False)
     assert seeded_fake.as_of_seen == [None, None]
     # a date before the seed article's: nothing published yet, so nothing retrieved
-    early = [Question(id="c", question="Where are IS cells?", date=date(2020, 1, 1),
+    early = [Case(id="c", question="Where are IS cells?", date=date(2020, 1, 1),
                       gold_ids=[SEED_ID])]
     report = evaluate(seeded_fake, early, tmp_path / "3", progress=False)
     assert report["metrics"]["gold_hit@10"] == 0.0
@@ -170,8 +170,8 @@ def test_dates_are_passed_as_of_unless_disabled(seeded_fake: SpyAssistant,
 def test_a_failing_question_is_recorded_and_the_run_goes_on(
     seeded_fake: SpyAssistant, tmp_path: Path
 ) -> None:
-    qs = [Question(id="bad", question="FAIL please", answers=["x"]),
-          Question(id="ok", question="Who leads HTS?", answers=["al-Jolani"],
+    qs = [Case(id="bad", question="FAIL please", answers=["x"]),
+          Case(id="ok", question="Who leads HTS?", answers=["al-Jolani"],
                    gold_ids=[SEED_ID])]
     report = evaluate(seeded_fake, qs, tmp_path, progress=False)
     rows = load_results(tmp_path)
@@ -183,7 +183,7 @@ def test_a_failing_question_is_recorded_and_the_run_goes_on(
 def test_citation_check_catches_a_quote_that_is_not_verbatim(seeded_fake: SpyAssistant) -> None:
     from dataclasses import replace
 
-    q = Question(id="x", question="Who leads HTS?", answers=["al-Jolani"])
+    q = Case(id="x", question="Who leads HTS?", answers=["al-Jolani"])
     answer = seeded_fake.ask(q.question)
     assert answer.citations
     bad = replace(answer, citations=(replace(answer.citations[0],
@@ -254,7 +254,7 @@ def test_command_errors(seeded_fake: SpyAssistant, tmp_path: Path,
                             lambda _a: seeded_fake) == 2
 
 
-def test_compare_runs(seeded_fake: SpyAssistant, seed_questions: list[Question],
+def test_compare_runs(seeded_fake: SpyAssistant, seed_questions: list[Case],
                       tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     evaluate(seeded_fake, seed_questions, tmp_path / "a", k=10, progress=False)
     evaluate(seeded_fake, seed_questions[:6], tmp_path / "b", k=3, progress=False)
@@ -270,7 +270,7 @@ def test_compare_runs(seeded_fake: SpyAssistant, seed_questions: list[Question],
 
 
 @pytest.mark.integration
-def test_seed_eval_with_the_real_model(seed_bot: Assistant, seed_questions: list[Question],
+def test_seed_eval_with_the_real_model(seed_bot: Assistant, seed_questions: list[Case],
                                        tmp_path: Path) -> None:
     report = evaluate(seed_bot, seed_questions, tmp_path, progress=False)
     met = report["metrics"]

@@ -1,4 +1,4 @@
-"""The ingest worker and its jobs on disk (assistant/worker.py, assistant/jobs.py)."""
+"""The ingest worker and its jobs on disk (ui/worker.py, ui/jobs.py)."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ import json
 import threading
 from pathlib import Path
 
-from assistant.jobs import Job, JobStore
 from assistant.service import Assistant
-from assistant.worker import IngestWorker
 from tests.conftest import hold_writer_lock, make_settings
 from tests.fakes import FakeEmbedder
+from ui.jobs import Job, JobStore
+from ui.worker import IngestWorker
 
 DEAD_OWNER = "999999999:0"  # a process that no longer exists
 

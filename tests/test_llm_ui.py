@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from assistant.answer import Answer, QuoteCheck
-from assistant.reply import preview
+from assistant.llm.reply import preview
 from assistant.service import Assistant
 from tests.conftest import SEED_FILE, make_settings
 from tests.fake_llm import FakeLLMServer, Reply, Request, json_reply

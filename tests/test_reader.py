@@ -9,7 +9,7 @@ import pytest
 
 from assistant.extractive import ExtractiveAnswerer
 from assistant.question import analyse
-from assistant.reader import Span, SpanReader, Weights, Window, continues
+from assistant.reader.span import Span, SpanReader, Weights, Window, continues
 from assistant.settings import AnswerSettings
 from index.retrieve import Passage
 from tests.fakes import FakeEmbedder
@@ -135,7 +135,7 @@ def test_the_questions_own_subject_under_another_title_is_not_the_answer() -> No
     # "Judge Ketanji Brown Jackson" is the woman the question names as "Justice ...".
     article = ("Judge Ketanji Brown Jackson was sworn in on Thursday, taking the seat of "
                "retiring Justice Stephen Breyer.")
-    from assistant.reader import FEATURES
+    from assistant.reader.span import FEATURES
 
     question = analyse("Justice Ketanji Brown Jackson made history this week, becoming the "
                        "first Black woman to sit on the Supreme Court. Whose seat is she "
@@ -157,7 +157,7 @@ def test_a_title_alone_is_never_the_answer() -> None:
 
 
 def test_a_number_entity_without_a_number_is_no_candidate() -> None:
-    from assistant.mention import MentionFinder
+    from assistant.reader.mention import MentionFinder
 
     text = ("That's the period of a little more than three hours as the riot unfolded in "
             "the US Capitol.")
@@ -209,9 +209,9 @@ def test_weights_file_names_every_feature() -> None:
     import json
     from importlib import resources
 
-    from assistant.reader import FEATURES
+    from assistant.reader.span import FEATURES
 
-    data = json.loads(resources.files("assistant").joinpath("reader_weights.json").read_text())
+    data = json.loads(resources.files("assistant.reader").joinpath("weights.json").read_text())
     assert data["features"] == list(FEATURES)
     assert len(data["weights"]) == len(FEATURES)
 
@@ -271,7 +271,7 @@ def test_quotes_only_when_short_answers_are_off() -> None:
 
 def test_a_text_met_again_is_not_parsed_again(monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """Related questions bring back the same passages: their parse is reused."""
-    from assistant import mention
+    from assistant.reader import mention
 
     finder = mention.MentionFinder(cache_size=2)
     texts = ["Ahmed al-Sharaa leads HTS.", "The Badia desert lies in Syria."]
@@ -290,7 +290,7 @@ def test_a_text_met_again_is_not_parsed_again(monkeypatch) -> None:  # type: ign
 def test_tagging_beside_entity_recognition_parses_as_spacy_does() -> None:
     # The tagger runs in a second thread beside the entity recognizer (a faster warm
     # ask on 2 cores): the result must be spaCy's own, token for token.
-    from assistant import mention
+    from assistant.reader import mention
 
     nlp = mention.nlp()
     texts = ["Florida Gov. Ron DeSantis signed the bill in Tallahassee on Jan. 6.",
@@ -327,7 +327,7 @@ class _Unsure:
         self.text, self.answer, self.runner_up = text, answer, runner_up
 
     def weigh(self, question, windows, passage_texts):  # type: ignore[no-untyped-def]
-        from assistant.reader import Reading, Span
+        from assistant.reader.span import Reading, Span
 
         def span(name: str, belief: float) -> Span:
             start = self.text.index(name)

@@ -7,7 +7,7 @@
     GET  /api/docs         OpenAPI docs
 
 Every error is `{"error": "what is wrong and what to do"}` with an honest status, never
-an HTML page or a traceback. Writes go through the ingest worker (`assistant.worker`);
+an HTML page or a traceback. Writes go through the ingest worker (`ui.worker`);
 asks run in the server's thread pool and never wait for it.
 """
 
@@ -28,7 +28,6 @@ from starlette.exceptions import HTTPException
 
 from assistant.errors import AssistantError, EmptyQuestion
 from assistant.service import Assistant
-from assistant.worker import IngestWorker
 from index.errors import IndexNotFound, ModelMismatch, NewsIndexError, StoreUnavailable
 from ui.api_model import (
     NDJSON_TYPES,
@@ -45,6 +44,7 @@ from ui.api_model import (
     validate_articles,
 )
 from ui.auth import Access
+from ui.worker import IngestWorker
 
 log = logging.getLogger(__name__)
 # Only declares the scheme in the OpenAPI docs (their "Authorize" button); Access checks.

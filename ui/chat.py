@@ -6,11 +6,11 @@
   `history` (see `assistant.followup` for how they shape retrieval).
 * Controls: new chat, example questions, passages to use (k), "published up to" date,
   and "Answer with" (quotes only | LLM) when an LLM is configured: the LLM's reply
-  streams in, then its verified version replaces it (`assistant.llm`), with a note when
+  streams in, then its verified version replaces it (`assistant.llm.answerer`), with a note when
   quotes were dropped or it fell back to quotes.
 * Uploads: checked by type and size, copied under `<data home>/uploads` as
   `<content hash>-<safe name>` (two files of one name never replace each other, see
-  `ui.upload`), then indexed as a job of the ingest worker (`assistant.worker`), whose
+  `ui.upload`), then indexed as a job of the ingest worker (`ui.worker`), whose
   state the chat shows; an upload only adds or updates articles. Never executed and never
   served back.
 * Remove: an article id (shown on each source card) and *Remove article*: the one
@@ -39,18 +39,18 @@ import gradio as gr  # noqa: E402
 
 from assistant.answer import Answer  # noqa: E402
 from assistant.errors import AssistantError  # noqa: E402
-from assistant.jobs import Job  # noqa: E402
-from assistant.prompt import Turn  # noqa: E402
-from assistant.reply import preview  # noqa: E402
+from assistant.llm.prompt import Turn  # noqa: E402
+from assistant.llm.reply import preview  # noqa: E402
 from assistant.service import Assistant  # noqa: E402
-from assistant.worker import IngestWorker  # noqa: E402
 from index.article import Article  # noqa: E402
 from index.errors import IndexNotFound, NewsIndexError  # noqa: E402
 from index.lock import Holder  # noqa: E402
 from index.parse import SUPPORTED  # noqa: E402
 from ui import render  # noqa: E402
 from ui.forms import parse_as_of, parse_history, parse_k  # noqa: E402
+from ui.jobs import Job  # noqa: E402
 from ui.upload import accept_upload  # noqa: E402
+from ui.worker import IngestWorker  # noqa: E402
 
 log = logging.getLogger(__name__)
 EXPECTED = (AssistantError, NewsIndexError)  # told to the user; no traceback in the log

@@ -335,7 +335,7 @@ def error_markdown(exc: BaseException) -> str:
             "still running: ask again or rephrase. The details are in the server log.")
 
 
-# -- LLM answers (assistant/llm.py) ----------------------------------------------------------
+# -- LLM answers (assistant/llm/answerer.py) --------------------------------------------------
 def llm_note(answer: Answer) -> str:
     """One line on who wrote the answer, when an LLM was asked: why it fell back to
     quotes, or how many of its quotes could not be verified and were dropped. Empty for

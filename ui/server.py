@@ -1,5 +1,5 @@
 """`newsqa serve`: the chat (`ui.chat`) and the JSON API (`ui.api`) on one Gradio server,
-with the ingest worker (`assistant.worker`) and auth (`ui.auth`).
+with the ingest worker (`ui.worker`) and auth (`ui.auth`).
 
 Asks from the chat, its `/ask` endpoint and `/api/ask` run in parallel, at most
 `NEWSQA_SERVE__ASK_THREADS` at a time (`ask_slots`); writes go through the one worker.
@@ -15,14 +15,14 @@ from pathlib import Path
 
 import gradio as gr
 
-from assistant.jobs import Job
 from assistant.service import Assistant
-from assistant.worker import IngestWorker
 from index.errors import IndexNotFound
 from ui.auth import Access, make_access
 from ui.chat import build_app
+from ui.jobs import Job
 from ui.style import CSS
 from ui.upload import MB
+from ui.worker import IngestWorker
 
 
 def launch(bot: Assistant, host: str | None = None, port: int | None = None,

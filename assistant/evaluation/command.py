@@ -11,7 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from assistant.evaluation.question import EvalError, load_questions
+from assistant.evaluation.case import EvalError, load_questions
 from assistant.evaluation.report import compare, headline, text_table, write_markdown
 from assistant.evaluation.run import DEFAULT_K, evaluate
 

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from assistant.evaluation.question import EvalError
+from assistant.evaluation.case import EvalError
 
 # (metric key, label, kind, key of its n) of the headline table; kind picks the format.
 HEADLINE: tuple[tuple[str, str, str, str], ...] = (

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from assistant.choice import RULE, pick_choice
 from assistant.evaluation import metrics as m
-from assistant.evaluation.question import Question
+from assistant.evaluation.case import Case
 
 if TYPE_CHECKING:
     from assistant.answer import Answer
@@ -69,7 +69,7 @@ def _rank_within(rank: int | None, has_gold: bool, n: int) -> float | None:
 
 
 def score_question(
-    q: Question, answer: Answer, article_text: ArticleText, embedder: Embedder,
+    q: Case, answer: Answer, article_text: ArticleText, embedder: Embedder,
     plain: Answer | None = None,
 ) -> dict[str, Any]:
     """Per-question scores. `article_text(id)` returns the stored article text (for the
@@ -148,7 +148,7 @@ def score_question(
 
 
 def result_row(
-    q: Question, answer: Answer | None, latency_ms: float | None, scored: dict[str, Any],
+    q: Case, answer: Answer | None, latency_ms: float | None, scored: dict[str, Any],
     as_of: str | None, error: str | None = None,
 ) -> dict[str, Any]:
     """One line of results.jsonl (see docs/evaluation.md for every field)."""
@@ -288,7 +288,7 @@ def run_config(bot: Assistant, k: int, use_as_of: bool) -> dict[str, Any]:
 
 def evaluate(
     bot: Assistant,
-    questions: Sequence[Question],
+    questions: Sequence[Case],
     out_dir: Path,
     k: int = DEFAULT_K,
     use_as_of: bool = True,

@@ -6,7 +6,7 @@ server makes (API pushes and chat uploads), one job at a time, from a queue.
   wait for the worker.
 * Jobs only add or update articles (`drop_missing=False`). Articles are keyed by id and
   skipped when their hash is unchanged, so two pushes of the same article leave one.
-* Job state lives on disk (`assistant.jobs`): at start-up, a job a dead process left
+* Job state lives on disk (`ui.jobs`): at start-up, a job a dead process left
   queued or running is queued again (or failed, naming why), never silently lost.
 
     worker = IngestWorker(bot)
@@ -27,8 +27,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assistant.errors import AssistantError
-from assistant.jobs import Job, JobStore, interrupted, now, owner_alive
 from index.errors import NewsIndexError, ParseError
+from ui.jobs import Job, JobStore, interrupted, now, owner_alive
 
 if TYPE_CHECKING:
     from assistant.service import Assistant

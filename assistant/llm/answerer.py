@@ -1,13 +1,13 @@
 """The optional LLM answerer: any OpenAI-compatible chat endpoint writes the answer through
-llama-index's `OpenAILike`, and `assistant.verify` checks every quote it gives.
+llama-index's `OpenAILike`, and `assistant.llm.verify` checks every quote it gives.
 
 Flow of `LLMAnswerer.answer`:
 1. number the passages and their sentences, add the last turns of the conversation
-   (`assistant.prompt`);
+   (`assistant.llm.prompt`);
 2. call the model, with a JSON schema in `response_format` where the server takes one
    (`structured=auto` tries OpenAI's `json_schema`, then llama-cpp-python's `json_object`
    + schema, then the plain format, and remembers what worked);
-3. parse the reply tolerantly (`assistant.reply`), verify it (`assistant.verify`);
+3. parse the reply tolerantly (`assistant.llm.reply`), verify it (`assistant.llm.verify`);
 4. fall back to the extractive answerer, saying why (`fallback_reason`), when the
    endpoint is down or times out, the reply cannot be read, or no quote survives.
 
@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from assistant.answer import Answer, Answerer
 from assistant.errors import AssistantError, SettingsError
-from assistant.prompt import (
+from assistant.llm.prompt import (
     NumberedPassage,
     Turn,
     answer_schema,
@@ -36,8 +36,8 @@ from assistant.prompt import (
     prompt_budget,
     response_format,
 )
-from assistant.reply import Draft, ReplyUnparseable, parse_reply
-from assistant.verify import short_answer_in, verify
+from assistant.llm.reply import Draft, ReplyUnparseable, parse_reply
+from assistant.llm.verify import short_answer_in, verify
 from index.retrieve import Passage
 
 if TYPE_CHECKING:

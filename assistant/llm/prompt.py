@@ -1,4 +1,4 @@
-"""The prompt contract between newsqa and an LLM (`assistant.llm`).
+"""The prompt contract between newsqa and an LLM (`assistant.llm.answerer`).
 
 The model sees the retrieved passages numbered [1]..[k], each with its title and date,
 fenced between <passage n=..> and </passage> lines, and each of its sentences numbered
@@ -17,7 +17,7 @@ Two reply formats:
       SHORT: ...
       SENTENCE: ... [2.3]
       QUOTE 2: "..."
-`assistant.reply` parses both, tolerantly.
+`assistant.llm.reply` parses both, tolerantly.
 """
 
 from __future__ import annotations

@@ -8,8 +8,8 @@ import math
 import re
 from collections.abc import Sequence
 
-from assistant.mention import Mention, Parsed
 from assistant.question import AUXILIARIES, Question
+from assistant.reader.mention import Mention, Parsed
 from assistant.sentence import normalize, stem
 
 # Entity labels that answer each answer type, with how well (1 = exactly the type).

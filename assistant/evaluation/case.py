@@ -1,4 +1,5 @@
-"""Question files: one JSON object a line. Accepts the benchmark format of
+"""Evaluation cases: a question with its gold answers, read from question files (one
+JSON object a line). Accepts the benchmark format of
 `../shared/bench/*/questions*.jsonl` (id, question, date, choices, answers, gold_ids,
 supporting_ids) and the minimal `{"id", "question", "answers"}`. Bad lines are reported
 with their line number and skipped; the rest are evaluated."""
@@ -21,7 +22,7 @@ class EvalError(AssistantError):
     """The evaluation cannot run (missing question file, no valid question, bad folder)."""
 
 
-class Question(BaseModel):
+class Case(BaseModel):
     """One line of a question file. Unknown fields (e.g. `source`) are kept."""
 
     model_config = ConfigDict(extra="allow")
@@ -108,12 +109,12 @@ class QuestionFile:
     """The valid questions of a file, in file order, and the lines that were skipped."""
 
     path: Path
-    questions: list[Question] = field(default_factory=list)
+    questions: list[Case] = field(default_factory=list)
     errors: list[LineError] = field(default_factory=list)
 
 
-def parse_line(raw: str) -> Question:
-    """One JSON line as a Question; raises ValueError with a one-line reason."""
+def parse_line(raw: str) -> Case:
+    """One JSON line as a Case; raises ValueError with a one-line reason."""
     try:
         obj = json.loads(raw)
     except json.JSONDecodeError as exc:
@@ -121,7 +122,7 @@ def parse_line(raw: str) -> Question:
     if not isinstance(obj, dict):
         raise ValueError(f"expected a JSON object, got {type(obj).__name__}")
     try:
-        q = Question.model_validate(obj)
+        q = Case.model_validate(obj)
     except ValidationError as exc:
         problems = []
         for err in exc.errors():

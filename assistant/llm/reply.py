@@ -1,5 +1,5 @@
-"""Parse what an LLM replied (see `assistant.prompt` for the two formats) into a `Draft`:
-nothing in it is trusted yet; `assistant.verify` checks every quote and id.
+"""Parse what an LLM replied (see `assistant.llm.prompt` for the two formats) into a `Draft`:
+nothing in it is trusted yet; `assistant.llm.verify` checks every quote and id.
 
 The parser is tolerant: JSON inside code fences or prose, alternative key names, ids
 written as [2.3] or (2.3), plain-text labels in any case. It raises `ReplyUnparseable`

@@ -4,7 +4,7 @@ number, date or short noun phrase) inside the sentence windows the answerer may 
 A window is a sentence and the one after it (the fact often follows the sentence that
 echoes the question). Candidates are the windows' `Mention`s (spaCy entities, numbers,
 noun phrases). Each is described by the features in `FEATURES` and scored by a linear
-model whose weights ship as `reader_weights.json` beside this module (trained by
+model whose weights ship as `weights.json` beside this module (trained by
 `bench/train_reader.py` on rtqa-2022 only; no training at run time). The scores are a
 conditional logit: their softmax over the candidates is the reader's belief, which
 `weigh` also reports per window so the answerer can quote where the answer likely
@@ -26,9 +26,9 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from assistant import clue
-from assistant.mention import Mention, MentionFinder, Parsed
 from assistant.question import Question
+from assistant.reader import clue
+from assistant.reader.mention import Mention, MentionFinder, Parsed
 from assistant.sentence import normalize, stem
 
 MAX_CHARS = 80  # a short answer is never a whole sentence
@@ -37,7 +37,7 @@ MAX_CHARS = 80  # a short answer is never a whole sentence
 # rtqa-2022 (replayed: 0.05 gives 0.711 with 3.02 quotes; 0.15 gives 0.696).
 ALTERNATIVE_BELIEF = 0.10
 ALTERNATIVES = 2
-WEIGHTS_FILE = "reader_weights.json"
+WEIGHTS_FILE = "weights.json"
 
 FEATURES = (
     "bias", "type", "type_strong", "window_keywords", "proximity", "near_keyword",
@@ -143,7 +143,7 @@ class Weights:
     def load(cls, text: str | None = None) -> Weights:
         """The shipped weights (or those in the JSON `text`)."""
         if text is None:
-            text = resources.files("assistant").joinpath(WEIGHTS_FILE).read_text()
+            text = resources.files("assistant.reader").joinpath(WEIGHTS_FILE).read_text()
         data: dict[str, Any] = json.loads(text)
         named = dict(zip(data["features"], data["weights"], strict=True))
         w = np.array([float(named.get(f, 0.0)) for f in FEATURES])

@@ -8,7 +8,7 @@ indexed from, like a chat upload in `<home>/uploads`, so `newsqa check --repair`
 re-index them and `newsqa ingest --prune` does not drop them. Back up `jobs/` with the
 rest of the data home.
 
-The worker that runs the jobs is `assistant.worker.IngestWorker`.
+The worker that runs the jobs is `ui.worker.IngestWorker`.
 """
 
 from __future__ import annotations

@@ -1,0 +1,8 @@
+"""The short-answer reader: the span inside the quotes that answers the question (a
+name, place, number, date or short noun phrase). It needs spaCy, loaded on first use.
+
+Modules: `span` (the `Reader` protocol and `SpanReader`, a conditional logit over the
+features of each candidate), `mention` (candidates found by spaCy: entities, numbers,
+noun phrases), `clue` (word-level clues: answer typing, dates, titles, outlets) and
+`weights.json` (the fitted weights, rebuilt by `bench/train_reader.py --write`).
+"""
