@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from assistant.question import Question
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Citation:
     """A verbatim quote backing a claim: `quote == article text[start:end]`."""
 
@@ -39,7 +39,7 @@ class Citation:
         }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ShortAnswer:
     """The shortest span that answers (a name, place, number, date or short noun phrase),
     located verbatim: `text == article text[start:end]`, inside the quote of citation `n`."""

@@ -190,10 +190,10 @@ class ExtractiveAnswerer:
     def _windows(self, cands: list[Sentence], rel: np.ndarray) -> tuple[list[int], list[Window]]:
         """The reader's input: the windows of the best sentences (and their indices)."""
         top = [int(i) for i in np.argsort(-rel, kind="stable")[: self.settings.reader_windows]]
-        return top, [Window(cands[i].passage.article_id, cands[i].start, cands[i].read_end,
-                            cands[i].end, cands[i].text_to(cands[i].read_end), float(rel[i]),
-                            cands[i].rank, cands[i].passage.date, cands[i].window_end)
-                     for i in top]
+        return top, [Window(article_id=c.passage.article_id, start=c.start, end=c.read_end,
+                            head_end=c.end, text=c.text_to(c.read_end), relevance=float(rel[i]),
+                            passage_rank=c.rank, date=c.passage.date, quote_end=c.window_end)
+                     for i in top for c in (cands[i],)]
 
     def option_support(
         self, question: Question, passages: list[Passage], options: list[str],
@@ -218,8 +218,9 @@ def locate(option: str, citation: Citation) -> ShortAnswer | None:
     if at < 0:
         return None
     text = citation.quote[at:at + len(option)]
-    return ShortAnswer(text, citation.n, citation.article_id, citation.start + at,
-                       citation.start + at + len(option), 1.0)
+    return ShortAnswer(text=text, n=citation.n, article_id=citation.article_id,
+                       start=citation.start + at, end=citation.start + at + len(option),
+                       score=1.0)
 
 
 def novelty(question: str, cands: list[Sentence]) -> np.ndarray:

@@ -1,7 +1,8 @@
 """Follow-up questions without an LLM: fold the needed context of earlier turns into the
 retrieval query.
 
-The rule (`condense_query`):
+The rule (`context_questions`; `Assistant.ask` retrieves with the carried questions
+and the question joined, oldest first):
 
 1. A question *leans on* the conversation when
    a. it uses a word that points back: a pronoun or place/time word such as "there",
@@ -84,10 +85,3 @@ def context_questions(question: str | Question, history: Sequence[str]) -> list[
     if len(carried) > MAX_CARRIED:  # keep the standalone question and the latest follow-ups
         carried = [carried[0], *carried[len(carried) - MAX_CARRIED + 1:]]
     return carried
-
-
-def condense_query(question: str | Question, history: Sequence[str]) -> str:
-    """The retrieval query for `question` given the earlier user questions of the
-    conversation (oldest first); see the module docstring for the rule."""
-    q = as_question(question)
-    return " ".join([*context_questions(q, history), q.text])

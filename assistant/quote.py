@@ -17,10 +17,10 @@ this module turns the scores into quotes:
 4. `cite`: quotes in article order (best article first), numbered, with the short
    answer pointing at the quote that holds it.
 
-Measured on rtqa-2022's answerable plain questions (bench/train_reader.py), answer
-inside the quotes: 0.620 (sentences alone) -> 0.667 (next sentence, reader's belief) ->
-0.684 (sentences no longer cut at "Gov." or "Jan.") -> 0.705 (the reader's next answers
-quoted), at 2.87 quotes per answer. Held out, rtqa-2024: 0.469 -> 0.520 -> 0.526 -> 0.543.
+Why the reader's belief and the next sentence count: on rtqa-2022's answerable plain
+questions they put the gold answer inside the quotes for 0.705 of questions against 0.620
+for the best sentences alone, at 2.87 quotes per answer (bench/train_reader.py; each
+step is in docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ MIN_CHARS = 25  # shorter fragments (datelines, captions) make poor quotes
 DUPLICATE = 0.92  # cosine above which two quotes say the same thing
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Sentence:
     """A sentence of a retrieved passage, located in its article. `window_end` extends it
     over the next sentence when that one continues it (`reader.continues`): the quote is
@@ -115,8 +115,9 @@ def sentences(passages: list[Passage]) -> list[Sentence]:
                 r_end = spans[i + 1][1]
                 if continues(p.text[spans[i + 1][0]:r_end]):
                     w_end = r_end
-            out.append(Sentence(p, rank, p.start + s, p.start + e, p.text[s:e],
-                                 p.start + w_end, p.start + r_end))
+            out.append(Sentence(passage=p, rank=rank, start=p.start + s, end=p.start + e,
+                                text=p.text[s:e], window_end=p.start + w_end,
+                                read_end=p.start + r_end))
     return out
 
 
@@ -190,6 +191,6 @@ def cite(chosen: list[int], ends: dict[int, int], cands: list[Sentence], span: S
         if (span is not None and short is None
                 and c.passage.article_id == cands[span_cand].passage.article_id
                 and c.start <= span.start and span.end <= end):
-            short = ShortAnswer(span.text, n, c.passage.article_id, span.start, span.end,
-                                span.score)
+            short = ShortAnswer(text=span.text, n=n, article_id=c.passage.article_id,
+                                start=span.start, end=span.end, score=span.score)
     return citations, short

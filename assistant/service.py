@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from assistant.answer import Answer, Answerer, ShortAnswer
 from assistant.errors import EmptyQuestion
@@ -37,6 +37,8 @@ if TYPE_CHECKING:
     from index.keyword import KeywordIndex
     from index.retrieve import Passage, Retriever
 
+
+T = TypeVar("T")
 
 NOTHING_INDEXED = "Nothing is indexed yet: run `newsqa ingest PATH`"
 
@@ -63,31 +65,39 @@ class Assistant(IndexWriting):
         self._llm: LLMAnswerer | None = None
         self._opened = False
 
+    def _shared(self, name: str, build: Callable[[], T],
+                fresh: Callable[[T], bool] = lambda _: True) -> T:
+        """The part kept in attribute `name`, built on first use (or when no longer
+        `fresh`) by one thread while the others wait: asks run on several threads."""
+        value: T | None = getattr(self, name)
+        if value is None or not fresh(value):
+            with self._lazy:
+                value = getattr(self, name)
+                if value is None or not fresh(value):
+                    value = build()
+                    setattr(self, name, value)
+        return value
+
     @property
     def embedder(self) -> Embedder:
-        if self._embedder is None:
-            with self._lazy:
-                if self._embedder is None:
-                    from index.embed import make_embedder
+        def build() -> Embedder:
+            from index.embed import make_embedder
 
-                    self._embedder = make_embedder(self.settings.embedding,
-                                                   self.settings.model_dir)
-        return self._embedder
+            return make_embedder(self.settings.embedding, self.settings.model_dir)
+
+        return self._shared("_embedder", build)
 
     @property
     def ask_embedder(self) -> CachedEmbedder:
         """The embedder of asks: `embedder` behind a per-process LRU of vectors (setting
         embedding.ask_cache), shared by retrieval and answering. Ingest bypasses it."""
-        cached = self._ask_embedder
-        if cached is None or cached.embedder is not self.embedder:
+        def build() -> CachedEmbedder:
             from index.embed import CachedEmbedder
 
-            with self._lazy:
-                cached = self._ask_embedder
-                if cached is None or cached.embedder is not self.embedder:
-                    cached = self._ask_embedder = CachedEmbedder(
-                        self.embedder, self.settings.embedding.ask_cache)
-        return cached
+            return CachedEmbedder(self.embedder, self.settings.embedding.ask_cache)
+
+        return self._shared("_ask_embedder", build,
+                            fresh=lambda cached: cached.embedder is self.embedder)
 
     def expected_manifest(self) -> Manifest:
         """What an index built with the current settings records."""
@@ -112,24 +122,17 @@ class Assistant(IndexWriting):
     @property
     def keyword(self) -> KeywordIndex:
         """The BM25 index beside the vectors (loaded once, synced with the store)."""
-        if self._keyword is None:
-            with self._lazy:
-                if self._keyword is None:
-                    from index.keyword import KeywordIndex
+        def build() -> KeywordIndex:
+            from index.keyword import KeywordIndex
 
-                    self._keyword = KeywordIndex(self._keyword_folder(self.store.base()))
-        return self._keyword
+            return KeywordIndex(self._keyword_folder(self.store.base()))
+
+        return self._shared("_keyword", build)
 
     @property
     def retriever(self) -> Retriever:
         """Built once per index state; ingest resets it so new articles are found."""
-        retriever = self._retriever
-        if retriever is None:
-            with self._lazy:
-                retriever = self._retriever
-                if retriever is None:
-                    retriever = self._retriever = self._new_retriever()
-        return retriever
+        return self._shared("_retriever", self._new_retriever)
 
     def _new_retriever(self) -> Retriever:
         if not self._opened:
@@ -146,17 +149,15 @@ class Assistant(IndexWriting):
 
     @property
     def answerer(self) -> Answerer:
-        if self._answerer is None:
-            with self._lazy:
-                if self._answerer is None:
-                    reader = None
-                    if self.settings.answer.short_answers:
-                        from assistant.reader.span import SpanReader
+        def build() -> Answerer:
+            reader = None
+            if self.settings.answer.short_answers:
+                from assistant.reader.span import SpanReader
 
-                        reader = SpanReader()
-                    self._answerer = ExtractiveAnswerer(self.ask_embedder,
-                                                        self.settings.answer, reader)
-        return self._answerer
+                reader = SpanReader()
+            return ExtractiveAnswerer(self.ask_embedder, self.settings.answer, reader)
+
+        return self._shared("_answerer", build)
 
     def _read_quotes(self, question: Question, answer: Answer) -> Answer:
         """An LLM answer whose own short answer was not found in its verified quotes gets
@@ -166,15 +167,17 @@ class Assistant(IndexWriting):
             return answer
         from assistant.reader.span import Window
 
-        windows = [Window(c.article_id, c.start, c.end, c.end, c.quote,
-                          answer.relevance or 0.5, i, c.date)
+        windows = [Window(article_id=c.article_id, start=c.start, end=c.end, head_end=c.end,
+                          text=c.quote, relevance=answer.relevance or 0.5, passage_rank=i,
+                          date=c.date)
                    for i, c in enumerate(answer.citations)]
         span = reader.read(question, windows, [(p.article_id, p.text) for p in answer.retrieved])
         if span is None:
             return answer
         c = answer.citations[span.window]
-        return replace(answer, short_answer=ShortAnswer(span.text, c.n, c.article_id,
-                                                        span.start, span.end, span.score))
+        return replace(answer, short_answer=ShortAnswer(
+            text=span.text, n=c.n, article_id=c.article_id, start=span.start, end=span.end,
+            score=span.score))
 
     @property
     def llm_configured(self) -> bool:
@@ -185,13 +188,12 @@ class Assistant(IndexWriting):
     def llm_answerer(self) -> LLMAnswerer:
         """The LLM answerer (`assistant.llm.answerer`), loaded on first use; raises SettingsError
         when no LLM is configured."""
-        if self._llm is None:
-            with self._lazy:
-                if self._llm is None:
-                    from assistant.llm.answerer import LLMAnswerer
+        def build() -> LLMAnswerer:
+            from assistant.llm.answerer import LLMAnswerer
 
-                    self._llm = LLMAnswerer(self.settings.answer.llm, self.answerer)
-        return self._llm
+            return LLMAnswerer(self.settings.answer.llm, self.answerer)
+
+        return self._shared("_llm", build)
 
     def ask(
         self,

@@ -4,13 +4,14 @@ constructors; nothing imports it as a global."""
 
 from __future__ import annotations
 
+import logging
 import os
-import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from assistant.errors import SettingsError
@@ -21,6 +22,8 @@ from index.settings import (
     RetrievalSettings,
     StoreSettings,
 )
+
+log = logging.getLogger(__name__)
 
 
 def default_home() -> Path:
@@ -113,10 +116,8 @@ class AnswerSettings(BaseModel):
         le=200,
         description="Candidate sentences embedded (and so scored) per answer, picked by keyword "
         "overlap with the question and passage rank. Embedding them is most of a warm ask's "
-        "time. 8 instead of 24: no measurable change on 400 rtqa-2022 questions (answer in "
-        "quotes 0.602 -> 0.605, short F1 0.236 -> 0.242, MC 0.748 -> 0.750) and 0.36-0.44x "
-        "the warm ask without the reader (bench/warm_ask.py). Keep it >= reader_windows, "
-        "or the reader sees fewer windows.",
+        "time: 8 scores as well as 24 on 400 rtqa-2022 questions at 0.36-0.44x the time "
+        "(bench/warm_ask.py). Keep it >= reader_windows, or the reader sees fewer windows.",
     )
     short_answers: bool = Field(
         True,
@@ -202,12 +203,12 @@ class Settings(BaseSettings):
 
 def load_settings(**overrides: object) -> Settings:
     """Read settings from the environment, apply overrides, and name any bad setting.
-    Misspelled `NEWSQA_*` variables are warned about (stderr) with the closest valid name;
+    Misspelled `NEWSQA_*` variables are warned about (logged) with the closest valid name;
     a data home that is not a usable folder is an error."""
     import pydantic_settings
 
     for warning in unknown_variables(os.environ):
-        print(f"newsqa: warning: {warning}", file=sys.stderr)
+        log.warning(warning)
     try:
         settings = Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
@@ -243,14 +244,48 @@ def check_home(home: Path) -> None:
 
 
 def setting_names() -> list[str]:
-    """Every NEWSQA_* variable name a setting reads."""
-    names = []
-    for name, field in Settings.model_fields.items():
-        names.append(f"NEWSQA_{name.upper()}")
+    """Every NEWSQA_* variable name a setting reads, nested sections included
+    (`NEWSQA_ANSWER`, `NEWSQA_ANSWER__LLM`, `NEWSQA_ANSWER__LLM__URL`, ...)."""
+    return [name for name, _ in _fields(Settings, "NEWSQA_")]
+
+
+def _fields(model: type[BaseModel], prefix: str) -> Iterator[tuple[str, FieldInfo]]:
+    """(variable name, field) of every field of `model`, depth first; a section comes
+    before its own fields, since it can also be set whole as JSON."""
+    for name, field in model.model_fields.items():
+        var = f"{prefix}{name.upper()}"
+        yield var, field
         section = field.annotation
         if isinstance(section, type) and issubclass(section, BaseModel):
-            names += [f"NEWSQA_{name.upper()}__{sub.upper()}" for sub in section.model_fields]
-    return names
+            yield from _fields(section, var + "__")
+
+
+def settings_table() -> str:
+    """The settings as a Markdown table (variable, default, description), generated from
+    the `Field` descriptions: docs/settings.md embeds it (cog), and a test fails when the
+    two disagree. Sections are listed by their fields only."""
+    rows = ["| variable | default | description |", "| --- | --- | --- |"]
+    for var, field in _fields(Settings, "NEWSQA_"):
+        section = field.annotation
+        if isinstance(section, type) and issubclass(section, BaseModel):
+            continue
+        rows.append(f"| `{var}` | {_default(field)} | {_cell(field.description or '')} |")
+    return "\n".join(rows)
+
+
+def _default(field: FieldInfo) -> str:
+    if field.default_factory is not None:
+        return "per-user data folder" if field.default_factory is default_home else "-"
+    value = field.default
+    if isinstance(value, SecretStr):
+        value = value.get_secret_value()
+    if isinstance(value, bool):
+        value = str(value).lower()
+    return "unset" if value is None or value == "" else f"`{value}`"
+
+
+def _cell(text: str) -> str:
+    return " ".join(text.split()).replace("|", "\\|")
 
 
 def unknown_variables(environ: Mapping[str, str]) -> list[str]:
@@ -264,6 +299,6 @@ def unknown_variables(environ: Mapping[str, str]) -> list[str]:
             continue
         close = difflib.get_close_matches(var.upper(), known, n=1, cutoff=0.6)
         hint = f"; did you mean {close[0]}?" if close else \
-            "; see the Settings table in the README"
+            "; see docs/settings.md"
         warnings.append(f"{var} is not a newsqa setting and is ignored{hint}")
     return warnings

@@ -19,15 +19,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from harness import OUT, SHARED
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
-SHARED = ROOT.parent / "shared" / "bench"
 SLICES = ("rtqa-2022", "rtqa-2024")
 
 # name -> RetrievalSettings changes. "dense" is the stock llama-index VectorIndexRetriever
@@ -99,7 +97,7 @@ def main() -> None:
                     help="only these configurations (default: all)")
     ap.add_argument("--limit", type=int, help="only the first N questions of each slice")
     ap.add_argument("-k", type=int, default=10)
-    ap.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "ablation")
+    ap.add_argument("--out", type=Path, default=OUT / "ablation")
     args = ap.parse_args()
     homes = dict(h.split("=", 1) for h in args.home)
     if not homes and not args.table_only:

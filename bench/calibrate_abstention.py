@@ -13,16 +13,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 from datetime import date
 from pathlib import Path
 
 import numpy as np
+from harness import ROOT, SHARED
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
-SHARED = ROOT.parent / "shared" / "bench"
 
 
 def main() -> None:

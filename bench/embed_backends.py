@@ -22,7 +22,6 @@ import platform
 import random
 import re
 import statistics
-import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -30,9 +29,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from harness import OUT
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from index.embed import make_embedder, model_dir  # noqa: E402
@@ -132,8 +130,8 @@ def main() -> None:
     ap.add_argument("--variants", default="", help="comma-separated variant names (default all)")
     ap.add_argument("--retrieval", default=RETRIEVAL_DEFAULT, help="variants run on retrieval")
     ap.add_argument("--threads", type=int, default=0, help="model threads (0: all cores)")
-    ap.add_argument("--cache-dir", type=Path, default=ROOT / "bench" / "out" / "onnx-cache")
-    ap.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "embed_backends.json")
+    ap.add_argument("--cache-dir", type=Path, default=OUT / "onnx-cache")
+    ap.add_argument("--out", type=Path, default=OUT / "embed_backends.json")
     args = ap.parse_args()
     wanted = {s.strip() for s in args.variants.split(",") if s.strip()}
     variants = [v for v in VARIANTS if not wanted or v.name in wanted or v.backend == "st-bare"]

@@ -35,8 +35,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from harness import OUT, ROOT, SHARED
 
 from assistant.evaluation.command import run_eval_command  # noqa: E402
 from assistant.evaluation.report import compare, fmt, md_table, text_table  # noqa: E402
@@ -69,7 +68,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     p.add_argument("--slice", nargs="+", choices=sorted(SLICES), default=sorted(SLICES),
                    help="which slices (default: all)")
-    p.add_argument("--bench-dir", type=Path, default=ROOT.parent / "shared" / "bench",
+    p.add_argument("--bench-dir", type=Path, default=SHARED,
                    help="the shared benchmark folder (default: ../shared/bench)")
     p.add_argument("--home", type=Path,
                    help="data home to keep the index in (reused next time); default: temporary")
@@ -79,7 +78,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="only the first N questions of each file")
     p.add_argument("-k", type=int, default=DEFAULT_K, help=f"passages per question ({DEFAULT_K})")
     p.add_argument("--no-as-of", action="store_true", help="ignore the questions' dates")
-    p.add_argument("--out", type=Path, default=ROOT / "bench" / "out", help="output folder")
+    p.add_argument("--out", type=Path, default=OUT, help="output folder")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     args = p.parse_args(argv)
     for name in ("limit_articles", "limit_questions"):

@@ -33,12 +33,11 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from harness import OUT, ROOT, SHARED
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
-SHARED = ROOT.parent / "shared" / "bench"
 MB = 1024 * 1024
 
 
@@ -200,7 +199,7 @@ def ingest_ratio() -> dict[str, object]:
                           cwd=ROOT)
     if proc.returncode != 0:
         return {"ingest_bench_error": proc.stderr[-500:]}
-    data = json.loads((ROOT / "bench" / "out" / "ingest-rtqa-2022.json").read_text())
+    data = json.loads((OUT / "ingest-rtqa-2022.json").read_text())
     return {key: data[key] for key in ("ingest_chunks_per_s", "bare_encode_chunks_per_s",
                                         "ratio_pipeline_vs_bare") if key in data}
 
@@ -225,7 +224,7 @@ def main() -> None:
             result.update(ingest_ratio())
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    out = ROOT / "bench" / "out"
+    out = OUT
     out.mkdir(parents=True, exist_ok=True)
     (out / "fault-bench.json").write_text(json.dumps(result, indent=2))
     print("| metric | value |\n| --- | --- |")

@@ -39,12 +39,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from harness import OUT, SHARED, percentile
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
-SHARED = ROOT.parent / "shared" / "bench"
 
 
 def limited_corpus(src: Path, limit: int | None, dest: Path) -> Path:
@@ -158,7 +157,7 @@ def main() -> None:
             rss_result = rss_mode(args, tmp)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
-        out = ROOT / "bench" / "out"
+        out = OUT
         out.mkdir(parents=True, exist_ok=True)
         (out / f"ingest-rss-{args.slice}.json").write_text(json.dumps(rss_result, indent=2))
         print("| metric | value |\n| --- | --- |")
@@ -168,7 +167,6 @@ def main() -> None:
     if args.latency_only and not args.home:
         ap.error("--latency-only needs --home with an existing index")
 
-    from assistant.evaluation.metrics import percentile
     from assistant.service import Assistant
     from assistant.settings import load_settings
 
@@ -256,7 +254,7 @@ def main() -> None:
                   cold_ask_quotes_only_s_median=statistics.median(cold["false"]),
                   peak_rss_mb_cold_cli=max(rss))
 
-    out = ROOT / "bench" / "out"
+    out = OUT
     out.mkdir(parents=True, exist_ok=True)
     name = f"ingest-{args.slice}" + ("-latency" if args.latency_only else "")
     (out / f"{name}.json").write_text(json.dumps(result, indent=2))

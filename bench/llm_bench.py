@@ -34,15 +34,14 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from harness import SHARED
 
 from assistant.evaluation.metrics import exact_match, token_f1  # noqa: E402
 from assistant.llm.answerer import LLMAnswerer  # noqa: E402
 from assistant.service import Assistant  # noqa: E402
 from assistant.settings import LLMSettings, load_settings  # noqa: E402
 
-BENCH = ROOT.parent / "shared" / "bench" / "rtqa-2022"
+BENCH = SHARED / "rtqa-2022"
 
 
 def questions(limit: int) -> list[dict[str, Any]]:

@@ -1,4 +1,5 @@
-"""Ablation of the multiple-choice rule (issue 5) on identical retrievals.
+"""Ablations of the answer rules on identical retrievals: the multiple-choice rule, and
+with --plain the sentence choice of questions asked without their options.
 
 Retrieval is run ONCE per question (as of its date: the top 10 passages and the answer
 built from them, plus the top 5 for "question + option") and cached; every rule variant is
@@ -13,6 +14,14 @@ article title is read in front of each passage), "evidence-v4" (+ titles + the e
 rule for "which is not" questions; the default). Output: a Markdown table on stdout and
 bench/out/mc-rule-<slice>.json; the retrieval cache is bench/out/mc-cache-<slice>.pkl
 (git-ignored; --refresh rebuilds it).
+
+--plain answers each answerable question (one with a supporting article) without its
+options with `ExtractiveAnswerer`, with and without the "names something new" ranking
+bonus (`W_NEW`), and reports the share whose answer string is inside the cited quotes
+(`contains_any`, as `newsqa eval` computes cited_support), abstentions and quotes per
+answer (bench/out/answer-rule-<slice>.json):
+
+    .venv/bin/python bench/mc_rule.py --home /tmp/rtqa22 --slice rtqa-2022 --plain
 """
 
 from __future__ import annotations
@@ -29,10 +38,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from harness import OUT, SHARED
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
-SHARED = ROOT.parent / "shared" / "bench"
 MAIN_K = 10
 
 
@@ -109,6 +117,45 @@ def replay(
     }
 
 
+def plain(rows: list[dict[str, Any]], embedder: Any, settings: Any, slice_name: str
+          ) -> dict[str, dict[str, float]]:
+    """Sentence choice of the answerable questions asked plainly, with and without the
+    names-something-new bonus."""
+    import assistant.extractive as ex
+    from assistant.evaluation import metrics
+    from assistant.evaluation.case import load_questions
+
+    answers = {q.question: q.answers for q in
+               load_questions(SHARED / slice_name / "questions.jsonl").questions}
+    rows = [r for r in rows if r["supported"]]
+    default = ex.W_NEW
+    results: dict[str, dict[str, float]] = {}
+    for name, w_new in (("relevance only", 0.0),
+                        (f"+ names-something-new bonus {default} (default)", default)):
+        ex.W_NEW = w_new
+        answerer = ex.ExtractiveAnswerer(embedder, settings.answer)
+        inside, abstained, quotes = 0.0, 0, 0
+        t0 = time.perf_counter()
+        for r in rows:
+            answer = answerer.answer(r["question"], list(r["main"]))
+            abstained += answer.abstained
+            quotes += len(answer.citations)
+            inside += metrics.contains_any([c.quote for c in answer.citations],
+                                           answers[r["question"]]) or 0
+        n = max(len(rows), 1)
+        results[name] = {"answer_in_quotes": inside / n, "abstained": abstained / n,
+                         "quotes_per_answer": quotes / n,
+                         "ms_per_answer": (time.perf_counter() - t0) * 1000 / n}
+    ex.W_NEW = default
+    print(f"\n{slice_name}: {len(rows)} answerable questions, asked without options\n")
+    print("| sentence choice | answer in quotes | abstained | quotes per answer |")
+    print("|---|---|---|---|")
+    for name, res in results.items():
+        print(f"| {name} | {res['answer_in_quotes']:.3f} | {res['abstained']:.3f} | "
+              f"{res['quotes_per_answer']:.2f} |")
+    return results
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     ap.add_argument("--home", type=Path, required=True, help="data home with the slice indexed")
@@ -118,8 +165,10 @@ def main() -> None:
     ap.add_argument("--reader", type=float, nargs="*", default=[],
                     help="also replay evidence-v4 + the reader's option scores at these "
                          "weights (issue 10, item 7)")
+    ap.add_argument("--plain", action="store_true",
+                    help="the sentence choice of plain questions instead of the quiz rule")
     args = ap.parse_args()
-    out = ROOT / "bench" / "out"
+    out = OUT
     out.mkdir(parents=True, exist_ok=True)
     cache = out / f"mc-cache-{args.slice}{f'-{args.limit}' if args.limit else ''}.pkl"
     if cache.exists() and not args.refresh:
@@ -138,6 +187,10 @@ def main() -> None:
     is_exclusion = ch.is_exclusion  # before `variant` patches it
     settings = load_settings(home=args.home)
     embedder = make_embedder(settings.embedding, settings.model_dir)
+    if args.plain:
+        found = plain(rows, embedder, settings, args.slice)
+        (out / f"answer-rule-{args.slice}.json").write_text(json.dumps(found, indent=1))
+        return
     results = {}
     for name, titles, exclusion in (("evidence-v3", False, False), ("+ titles", True, False),
                                     ("evidence-v4 (default)", True, True)):

@@ -16,13 +16,13 @@ import gzip
 import json
 import random
 import re
-from pathlib import Path
+
+from harness import ROOT, SHARED
 
 from assistant.llm.verify import alignment_score
 from assistant.sentence import split_sentences
 
-ROOT = Path(__file__).resolve().parent.parent
-CORPUS = ROOT.parent / "shared" / "bench" / "rtqa-2022" / "corpus.jsonl.gz"
+CORPUS = SHARED / "rtqa-2022" / "corpus.jsonl.gz"
 SMALL = {"the", "a", "an", "of", "in", "on", "to", "and", "for", "with", "at", "by"}
 
 

@@ -35,9 +35,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-SHARED = ROOT.parent / "shared" / "bench"
+from harness import OUT, ROOT, SHARED, percentile
+
 PYTHON = sys.executable
 
 
@@ -45,13 +44,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def quantile(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 def load_questions(which: str) -> list[str]:
@@ -157,7 +149,7 @@ def run_clients(urls: list[str], questions: list[str], clients: int, per_client:
         t.join()
     wall = time.perf_counter() - t0
     return {"asks": len(latencies), "asks_per_s": len(latencies) / wall,
-            "p50_s": quantile(latencies, 0.5), "p95_s": quantile(latencies, 0.95),
+            "p50_s": percentile(latencies, 50), "p95_s": percentile(latencies, 95),
             "errors": len(errors), "first_errors": errors[:3], "wall_s": wall}
 
 
@@ -341,8 +333,8 @@ def main() -> None:
                 "all_counted": all(r["push"]["counted"] == r["push"]["articles"] for r in runs),
                 "newest_findable": all(r["push"]["newest_findable"] for r in runs),
             }
-    (ROOT / "bench" / "out").mkdir(parents=True, exist_ok=True)
-    (ROOT / "bench" / "out" / "serve.json").write_text(json.dumps(out, indent=1))
+    (OUT).mkdir(parents=True, exist_ok=True)
+    (OUT / "serve.json").write_text(json.dumps(out, indent=1))
     print(report(out))
 
 

@@ -30,12 +30,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from harness import OUT, ROOT, SHARED
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
-SHARED = ROOT.parent / "shared" / "bench"
-OUT = ROOT / "bench" / "out"
 # Stronger than 0.1: 2-fold CV EM 0.302 -> 0.316 on rtqa-2022 (3 seeds, 8 windows).
 L2 = 1.0
 

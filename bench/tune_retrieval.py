@@ -21,10 +21,9 @@ import time
 from datetime import date
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from harness import OUT, SHARED
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
-SHARED = ROOT.parent / "shared" / "bench"
 
 
 def article_metrics(ranked_articles: list[str], gold: set[str]) -> tuple[float, ...]:
@@ -115,7 +114,7 @@ def main() -> None:
                      "sup_mrr10": avg(m_sup, 3)})
     key = "gold_mrr10" if gold else "sup_mrr10"
     rows.sort(key=lambda r: -r[key])
-    out = ROOT / "bench" / "out"
+    out = OUT
     out.mkdir(parents=True, exist_ok=True)
     suffix = f"-c{args.candidates}" + ("-noasof" if args.no_as_of else "")
     (out / f"tune-{args.slice}{suffix}.json").write_text(json.dumps(rows, indent=1))

@@ -31,19 +31,17 @@ import contextlib
 import json
 import os
 import statistics
-import sys
 import time
 from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from harness import SHARED
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
-SHARED = ROOT.parent / "shared" / "bench"
 STAGES = (
     "retrieve.query_embedding", "retrieve.dense", "retrieve.bm25", "retrieve.rows", "retrieve",
     "answer.sentence_embedding", "answer.reader", "answer.scoring", "answer",

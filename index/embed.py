@@ -197,33 +197,10 @@ class OnnxEmbedder(_BaseEmbedder):
         self._shrink.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
 
     def _embed(self, texts: list[str]) -> np.ndarray:
-        return self._run(texts, None)[0]
+        return self._run(texts)
 
-    def embed_spans(
-        self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]]
-    ) -> tuple[np.ndarray, list[np.ndarray]]:
-        """Vectors of `texts` (exactly as `embed_documents`) and, from the same forward
-        pass, one vector per character span `(start, end)` of each text: the mean of the
-        model's output vectors of the tokens inside the span, L2-normalised ("late
-        chunking": the text around a span informs its vector, and it costs no extra model
-        call). A span with no token inside the model's window gets a zero row."""
-        if isinstance(texts, str):
-            raise TypeError("embed_spans takes a sequence of texts, not one string")
-        if len(spans) != len(texts):
-            raise ValueError("embed_spans needs one list of spans per text")
-        if not texts:
-            return np.zeros((0, self._dim), dtype=np.float32), []
-        vectors, pooled = self._run(list(texts), spans)
-        assert pooled is not None
-        return vectors, pooled
-
-    def _run(
-        self, texts: list[str], spans: Sequence[Sequence[tuple[int, int]]] | None
-    ) -> tuple[np.ndarray, list[np.ndarray] | None]:
+    def _run(self, texts: list[str]) -> np.ndarray:
         out = np.empty((len(texts), self._dim), dtype=np.float32)
-        pooled: list[np.ndarray] | None = None
-        if spans is not None:
-            pooled = [np.zeros((len(s), self._dim), dtype=np.float32) for s in spans]
         encodings = self._tok.encode_batch(texts)
         lengths = np.array([len(e.ids) for e in encodings])
         order = np.argsort(-lengths, kind="stable")  # similar lengths share a batch: less padding
@@ -238,12 +215,7 @@ class OnnxEmbedder(_BaseEmbedder):
                 feed["token_type_ids"] = np.zeros_like(ids)
             hidden = self._session.run([self._output], feed)[0]
             out[rows] = mean_pool(hidden, mask)
-            if spans is not None and pooled is not None:
-                for r, i in enumerate(rows):
-                    if len(spans[i]):
-                        pooled[i] = span_pool(hidden[r, : lengths[i]], encodings[i].offsets,
-                                              encodings[i].special_tokens_mask, spans[i])
-        return out, pooled
+        return out
 
     def release_memory(self) -> None:
         """Give the model's working buffers back to the OS (after an ingest: they are
@@ -254,23 +226,6 @@ class OnnxEmbedder(_BaseEmbedder):
         if "token_type_ids" in self._inputs:
             feed["token_type_ids"] = ids
         self._session.run([self._output], feed, self._shrink)
-
-
-def span_pool(
-    hidden: np.ndarray, offsets: Sequence[tuple[int, int]], special: Sequence[int],
-    spans: Sequence[tuple[int, int]],
-) -> np.ndarray:
-    """Mean of the token vectors `hidden` (s, d) whose character `offsets` lie inside each
-    span, L2-normalised: ``(n_spans, d)``; zero rows for spans holding no token."""
-    off = np.asarray(offsets, dtype=np.int64).reshape(-1, 2)
-    real = np.asarray(special, dtype=bool) == 0
-    bounds = np.asarray(spans, dtype=np.int64).reshape(-1, 2)
-    inside = ((off[None, :, 0] >= bounds[:, None, 0]) & (off[None, :, 1] <= bounds[:, None, 1])
-              & (off[None, :, 1] > off[None, :, 0]) & real[None, :]).astype(np.float32)
-    summed = inside @ hidden.astype(np.float32)
-    summed /= np.maximum(inside.sum(axis=1, keepdims=True), 1.0)
-    norms = np.linalg.norm(summed, axis=1, keepdims=True)
-    return (summed / np.maximum(norms, 1e-12)).astype(np.float32)
 
 
 class CachedEmbedder:

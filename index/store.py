@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
-import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlparse
 
 import numpy as np
@@ -38,6 +38,8 @@ if TYPE_CHECKING:
     from llama_index.vector_stores.chroma import ChromaVectorStore
 
 _BATCH = 2000  # rows per Chroma call; its own limit is ~41k, smaller keeps memory flat
+T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 class Store:
@@ -252,9 +254,7 @@ class Store:
     def records(self) -> dict[str, ArticleRecord]:
         """Every completely indexed article, by id."""
         out: dict[str, ArticleRecord] = {}
-        total = self._articles.count()
-        for offset in range(0, total, _BATCH):
-            got = self._articles.get(include=["metadatas"], limit=_BATCH, offset=offset)
+        for got in _pages(self._articles, ["metadatas"]):
             for aid, meta in zip(got["ids"], got["metadatas"], strict=True):
                 out[aid] = ArticleRecord(
                     aid, str(meta.get("hash", "")), meta.get("path"), int(meta.get("chunks", 0))
@@ -277,9 +277,7 @@ class Store:
 
     def iter_chunks(self) -> Iterator[tuple[Chunk, dict[str, Any]]]:
         """Every stored chunk with its metadata (for building the keyword index)."""
-        total = self._chunks.count()
-        for offset in range(0, total, _BATCH):
-            got = self._chunks.get(include=["documents", "metadatas"], limit=_BATCH, offset=offset)
+        for got in _pages(self._chunks, ["documents", "metadatas"]):
             for cid, doc, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
                 yield chunk_from_metadata(cid, doc, meta), meta
 
@@ -287,9 +285,8 @@ class Store:
         """Every stored chunk of these articles, with its date key (for the keyword index
         to follow another writer's changes without reading the whole store)."""
         out: list[tuple[Chunk, int]] = []
-        ids = list(article_ids)
-        for i in range(0, len(ids), 500):
-            got = self._chunks.get(where={"article_id": {"$in": ids[i:i + 500]}},
+        for part in _batches(article_ids):
+            got = self._chunks.get(where={"article_id": {"$in": part}},
                                    include=["documents", "metadatas"])
             for cid, doc, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
                 out.append((chunk_from_metadata(cid, doc, meta), int(meta.get("date_key", 0))))
@@ -298,20 +295,14 @@ class Store:
     def chunk_owners(self) -> dict[str, str]:
         """Every stored chunk id with the id of its article (for consistency checks)."""
         out: dict[str, str] = {}
-        total = self._chunks.count()
-        for offset in range(0, total, _BATCH):
-            got = self._chunks.get(include=["metadatas"], limit=_BATCH, offset=offset)
+        for got in _pages(self._chunks, ["metadatas"]):
             for cid, meta in zip(got["ids"], got["metadatas"], strict=True):
                 out[cid] = str((meta or {}).get("article_id", ""))
         return out
 
     def missing_vectors(self, chunk_ids: Sequence[str]) -> list[str]:
         """The chunks among `chunk_ids` whose vector cannot be read back."""
-        bad: list[str] = []
-        ids = list(chunk_ids)
-        for i in range(0, len(ids), 500):
-            bad.extend(self._unreadable(ids[i:i + 500]))
-        return bad
+        return [cid for part in _batches(chunk_ids) for cid in self._unreadable(part)]
 
     def _unreadable(self, ids: list[str]) -> list[str]:
         try:
@@ -327,10 +318,9 @@ class Store:
 
     def delete_chunks(self, chunk_ids: Sequence[str]) -> None:
         """Remove chunks by id (orphans whose article record is gone)."""
-        ids = list(chunk_ids)
-        for i in range(0, len(ids), 500):
-            self._chunks.delete(ids=ids[i:i + 500])
-        if ids:
+        for part in _batches(chunk_ids):
+            self._chunks.delete(ids=part)
+        if chunk_ids:
             self._bump_generation()
 
     def nearest(
@@ -354,9 +344,9 @@ class Store:
                 raise
             if not self._warned:
                 self._warned = True
-                print(f"newsqa: warning: the vector index at {self.location} is incomplete "
-                      "(an ingest was interrupted); answering from keywords until "
-                      "`newsqa ingest` runs again.", file=sys.stderr)
+                log.warning("the vector index at %s is incomplete (an ingest was "
+                            "interrupted); answering from keywords until `newsqa ingest` "
+                            "runs again.", self.location)
             return []
         return [(cid, 1.0 - float(d))
                 for cid, d in zip(got["ids"][0], got["distances"][0], strict=True)]
@@ -371,12 +361,10 @@ class Store:
     def delete(self, article_ids: Sequence[str]) -> None:
         """Remove articles and all their chunks. The article record goes first, so a crash
         half-way leaves the article marked as not indexed, never as complete."""
-        ids = list(article_ids)
-        for i in range(0, len(ids), 500):
-            part = ids[i : i + 500]
+        for part in _batches(article_ids):
             self._articles.delete(ids=part)
             self._chunks.delete(where={"article_id": {"$in": part}})
-        if ids:
+        if article_ids:
             self._bump_generation()
 
     def write(
@@ -403,8 +391,8 @@ class Store:
                 )
             )
         store = self.vector_store()
-        for i in range(0, len(nodes), _BATCH):
-            store.add(nodes[i : i + _BATCH])
+        for batch in _batches(nodes):
+            store.add(batch)
         counts: dict[str, int] = {}
         for c in chunks:
             counts[c.article_id] = counts.get(c.article_id, 0) + 1
@@ -438,6 +426,18 @@ class Store:
                                            vectors, strict=True)
         }
         return [found[c] for c in chunk_ids if c in found]
+
+
+def _batches(items: Sequence[T]) -> Iterator[list[T]]:
+    """`items` in lists of at most `_BATCH`: one Chroma call each."""
+    for i in range(0, len(items), _BATCH):
+        yield list(items[i:i + _BATCH])
+
+
+def _pages(collection: Any, include: list[str]) -> Iterator[dict[str, Any]]:
+    """Every row of a Chroma collection, `_BATCH` rows per call."""
+    for offset in range(0, collection.count(), _BATCH):
+        yield collection.get(include=include, limit=_BATCH, offset=offset)
 
 
 def _forget_shared_client(chroma_dir: Path) -> None:

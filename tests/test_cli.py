@@ -135,12 +135,13 @@ def test_short_answer_is_printed_first_on_its_own_line() -> None:
     from assistant.answer import Answer, Citation, ShortAnswer
 
     quote = "Here, the organization called itself the Al-Nusra Front."
-    c = Citation(1, "a1", "IS in Syria", None, None, quote, 100, 100 + len(quote), "a1:0")
+    c = Citation(n=1, article_id="a1", title="IS in Syria", date=None, url=None, quote=quote,
+                 start=100, end=100 + len(quote), chunk_id="a1:0")
     answer = Answer(question="What did it call itself?", text=f"{quote} [1]", abstained=False,
                     citations=(c,))
     at = 100 + quote.index("Al-Nusra Front")
-    with_short = replace(answer, short_answer=ShortAnswer("Al-Nusra Front", 1, "a1", at,
-                                                          at + 14, 3.0))
+    with_short = replace(answer, short_answer=ShortAnswer(
+        text="Al-Nusra Front", n=1, article_id="a1", start=at, end=at + 14, score=3.0))
     lines = cli.format_answer(with_short).splitlines()
     assert lines[0] == "Answer: Al-Nusra Front [1]"
     assert lines[1] == f"{quote} [1]"

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from index import embed
-from index.embed import Embedder, make_embedder, mean_pool, span_pool
+from index.embed import Embedder, make_embedder, mean_pool
 from index.errors import EmbedderUnavailable
 from index.settings import EmbeddingSettings
 
@@ -66,16 +66,6 @@ def test_mean_pool_ignores_padding_and_normalises() -> None:
     pooled = mean_pool(hidden, mask)
     assert pooled.dtype == np.float32
     np.testing.assert_allclose(pooled, [[1.0, 0.0]], atol=1e-6)
-
-
-def test_span_pool_averages_the_tokens_inside_each_span() -> None:
-    hidden = np.array([[9.0, 9.0], [1.0, 0.0], [0.0, 1.0], [3.0, 0.0], [9.0, 9.0]])
-    offsets = [(0, 0), (0, 4), (5, 8), (9, 12), (0, 0)]  # [CLS] "The" "cat" "sat" [SEP]
-    special = [1, 0, 0, 0, 1]
-    got = span_pool(hidden, offsets, special, [(0, 8), (9, 12), (13, 20)])
-    np.testing.assert_allclose(got[0], [2 ** -0.5, 2 ** -0.5], atol=1e-6)  # "The cat"
-    np.testing.assert_allclose(got[1], [1.0, 0.0])  # "sat"
-    np.testing.assert_allclose(got[2], [0.0, 0.0])  # no token there (cut off): a zero row
 
 
 def test_unknown_model_says_what_to_do() -> None:
@@ -190,22 +180,6 @@ def test_int8_close_to_fp32_and_ranks_relevant_first(
     query = int8_embedder.embed_query(QUERY)
     relevant, unrelated = int8_embedder.embed_documents([RELEVANT, UNRELATED])
     assert float(query @ relevant) > float(query @ unrelated) + 0.3
-
-
-@pytest.mark.integration
-def test_span_vectors_come_from_the_same_pass_as_the_text_vectors(
-    onnx_embedder: Embedder,
-) -> None:
-    texts = [f"Wimbledon\n{RELEVANT} {UNRELATED}", LONG, "Hi."]
-    spans = [[(10, 10 + len(RELEVANT)), (11 + len(RELEVANT), len(texts[0]))],
-             [(len(LONG) - 20, len(LONG))], []]
-    vectors, pooled = onnx_embedder.embed_spans(texts, spans)  # type: ignore[attr-defined]
-    np.testing.assert_allclose(vectors, onnx_embedder.embed_documents(texts), atol=1e-6)
-    assert [p.shape for p in pooled] == [(2, 384), (1, 384), (0, 384)]
-    np.testing.assert_allclose(np.linalg.norm(pooled[0], axis=1), 1.0, atol=1e-5)
-    query = onnx_embedder.embed_query(QUERY)
-    assert float(pooled[0][0] @ query) > float(pooled[0][1] @ query)  # in context, still apart
-    assert not pooled[1].any()  # past the model's window: nothing to pool
 
 
 @pytest.mark.integration

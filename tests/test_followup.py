@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.followup import condense_query, needs_context, refers_back
+from assistant.followup import context_questions, needs_context, refers_back
 from assistant.sentence import names
 from assistant.service import Assistant
 from tests.conftest import SEEDS, make_settings
@@ -53,24 +53,24 @@ def test_names() -> None:
     assert names("Where is it?") == []
 
 
-def test_condense_query_two_turns() -> None:
-    assert condense_query(Q1, []) == Q1
-    assert condense_query(Q2, [Q1]) == f"{Q1} {Q2}"
+def test_context_questions_two_turns() -> None:
+    assert context_questions(Q1, []) == []
+    assert context_questions(Q2, [Q1]) == [Q1]
 
 
-def test_condense_query_topic_change_is_not_polluted() -> None:
-    assert condense_query("Who leads HTS?", [Q1, Q2]) == "Who leads HTS?"
+def test_context_questions_topic_change_is_not_polluted() -> None:
+    assert context_questions("Who leads HTS?", [Q1, Q2]) == []
 
 
-def test_condense_query_keeps_the_standalone_question_in_long_chains() -> None:
+def test_context_questions_keep_the_standalone_question_in_long_chains() -> None:
     history = ["Who leads HTS?", Q1, Q2, "How many were killed?"]
     # walks back to Q1 (the last standalone question), keeps it and the latest follow-up
-    assert condense_query("And in Iraq?", history) == f"{Q1} How many were killed? And in Iraq?"
+    assert context_questions("And in Iraq?", history) == [Q1, "How many were killed?"]
 
 
-def test_condense_query_ignores_blank_history() -> None:
-    assert condense_query(Q2, ["", "   "]) == Q2
-    assert condense_query(Q2, ["  Where are   remaining IS cells? "]) == f"{Q1} {Q2}"
+def test_context_questions_ignore_blank_history() -> None:
+    assert context_questions(Q2, ["", "   "]) == []
+    assert context_questions(Q2, ["  Where are   remaining IS cells? "]) == [Q1]
 
 
 # -- over the seed, with the real model ------------------------------------------------------

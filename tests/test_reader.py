@@ -84,8 +84,9 @@ def test_continuation_sentences(sentence: str, expected: bool) -> None:
 
 def _window(article: str, sentence: str, relevance: float = 0.6, rank: int = 0) -> Window:
     start = article.index(sentence)
-    return Window("a1", start, start + len(sentence), start + len(sentence), sentence,
-                  relevance, rank, date(2024, 12, 10))
+    return Window(article_id="a1", start=start, end=start + len(sentence),
+                  head_end=start + len(sentence), text=sentence, relevance=relevance,
+                  passage_rank=rank, date=date(2024, 12, 10))
 
 
 def _read_alone(question: str, article: str) -> Span | None:
@@ -332,7 +333,8 @@ class _Unsure:
         def span(name: str, belief: float) -> Span:
             start = self.text.index(name)
             window = next(i for i, w in enumerate(windows) if w.start <= start < w.end)
-            return Span(window, start, start + len(name), name, 5.0, belief)
+            return Span(window=window, start=start, end=start + len(name), text=name,
+                        score=5.0, belief=belief)
 
         return Reading(span(self.answer, 0.5), tuple(1 / len(windows) for _ in windows),
                        (span(self.runner_up, 0.3),))
@@ -356,3 +358,23 @@ def test_the_readers_runner_up_is_quoted_too() -> None:
     assert any("Tomas Berg" in q for q in quotes)
     assert len(quotes) <= AnswerSettings().max_sentences + 2
     assert all(c.quote == text[c.start:c.end] for c in answer.citations)
+
+
+def test_features_are_placed_by_name_and_a_missing_one_is_an_error() -> None:
+    from assistant.reader.span import FEATURES, vector
+
+    values = {name: float(i) for i, name in enumerate(FEATURES)}
+    assert vector(values).tolist() == [float(i) for i in range(len(FEATURES))]
+    without = {k: v for k, v in values.items() if k != "verb_near"}
+    with pytest.raises(ValueError, match="verb_near"):
+        vector(without)
+    with pytest.raises(ValueError, match="new_clue"):
+        vector({**values, "new_clue": 1.0})
+
+
+def test_windows_and_spans_take_keywords_only() -> None:
+    """Offsets of the same type side by side: a swapped pair would be silently wrong."""
+    with pytest.raises(TypeError):
+        Window("a1", 0, 10, 10, "Some text.", 0.5, 0, None)  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        Span(0, 0, 4, "Some", 1.0)  # type: ignore[misc]

@@ -146,7 +146,8 @@ def test_window_cuts_at_sentence_boundaries() -> None:
     long = ("Filler words go here for a while. " * 20) + "The quote. " + ("More after. " * 30)
     s = long.index("The quote.")
     html = render.quote_block(
-        Citation(1, "x", "T", None, None, "The quote.", s, s + 10, "x:0"),
+        Citation(n=1, article_id="x", title="T", date=None, url=None, quote="The quote.",
+                 start=s, end=s + 10, chunk_id="x:0"),
         Answer("q", "The quote. [1]", False),
         Article("x", long, "T"), context=80,
     )
@@ -192,8 +193,9 @@ def _with_short() -> Answer:
 
     answer = _answer()
     start = TEXT.index("Badia desert")
-    return replace(answer, short_answer=ShortAnswer("Badia desert", 1, "a1", start,
-                                                    start + len("Badia desert"), 2.0))
+    return replace(answer, short_answer=ShortAnswer(
+        text="Badia desert", n=1, article_id="a1", start=start,
+        end=start + len("Badia desert"), score=2.0))
 
 
 def test_short_answer_leads_the_chat_message_in_bold_with_its_marker() -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 from collections.abc import Sequence
@@ -31,6 +32,22 @@ def offline_environment() -> None:
         ("TOKENIZERS_PARALLELISM", "false"),
     ):
         os.environ.setdefault(key, value)
+
+
+class _Stderr(logging.Handler):
+    """`newsqa: warning: ...` on whatever sys.stderr is at the time (tests swap it)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        print(f"newsqa: {record.levelname.lower()}: {record.getMessage()}", file=sys.stderr)
+
+
+def configure_logging() -> None:
+    """Warnings of newsqa's own packages reach stderr as `newsqa: warning: ...`; they
+    still propagate, so an embedding application's handlers see them too."""
+    for name in ("assistant", "index", "ui"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(h, _Stderr) for h in logger.handlers):
+            logger.addHandler(_Stderr(logging.WARNING))
 
 
 def _date(value: str) -> date:
@@ -300,6 +317,7 @@ COMMANDS = {
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `newsqa` console script."""
     offline_environment()
+    configure_logging()
     args = build_parser().parse_args(argv)
     from assistant.errors import AssistantError
     from index.errors import IndexNotFound, NewsIndexError

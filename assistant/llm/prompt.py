@@ -38,8 +38,8 @@ _INSTRUCTIONS_TOKENS = 350  # system prompt and format description, roughly
 _FENCE = re.compile(r"</?passage\b", re.IGNORECASE)
 
 
-@dataclass(frozen=True)
-class Sentence:
+@dataclass(frozen=True, kw_only=True)
+class NumberedSentence:
     """A numbered sentence of a passage, located in its article."""
 
     id: str  # "n.i": passage n, sentence i (both from 1)
@@ -55,7 +55,7 @@ class NumberedPassage:
 
     n: int
     passage: Passage
-    sentences: tuple[Sentence, ...]
+    sentences: tuple[NumberedSentence, ...]
 
 
 @dataclass(frozen=True)
@@ -84,7 +84,8 @@ def number_passages(passages: Sequence[Passage], max_passages: int,
         used += cost
         n = len(out) + 1
         sents = tuple(
-            Sentence(f"{n}.{i}", n, p.start + s, p.start + e, p.text[s:e])
+            NumberedSentence(id=f"{n}.{i}", passage=n, start=p.start + s, end=p.start + e,
+                             text=p.text[s:e])
             for i, (s, e) in enumerate(split_sentences(p.text), start=1)
         )
         out.append(NumberedPassage(n, p, sents))

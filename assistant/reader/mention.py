@@ -28,7 +28,7 @@ _LEADING = frozenset({"the", "a", "an", "this", "that", "these", "those"})
 _MAX_TOKENS = 8  # longer runs are descriptions, not answers
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Mention:
     """A span of `text[start:end]` that could answer a question."""
 

@@ -48,6 +48,7 @@ FEATURES = (
     "aligned", "relative_date", "year", "preposition", "verb_near", "local_idf", "outlet",
     "short_name",
 )
+_FEATURE_SET = frozenset(FEATURES)
 
 _CONTINUES = re.compile(
     r"^[\"“‘(]?(?:it|its|they|their|them|he|his|him|she|her|this|that|these|those|here|"
@@ -64,7 +65,7 @@ def continues(sentence: str) -> bool:
     return bool(_CONTINUES.match(sentence) or _PRONOUN_SAID.search(sentence))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Window:
     """Text the reader reads: a sentence and the next one. Offsets are in the article
     text; `head_end` is where the first sentence ends, `quote_end` where the quote of this
@@ -82,7 +83,7 @@ class Window:
     quote_end: int = -1
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Span:
     """The reader's answer: `text == article text[start:end]`, inside `windows[window]`."""
 
@@ -281,49 +282,63 @@ class SpanReader:
                 side = [i for i in after_hits if (
                     last < i <= last + clue.NEAR if question.asks_subject
                     else m.token - clue.NEAR <= i < m.token)]
-                out.append(Candidate(wi, m, np.array([
-                    1.0,
-                    strength,
-                    float(strength >= 1.0),
-                    kw_share,
-                    1.0 / (1.0 + dist / 3.0),
-                    float(dist <= 3),
-                    asked,
-                    float(asked >= 1.0),
-                    math.log1p(n_art),
-                    float(n_pass > n_art),
-                    1.0 / (1.0 + wi),
-                    w.relevance,
-                    best_rel - w.relevance,
-                    1.0 / (1.0 + w.passage_rank),
-                    min(m.tokens, 8) / 8.0,
-                    float(m.tokens > 4),
-                    float(m.kind == "entity"),
-                    float(m.kind == "phrase"),
-                    float(m.proper),
-                    float(m.start == 0 and m.text.isupper()),
-                    float(question.focus is not None and stem(question.focus) in plain),
-                    float(any(abs(i - m.token) <= 3 for i in focus_at)),
-                    float(w.start + m.start >= w.head_end),
-                    float(norm not in first_seen),
-                    float(holds),
-                    float(dist < 99 and before == question.asks_subject),
-                    float(m.fragment),
-                    float(m.kind == "number"),
-                    float(clue.named_as(tokens, m.token)),
-                    len(local - set(own)) / max(len(question.keywords), 1),
-                    len({keys[i] for i in side}) / max(len(question.after), 1),
-                    float(clue.RELATIVE_DATE.fullmatch(m.text.lower()) is not None),
-                    clue.year_fit(question, m.text),
-                    float(clue.after_preposition(tokens, m.token, question.answer_type)),
-                    float(verb_near),
-                    near_idf,
-                    float(norm in clue.OUTLETS),
-                    float(m.label == "PERSON" and " " not in m.text and m.text in surnames),
-                ]), option))
+                values = {
+                    "bias": 1.0,
+                    "type": strength,
+                    "type_strong": float(strength >= 1.0),
+                    "window_keywords": kw_share,
+                    "proximity": 1.0 / (1.0 + dist / 3.0),
+                    "near_keyword": float(dist <= 3),
+                    "in_question": asked,
+                    "all_in_question": float(asked >= 1.0),
+                    "agree_articles": math.log1p(n_art),
+                    "repeated": float(n_pass > n_art),
+                    "window_rank": 1.0 / (1.0 + wi),
+                    "relevance": w.relevance,
+                    "relevance_gap": best_rel - w.relevance,
+                    "passage_rank": 1.0 / (1.0 + w.passage_rank),
+                    "length": min(m.tokens, 8) / 8.0,
+                    "long": float(m.tokens > 4),
+                    "entity": float(m.kind == "entity"),
+                    "phrase": float(m.kind == "phrase"),
+                    "proper": float(m.proper),
+                    "dateline": float(m.start == 0 and m.text.isupper()),
+                    "focus_in": float(question.focus is not None and stem(question.focus) in plain),
+                    "focus_near": float(any(abs(i - m.token) <= 3 for i in focus_at)),
+                    "continuation": float(w.start + m.start >= w.head_end),
+                    "first_in_window": float(norm not in first_seen),
+                    "holds_typed": float(holds),
+                    "subject_order": float(dist < 99 and before == question.asks_subject),
+                    "fragment": float(m.fragment),
+                    "number": float(m.kind == "number"),
+                    "named_as": float(clue.named_as(tokens, m.token)),
+                    "local_share": len(local - set(own)) / max(len(question.keywords), 1),
+                    "aligned": len({keys[i] for i in side}) / max(len(question.after), 1),
+                    "relative_date": float(
+                        clue.RELATIVE_DATE.fullmatch(m.text.lower()) is not None),
+                    "year": clue.year_fit(question, m.text),
+                    "preposition": float(
+                        clue.after_preposition(tokens, m.token, question.answer_type)),
+                    "verb_near": float(verb_near),
+                    "local_idf": near_idf,
+                    "outlet": float(norm in clue.OUTLETS),
+                    "short_name": float(
+                        m.label == "PERSON" and " " not in m.text and m.text in surnames),
+                }
+                out.append(Candidate(window=wi, mention=m, features=vector(values),
+                                     option=option))
                 if option is None:
                     first_seen.add(norm)
         return out
+
+
+def vector(values: dict[str, float]) -> np.ndarray:
+    """A candidate's features in `FEATURES` order, from their names: a feature added or
+    dropped on one side only is an error, not a silently shifted column."""
+    if values.keys() != _FEATURE_SET:
+        raise ValueError(f"reader features differ from FEATURES: "
+                         f"{sorted(values.keys() ^ _FEATURE_SET)}")
+    return np.fromiter((values[f] for f in FEATURES), float, len(FEATURES))
 
 
 def _answers(cands: Sequence[Candidate], windows: Sequence[Window], scores: np.ndarray,
@@ -341,8 +356,9 @@ def _answers(cands: Sequence[Candidate], windows: Sequence[Window], scores: np.n
     for key, i in best.items():
         c = cands[i]
         w = windows[c.window]
-        out.append(Span(c.window, w.start + c.mention.start, w.start + c.mention.end,
-                        c.mention.text, float(scores[i]), belief[key]))
+        out.append(Span(window=c.window, start=w.start + c.mention.start,
+                        end=w.start + c.mention.end, text=c.mention.text,
+                        score=float(scores[i]), belief=belief[key]))
     # The top-scored mention's answer leads (it is the short answer), then by belief.
     top = _normalized(cands[int(np.argmax(scores))].mention.text)
     out.sort(key=lambda s: (_normalized(s.text) != top, -s.belief))
@@ -365,8 +381,8 @@ def _occurrences(option: str, text: str, doc: Parsed) -> list[Mention]:
         known = same.get((a, b))
         first = doc.token_at(a)
         last = doc.token_at(b - 1)
-        out.append(known or Mention(a, b, text[a:b], "phrase", "", False, first,
-                                    last - first + 1))
+        out.append(known or Mention(start=a, end=b, text=text[a:b], kind="phrase", label="",
+                                    proper=False, token=first, tokens=last - first + 1))
     return out
 
 
