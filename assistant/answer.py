@@ -147,13 +147,21 @@ class Answerer(Protocol):
         ...
 
 
+ONLY_ENGLISH = ("This assistant understands questions in English only, and found nothing "
+                "that answers this one as asked. Ask it in English, e.g. \"Where are the "
+                "remaining IS cells?\"")
+
+
 def abstention(
-    question: str, passages: list[Passage], query: str = "", relevance: float | None = None
+    question: str, passages: list[Passage], query: str = "", relevance: float | None = None,
+    *, english: bool = True,
 ) -> Answer:
-    """The honest answer when the articles hold nothing relevant."""
+    """The honest answer when the articles hold nothing relevant; for a question that is
+    not in English (`Question.english`), one that says only English is understood."""
     return Answer(
         question=question,
-        text="The indexed articles don't say anything that answers this question.",
+        text=("The indexed articles don't say anything that answers this question."
+              if english else ONLY_ENGLISH),
         abstained=True,
         retrieved=tuple(passages),
         query=query,

@@ -110,7 +110,7 @@ class ExtractiveAnswerer:
         question = q.text
         cands = self.candidates(passages)
         if not cands:
-            return abstention(question, passages, query or "")
+            return abstention(question, passages, query or "", english=q.english)
         named: np.ndarray | None = None
         if prefer:
             from assistant.choice import match
@@ -127,7 +127,7 @@ class ExtractiveAnswerer:
             rel = rel + W_PREFER * named
         relevance = float(rel.max())
         if relevance < self.settings.min_relevance:
-            return abstention(question, passages, query or "", relevance)
+            return abstention(question, passages, query or "", relevance, english=q.english)
         t_read = time.perf_counter()
         span, span_cand, mass, others = (self._read(q, cands, rel, passages)
                                          if self.reader is not None and prefer is None

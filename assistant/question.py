@@ -93,6 +93,9 @@ class Question:
     # Keywords in the form quiz options are matched in (`sentence.match_words`: number
     # words as digits).
     match_words: frozenset[str] = frozenset()
+    # False when the question is plainly in another language (`looks_english`): the
+    # reader and the keyword matching understand English only, so an abstention says so.
+    english: bool = True
 
 
 def analyse(text: str) -> Question:
@@ -113,7 +116,40 @@ def analyse(text: str) -> Question:
         after=frozenset(keywords(after)) if after else frozenset(),
         names=tuple(names(text)),
         match_words=frozenset(match_words(text)),
+        english=looks_english(text),
     )
+
+
+# Function words that open or carry most questions; the foreign ones are not English
+# words (or rarely are), so a question full of them is in another language.
+_ENGLISH_WORDS = frozenset("""
+the a an is are was were be been what who whom whose where when which why how did does do
+of in on at to for with by from and or not has have had will would can could there their
+this that these those it its about after before
+""".split())
+_FOREIGN_WORDS = frozenset("""
+der das und ist sind wo wer wie warum wann nicht ein eine einen dem des im auf für über
+welche welcher wurde wird hat haben nach bei
+les est sont où qui quoi quand pourquoi comment une du au aux avec pour dans sur qu'est
+quel quelle ont été
+los las es son dónde donde quién quien qué cuándo cuántos cómo del con para está fue
+chi dove quando perché sono gli della che
+onde quem quando porque são foi não uma
+waar wie wat waarom wanneer zijn het een niet
+""".split())
+
+
+def looks_english(text: str) -> bool:
+    """Whether a question may be English: False only when most of its letters are not
+    Latin (Cyrillic, Arabic, CJK ...) or its function words are plainly another
+    language's ("Wo sind die verbleibenden IS-Zellen?"). Cheap: no model."""
+    letters = [ch for ch in text if ch.isalpha()]
+    if letters and sum(ord(ch) > 0x24F for ch in letters) > len(letters) / 2:
+        return False
+    tokens = re.findall(r"[^\W\d_]+(?:'[^\W\d_]+)?", text.lower())
+    foreign = sum(t in _FOREIGN_WORDS for t in tokens)
+    english = sum(t in _ENGLISH_WORDS for t in tokens)
+    return not (foreign >= 2 and foreign >= 2 * english)
 
 
 def as_question(question: str | Question) -> Question:

@@ -65,14 +65,15 @@ class IndexWriting:
         self, paths: Iterable[str | Path], prune: bool = False, rebuild: bool = False,
         progress: bool = False, wait: bool = True,
         on_wait: Callable[[Holder], None] | None = None, drop_missing: bool = True,
-        on_progress: ProgressCallback | None = None,
+        on_progress: ProgressCallback | None = None, follow_symlinks: bool = False,
     ) -> IngestReport:
         """Index new and changed articles under `paths` (files or folders), holding the
         data home's writer lock (`wait` for another writer, else raise WriterBusy).
         `drop_missing=False` only adds and updates (uploads). `rebuild` indexes `paths`
         into a new collection that replaces the old one only once it is complete.
         `on_progress(articles_done, articles_read, chunks_embedded)` is called as batches
-        reach the store (for job progress; not with `rebuild`)."""
+        reach the store (for job progress; not with `rebuild`). Links inside folders that
+        lead outside `paths` are reported, not read, unless `follow_symlinks`."""
         from index.chunk import Chunker
 
         # Everything that can be refused is checked before anything is touched.
@@ -82,14 +83,16 @@ class IndexWriting:
                                            on_wait=on_wait):
             self.follow()
             if rebuild:
-                report = self._rebuild([Path(p) for p in paths], chunker, expected, progress)
+                report = self._rebuild([Path(p) for p in paths], chunker, expected, progress,
+                                       follow_symlinks)
             else:
                 self.store.open(expected, create=True)
                 self._opened = True
                 ingestor = self._ingestor(self.store, chunker, self.keyword, progress,
                                           on_progress)
                 report = ingestor.ingest([Path(p) for p in paths], prune=prune,
-                                         drop_missing=drop_missing)
+                                         drop_missing=drop_missing,
+                                         follow_symlinks=follow_symlinks)
         self._retriever = None  # pick up the new articles on the next question
         return report
 
@@ -110,7 +113,7 @@ class IndexWriting:
         )
 
     def _rebuild(self, paths: list[Path], chunker: Chunker, expected: Manifest,
-                 progress: bool) -> IngestReport:
+                 progress: bool, follow_symlinks: bool = False) -> IngestReport:
         """Build a complete new index beside the live one, then swap it in; the live one
         answers until the swap, and stays if this is interrupted or fails."""
         from index.keyword import KeywordIndex
@@ -123,7 +126,8 @@ class IndexWriting:
         staged.open(expected, create=True)
         keyword = KeywordIndex(self._keyword_folder(staged.base()))
         try:
-            report = self._ingestor(staged, chunker, keyword, progress).ingest(paths)
+            report = self._ingestor(staged, chunker, keyword, progress).ingest(
+                paths, follow_symlinks=follow_symlinks)
         except BaseException:
             with contextlib.suppress(Exception):
                 staged.drop()

@@ -48,3 +48,7 @@ class ArticleTooLarge(ParseError):
 
 class NothingReadable(ParseError):
     """A folder given to ingest holds no file of a supported type."""
+
+
+class LinkOutside(ParseError):
+    """A link inside a folder being ingested points outside the paths given."""

@@ -123,7 +123,7 @@ class Ingestor:
         self._done = 0  # articles of this run written to the store (for on_progress)
 
     def ingest(self, paths: Iterable[Path], prune: bool = False,
-               drop_missing: bool = True) -> IngestReport:
+               drop_missing: bool = True, follow_symlinks: bool = False) -> IngestReport:
         """Index new and changed articles under `paths`; drop articles whose file now
         holds other content (unless `drop_missing` is off: uploads only ever add or
         update); with `prune`, drop articles whose file is gone.
@@ -132,7 +132,7 @@ class Ingestor:
         `failures` as `path[:line]: reason` and every good article is committed."""
         t0 = time.perf_counter()
         report = IngestReport()
-        files, errors = collect_files([Path(p) for p in paths])
+        files, errors = collect_files([Path(p) for p in paths], follow_symlinks)
         report.failures.extend(errors)
         report.files = len(files)
         records = self.store.records()

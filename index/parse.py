@@ -9,6 +9,7 @@ from __future__ import annotations
 import codecs
 import gzip
 import json
+import os
 import re
 import zlib
 from collections.abc import Iterable, Iterator
@@ -16,7 +17,16 @@ from datetime import date
 from pathlib import Path
 
 from index.article import Article, content_hash
-from index.errors import ArticleTooLarge, NothingReadable, ParseError, UnsupportedFileType
+from index.encoding import BOMS, decode
+from index.errors import (
+    ArticleTooLarge,
+    LinkOutside,
+    NothingReadable,
+    ParseError,
+    UnsupportedFileType,
+)
+from index.stream import depth_message, too_deep
+from index.stream import lines as stream_lines
 
 TEXT_TYPES = (".txt", ".md", ".markdown")
 HTML_TYPES = (".html", ".htm")
@@ -46,20 +56,27 @@ def is_question_file(path: Path) -> bool:
     return path.name.lower().startswith("questions") and file_type(path) in JSON_TYPES
 
 
-def collect_files(paths: Iterable[Path]) -> tuple[list[Path], list[ParseError]]:
+def collect_files(paths: Iterable[Path], follow_symlinks: bool = False
+                  ) -> tuple[list[Path], list[ParseError]]:
     """Expand folders recursively. Named files of unknown type and missing paths are errors;
     inside folders, unknown files, hidden files and question sets are skipped quietly
-    (folders hold other things too)."""
+    (folders hold other things too).
+
+    A link inside a folder whose target lies outside every path given is not read (a
+    shared drop folder must not make ingest read whatever a link points at, such as
+    /etc/passwd); each is reported by name. `follow_symlinks` reads them. A path given
+    itself is the user's explicit choice and is read even when it is a link."""
+    paths = list(paths)
+    roots = [p.resolve() for p in paths if p.exists()]
     files: list[Path] = []
     errors: list[ParseError] = []
     for p in paths:
         if p.is_dir():
-            found = [
-                f for f in sorted(p.rglob("*"))
-                if f.is_file() and not f.name.startswith(".") and is_supported(f)
-                and not is_question_file(f)
-            ]
-            if not found:
+            found, outside = _walk(p, roots, follow_symlinks)
+            errors.extend(LinkOutside(str(link), f"a link to {target}, outside the paths "
+                                      "given; not read (pass --follow-symlinks to read it)")
+                          for link, target in outside)
+            if not found and not outside:
                 errors.append(NothingReadable(
                     str(p), f"no article files in this folder; supported: "
                     f"{', '.join(SUPPORTED)} (optionally .gz)"))
@@ -76,17 +93,68 @@ def collect_files(paths: Iterable[Path]) -> tuple[list[Path], list[ParseError]]:
     return files, errors
 
 
+def _walk(folder: Path, roots: list[Path], follow: bool
+          ) -> tuple[list[Path], list[tuple[Path, Path]]]:
+    """(article files under `folder`, links leading outside `roots` with their targets)."""
+    found: list[Path] = []
+    outside: list[tuple[Path, Path]] = []
+    seen: set[Path] = set()  # real folders walked: a link loop is walked once
+    for dirpath, dirnames, filenames in os.walk(folder, followlinks=follow):
+        here = Path(dirpath)
+        real = here.resolve()
+        if real in seen:
+            dirnames[:] = []
+            continue
+        seen.add(real)
+        for name in sorted(dirnames):
+            sub = here / name
+            if sub.is_symlink() and not follow and not _inside(sub.resolve(), roots):
+                outside.append((sub, sub.resolve()))
+        for name in filenames:
+            f = here / name
+            if name.startswith(".") or not f.is_file() or not is_supported(f) \
+                    or is_question_file(f):
+                continue
+            if f.is_symlink() and not follow and not _inside(f.resolve(), roots):
+                outside.append((f, f.resolve()))
+                continue
+            found.append(f)
+    found.sort()
+    outside.sort()
+    return found, outside
+
+
+def _inside(target: Path, roots: list[Path]) -> bool:
+    return any(target == r or target.is_relative_to(r) for r in roots)
+
+
 MB = 1024 * 1024
 SIZE_SETTING = "NEWSQA_INGEST__MAX_ARTICLE_MB"
+
+
+# A JSON Lines line may hold escapes (\uXXXX is 6 bytes for one character) and other
+# fields beside the text: a line this much over the article limit cannot hold a text
+# within it, and is skipped while it streams.
+LINE_FACTOR, LINE_SLACK = 6, MB
+# A .json file (one object or an array) is parsed whole: at most this many times the
+# article limit; JSON Lines have no such cap.
+JSON_FILE_FACTOR = 64
 
 
 def parse_file(path: Path, max_article_bytes: int | None = None) -> Iterator[Article | ParseError]:
     """Yield the articles in a file, and a ParseError for each part that cannot be read.
     With `max_article_bytes`, a text or HTML file (one article) over it is refused before
-    it is read, and so is each JSON record whose text is over it."""
+    it is read, and so is each JSON record whose text is over it; JSON Lines are read a
+    line at a time (`index.stream`), so memory stays bounded however large the file or
+    its lines are."""
     kind = file_type(path)
+    if kind in (".jsonl", ".ndjson"):
+        yield from _parse_jsonl(path, max_article_bytes)
+        return
     one_article = kind not in JSON_TYPES
     limit = max_article_bytes if one_article else None
+    if not one_article and max_article_bytes is not None:
+        limit = JSON_FILE_FACTOR * max_article_bytes
     try:
         if limit is not None and path.suffix.lower() != ".gz" and path.stat().st_size > limit:
             yield _too_large(str(path), path.stat().st_size, limit)
@@ -96,7 +164,9 @@ def parse_file(path: Path, max_article_bytes: int | None = None) -> Iterator[Art
         yield ParseError(str(path), f"cannot read file: {exc}")
         return
     if raw is None:
-        yield _too_large(str(path), None, limit or 0)
+        yield (_too_large(str(path), None, limit or 0) if one_article else ParseError(
+            str(path), f"JSON file over {(limit or 0) / MB:g} MB ({JSON_FILE_FACTOR} x the "
+            f"limit of {SIZE_SETTING}); write it as JSON Lines (.jsonl), one record a line"))
         return
     try:
         text = decode(raw)
@@ -129,47 +199,6 @@ def _too_large(where: str, size: int | None, limit: int, line: int | None = None
     return ArticleTooLarge(
         where, f"article too large ({what} the {limit / MB:g} MB limit of "
         f"{SIZE_SETTING}); split it, or raise the setting", line)
-
-
-_BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
-         (codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
-         (codecs.BOM_UTF16_BE, "utf-16"))
-
-
-def decode(raw: bytes) -> str:
-    """Text from bytes: UTF-8 (the common case, checked first), a BOM's encoding, else the
-    encoding charset-normalizer detects (Latin-1, Windows-1252, UTF-16 without BOM, ...).
-    Raises UnicodeDecodeError when nothing fits or the result is not text (binary)."""
-    text = _decode(raw)
-    controls = sum(1 for ch in text if ord(ch) < 32 and ch not in "\t\n\r\f")
-    if controls > max(2, len(text) // 50):
-        raise UnicodeDecodeError("unknown", raw, 0, len(raw), "binary data, not text")
-    return text
-
-
-def _decode(raw: bytes) -> str:
-    for bom, encoding in _BOMS:
-        if raw.startswith(bom):
-            return raw.decode(encoding)  # a BOM that does not decode is not text
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        first = exc
-    from charset_normalizer import from_bytes
-
-    matches = list(from_bytes(raw))
-    best = matches[0] if matches else None
-    # Short Western texts fit several 8-bit code pages equally well; prefer Windows-1252
-    # (what browsers read Latin-1 as, and the usual legacy encoding of news text).
-    for m in matches:
-        if best is not None and m.chaos <= best.chaos + 0.01 and \
-                {"cp1252", "latin_1"} & {m.encoding, *m.could_be_from_charset}:
-            best = m
-            break
-    if best is None or not str(best).strip():
-        raise UnicodeDecodeError(first.encoding, first.object, first.start, first.end,
-                                 "not UTF-8, and no other text encoding fits")
-    return str(best)
 
 
 def _guard(make: object, path: Path) -> Article | ParseError:
@@ -270,8 +299,14 @@ def parse_record(rec: object, where: str) -> Article:
 def _parse_json(text: str, path: Path,
                 max_bytes: int | None = None) -> Iterator[Article | ParseError]:
     if file_type(path) == ".json":  # one object or an array of objects
+        if too_deep(text):
+            yield ParseError(str(path), depth_message())
+            return
         try:
             data = json.loads(text)
+        except RecursionError:
+            yield ParseError(str(path), depth_message())
+            return
         except json.JSONDecodeError as exc:
             yield ParseError(str(path), f"invalid JSON: {exc.msg}", line=exc.lineno)
             return
@@ -279,15 +314,72 @@ def _parse_json(text: str, path: Path,
             yield _record(rec, str(path), None, i if isinstance(data, list) else None,
                           max_bytes)
         return
-    for lineno, line in enumerate(text.splitlines(), start=1):  # JSON Lines
-        if not line.strip():
-            continue
-        try:
-            rec = json.loads(line)
-        except json.JSONDecodeError as exc:
-            yield ParseError(str(path), f"invalid JSON: {exc.msg}", line=lineno)
-            continue
-        yield _record(rec, str(path), lineno, None, max_bytes)
+    # JSON Lines given as text (a UTF-16 file): split on "\n" only, as `index.stream` does.
+    for lineno, line in enumerate(text.split("\n"), start=1):
+        yield from _json_line(line, str(path), lineno, max_bytes)
+
+
+def _json_line(line: str, path: str, lineno: int,
+               max_bytes: int | None) -> Iterator[Article | ParseError]:
+    if not line.strip():
+        return
+    if too_deep(line):
+        yield ParseError(path, depth_message(), line=lineno)
+        return
+    try:
+        rec = json.loads(line)
+    except RecursionError:
+        yield ParseError(path, depth_message(), line=lineno)
+        return
+    except json.JSONDecodeError as exc:
+        yield ParseError(path, f"invalid JSON: {exc.msg}", line=lineno)
+        return
+    yield _record(rec, path, lineno, None, max_bytes)
+
+
+def _parse_jsonl(path: Path, max_bytes: int | None) -> Iterator[Article | ParseError]:
+    """JSON Lines streamed a line at a time; a truncated or corrupt compressed file keeps
+    the records before the break, and says where it broke."""
+    where = str(path)
+    line_limit = (LINE_FACTOR * max_bytes + LINE_SLACK) if max_bytes is not None else 1 << 62
+    done = read = 0
+    try:
+        opener = gzip.open if path.suffix.lower() == ".gz" else open
+        with opener(path, "rb") as f:
+            head = f.peek(4)[:4]
+            if any(head.startswith(bom) for bom, enc in BOMS if enc != "utf-8-sig"):
+                raw = f.read(JSON_FILE_FACTOR * max_bytes + 1) if max_bytes else f.read()
+                if max_bytes and len(raw) > JSON_FILE_FACTOR * max_bytes:
+                    yield ParseError(where, "UTF-16/32 JSON Lines file too large; save it "
+                                     "as UTF-8")
+                    return
+                yield from _parse_json(decode(raw), path, max_bytes)
+                return
+            for line in stream_lines(f, line_limit):
+                done = line.number
+                if line.data is None:
+                    yield _too_large(where, line.size, max_bytes or 0, line.number)
+                    continue
+                data = line.data.removeprefix(codecs.BOM_UTF8) if line.number == 1 \
+                    else line.data
+                try:
+                    text = data.decode("utf-8")
+                except UnicodeDecodeError:
+                    try:
+                        text = decode(data)
+                    except UnicodeDecodeError as exc:
+                        yield ParseError(where, f"cannot decode the line ({exc.reason}); save "
+                                         "the file as UTF-8", line=line.number)
+                        continue
+                for item in _json_line(text, where, line.number, max_bytes):
+                    read += isinstance(item, Article)
+                    yield item
+    except (OSError, EOFError, gzip.BadGzipFile, zlib.error) as exc:
+        if done == 0:
+            yield ParseError(where, f"cannot read file: {exc}")
+        else:
+            yield ParseError(where, f"the file breaks after line {done} ({exc or 'truncated'}); "
+                             f"the {read} complete record(s) before it were read", line=done)
 
 
 def _record(rec: object, path: str, line: int | None, item: int | None,

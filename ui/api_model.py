@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from index.parse import SIZE_SETTING, parse_record
+from index.stream import depth_message, too_deep
 
 NDJSON_TYPES = ("application/x-ndjson", "application/ndjson", "application/jsonl",
                 "application/x-jsonlines", "application/json-lines")
@@ -155,9 +156,14 @@ def describe(exc: ValidationError, prefix: str = "") -> list[tuple[str | None, s
 
 
 def parse_json(raw: bytes) -> Any:
-    """The body as JSON, or 400 saying where it breaks."""
+    """The body as JSON, or 400 saying where it breaks (or that it nests too deep: the
+    check runs before the parser, which recurses per level)."""
+    if too_deep(raw):
+        raise ApiError(400, f"the body is {depth_message()}")
     try:
         return json.loads(raw)
+    except RecursionError:
+        raise ApiError(400, f"the body is {depth_message()}") from None
     except UnicodeDecodeError:
         raise ApiError(400, "the body is not UTF-8 text; send UTF-8 JSON") from None
     except json.JSONDecodeError as exc:
@@ -174,10 +180,16 @@ def article_items(raw: bytes, ndjson: bool) -> list[Any]:
         except UnicodeDecodeError:
             raise ApiError(400, "the body is not UTF-8 text; send UTF-8 JSON lines") from None
         items: list[Any] = []
-        for lineno, line in enumerate(text.splitlines(), start=1):
+        # "\n" only: U+2028 and friends are allowed raw inside JSON strings.
+        for lineno, line in enumerate(text.split("\n"), start=1):
             if line.strip():
+                if too_deep(line):
+                    items.append(_InvalidLine(f"line {lineno} is {depth_message()}"))
+                    continue
                 try:
                     items.append(json.loads(line))
+                except RecursionError:
+                    items.append(_InvalidLine(f"line {lineno} is {depth_message()}"))
                 except json.JSONDecodeError as exc:
                     items.append(_InvalidLine(f"line {lineno} is not valid JSON ({exc.msg})"))
         return items

@@ -74,6 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="build a new index of PATHS only (after changing model or chunking); "
                         "it replaces the old one when complete")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--follow-symlinks", action="store_true",
+                   help="also read links inside folders that point outside the paths given")
     p.add_argument("--no-wait", action="store_true",
                    help="if another writer is running, exit 2 at once instead of waiting")
     p.add_argument("--verify", action="store_true",
@@ -202,7 +204,8 @@ def _waiting(holder: Holder) -> None:
 def cmd_ingest(args: argparse.Namespace) -> int:
     bot = _open(args)
     report = bot.ingest(args.paths, prune=args.prune, rebuild=args.rebuild,
-                        progress=not args.quiet, wait=not args.no_wait, on_wait=_waiting)
+                        progress=not args.quiet, wait=not args.no_wait, on_wait=_waiting,
+                        follow_symlinks=args.follow_symlinks)
     from index.errors import NothingReadable
 
     for failure in report.failures:

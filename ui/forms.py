@@ -7,6 +7,8 @@ import json
 from datetime import date
 from typing import Any
 
+from index.stream import depth_message, too_deep
+
 
 def parse_as_of(text: str | None) -> date | None:
     """'YYYY-MM-DD' -> date; empty -> None; anything else -> ValueError with a clear text."""
@@ -27,6 +29,8 @@ def parse_history(value: Any, what: str = "history") -> list[str]:
     if isinstance(value, str):
         stripped = value.strip()
         if stripped.startswith("["):
+            if too_deep(stripped):
+                raise ValueError(f"{what} is {depth_message()}")
             try:
                 return parse_history(json.loads(stripped), what)
             except json.JSONDecodeError:
