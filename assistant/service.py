@@ -10,6 +10,7 @@ answerer. The CLI and the chat UI are thin layers over it.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -28,6 +29,7 @@ from index.article import Article
 from index.errors import IndexNotFound
 from index.lock import WriterLock
 from index.manifest import Manifest
+from index.space import INCOMPLETE
 from index.store import Store
 
 if TYPE_CHECKING:
@@ -39,6 +41,7 @@ if TYPE_CHECKING:
 
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 NOTHING_INDEXED = "Nothing is indexed yet: run `newsqa ingest PATH`"
 
@@ -116,6 +119,10 @@ class Assistant(IndexWriting):
             raise IndexNotFound(NOTHING_INDEXED + f" (data home: {self.settings.home})")
         manifest = self.store.open(self.expected_manifest())
         self._opened = True
+        if (self.settings.home / INCOMPLETE).exists():
+            log.warning("the last ingest into %s stopped half-way through a batch (the disk "
+                        "was full); answers may miss those articles until `newsqa check "
+                        "--repair` mends the index", self.settings.home)
         return manifest
 
     # -- ask --------------------------------------------------------------------------

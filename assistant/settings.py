@@ -144,6 +144,10 @@ class ServeSettings(BaseModel):
         None, description="'user:password' turns on Gradio's login page. Unset: no login."
     )
     max_upload_mb: float = Field(20.0, gt=0, description="Largest article file accepted.")
+    max_upload_unpacked_mb: float = Field(
+        200.0, gt=0, description="Largest uploaded .gz file once decompressed (counted in a "
+        "stream, so a small compressed bomb is refused without filling memory).",
+    )
     api_token: SecretStr | None = Field(
         None,
         description="Bearer token the JSON API (/api/*, except /api/health) requires, as "

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from index.lock import Holder, WriterLock
 from index.manifest import Manifest
+from index.space import INCOMPLETE
 from index.store import Store
 
 if TYPE_CHECKING:
@@ -110,6 +111,8 @@ class IndexWriting:
             keyword=keyword,
             max_article_bytes=int(self.settings.ingest.max_article_mb * 1024 * 1024),
             on_progress=on_progress,
+            home=None if self.settings.store.chroma_url else self.settings.home,
+            min_free_bytes=int(self.settings.ingest.min_free_mb * 1024 * 1024),
         )
 
     def _rebuild(self, paths: list[Path], chunker: Chunker, expected: Manifest,
@@ -183,6 +186,8 @@ class IndexWriting:
             self.open()
             report = check_index(self.store, self.keyword, repair=True,
                                  reingest=lambda paths: self._reingest(paths))
+            if check_index(self.store, self.keyword, repair=False).ok:
+                (self.settings.home / INCOMPLETE).unlink(missing_ok=True)
         self._retriever = None
         return report
 

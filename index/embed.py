@@ -27,8 +27,9 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from index.errors import EmbedderUnavailable
+from index.errors import DiskFull, EmbedderUnavailable
 from index.settings import EmbeddingSettings
+from index.space import full_message, is_disk_full
 
 if TYPE_CHECKING:
     from tokenizers import Tokenizer
@@ -383,6 +384,9 @@ def ensure_onnx(source: Path, target: Path, *, int8: bool) -> Path:
         except EmbedderUnavailable:
             raise
         except Exception as exc:
+            if is_disk_full(exc):
+                raise DiskFull(f"exporting the embedding model to {target} needs ~100 MB: "
+                               + full_message(target.parent)) from exc
             raise EmbedderUnavailable(
                 f"Exporting the embedding model to {target} failed ({exc!r}). Check that torch "
                 "and transformers are installed, or set embedding.backend to 'torch'."

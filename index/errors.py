@@ -52,3 +52,11 @@ class NothingReadable(ParseError):
 
 class LinkOutside(ParseError):
     """A link inside a folder being ingested points outside the paths given."""
+
+
+class DiskFull(NewsIndexError):
+    """The data home's disk has no room for the next write; nothing half-written."""
+
+
+class StoreError(NewsIndexError):
+    """The vector store failed on a read or write (e.g. after a full disk)."""

@@ -19,10 +19,11 @@ import numpy as np
 
 from index.article import Article
 from index.chunk import Chunk, Chunker
-from index.errors import ParseError
+from index.errors import DiskFull, ParseError
 from index.keyword import KeywordIndex
 from index.parse import collect_files, parse_file
 from index.record import date_key
+from index.space import full_message, is_disk_full, mark_incomplete, require_free
 from index.store import Store
 
 if TYPE_CHECKING:
@@ -80,6 +81,20 @@ def _guarded(items: Iterator[Article | ParseError], path: str
         yield ParseError(path, f"cannot read: {exc!r}")
 
 
+MIN_FREE = 8 * 1024 * 1024  # SQLite's rollback journal and the keyword index need room too
+
+
+def _batch_bytes(articles: Sequence[Article], chunks: Sequence[Chunk], dimension: int) -> int:
+    """What a batch adds on disk, generously: Chroma keeps each text as a document, in
+    its metadata and in a trigram full-text index, and each record again in its write
+    log (measured: a 40 MB home held ~5 MB of chunk and article text), plus vectors and
+    per-record overhead. Chroma blocks rather than fails when the disk fills mid-write,
+    so this errs on the large side."""
+    text = sum(len(c.text.encode("utf-8")) for c in chunks) \
+        + sum(len(a.text.encode("utf-8")) for a in articles)
+    return 8 * text + (len(chunks) + len(articles)) * (2 * 4 * dimension + 3072)
+
+
 def _trim_heap() -> None:
     """Give freed heap memory back to the OS (glibc keeps it otherwise). Reading every
     article record from Chroma leaves ~100 MB (at 9k articles) of freed but resident heap,
@@ -105,6 +120,8 @@ class Ingestor:
         keyword: KeywordIndex | None = None,
         max_article_bytes: int | None = None,
         on_progress: ProgressCallback | None = None,
+        home: Path | None = None,
+        min_free_bytes: int = 0,
     ) -> None:
         self.store = store
         self.embedder = embedder
@@ -115,6 +132,9 @@ class Ingestor:
         self.keyword = keyword
         self.max_article_bytes = max_article_bytes
         self.on_progress = on_progress
+        # Where free space is checked before each batch (None: a Chroma server's disk).
+        self.home = home
+        self.min_free_bytes = min_free_bytes
         # What reached the store in this run, for the keyword index: (chunk, date key).
         self._written: list[tuple[Chunk, int]] = []
         self._removed: list[str] = []
@@ -196,8 +216,7 @@ class Ingestor:
                     release()
             # Also after Ctrl-C: the keyword index then matches what did reach the store.
             if self.keyword is not None and (self._written or self._removed):
-                self.keyword.update(self._written, self._removed, self.store.generation(),
-                                    self._hashes)
+                self._update_keyword()
         report.seconds = time.perf_counter() - t0
         self._progress(report)
         return report
@@ -244,12 +263,39 @@ class Ingestor:
         else:
             report.updated -= 1
 
+    def _update_keyword(self) -> None:
+        assert self.keyword is not None
+        try:
+            self.keyword.update(self._written, self._removed, self.store.generation(),
+                                self._hashes)
+        except Exception as exc:
+            if not is_disk_full(exc) or self.home is None:
+                raise
+            # The keyword index is a cache of the store: the next command finds it behind
+            # (generation and chunk count) and rebuilds it once there is room.
+            raise DiskFull(full_message(self.home)) from exc
+
+    def _check_space(self, articles: list[Article], chunks: list[Chunk]) -> None:
+        """Stop before a batch that might not fit: a batch half-written by a full disk
+        leaves chunks without their article record (`newsqa check --repair` mends them,
+        but a run that stops at a boundary leaves nothing to mend)."""
+        if self.home is None:
+            return
+        needed = self.min_free_bytes or max(
+            2 * _batch_bytes(articles, chunks, self.embedder.dimension), MIN_FREE)
+        require_free(self.home, needed)
+
     def _flush(self, articles: list[Article], chunks: list[Chunk], report: IngestReport) -> None:
+        self._check_space(articles, chunks)
         try:
             self._write(articles, chunks, report)
         except (KeyboardInterrupt, SystemExit, MemoryError):
             raise
-        except Exception:
+        except Exception as exc:
+            if is_disk_full(exc):  # every article would fail the same way: stop now
+                if self.home is not None:
+                    mark_incomplete(self.home)
+                raise DiskFull(full_message(self.home or Path("."))) from exc
             if len(articles) == 1:
                 raise
             # Find the article that breaks the batch: write one at a time, so the others
@@ -261,6 +307,8 @@ class Ingestor:
                 except (KeyboardInterrupt, SystemExit, MemoryError):
                     raise
                 except Exception as exc:
+                    if is_disk_full(exc):
+                        raise DiskFull(full_message(self.home or Path("."))) from exc
                     self._fail(art, f"cannot embed or store: {exc!r}", report)
 
     def _write(self, articles: list[Article], chunks: list[Chunk], report: IngestReport) -> None:

@@ -327,7 +327,9 @@ def _json_line(line: str, path: str, lineno: int,
         yield ParseError(path, depth_message(), line=lineno)
         return
     try:
-        rec = json.loads(line)
+        # strict=False: control characters some producers write raw inside strings
+        # (\x0b, \x0c) are kept, as the line separators are.
+        rec = json.loads(line, strict=False)
     except RecursionError:
         yield ParseError(path, depth_message(), line=lineno)
         return

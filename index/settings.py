@@ -77,6 +77,13 @@ class IngestSettings(BaseModel):
         "record's text). Larger ones are skipped with a message before any parsing, "
         "splitting or embedding, so one huge file cannot exhaust memory or time.",
     )
+    min_free_mb: float = Field(
+        0.0, ge=0,
+        description="Free disk space (MB) the data home must have before each batch is "
+        "written; below it ingest stops at the batch boundary with a message naming the "
+        "home and its free space. 0: twice the batch's estimated size. Not checked on a "
+        "Chroma server.",
+    )
 
 
 class StoreSettings(BaseModel):

@@ -16,13 +16,14 @@ import os
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 import numpy as np
 
 from index.article import Article
 from index.chunk import Chunk
+from index.collection import Guarded, batches, pages
 from index.errors import IndexNotFound, StoreUnavailable
 from index.manifest import Manifest, check_manifest
 from index.record import (
@@ -37,8 +38,6 @@ from index.settings import StoreSettings
 if TYPE_CHECKING:
     from llama_index.vector_stores.chroma import ChromaVectorStore
 
-_BATCH = 2000  # rows per Chroma call; its own limit is ~41k, smaller keeps memory flat
-T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 
@@ -189,16 +188,18 @@ class Store:
             if not create or expected is None:
                 raise IndexNotFound(f"no index at {self.location}")
             meta = {"newsqa_manifest": json.dumps(asdict(expected))}
-            self._chunks = client.get_or_create_collection(
+            self._chunks = self._guard(client.get_or_create_collection(
                 chunks_name, metadata=meta, configuration={"hnsw": {"space": "cosine"}},
                 embedding_function=None,
-            )
-            self._articles = client.get_or_create_collection(
+            ))
+            self._articles = self._guard(client.get_or_create_collection(
                 articles_name, embedding_function=None
-            )
+            ))
         else:
-            self._chunks = client.get_collection(chunks_name, embedding_function=None)
-            self._articles = client.get_collection(articles_name, embedding_function=None)
+            self._chunks = self._guard(client.get_collection(chunks_name,
+                                                             embedding_function=None))
+            self._articles = self._guard(client.get_collection(articles_name,
+                                                               embedding_function=None))
         manifest = self.manifest()
         if expected is not None:
             check_manifest(manifest, expected, strict_chunking=create)
@@ -241,8 +242,13 @@ class Store:
             return
         client = self._connect()
         chunks_name, articles_name = self._names()
-        self._chunks = client.get_collection(chunks_name, embedding_function=None)
-        self._articles = client.get_collection(articles_name, embedding_function=None)
+        self._chunks = self._guard(client.get_collection(chunks_name, embedding_function=None))
+        self._articles = self._guard(client.get_collection(articles_name,
+                                                           embedding_function=None))
+
+    def _guard(self, collection: Any) -> Guarded:
+        home = None if self.settings.chroma_url else self.chroma_dir.parent
+        return Guarded(collection, self.location, home)
 
     def manifest(self) -> Manifest:
         raw = (self._chunks.metadata or {}).get("newsqa_manifest")
@@ -254,7 +260,7 @@ class Store:
     def records(self) -> dict[str, ArticleRecord]:
         """Every completely indexed article, by id."""
         out: dict[str, ArticleRecord] = {}
-        for got in _pages(self._articles, ["metadatas"]):
+        for got in pages(self._articles, ["metadatas"]):
             for aid, meta in zip(got["ids"], got["metadatas"], strict=True):
                 out[aid] = ArticleRecord(
                     aid, str(meta.get("hash", "")), meta.get("path"), int(meta.get("chunks", 0))
@@ -277,7 +283,7 @@ class Store:
 
     def iter_chunks(self) -> Iterator[tuple[Chunk, dict[str, Any]]]:
         """Every stored chunk with its metadata (for building the keyword index)."""
-        for got in _pages(self._chunks, ["documents", "metadatas"]):
+        for got in pages(self._chunks, ["documents", "metadatas"]):
             for cid, doc, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
                 yield chunk_from_metadata(cid, doc, meta), meta
 
@@ -285,7 +291,7 @@ class Store:
         """Every stored chunk of these articles, with its date key (for the keyword index
         to follow another writer's changes without reading the whole store)."""
         out: list[tuple[Chunk, int]] = []
-        for part in _batches(article_ids):
+        for part in batches(article_ids):
             got = self._chunks.get(where={"article_id": {"$in": part}},
                                    include=["documents", "metadatas"])
             for cid, doc, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
@@ -295,14 +301,14 @@ class Store:
     def chunk_owners(self) -> dict[str, str]:
         """Every stored chunk id with the id of its article (for consistency checks)."""
         out: dict[str, str] = {}
-        for got in _pages(self._chunks, ["metadatas"]):
+        for got in pages(self._chunks, ["metadatas"]):
             for cid, meta in zip(got["ids"], got["metadatas"], strict=True):
                 out[cid] = str((meta or {}).get("article_id", ""))
         return out
 
     def missing_vectors(self, chunk_ids: Sequence[str]) -> list[str]:
         """The chunks among `chunk_ids` whose vector cannot be read back."""
-        return [cid for part in _batches(chunk_ids) for cid in self._unreadable(part)]
+        return [cid for part in batches(chunk_ids) for cid in self._unreadable(part)]
 
     def _unreadable(self, ids: list[str]) -> list[str]:
         try:
@@ -318,7 +324,7 @@ class Store:
 
     def delete_chunks(self, chunk_ids: Sequence[str]) -> None:
         """Remove chunks by id (orphans whose article record is gone)."""
-        for part in _batches(chunk_ids):
+        for part in batches(chunk_ids):
             self._chunks.delete(ids=part)
         if chunk_ids:
             self._bump_generation()
@@ -355,13 +361,13 @@ class Store:
         """The chunks collection as a llama-index vector store (for its retrievers)."""
         from llama_index.vector_stores.chroma import ChromaVectorStore
 
-        return ChromaVectorStore(chroma_collection=self._chunks)
+        return ChromaVectorStore(chroma_collection=self._chunks.raw)
 
     # -- writing ----------------------------------------------------------------------
     def delete(self, article_ids: Sequence[str]) -> None:
         """Remove articles and all their chunks. The article record goes first, so a crash
         half-way leaves the article marked as not indexed, never as complete."""
-        for part in _batches(article_ids):
+        for part in batches(article_ids):
             self._articles.delete(ids=part)
             self._chunks.delete(where={"article_id": {"$in": part}})
         if article_ids:
@@ -391,7 +397,7 @@ class Store:
                 )
             )
         store = self.vector_store()
-        for batch in _batches(nodes):
+        for batch in batches(nodes):
             store.add(batch)
         counts: dict[str, int] = {}
         for c in chunks:
@@ -426,18 +432,6 @@ class Store:
                                            vectors, strict=True)
         }
         return [found[c] for c in chunk_ids if c in found]
-
-
-def _batches(items: Sequence[T]) -> Iterator[list[T]]:
-    """`items` in lists of at most `_BATCH`: one Chroma call each."""
-    for i in range(0, len(items), _BATCH):
-        yield list(items[i:i + _BATCH])
-
-
-def _pages(collection: Any, include: list[str]) -> Iterator[dict[str, Any]]:
-    """Every row of a Chroma collection, `_BATCH` rows per call."""
-    for offset in range(0, collection.count(), _BATCH):
-        yield collection.get(include=include, limit=_BATCH, offset=offset)
 
 
 def _forget_shared_client(chroma_dir: Path) -> None:

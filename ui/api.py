@@ -28,7 +28,14 @@ from starlette.exceptions import HTTPException
 
 from assistant.errors import AssistantError, EmptyQuestion
 from assistant.service import Assistant
-from index.errors import IndexNotFound, ModelMismatch, NewsIndexError, StoreUnavailable
+from index.errors import (
+    DiskFull,
+    IndexNotFound,
+    ModelMismatch,
+    NewsIndexError,
+    StoreError,
+    StoreUnavailable,
+)
 from ui.api_model import (
     NDJSON_TYPES,
     Accepted,
@@ -203,7 +210,7 @@ def _answer(bot: Assistant, data: Any, prefix: str) -> dict[str, Any]:
         raise ApiError(503, f"{prefix}nothing is indexed yet: push articles (POST "
                        "/api/articles or `newsqa push`), or run `newsqa ingest PATH` on the "
                        "server, then ask again") from None
-    except (ModelMismatch, StoreUnavailable) as exc:
+    except (ModelMismatch, StoreUnavailable, StoreError, DiskFull) as exc:
         raise ApiError(503, f"{prefix}{exc}") from None
     except (AssistantError, NewsIndexError) as exc:
         raise ApiError(422, f"{prefix}{exc}") from None
@@ -294,6 +301,10 @@ def _handle_errors(api: FastAPI) -> None:
         return JSONResponse({"error": "internal error; the server log has the details. "
                              "Try again; if it persists, report it"}, status_code=500)
 
+    async def disk_full(request: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse({"error": str(exc)}, status_code=507)
+
+    api.add_exception_handler(DiskFull, disk_full)
     api.add_exception_handler(ApiError, api_error)
     api.add_exception_handler(RequestValidationError, invalid)
     api.add_exception_handler(HTTPException, http_error)

@@ -187,7 +187,7 @@ def article_items(raw: bytes, ndjson: bool) -> list[Any]:
                     items.append(_InvalidLine(f"line {lineno} is {depth_message()}"))
                     continue
                 try:
-                    items.append(json.loads(line))
+                    items.append(json.loads(line, strict=False))  # raw \x0b, \x0c kept
                 except RecursionError:
                     items.append(_InvalidLine(f"line {lineno} is {depth_message()}"))
                 except json.JSONDecodeError as exc:

@@ -181,6 +181,7 @@ def build_app(bot: Assistant, llm: bool = False,
     os.environ["GRADIO_TEMP_DIR"] = str(home / "tmp")  # uploads land inside the data home
     uploads = home / "uploads"
     max_mb = bot.settings.serve.max_upload_mb
+    max_unpacked_mb = bot.settings.serve.max_upload_unpacked_mb
     max_chars = bot.settings.serve.max_question_chars
 
     def respond(message: str, chat: list[dict[str, Any]], questions: list[str], k: float,
@@ -240,7 +241,7 @@ def build_app(bot: Assistant, llm: bool = False,
         lines: list[str] = []
         jobs: list[Job] = []
         for f in paths:
-            name, dest, message = accept_upload(Path(f), uploads, max_mb)
+            name, dest, message = accept_upload(Path(f), uploads, max_mb, max_unpacked_mb)
             if dest is None:
                 lines.append(message)
             else:  # indexed by the ingest worker; asks go on meanwhile

@@ -24,6 +24,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
+from index.errors import DiskFull
+from index.space import full_message, is_disk_full
+
 JobState = Literal["queued", "running", "done", "failed"]
 PENDING: tuple[JobState, ...] = ("queued", "running")
 _ID = re.compile(r"^[0-9a-f]{32}$")
@@ -170,6 +173,11 @@ class JobStore:
         try:
             tmp.write_text(text, encoding="utf-8")
             os.replace(tmp, path)
+        except OSError as exc:
+            if is_disk_full(exc):
+                raise DiskFull(f"cannot save job {path.stem}: "
+                               + full_message(self.folder.parent)) from exc
+            raise
         finally:
             with contextlib.suppress(OSError):
                 tmp.unlink(missing_ok=True)

@@ -4,11 +4,13 @@ Never executed and never served back."""
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import os
 import re
 import shutil
 import unicodedata
+import zlib
 from pathlib import Path
 
 from index.parse import SUPPORTED, file_type, is_supported
@@ -38,8 +40,10 @@ def stored_name(src: Path, name: str) -> str:
     return f"{digest.hexdigest()[:12]}-{name}"
 
 
-def check_upload(path: Path, name: str, max_mb: float) -> str | None:
-    """Why an uploaded file is refused (type, size), or None if it is accepted."""
+def check_upload(path: Path, name: str, max_mb: float,
+                 max_unpacked_mb: float = 200.0) -> str | None:
+    """Why an uploaded file is refused (type, size, size once decompressed), or None if
+    it is accepted. A .gz is decompressed in a stream to count its bytes, never held."""
     if not is_supported(Path(name)):
         kind = file_type(Path(name)) or "without extension"
         return (f"{kind} files are not accepted; upload article files: "
@@ -50,16 +54,35 @@ def check_upload(path: Path, name: str, max_mb: float) -> str | None:
                 "(NEWSQA_SERVE__MAX_UPLOAD_MB)")
     if size == 0:
         return "the file is empty"
+    if name.lower().endswith(".gz") and _unpacked_over(path, int(max_unpacked_mb * MB)):
+        return (f"the file is over {max_unpacked_mb:g} MB once decompressed "
+                "(NEWSQA_SERVE__MAX_UPLOAD_UNPACKED_MB); split it into smaller files")
     return None
 
 
-def accept_upload(src: Path, uploads: Path, max_mb: float) -> tuple[str, Path | None, str]:
+def _unpacked_over(path: Path, limit: int) -> bool:
+    """Whether a gzip file decompresses to more than `limit` bytes (a broken one is left
+    to ingest, which keeps its complete records and names the break)."""
+    total = 0
+    try:
+        with gzip.open(path, "rb") as f:
+            while block := f.read(1 << 20):
+                total += len(block)
+                if total > limit:
+                    return True
+    except (OSError, EOFError, zlib.error):
+        return False
+    return False
+
+
+def accept_upload(src: Path, uploads: Path, max_mb: float,
+                  max_unpacked_mb: float = 200.0) -> tuple[str, Path | None, str]:
     """Check one uploaded file and move it to `uploads` under a safe name. Returns (name,
     saved path or None if refused, message). The uploaded temporary file is always
     deleted, so nothing stays where Gradio could serve it back."""
     name = safe_filename(src.name)
     try:
-        reason = check_upload(src, name, max_mb)
+        reason = check_upload(src, name, max_mb, max_unpacked_mb)
         if reason is not None:
             return name, None, f"✗ **{render.md_escape(name)}** rejected: {reason}."
         uploads.mkdir(parents=True, exist_ok=True)
