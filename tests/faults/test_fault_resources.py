@@ -149,10 +149,6 @@ def test_line_separators_inside_ndjson_bodies_are_kept() -> None:
     assert [i["id"] for i in items] == ["market", "second"] and items[0]["text"] == text
 
 
-# -- 5. JSON nested 10,000 deep ----------------------------------------------------------
-DEEP = "[" * 10_000 + "]" * 10_000
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     from tests.test_api import start, stop
@@ -160,6 +156,28 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     _, demo, url = start(tmp_path_factory.mktemp("deep") / "home")
     yield url
     stop(demo)
+
+
+def test_line_separators_survive_a_push_to_the_api(server: str) -> None:
+    text = "The ferry to Lundholm resumed service.\u2028Its captain thanked the crew."
+    body = json.dumps({"id": "ferry-api", "title": "Ferry resumes", "text": text},
+                      ensure_ascii=False) + "\n"
+    r = httpx.post(server + "/api/articles", content=body.encode(),
+                   headers={"Content-Type": "application/x-ndjson"}, timeout=30)
+    assert r.status_code == 202 and r.json()["accepted"] == 1, r.text
+    deadline = time.monotonic() + 60
+    while (job := httpx.get(f"{server}/api/jobs/{r.json()['job_id']}").json())["state"] \
+            not in ("done", "failed") and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert job["state"] == "done" and job["added"] == 1, job
+    answer = httpx.post(server + "/api/ask", timeout=30,
+                        json={"question": "Who did the captain of the Lundholm ferry thank?"})
+    quotes = [c["quote"] for c in answer.json()["citations"]]
+    assert any("\u2028" in q or "captain thanked" in q for q in quotes), quotes
+
+
+# -- 5. JSON nested 10,000 deep ----------------------------------------------------------
+DEEP = "[" * 10_000 + "]" * 10_000
 
 
 @pytest.mark.parametrize(("path", "body", "kind"), [
@@ -203,10 +221,15 @@ def test_a_truncated_gzip_keeps_the_records_before_the_break(tmp_path: Path) -> 
 
 # -- 7. a question in another language ---------------------------------------------------
 @pytest.mark.integration
-def test_a_german_question_is_told_only_english_is_understood(seed_bot: Any) -> None:
-    answer = seed_bot.ask("Wo sind die verbleibenden IS-Zellen?")
+def test_a_german_question_is_told_only_english_is_understood(seed_bot: Any,
+                                                              real_embedder: Any) -> None:
+    from assistant.service import Assistant
+
+    # Its own assistant on the seed index: the shared one's vector cache stays as it was.
+    own = Assistant(seed_bot.settings, embedder=real_embedder)
+    answer = own.ask("Wo sind die verbleibenden IS-Zellen?")
     assert answer.abstained and "English" in answer.text
-    english = seed_bot.ask("Where are remaining IS cells?")
+    english = own.ask("Where are remaining IS cells?")
     assert not english.abstained and "English" not in english.text
 
 
