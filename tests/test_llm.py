@@ -233,6 +233,69 @@ def test_schema_is_sent_bounded_with_valid_ids() -> None:
     ids = sentence["ids"]["items"]["enum"]
     assert "1.1" in ids and all(re.fullmatch(r"\d+\.\d+", i) for i in ids)
     assert body["max_tokens"] == 256 and body["temperature"] == 0
+    # Grounded by construction: at least one sentence, each citing at least one shown id.
+    assert schema["properties"]["sentences"]["minItems"] == 1
+    assert sentence["ids"]["minItems"] == 1
+    shown = set(srv.requests[-1].sentences())
+    assert set(ids) == shown
+
+
+CELLS = ("Wieland said that they often carried out attacks on the rural population, "
+         "especially against those hunting for truffles in the area.")
+# The paragraph that holds CELLS and the one that holds B52 are shown first.
+SHOWN = sorted(SEED, key=lambda p: ("truffles" not in p.text, "B-52" not in p.text))
+
+
+def test_a_not_inserted_into_a_near_quote_is_never_repaired_into_a_verified_claim() -> None:
+    negated = CELLS.replace("often carried out", "did not carry out")
+    negated_near = CELLS.replace("they often", "they never")
+
+    def script(req: Request) -> Reply:
+        return json_reply("truffle hunters", [
+            {"text": "The cells did not attack the truffle hunters.", "ids": [],
+             "quotes": [{"passage": 1, "quote": negated}]},
+            {"text": "The cells never attacked the rural population.", "ids": [],
+             "quotes": [{"passage": 1, "quote": negated_near}]}])
+
+    with FakeLLMServer(script) as srv:
+        answer = _answerer(srv.url).answer("Who do the IS cells attack?", SHOWN)
+        assert CELLS in " ".join(srv.requests[-1].sentences().values())  # it was shown
+    assert all(q.outcome == "dropped" for q in answer.quote_checks), answer.quote_checks
+    assert "not attack" not in answer.text and "never attacked" not in answer.text
+    assert answer.answerer == "extractive-fallback"
+    assert_integrity(answer)
+
+
+def test_a_negated_claim_citing_an_exact_sentence_is_dropped_and_recorded() -> None:
+    def script(req: Request) -> Reply:
+        sid = _sentence(req, "hunting for truffles")[0]
+        return json_reply("truffle hunters", [
+            {"text": "IS cells do not attack truffle hunters.", "ids": [sid], "quotes": []}])
+
+    with FakeLLMServer(script) as srv:
+        answer = _answerer(srv.url).answer("Who do the IS cells attack?", SHOWN)
+    assert answer.answerer == "extractive-fallback" and "do not attack" not in answer.text
+    reasons = [q.reason for q in answer.quote_checks]
+    assert any(r and "negates" in r for r in reasons), answer.quote_checks
+
+
+def test_a_claim_about_something_its_cited_sentence_does_not_say_is_dropped() -> None:
+    def script(req: Request) -> Reply:
+        b52, _ = _sentence(req, "B-52")
+        truffles, _ = _sentence(req, "hunting for truffles")
+        return json_reply("B-52", [
+            {"text": "Heavy B-52 bombers took part in the strikes.", "ids": [b52],
+             "quotes": []},
+            {"text": "Mushroom pickers flee volcanic eruptions nightly.", "ids": [truffles],
+             "quotes": []}])
+
+    with FakeLLMServer(script) as srv:
+        answer = _answerer(srv.url).answer(Q, SHOWN)
+    assert answer.answerer == "llm" and "B-52" in answer.text
+    assert "Mushroom" not in answer.text and len(answer.citations) == 1
+    reasons = [q.reason for q in answer.quote_checks if q.reason]
+    assert any("not in what it cites" in r for r in reasons), answer.quote_checks
+    assert_integrity(answer)
 
 
 def test_streamed_tokens_arrive_before_the_verified_answer() -> None:

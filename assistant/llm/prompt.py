@@ -202,7 +202,9 @@ def answer_schema(numbered: Sequence[NumberedPassage], max_tokens: int = 256) ->
         "type": "object",
         "properties": {
             "short_answer": {"type": "string", "maxLength": short_len},
-            "sentences": {"type": "array", "items": sentence, "minItems": 0,
+            # at least one sentence: a reply that keeps the format but cites nothing
+            # ({"short_answer": "...", "sentences": []}) cannot be generated
+            "sentences": {"type": "array", "items": sentence, "minItems": 1,
                           "maxItems": MAX_SENTENCES},
         },
         "required": ["short_answer", "sentences"],
