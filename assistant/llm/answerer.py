@@ -168,8 +168,10 @@ class LLMAnswerer:
         checked = verify(draft, numbered, question)
         if not checked.citations:
             found = any(c.outcome != "dropped" for c in checked.checks)
-            reason = ("every sentence of the LLM's answer named something its verified "
-                      "quotes do not say" if found else
+            why = next((c.reason for c in checked.checks
+                        if c.outcome != "dropped" and c.reason), None)
+            reason = (f"every sentence of the LLM's answer said something its verified quotes "
+                      f"do not ({why or 'unsupported'})" if found else
                       "no quote of the LLM's answer could be verified")
             answer = self._fall_back(question, passages, query, reason, t0)
             # The model's short answer still counts if a quote of the fallback proves it.
