@@ -460,3 +460,18 @@ def test_llm_short_answer_not_in_its_quotes_is_taken_from_the_reader(fake_bot) -
     article = fake_bot.article(short.article_id)
     assert article is not None and article.text[short.start:short.end] == "B-52"
     assert cited.start <= short.start and short.end <= cited.end
+
+
+def test_a_claim_copied_from_the_articles_but_citing_the_wrong_id_is_cited_where_it_stands(
+) -> None:
+    def script(req: Request) -> Reply:
+        wrong, _ = _sentence(req, "B-52")
+        return json_reply("truffles", [{"text": CELLS, "ids": [wrong], "quotes": []}])
+
+    with FakeLLMServer(script) as srv:
+        answer = _answerer(srv.url).answer("Who do the IS cells attack?", SHOWN)
+    assert answer.answerer == "llm", answer.fallback_reason
+    assert [c.quote for c in answer.citations] == [CELLS]  # where the claim really stands
+    outcomes = [(q.outcome, q.reason) for q in answer.quote_checks]
+    assert ("dropped", "cited a sentence that does not say it") in outcomes
+    assert_integrity(answer)
