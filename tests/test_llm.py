@@ -475,3 +475,12 @@ def test_a_claim_copied_from_the_articles_but_citing_the_wrong_id_is_cited_where
     outcomes = [(q.outcome, q.reason) for q in answer.quote_checks]
     assert ("dropped", "cited a sentence that does not say it") in outcomes
     assert_integrity(answer)
+
+
+def test_a_question_the_articles_do_not_cover_abstains_without_asking_the_model() -> None:
+    with FakeLLMServer(lambda req: json_reply("Syria", [
+            {"text": "Bananas cost a dollar.", "ids": ["1.1"], "quotes": []}])) as srv:
+        answer = _answerer(srv.url).answer("What is the price of bananas in Ecuador?", SEED)
+        assert not srv.requests  # the schema would make the model cite something anyway
+    assert answer.abstained and not answer.citations
+    assert answer.fallback_reason is not None and "nothing relevant" in answer.fallback_reason

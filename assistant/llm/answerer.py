@@ -145,6 +145,15 @@ class LLMAnswerer:
         self.last = CallRecord()
         if prefer is not None or not passages:  # quiz picks stay with the extractive rule
             return self.fallback.answer(question, passages, query=query, prefer=prefer)
+        # Nothing relevant retrieved for a question that stands alone: abstain as the
+        # extractive answerer does. The schema makes the model cite something, so asked
+        # anyway it would cite whatever is there ("the price of bananas" answered from an
+        # article about Syria). A follow-up ("And?") goes to the model with its turns.
+        plain = self.fallback.answer(question, passages, query=query) if not history else None
+        if plain is not None and plain.abstained:
+            return replace(plain, answerer="extractive-fallback",
+                           fallback_reason="the articles hold nothing relevant enough to "
+                           "answer from, so the LLM was not asked")
         s = self.settings
         hist = history_messages(history, s.history_turns, s.history_tokens)
         budget = prompt_budget(s.context_window, s.max_tokens, hist, question)
