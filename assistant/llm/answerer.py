@@ -161,13 +161,13 @@ class LLMAnswerer:
         try:
             raw = self._call(question, numbered, hist, on_token)
         except LLMUnavailable as exc:
-            return self._fall_back(question, passages, query, str(exc), t0)
+            return self._fall_back(question, passages, query, str(exc), t0, plain)
         try:
             draft = parse_reply(raw)
         except ReplyUnparseable:
             self.last.error = "unparseable"
             return self._fall_back(question, passages, query,
-                                   "the LLM's reply could not be read", t0)
+                                   "the LLM's reply could not be read", t0, plain)
         self.last.parsed = draft
         self.last.truncated = draft.truncated
         ids = {sn.id for p in numbered for sn in p.sentences}
@@ -182,7 +182,7 @@ class LLMAnswerer:
             reason = (f"every sentence of the LLM's answer said something its verified quotes "
                       f"do not ({why or 'unsupported'})" if found else
                       "no quote of the LLM's answer could be verified")
-            answer = self._fall_back(question, passages, query, reason, t0)
+            answer = self._fall_back(question, passages, query, reason, t0, plain)
             # The model's short answer still counts if a quote of the fallback proves it.
             short = answer.short_answer or short_answer_in(draft.short_answer,
                                                            answer.citations)
@@ -198,9 +198,10 @@ class LLMAnswerer:
         )
 
     def _fall_back(self, question: str, passages: list[Passage], query: str | None,
-                   reason: str, t0: float) -> Answer:
+                   reason: str, t0: float, ready: Answer | None = None) -> Answer:
+        """The extractive answer (`ready` when it was already made) marked as a fallback."""
         log.info("LLM answer not used: %s", reason)
-        answer = self.fallback.answer(question, passages, query=query)
+        answer = ready or self.fallback.answer(question, passages, query=query)
         answer.timings_ms["llm"] = (time.perf_counter() - t0) * 1000
         return replace(answer, answerer="extractive-fallback", fallback_reason=reason)
 
