@@ -186,8 +186,9 @@ class IndexWriting:
             self.open()
             report = check_index(self.store, self.keyword, repair=True,
                                  reingest=lambda paths: self._reingest(paths))
-            if check_index(self.store, self.keyword, repair=False).ok:
-                (self.settings.home / INCOMPLETE).unlink(missing_ok=True)
+            marker = self.settings.home / INCOMPLETE
+            if marker.exists() and check_index(self.store, self.keyword, repair=False).ok:
+                marker.unlink()  # the half-written batch is mended
         self._retriever = None
         return report
 

@@ -275,6 +275,15 @@ class Ingestor:
             # (generation and chunk count) and rebuilds it once there is room.
             raise DiskFull(full_message(self.home)) from exc
 
+    def _disk_full(self) -> DiskFull:
+        """The error for a write that failed on a full disk, flagging the half-written
+        batch in the data home (a Chroma server's own disk is the server's to free)."""
+        if self.home is None:
+            return DiskFull("the Chroma server's disk is full; free space there, then run "
+                            "the same command again and `newsqa check --repair`")
+        mark_incomplete(self.home)
+        return DiskFull(full_message(self.home))
+
     def _check_space(self, articles: list[Article], chunks: list[Chunk]) -> None:
         """Stop before a batch that might not fit: a batch half-written by a full disk
         leaves chunks without their article record (`newsqa check --repair` mends them,
@@ -293,9 +302,7 @@ class Ingestor:
             raise
         except Exception as exc:
             if is_disk_full(exc):  # every article would fail the same way: stop now
-                if self.home is not None:
-                    mark_incomplete(self.home)
-                raise DiskFull(full_message(self.home or Path("."))) from exc
+                raise self._disk_full() from exc
             if len(articles) == 1:
                 raise
             # Find the article that breaks the batch: write one at a time, so the others
@@ -308,7 +315,7 @@ class Ingestor:
                     raise
                 except Exception as exc:
                     if is_disk_full(exc):
-                        raise DiskFull(full_message(self.home or Path("."))) from exc
+                        raise self._disk_full() from exc
                     self._fail(art, f"cannot embed or store: {exc!r}", report)
 
     def _write(self, articles: list[Article], chunks: list[Chunk], report: IngestReport) -> None:

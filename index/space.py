@@ -14,7 +14,7 @@ from pathlib import Path
 from index.errors import DiskFull
 
 MB = 1024 * 1024
-_FULL_WORDS = ("no space left", "disk is full", "disk quota exceeded", "database or disk is full")
+_FULL_WORDS = ("no space left", "disk is full", "disk quota exceeded")
 
 
 def is_disk_full(exc: BaseException | None) -> bool:

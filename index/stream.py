@@ -14,13 +14,16 @@ per level, meets it.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
 MAX_DEPTH = 200  # news records are a few levels deep; the parser's recursion ends ~1000
 _SKIP_READ = 1 << 20  # bytes read at a time while skipping the rest of a long line
 _TOKENS = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.DOTALL)
+_OPEN = frozenset({"[", "{", b"[", b"{"})
+_CLOSE = frozenset({"]", "}", b"]", b"}"})
+_TEXT_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.DOTALL)
 
 
 class Readable(Protocol):
@@ -68,17 +71,24 @@ def too_deep(raw: bytes | str, limit: int = MAX_DEPTH) -> bool:
     """Whether JSON text nests arrays and objects deeper than `limit`. Brackets inside
     strings do not count. Cheap for ordinary input: text with fewer opening brackets than
     `limit` is not scanned at all."""
-    data = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else raw
-    if data.count(b"[") + data.count(b"{") <= limit:
+    # Counted on the text as given: every JSON Lines line passes here, so no re-encoding.
+    if isinstance(raw, str):
+        if raw.count("[") + raw.count("{") <= limit:
+            return False
+        return _deeper((m.group() for m in _TEXT_TOKENS.finditer(raw)), limit)
+    if raw.count(b"[") + raw.count(b"{") <= limit:
         return False
+    return _deeper((m.group() for m in _TOKENS.finditer(raw)), limit)
+
+
+def _deeper(tokens: Iterable[bytes | str], limit: int) -> bool:
     depth = 0
-    for token in _TOKENS.finditer(data):
-        t = token.group()
-        if t in (b"[", b"{"):
+    for t in tokens:
+        if t in _OPEN:
             depth += 1
             if depth > limit:
                 return True
-        elif t in (b"]", b"}"):
+        elif t in _CLOSE:
             depth -= 1
     return False
 

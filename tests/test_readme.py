@@ -173,13 +173,18 @@ def test_the_readme_is_a_users_page() -> None:
     assert len(EXAMPLES) >= 5
 
 
-@pytest.mark.parametrize("command", SYNOPSIS, ids=str)
-def test_every_flag_of_the_synopsis_exists(command: Command) -> None:
-    assert command.subcommand in _subcommands()
+def _assert_flags(command: Command) -> None:
+    """Every flag the command names is one of its subcommand's (or a global one)."""
     for flag in command.flags:
         known = _option_strings(None) if flag in GLOBAL_VALUED else _option_strings(
             command.subcommand)
         assert flag in known, f"{command.where}: {flag} is not a flag of {command.subcommand}"
+
+
+@pytest.mark.parametrize("command", SYNOPSIS, ids=str)
+def test_every_flag_of_the_synopsis_exists(command: Command) -> None:
+    assert command.subcommand in _subcommands()
+    _assert_flags(command)
 
 
 @pytest.mark.parametrize("command", EXAMPLES, ids=str)
@@ -224,10 +229,7 @@ def test_every_example_runs_as_written(command: Command, tmp_path: Path,
 @pytest.mark.parametrize("command", DOC_COMMANDS, ids=str)
 def test_every_command_in_the_docs_parses(command: Command) -> None:
     assert command.subcommand in _subcommands()
-    for flag in command.flags:
-        known = _option_strings(None) if flag in GLOBAL_VALUED else _option_strings(
-            command.subcommand)
-        assert flag in known, f"{command.where}: {flag} is not a flag of {command.subcommand}"
+    _assert_flags(command)
     if not command.is_synopsis:
         _parse(command)
 
