@@ -13,3 +13,7 @@ class EmptyQuestion(AssistantError):
 
 class SettingsError(AssistantError):
     """A setting (environment variable or flag) has a value that cannot be used."""
+
+
+class ScopeError(AssistantError):
+    """A date or source filter that cannot match (unknown source, empty date range)."""

@@ -19,7 +19,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from assistant.answer import Answer, Answerer, ShortAnswer
-from assistant.errors import EmptyQuestion
+from assistant.errors import EmptyQuestion, ScopeError
 from assistant.extractive import ExtractiveAnswerer
 from assistant.followup import FOCUS_PASSAGES, context_questions, refers_back
 from assistant.question import Question, analyse
@@ -29,6 +29,8 @@ from index.article import Article
 from index.errors import IndexNotFound
 from index.lock import WriterLock
 from index.manifest import Manifest
+from index.record import SourceCount
+from index.scope import Scope
 from index.space import INCOMPLETE
 from index.store import Store
 
@@ -212,13 +214,15 @@ class Assistant(IndexWriting):
         llm: bool = False,
         turns: Sequence[Turn] = (),
         on_token: TokenCallback | None = None,
+        scope: Scope | None = None,
     ) -> Answer:
         """Answer `question` from the articles (published on or before `as_of`, if given).
         `history` holds the earlier user questions of the conversation, oldest first.
         With quiz `choices`, the answer also picks one (`Answer.choice`, rule in
         `assistant.choice`) and quotes a sentence naming it when the articles have one.
         With `llm`, the configured LLM writes the answer (`assistant.llm.answerer`), seeing the
-        earlier `turns`; `on_token` receives its reply as it streams."""
+        earlier `turns`; `on_token` receives its reply as it streams. `scope` narrows
+        the articles further (dates, sources; see `resolve_scope`)."""
         question = " ".join(question.split())
         if not question:
             raise EmptyQuestion("the question is empty; type what you want to know")
@@ -230,9 +234,9 @@ class Assistant(IndexWriting):
         k = k or self.settings.retrieval.top_k
         focus: list[Passage] = []
         if context and refers_back(analysed):
-            passages, focus = self._focused(query, " ".join(context), k, as_of)
+            passages, focus = self._focused(query, " ".join(context), k, as_of, scope)
         else:
-            passages = self._retrieve(query, k, as_of)
+            passages = self._retrieve(query, k, as_of, scope)
         if not passages and self.store.counts()[0] == 0:
             raise IndexNotFound(NOTHING_INDEXED + f" (data home: {self.settings.home})")
         t1 = time.perf_counter()
@@ -248,41 +252,43 @@ class Assistant(IndexWriting):
             answer = (self.answerer.answer(analysed, passages, query=query)
                       if answer.abstained else replace(answer, retrieved=tuple(passages)))
         if choices:
-            answer = self._choose(analysed, list(choices), answer, passages, query, as_of)
+            answer = self._choose(analysed, list(choices), answer, passages, query, as_of,
+                                  scope)
         answer.timings_ms.update(retrieve=(t1 - t0) * 1000,
                                  total=(time.perf_counter() - t0) * 1000)
         if as_of is not None:
             answer = replace(answer, as_of=as_of)
         return answer
 
-    def _retrieve(self, query: str, k: int, as_of: date | None) -> list[Passage]:
+    def _retrieve(self, query: str, k: int, as_of: date | None,
+                  scope: Scope | None = None) -> list[Passage]:
         retriever = self.retriever
         try:
-            return retriever.retrieve(query, k, as_of)
+            return retriever.retrieve(query, k, as_of, scope)
         except Exception:
             # Another process swapped in a rebuilt index (`ingest --rebuild`) and dropped
             # the collections this one had open: follow it and ask again.
             if not self.store.moved():
                 raise
             self.follow()
-            return self.retriever.retrieve(query, k, as_of)
+            return self.retriever.retrieve(query, k, as_of, scope)
 
     def _focused(
-        self, query: str, context: str, k: int, as_of: date | None
+        self, query: str, context: str, k: int, as_of: date | None, scope: Scope | None
     ) -> tuple[list[Passage], list[Passage]]:
         """(passages, focus passages) for a follow-up that refers back: the passages of
         the articles the conversation was about come first (`assistant.followup`, rule 4).
         """
         focus_ids = {p.article_id for p in
-                     self.retriever.retrieve(context, FOCUS_PASSAGES, as_of)}
-        pool = self.retriever.retrieve(query, 3 * k, as_of)
+                     self.retriever.retrieve(context, FOCUS_PASSAGES, as_of, scope)}
+        pool = self.retriever.retrieve(query, 3 * k, as_of, scope)
         focus = [p for p in pool if p.article_id in focus_ids][:k]
         rest = [p for p in pool if p.article_id not in focus_ids]
         return (focus + rest)[:k], focus
 
     def _choose(
         self, analysed: Question, choices: list[str], answer: Answer, passages: list[Passage],
-        query: str, as_of: date | None,
+        query: str, as_of: date | None, scope: Scope | None,
     ) -> Answer:
         from assistant.choice import OWN_PASSAGES, WEIGHTS, option_query, pick_choice
 
@@ -291,7 +297,7 @@ class Assistant(IndexWriting):
         own: dict[str, list[Passage]] = {}
 
         def retrieve(q: str) -> list[Passage]:
-            own[q] = self.retriever.retrieve(q, OWN_PASSAGES, as_of)
+            own[q] = self.retriever.retrieve(q, OWN_PASSAGES, as_of, scope)
             return own[q]
 
         reader = None
@@ -316,6 +322,32 @@ class Assistant(IndexWriting):
         if not self._opened:
             self.open()
         return self.store.articles([article_id]).get(article_id)
+
+    def sources(self) -> list[SourceCount]:
+        """The indexed sources with article counts and date ranges."""
+        if not self._opened:
+            self.open()
+        return self.store.sources()
+
+    def resolve_scope(self, since: date | None = None, until: date | None = None,
+                      sources: Sequence[str] = ()) -> Scope | None:
+        """A Scope from a user's filter, source names matched without regard to case;
+        None when nothing is filtered. ScopeError names an unknown source (listing the
+        known ones) or a date range that is empty."""
+        if since and until and since > until:
+            raise ScopeError(f"--since {since} is after --until {until}; swap them")
+        names: list[str] = []
+        if sources:
+            known = {s.name.casefold(): s.name for s in self.sources() if s.name}
+            for wanted in sources:
+                name = known.get(wanted.strip().casefold())
+                if name is None:
+                    listed = ", ".join(sorted(known.values())[:20]) or "none"
+                    raise ScopeError(f"no articles from source {wanted!r}; indexed sources: "
+                                     f"{listed} (see `newsqa info`)")
+                names.append(name)
+        scope = Scope(since=since, until=until, sources=tuple(dict.fromkeys(names)))
+        return scope or None
 
     def info(self) -> dict[str, Any]:
         """Size and provenance of the index."""

@@ -18,6 +18,8 @@ from assistant.errors import SettingsError
 from index.settings import (
     ChunkingSettings,
     EmbeddingSettings,
+    FetchSettings,
+    FollowSettings,
     IngestSettings,
     RetrievalSettings,
     StoreSettings,
@@ -191,6 +193,8 @@ class Settings(BaseSettings):
     embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
     chunking: ChunkingSettings = Field(default_factory=ChunkingSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
+    fetch: FetchSettings = Field(default_factory=FetchSettings)
+    follow: FollowSettings = Field(default_factory=FollowSettings)
     store: StoreSettings = Field(default_factory=StoreSettings)
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
     answer: AnswerSettings = Field(default_factory=AnswerSettings)

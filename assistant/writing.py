@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from index.ingest import Ingestor, IngestReport, ProgressCallback
     from index.keyword import KeywordIndex
     from index.retrieve import Retriever
+    from index.web import Fetched
 
 log = logging.getLogger(__name__)
 FOLLOW_SECONDS = 2.0  # how often an asking process checks for other writers' changes
@@ -97,6 +98,28 @@ class IndexWriting:
         self._retriever = None  # pick up the new articles on the next question
         return report
 
+    def ingest_urls(
+        self, urls: Sequence[str], progress: bool = False, wait: bool = True,
+        on_wait: Callable[[Holder], None] | None = None,
+    ) -> tuple[IngestReport, Fetched]:
+        """Fetch article pages and feeds (RSS, Atom, JSON Feed) at `urls` and index what
+        they hold (adding and updating only). Feeds are polled conditionally and only
+        their unseen items fetched (`index.web`); their state is saved once the articles
+        are indexed. Every URL, page or item that failed is in the report's `failures`."""
+        from index.ingest import IngestReport
+        from index.web import read_urls
+
+        fetched = read_urls(urls, self.settings.home, self.settings.fetch,
+                            int(self.settings.ingest.max_article_mb * 1024 * 1024))
+        report = IngestReport()
+        if fetched.path is not None:  # the network part holds no lock; indexing does
+            report = self.ingest([fetched.path], drop_missing=False, progress=progress,
+                                 wait=wait, on_wait=on_wait)
+            report.files = 0
+        report.failures[:0] = fetched.report.failures
+        fetched.state.save()
+        return report, fetched
+
     def _ingestor(self, store: Store, chunker: Chunker, keyword: KeywordIndex,
                   progress: bool, on_progress: ProgressCallback | None = None) -> Ingestor:
         from index.ingest import Ingestor
@@ -163,9 +186,10 @@ class IndexWriting:
 
     def _drop_uploads(self, paths: set[str | None], records: dict[str, Any],
                       removed: set[str]) -> None:
-        uploads = (self.settings.home / "uploads").resolve()
+        # Files the home keeps itself: chat uploads and pages fetched from the web.
+        owned = {(self.settings.home / name).resolve() for name in ("uploads", "fetched")}
         for path in paths:
-            if not path or Path(path).parent != uploads:
+            if not path or Path(path).parent not in owned:
                 continue
             others = [r for r in records.values() if r.path == path and r.id not in removed]
             if not others:

@@ -71,12 +71,13 @@ def corpus_records(n: int, skip: int = 0) -> list[dict[str, Any]]:
 class Server:
     """`newsqa serve` in its own process on a free port, with its peak RSS."""
 
-    def __init__(self, home: Path, env: dict[str, str]) -> None:
+    def __init__(self, home: Path, env: dict[str, str], args: tuple[str, ...] = ()) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = home / "serve-bench.log"
         self.proc = subprocess.Popen(
-            [PYTHON, "-m", "ui.cli", "--home", str(home), "serve", "--port", str(self.port)],
+            [PYTHON, "-m", "ui.cli", "--home", str(home), "serve", "--port", str(self.port),
+             *args],
             cwd=ROOT, env={**os.environ, **env}, stdout=self.log.open("w"),
             stderr=subprocess.STDOUT,
         )

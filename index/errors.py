@@ -60,3 +60,31 @@ class DiskFull(NewsIndexError):
 
 class StoreError(NewsIndexError):
     """The vector store failed on a read or write (e.g. after a full disk)."""
+
+
+class FetchError(ParseError):
+    """A URL (a page, a feed or one of its items) could not be fetched or read; `path`
+    is the URL, `reason` what went wrong and which setting, if any, decided it."""
+
+    def __init__(self, url: str, reason: str) -> None:
+        super().__init__(url, reason)
+
+
+class AddressRefused(FetchError):
+    """The URL (or a redirect) leads to a private, loopback or link-local address."""
+
+
+class ResponseTooLarge(FetchError):
+    """The response grew past NEWSQA_FETCH__MAX_RESPONSE_MB while it streamed."""
+
+
+class RedirectRefused(FetchError):
+    """Too many redirects, a redirect loop, or a redirect to a scheme other than http(s)."""
+
+
+class UnsupportedContent(FetchError):
+    """The response is not HTML, XML or JSON (by its content type or its bytes)."""
+
+
+class FetchTimeout(FetchError):
+    """The server did not connect, answer or finish within the fetch timeouts."""

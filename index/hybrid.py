@@ -26,6 +26,7 @@ import numpy as np
 from index.keyword import KeywordIndex
 from index.record import date_key
 from index.retrieve import Passage, passage_from_row
+from index.scope import Scope
 from index.settings import RetrievalSettings
 from index.store import Store
 
@@ -71,15 +72,25 @@ class HybridRetriever:
         self.store = store
         self.settings = settings
 
-    def retrieve(self, query: str, top_k: int, as_of: date | None = None) -> list[Passage]:
+    def retrieve(self, query: str, top_k: int, as_of: date | None = None,
+                 scope: Scope | None = None) -> list[Passage]:
         s = self.settings
         dense_w = 0.0 if s.mode == "bm25" else s.dense_weight
         bm25_w = 0.0 if s.mode == "dense" else s.bm25_weight
         n = max(s.candidates, top_k)
         max_key = date_key(as_of) if as_of else None
         vector = self.embedder.embed_query(query)
-        dense = self.dense_ids(vector, n, max_key) if dense_w > 0 else []
-        keyword = [cid for cid, _ in self.keyword.search(query, n, max_key)] if bm25_w else []
+        articles = self.store.article_ids(scope) if scope else None
+        if articles is not None and not articles:
+            return []  # nothing inside the filter
+        if dense_w <= 0:
+            dense = []
+        elif scope:  # exact, through the store's filter: a narrow scope is rare in the pool
+            dense = [cid for cid, _ in self.store.nearest(vector, n, max_key, scope)]
+        else:
+            dense = self.dense_ids(vector, n, max_key)
+        keyword = [cid for cid, _ in self.keyword.search(query, n, max_key, articles)] \
+            if bm25_w else []
         fused = weighted_rrf([(dense, dense_w), (keyword, bm25_w)], s.rrf_k)
         if as_of is not None and s.recency_weight > 0:
             dates = self.keyword.date_keys_of(list(fused))

@@ -21,7 +21,7 @@ import re
 import shutil
 import threading
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -284,10 +284,12 @@ class KeywordIndex:
         return {c: int(s.date_keys[s.position[c]]) for c in chunk_ids if c in s.position}
 
     def search(
-        self, query: str, top_k: int, max_date_key: int | None = None
+        self, query: str, top_k: int, max_date_key: int | None = None,
+        articles: Collection[str] | None = None,
     ) -> list[tuple[str, float]]:
         """(chunk id, BM25 score) of the best `top_k` chunks with a positive score; with
-        `max_date_key`, only chunks dated on or before it, or undated."""
+        `max_date_key`, only chunks dated on or before it, or undated; with `articles`,
+        only chunks of these article ids."""
         s = self._state  # one version for the whole search
         if s.bm25 is None:
             return []
@@ -298,6 +300,10 @@ class KeywordIndex:
         scores = s.bm25.get_scores_from_ids(ids.tolist())
         if max_date_key is not None:
             scores = np.where((s.date_keys <= max_date_key) | (s.date_keys == 0), scores, 0.0)
+        if articles is not None:
+            inside = np.fromiter((c.rsplit(":", 1)[0] in articles for c in s.chunk_ids),
+                                 dtype=bool, count=len(s.chunk_ids))
+            scores = np.where(inside, scores, 0.0)
         k = min(top_k, len(scores))
         top = np.argpartition(-scores, k - 1)[:k]
         top = top[np.argsort(-scores[top], kind="stable")]

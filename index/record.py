@@ -21,9 +21,24 @@ class ArticleRecord:
     chunks: int
 
 
+@dataclass(frozen=True, kw_only=True)
+class SourceCount:
+    """One source of the indexed articles: how many, first and last date ("" = none)."""
+
+    name: str
+    articles: int
+    first: date | None
+    last: date | None
+
+
 def date_key(d: date | None) -> int:
     """Dates as sortable ints for Chroma filters; 0 means undated."""
     return d.year * 10000 + d.month * 100 + d.day if d else 0
+
+
+def key_date(key: int) -> date | None:
+    """The date of a date key (None for 0, undated)."""
+    return date(key // 10000, key // 100 % 100, key % 100) if key else None
 
 
 def chunk_meta(art: Article, chunk: Chunk) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 from index.record import chunk_from_metadata, date_key
+from index.scope import Scope
 from index.store import Store
 
 if TYPE_CHECKING:
@@ -37,8 +38,10 @@ class Passage:
 class Retriever(Protocol):
     """Anything that ranks passages for a query (dense, keyword, hybrid, reranked)."""
 
-    def retrieve(self, query: str, top_k: int, as_of: date | None = None) -> list[Passage]:
-        """The `top_k` best passages, best first; with `as_of`, none published after it."""
+    def retrieve(self, query: str, top_k: int, as_of: date | None = None,
+                 scope: Scope | None = None) -> list[Passage]:
+        """The `top_k` best passages, best first; with `as_of`, none published after it;
+        with `scope`, only passages of articles inside it."""
         ...
 
 
@@ -64,16 +67,25 @@ def passage_from_node(node: Any, score: float) -> Passage:
                             node.metadata, score)
 
 
-def as_of_filters(as_of: date | None) -> Any:
-    """llama-index metadata filter: published on or before `as_of`; undated articles are
-    kept (their date is unknown, not known to be later)."""
-    if as_of is None:
+def as_of_filters(as_of: date | None, scope: Scope | None = None) -> Any:
+    """llama-index metadata filters: published on or before `as_of` (undated articles are
+    kept: their date is unknown, not known to be later), and inside `scope`."""
+    if as_of is None and not scope:
         return None
     from llama_index.core.vector_stores import FilterOperator, MetadataFilter, MetadataFilters
 
-    return MetadataFilters(
-        filters=[MetadataFilter(key="date_key", value=date_key(as_of), operator=FilterOperator.LTE)]
-    )
+    filters: list[Any] = []
+    if as_of is not None:  # undated articles have date key 0, so they are kept
+        filters.append(
+            MetadataFilter(key="date_key", value=date_key(as_of), operator=FilterOperator.LTE))
+    keys = scope.key_range() if scope else None
+    if keys is not None:
+        filters += [MetadataFilter(key="date_key", value=keys[0], operator=FilterOperator.GTE),
+                    MetadataFilter(key="date_key", value=keys[1], operator=FilterOperator.LTE)]
+    if scope and scope.sources:
+        filters.append(MetadataFilter(key="source", value=list(scope.sources),
+                                      operator=FilterOperator.IN))
+    return MetadataFilters(filters=filters)
 
 
 def disable_llm() -> None:
@@ -101,16 +113,19 @@ class DenseRetriever:
             store.vector_store(), embed_model=llama_embedding(embedder)
         )
 
-    def retrieve(self, query: str, top_k: int, as_of: date | None = None) -> list[Passage]:
-        return self.search(query, self.embedder.embed_query(query), top_k, as_of)
+    def retrieve(self, query: str, top_k: int, as_of: date | None = None,
+                 scope: Scope | None = None) -> list[Passage]:
+        return self.search(query, self.embedder.embed_query(query), top_k, as_of, scope)
 
     def search(
-        self, query: str, vector: np.ndarray, top_k: int, as_of: date | None = None
+        self, query: str, vector: np.ndarray, top_k: int, as_of: date | None = None,
+        scope: Scope | None = None,
     ) -> list[Passage]:
         """Like `retrieve`, with the query vector already computed."""
         from llama_index.core.schema import QueryBundle
 
-        retriever = self._index.as_retriever(similarity_top_k=top_k, filters=as_of_filters(as_of))
+        retriever = self._index.as_retriever(similarity_top_k=top_k,
+                                             filters=as_of_filters(as_of, scope))
         bundle = QueryBundle(query_str=query, embedding=vector.tolist())
         # The Chroma integration reports exp(-distance); with cosine space that maps back to
         # cosine similarity = 1 + ln(score).

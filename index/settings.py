@@ -133,3 +133,63 @@ class RetrievalSettings(BaseModel):
     recency_days: float = Field(
         30.0, gt=0, description="Age (days before 'as of') at which the recency boost fades."
     )
+
+
+class FetchSettings(BaseModel):
+    """How article pages and feeds are fetched from the web (`newsqa ingest URL`,
+    `newsqa follow`). Each limit, when hit, is named in the message."""
+
+    connect_timeout_s: float = Field(
+        10.0, gt=0, le=300, description="Seconds to wait for a server to accept a connection."
+    )
+    read_timeout_s: float = Field(
+        20.0, gt=0, le=600,
+        description="Seconds to wait for the next bytes of a response (a stalled server).",
+    )
+    total_timeout_s: float = Field(
+        60.0, gt=0, le=3600,
+        description="Seconds one response may take in all, however slowly it trickles in.",
+    )
+    max_response_mb: float = Field(
+        10.0, gt=0, le=1024,
+        description="Largest response accepted, in MB; checked while it streams, so a huge "
+        "page is cut off rather than read whole.",
+    )
+    max_redirects: int = Field(5, ge=0, le=20, description="Redirects followed per URL.")
+    allow_private_addresses: bool = Field(
+        False,
+        description="Fetch from private, loopback and link-local addresses. Off by default so "
+        "a server that fetches URLs for its users cannot be used to probe the network "
+        "behind it; every connection (redirects included) is checked.",
+    )
+    allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description="Host names or IP addresses exempt from the private-address rule, e.g. "
+        "an intranet feed server, without opening the whole private network.",
+    )
+    user_agent: str = Field(
+        "newsqa/0.1 (+https://github.com/newsqa)", description="User-Agent header sent."
+    )
+    max_items: int = Field(
+        500, ge=1, le=100_000, description="Items read from one feed per poll (newest first)."
+    )
+    item_attempts: int = Field(
+        3, ge=1, le=100,
+        description="Polls that retry a feed item whose page failed; after that it is "
+        "skipped until the feed changes it.",
+    )
+
+
+class FollowSettings(BaseModel):
+    """Feeds polled by `newsqa follow` and `newsqa serve --follow`."""
+
+    feeds: list[str] = Field(
+        default_factory=list,
+        description="Feed URLs (RSS, Atom, JSON Feed) to follow, in addition to those on the "
+        "command line. As JSON in the environment: "
+        "NEWSQA_FOLLOW__FEEDS='[\"https://example.com/rss\"]'.",
+    )
+    every_minutes: float = Field(
+        15.0, ge=0.05, le=7 * 24 * 60,
+        description="Minutes between polls of the followed feeds (`--every` overrides).",
+    )

@@ -28,11 +28,14 @@ from index.errors import IndexNotFound, StoreUnavailable
 from index.manifest import Manifest, check_manifest
 from index.record import (
     ArticleRecord,
+    SourceCount,
     article_from_metadata,
     article_meta,
     chunk_from_metadata,
     chunk_meta,
+    key_date,
 )
+from index.scope import Scope
 from index.settings import StoreSettings
 
 if TYPE_CHECKING:
@@ -267,6 +270,30 @@ class Store:
                 )
         return out
 
+    def article_ids(self, scope: Scope) -> set[str]:
+        """Ids of the articles inside `scope`."""
+        clauses = _scope_clauses(scope)
+        where = None if not clauses else clauses[0] if len(clauses) == 1 \
+            else {"$and": clauses}
+        return set(self._articles.get(where=where, include=[])["ids"])
+
+    def sources(self) -> list[SourceCount]:
+        """Every source with its article count and date range, most articles first
+        (articles without a source are counted under "")."""
+        found: dict[str, list[Any]] = {}
+        for got in pages(self._articles, ["metadatas"]):
+            for meta in got["metadatas"]:
+                name = str((meta or {}).get("source") or "")
+                key = int((meta or {}).get("date_key") or 0)
+                row = found.setdefault(name, [0, 0, 0])
+                row[0] += 1
+                if key:
+                    row[1] = min(row[1], key) if row[1] else key
+                    row[2] = max(row[2], key)
+        return sorted((SourceCount(name=n, articles=c, first=key_date(lo), last=key_date(hi))
+                       for n, (c, lo, hi) in found.items()),
+                      key=lambda s: (-s.articles, s.name))
+
     def counts(self) -> tuple[int, int]:
         """(articles, chunks) in the index."""
         return self._articles.count(), self._chunks.count()
@@ -330,13 +357,18 @@ class Store:
             self._bump_generation()
 
     def nearest(
-        self, vector: np.ndarray, n: int, max_date_key: int | None = None
+        self, vector: np.ndarray, n: int, max_date_key: int | None = None,
+        scope: Scope | None = None,
     ) -> list[tuple[str, float]]:
         """(chunk id, cosine) of the `n` nearest chunks, ids and distances only (cheap);
-        with `max_date_key`, through Chroma's metadata filter (exact but much slower)."""
-        where = None
+        with `max_date_key` or `scope`, through Chroma's metadata filter (exact but much
+        slower)."""
+        clauses: list[dict[str, Any]] = []
         if max_date_key is not None:
-            where = {"$or": [{"date_key": {"$lte": max_date_key}}, {"date_key": 0}]}
+            clauses.append({"$or": [{"date_key": {"$lte": max_date_key}}, {"date_key": 0}]})
+        clauses.extend(_scope_clauses(scope))
+        where = None if not clauses else clauses[0] if len(clauses) == 1 \
+            else {"$and": clauses}
         try:
             got = self._chunks.query(
                 query_embeddings=[vector.tolist()], n_results=n, where=where,
@@ -447,3 +479,16 @@ def _forget_shared_client(chroma_dir: Path) -> None:
             SharedSystemClient._identifier_to_refcount.pop(key, None)
     except (ImportError, AttributeError):
         pass
+
+
+def _scope_clauses(scope: Scope | None) -> list[dict[str, Any]]:
+    """Chroma `where` clauses for a scope (chunk and article metadata share the keys)."""
+    if not scope:
+        return []
+    clauses: list[dict[str, Any]] = []
+    keys = scope.key_range()
+    if keys is not None:
+        clauses += [{"date_key": {"$gte": keys[0]}}, {"date_key": {"$lte": keys[1]}}]
+    if scope.sources:
+        clauses.append({"source": {"$in": list(scope.sources)}})
+    return clauses

@@ -81,6 +81,9 @@ def ask_json(text: str) -> dict[str, Any]:
     ("POST", "/api/ask", {"question": "When did the harbour reopen?"}),
     ("POST", "/api/articles", {"articles": [{"text": "Sneaked in without a token."}]}),
     ("GET", "/api/jobs/0123456789abcdef0123456789abcdef", None),
+    ("GET", "/api/jobs", None),
+    ("GET", "/api/articles/harbour", None),
+    ("GET", "/api/sources", None),
 ])
 def test_every_route_but_health_needs_the_token(server: tuple[Assistant, str], method: str,
                                                 path: str, body: Any) -> None:
@@ -201,7 +204,8 @@ def test_docs_are_served_at_api_docs(server: tuple[Assistant, str]) -> None:
     docs = httpx.get(url + "/api/docs", timeout=30)
     assert docs.status_code == 200 and "/api/openapi.json" in docs.text
     spec = httpx.get(url + "/api/openapi.json", timeout=30).json()
-    assert set(spec["paths"]) == {"/ask", "/articles", "/jobs/{job_id}", "/health"}
+    assert set(spec["paths"]) == {"/ask", "/articles", "/articles/{article_id}", "/sources",
+                                  "/jobs", "/jobs/{job_id}", "/health"}
     assert spec["servers"] == [{"url": "/api"}]
     assert {"AskRequest", "ArticlesBody", "JobView"} <= set(spec["components"]["schemas"])
 

@@ -117,6 +117,31 @@ def test_chat_in_the_browser(server: tuple[str, Path], tmp_path: Path) -> None:
             assert page.locator("#nq-sources .nq-article-text").first.is_visible()
             page.screenshot(path=str(ARTIFACTS / "2-followup-article.png"), full_page=True)
 
+            # 2b. a quote opens its article at the quoted spot, highlighted, in a new tab
+            link = page.locator("#nq-sources a.nq-open").first
+            quote = page.locator("#nq-sources .nq-quote mark.nq-current").first.inner_text()
+            with page.context.expect_page() as opened:
+                link.click()
+            view = opened.value
+            view.wait_for_load_state("load")
+            mark = view.locator("mark#quote")
+            mark.wait_for(timeout=10_000)
+            assert " ".join(mark.inner_text().split()) in " ".join(quote.split()) or \
+                " ".join(quote.split()) in " ".join(mark.inner_text().split())
+            box = mark.bounding_box()
+            height = view.viewport_size["height"] if view.viewport_size else 1000
+            assert box is not None and 0 <= box["y"] < height, box  # scrolled into view
+            view.screenshot(path=str(ARTIFACTS / "2b-article-at-quote.png"))
+            view.close()
+
+            # 2c. a date filter that excludes every article: the chat says nothing answers
+            page.locator("#nq-filter").get_by_text("Filter by date and source").click()
+            page.locator("#nq-since textarea, #nq-since input").first.fill("2031-01-01")
+            page.locator("#nq-question textarea").fill("Who leads HTS?")
+            page.locator("#nq-question textarea").press("Enter")
+            page.get_by_text("don't say anything that answers").last.wait_for(timeout=30_000)
+            page.locator("#nq-since textarea, #nq-since input").first.fill("")
+
             # 3. a bad date is explained in the chat, and the chat keeps working
             page.locator("#nq-as-of textarea, #nq-as-of input").first.fill("10/12/2024")
             page.locator("#nq-question textarea").fill("Who leads HTS?")

@@ -121,7 +121,8 @@ def test_use_via_api_lists_ask_only(client) -> None:  # type: ignore[no-untyped-
     api = client.view_api(return_format="dict", print_info=False)
     assert list(api["named_endpoints"]) == ["/ask"]
     params = [p["parameter_name"] for p in api["named_endpoints"]["/ask"]["parameters"]]
-    assert params == ["question", "k", "as_of", "history", "choices", "llm"]
+    assert params == ["question", "k", "as_of", "history", "choices", "llm", "since", "until",
+                      "sources"]
 
 
 def test_data_home_files_are_not_served(fake_server: tuple[Assistant, str]) -> None:

@@ -40,6 +40,7 @@ NOT_RUN: dict[str, str] = {
     "push": "needs a running server (newsqa serve)",
     "--llm": "needs an LLM endpoint (NEWSQA_ANSWER__LLM__URL)",
     "--chroma-url": "needs a Chroma server (chroma run)",
+    "https://": "fetches from the network (tests/test_web.py serves feeds on loopback)",
 }
 # Paths that docs/ names on purpose although they are not in the tree.
 NOT_IN_TREE: dict[str, str] = {

@@ -2,8 +2,11 @@
 
     POST /api/ask          one question, or {"questions": [...]}: `newsqa ask --json` objects
     POST /api/articles     {"articles": [...]} or application/x-ndjson -> 202 {job_id, ...}
+    GET  /api/articles/{id} the stored article: text[start:end] is a citation's quote
+    GET  /api/sources      sources with article counts and date ranges
+    GET  /api/jobs         the newest jobs (pushes, uploads, feed polls), newest first
     GET  /api/jobs/{id}    a job's state and counts
-    GET  /api/health       status, index size, model, store, jobs (no token needed)
+    GET  /api/health       status, index size, model, store, jobs, feeds followed (no token)
     GET  /api/docs         OpenAPI docs
 
 Every error is `{"error": "what is wrong and what to do"}` with an honest status, never
@@ -28,6 +31,7 @@ from starlette.exceptions import HTTPException
 
 from assistant.errors import AssistantError, EmptyQuestion
 from assistant.service import Assistant
+from index.article import Article
 from index.errors import (
     DiskFull,
     IndexNotFound,
@@ -41,16 +45,20 @@ from ui.api_model import (
     Accepted,
     ApiError,
     ArticlesBody,
+    ArticleView,
     AskBatch,
     AskRequest,
     Health,
     JobView,
+    SourceView,
     article_items,
     describe,
     parse_json,
     validate_articles,
 )
+from ui.article import article_json
 from ui.auth import Access
+from ui.follow import FeedPoller
 from ui.worker import IngestWorker
 
 log = logging.getLogger(__name__)
@@ -63,8 +71,8 @@ def _schema(model: type[Any]) -> dict[str, Any]:
     return {"$ref": f"#/components/schemas/{model.__name__}"}
 
 
-def build_api(bot: Assistant, worker: IngestWorker, access: Access, ask_slots: int
-              ) -> FastAPI:
+def build_api(bot: Assistant, worker: IngestWorker, access: Access, ask_slots: int,
+              poller: FeedPoller | None = None) -> FastAPI:
     """The `/api` application (mount it on the chat server's app); at most `ask_slots`
     questions are answered at once, the others wait for a slot."""
     cfg = bot.settings.serve
@@ -148,6 +156,27 @@ def build_api(bot: Assistant, worker: IngestWorker, access: Access, ask_slots: i
                                       [r.error for r in rejected])
         return Accepted(job_id=job.id, accepted=count, rejected=rejected)
 
+    @guarded.get("/articles/{article_id}", response_model=ArticleView,
+                 summary="A stored article (what citations point into)")
+    def article(article_id: str) -> Any:
+        found = _article(bot, article_id)
+        return article_json(found)
+
+    @guarded.get("/sources", response_model=list[SourceView],
+                 summary="Sources of the indexed articles, with counts and date ranges")
+    def sources() -> Any:
+        try:
+            return [{"name": s.name, "articles": s.articles,
+                     "first": s.first.isoformat() if s.first else None,
+                     "last": s.last.isoformat() if s.last else None} for s in bot.sources()]
+        except IndexNotFound:
+            return []
+
+    @guarded.get("/jobs", response_model=list[JobView],
+                 summary="The newest ingest jobs (pushes, uploads, feed polls), newest first")
+    def jobs(limit: int = 50) -> Any:
+        return [j.to_json() for j in worker.recent(max(1, min(limit, 1000)))]
+
     @guarded.get("/jobs/{job_id}", response_model=JobView, summary="A job's state")
     def job(job_id: str) -> Any:
         found = worker.job(job_id)
@@ -160,7 +189,7 @@ def build_api(bot: Assistant, worker: IngestWorker, access: Access, ask_slots: i
 
     @open_routes.get("/health", response_model=Health, summary="Is the server up; index size")
     def health() -> Any:
-        return _health(bot, worker)
+        return _health(bot, worker, poller)
 
     api.include_router(guarded)
     api.include_router(open_routes)
@@ -201,8 +230,9 @@ def _answer(bot: Assistant, data: Any, prefix: str) -> dict[str, Any]:
         raise ApiError(422, f"{prefix}llm needs an LLM endpoint on the server "
                        "(NEWSQA_ANSWER__LLM__URL); leave llm out for quoted answers")
     try:
+        scope = bot.resolve_scope(req.since, req.until, req.sources)
         answer = bot.ask(req.question, k=req.k, as_of=req.as_of, history=req.history,
-                         choices=req.choices, llm=req.llm)
+                         choices=req.choices, llm=req.llm, scope=scope)
     except EmptyQuestion:
         raise ApiError(422, f"{prefix}the question is empty; send the text you want "
                        "answered") from None
@@ -221,8 +251,23 @@ def _answer(bot: Assistant, data: Any, prefix: str) -> dict[str, Any]:
     return answer.to_json()
 
 
-def _health(bot: Assistant, worker: IngestWorker) -> Any:
+def _article(bot: Assistant, article_id: str) -> Article:
+    """The stored article, or ApiError 404/503 saying what to do."""
+    try:
+        found = bot.article(article_id)
+    except IndexNotFound:
+        found = None
+    except (NewsIndexError, AssistantError) as exc:
+        raise ApiError(503, str(exc)) from None
+    if found is None:
+        raise ApiError(404, f"no article {article_id!r} in the index; use a citation's "
+                       "article_id from POST /api/ask")
+    return found
+
+
+def _health(bot: Assistant, worker: IngestWorker, poller: FeedPoller | None = None) -> Any:
     jobs = worker.counts()
+    follow = poller.status.to_json() if poller is not None else None
     store = bot.store.location
     emb = bot.settings.embedding
     model = f"{emb.model}@{emb.backend}"  # as an index built now records it
@@ -230,16 +275,16 @@ def _health(bot: Assistant, worker: IngestWorker) -> Any:
         info = bot.info()
     except IndexNotFound:
         return Health(status="empty", articles=0, chunks=0, embedding_model=model,
-                      store=store, jobs=jobs)
+                      store=store, jobs=jobs, follow=follow)
     except Exception as exc:
         log.warning("health: %s", exc)
         return JSONResponse(status_code=503, content={
             "error": f"the index cannot be opened: {exc}", "status": "unavailable",
             "articles": 0, "chunks": 0, "embedding_model": model, "store": store,
-            "jobs": jobs})
+            "jobs": jobs, "follow": follow})
     return Health(status="ok" if info["articles"] else "empty", articles=info["articles"],
                   chunks=info["chunks"], embedding_model=str(info["embedding_model"]),
-                  store=str(info["store"]), jobs=jobs)
+                  store=str(info["store"]), jobs=jobs, follow=follow)
 
 
 def _content_type(request: Request) -> str:

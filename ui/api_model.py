@@ -33,6 +33,12 @@ class AskRequest(BaseModel):
     history: list[str] = Field(default_factory=list, description="Earlier questions of the "
                                "conversation, oldest first (for follow-ups).")
     llm: bool = Field(False, description="Let the configured LLM write the answer.")
+    since: date | None = Field(None, description="YYYY-MM-DD: only articles published on or "
+                               "after this day (undated ones are left out).")
+    until: date | None = Field(None, description="YYYY-MM-DD: only articles published on or "
+                               "before this day (undated ones are left out).")
+    sources: list[str] = Field(default_factory=list, description="Only articles from these "
+                               "sources (names as GET /api/sources lists them, any case).")
 
 
 class AskBatch(BaseModel):
@@ -126,6 +132,29 @@ class Health(BaseModel):
     embedding_model: str
     store: str
     jobs: dict[str, int] = Field(description="This process's ingest jobs: queued, running.")
+    follow: dict[str, Any] | None = Field(
+        None, description="Feeds this server polls (newsqa serve --follow): feeds, every_s, "
+        "polls, last_poll, last_job, last_problems, next_poll; null when it follows none.")
+
+
+class ArticleView(BaseModel):
+    """GET /api/articles/{id}: the stored article; text[start:end] is a citation's quote."""
+
+    id: str
+    title: str
+    date: str | None
+    url: str | None
+    source: str | None
+    text: str
+
+
+class SourceView(BaseModel):
+    """One source of the indexed articles."""
+
+    name: str = Field(description="As stored; \"\" for articles without a source.")
+    articles: int
+    first: str | None = Field(description="Earliest publication day, YYYY-MM-DD.")
+    last: str | None = Field(description="Latest publication day, YYYY-MM-DD.")
 
 
 class ApiError(Exception):

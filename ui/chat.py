@@ -26,12 +26,8 @@ import os
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # before gradio is imported
 
 import logging  # noqa: E402
-import queue  # noqa: E402
-import re  # noqa: E402
-import threading  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Iterator  # noqa: E402
-from datetime import date  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
@@ -39,8 +35,6 @@ import gradio as gr  # noqa: E402
 
 from assistant.answer import Answer  # noqa: E402
 from assistant.errors import AssistantError  # noqa: E402
-from assistant.llm.prompt import Turn  # noqa: E402
-from assistant.llm.reply import preview  # noqa: E402
 from assistant.service import Assistant  # noqa: E402
 from index.article import Article  # noqa: E402
 from index.errors import IndexNotFound, NewsIndexError  # noqa: E402
@@ -49,6 +43,7 @@ from index.parse import SUPPORTED  # noqa: E402
 from ui import render  # noqa: E402
 from ui.forms import parse_as_of, parse_history, parse_k  # noqa: E402
 from ui.jobs import Job  # noqa: E402
+from ui.stream import chat_turns, stream_llm_answer  # noqa: E402
 from ui.upload import accept_upload  # noqa: E402
 from ui.worker import IngestWorker  # noqa: E402
 
@@ -95,52 +90,12 @@ def _status(bot: Assistant) -> str:
         return render.error_markdown(exc)
 
 
-def chat_turns(chat: list[dict[str, Any]]) -> list[Turn]:
-    """Earlier (question, answer) exchanges of the chat, for the LLM: the answer's text
-    without its source list and markdown escapes."""
-    turns: list[Turn] = []
-    for i, msg in enumerate(chat[:-1]):
-        nxt = chat[i + 1]
-        if msg.get("role") == "user" and nxt.get("role") == "assistant":
-            text = str(nxt.get("content") or "").split("\n\nSources:")[0]
-            text = re.sub(r"\\(.)", r"\1", text.replace("**", ""))
-            turns.append(Turn(str(msg.get("content") or ""), " ".join(text.split())))
-    return turns
-
-
-def stream_llm_answer(bot: Assistant, question: str, k: int | None, as_of: date | None,
-                      history: list[str], turns: list[Turn]) -> Iterator[str | Answer]:
-    """Markdown previews of the LLM's reply as it streams, then the verified `Answer`
-    (or an error message). The model runs in a worker thread; tokens come over a queue."""
-    tokens: queue.Queue[str | None] = queue.Queue()
-    result: dict[str, Any] = {}
-
-    def work() -> None:
-        try:
-            result["answer"] = bot.ask(question, k=k, as_of=as_of, history=history, llm=True,
-                                       turns=turns, on_token=tokens.put)
-        except Exception as exc:
-            result["error"] = exc
-        finally:
-            tokens.put(None)
-
-    threading.Thread(target=work, daemon=True).start()
-    raw, shown = "", ""
-    last = 0.0
-    while (token := tokens.get()) is not None:
-        raw += token
-        if time.monotonic() - last > 0.15:  # redraw a few times a second, not per token
-            last, shown = time.monotonic(), raw
-            yield render.streaming_markdown(*preview(raw))
-    if raw and raw != shown:  # the whole reply, while its quotes are checked
-        yield render.streaming_markdown(*preview(raw))
-    if "error" in result:
-        exc = result["error"]
-        if not isinstance(exc, EXPECTED):
-            log.error("question failed: %s", question, exc_info=exc)
-        yield render.error_markdown(exc)
-        return
-    yield result["answer"]
+def _source_names(bot: Assistant) -> list[str]:
+    """The sources for the filter's choices (none before anything is indexed)."""
+    try:
+        return [s.name for s in bot.sources() if s.name]
+    except Exception:
+        return []
 
 
 def too_long(question: str, limit: int) -> str:
@@ -185,7 +140,8 @@ def build_app(bot: Assistant, llm: bool = False,
     max_chars = bot.settings.serve.max_question_chars
 
     def respond(message: str, chat: list[dict[str, Any]], questions: list[str], k: float,
-                as_of: str, mode: str = QUOTES_ONLY) -> Iterator[tuple[Any, ...]]:
+                as_of: str, mode: str = QUOTES_ONLY, since: str = "", until: str = "",
+                source: list[str] | None = None) -> Iterator[tuple[Any, ...]]:
         question = " ".join((message or "").split())
         if not question:
             yield chat, gr.skip(), questions, ""
@@ -201,9 +157,17 @@ def build_app(bot: Assistant, llm: bool = False,
             text = f"{exc}. Fix the *Published up to* date or clear it, then ask again."
             yield [*chat, {"role": "assistant", "content": text}], gr.skip(), questions, ""
             return
+        try:
+            scope = bot.resolve_scope(parse_as_of(since), parse_as_of(until), source or [])
+        except (ValueError, AssistantError, NewsIndexError) as exc:
+            text = f"{exc}. Fix the *Filter* dates or sources, then ask again."
+            yield [*chat, {"role": "assistant", "content": render.md_escape(text)}], \
+                gr.skip(), questions, ""
+            return
         if mode == LLM_MODE and bot.llm_configured:
             turns = chat_turns(chat[:-1])
-            for item in stream_llm_answer(bot, question, parse_k(k), day, questions, turns):
+            for item in stream_llm_answer(bot, question, parse_k(k), day, questions, turns,
+                                          scope):
                 if isinstance(item, str):
                     yield [*chat, {"role": "assistant", "content": item}], gr.skip(), \
                         questions, ""
@@ -214,7 +178,8 @@ def build_app(bot: Assistant, llm: bool = False,
                            [*questions, question], "")
             return
         try:
-            answer = bot.ask(question, k=parse_k(k), as_of=day, history=list(questions))
+            answer = bot.ask(question, k=parse_k(k), as_of=day, history=list(questions),
+                             scope=scope)
         except Exception as exc:
             if not isinstance(exc, EXPECTED):
                 log.exception("question failed: %s", question)
@@ -282,7 +247,9 @@ def build_app(bot: Assistant, llm: bool = False,
 
     def ask_api(question: str, k: int | None = None, as_of: str | None = None,
                 history: list[str] | str | None = None,
-                choices: list[str] | str | None = None, llm: bool = False) -> dict[str, Any]:
+                choices: list[str] | str | None = None, llm: bool = False,
+                since: str | None = None, until: str | None = None,
+                sources: list[str] | str | None = None) -> dict[str, Any]:
         """Answer a question from the indexed articles, every sentence cited.
 
         Args:
@@ -295,6 +262,9 @@ def build_app(bot: Assistant, llm: bool = False,
                 one ("choice", "choice_text") and quotes the evidence for it
             llm: let the configured LLM write the answer (quotes verified; "answerer" and
                 "fallback_reason" say who wrote it)
+            since: "YYYY-MM-DD": only articles published on or after this day
+            until: "YYYY-MM-DD": only articles published on or before this day
+            sources: only articles from these sources (list, JSON list or one per line)
 
         Returns:
             The JSON object `newsqa ask --json` prints (question, answer, abstained,
@@ -303,10 +273,12 @@ def build_app(bot: Assistant, llm: bool = False,
         if len(str(question or "")) > max_chars:
             return {"error": too_long(str(question), max_chars)}
         try:
+            scope = bot.resolve_scope(parse_as_of(since), parse_as_of(until),
+                                      parse_history(sources, "sources"))
             answer = bot.ask(str(question or ""), k=parse_k(k), as_of=parse_as_of(as_of),
                              history=parse_history(history),
                              choices=parse_history(choices, "choices"),
-                             llm=bool(llm))
+                             llm=bool(llm), scope=scope)
             return answer.to_json()
         except ValueError as exc:
             return {"error": str(exc).replace("*", "")}
@@ -363,6 +335,15 @@ def build_app(bot: Assistant, llm: bool = False,
                                   label="Passages to use (k)", elem_id="nq-k")
                     as_of = gr.Textbox(label="Published up to (YYYY-MM-DD, optional)",
                                        placeholder="e.g. 2024-12-10", elem_id="nq-as-of")
+                with gr.Accordion("Filter by date and source", open=False,
+                                  elem_id="nq-filter"), gr.Row():
+                    since = gr.Textbox(label="From (YYYY-MM-DD)", elem_id="nq-since",
+                                       placeholder="e.g. 2024-01-01")
+                    until = gr.Textbox(label="To (YYYY-MM-DD)", elem_id="nq-until",
+                                       placeholder="e.g. 2024-12-31")
+                    source = gr.Dropdown(choices=[], value=[], multiselect=True,
+                                         label="Sources (any)", elem_id="nq-source",
+                                         allow_custom_value=False)
                 status = gr.Markdown(_status(bot), elem_id="nq-status")
             with gr.Column(scale=2):
                 files = gr.File(
@@ -374,7 +355,7 @@ def build_app(bot: Assistant, llm: bool = False,
                 upload_status = gr.Markdown(elem_id="nq-upload-status")
 
         chat_io: dict[str, Any] = dict(
-            inputs=[box, chat, questions, k, as_of, mode],
+            inputs=[box, chat, questions, k, as_of, mode, since, until, source],
             outputs=[chat, sources, questions, box],
             show_progress="minimal", show_progress_on=[chat], api_visibility="private",
             concurrency_id="bot",
@@ -391,8 +372,8 @@ def build_app(bot: Assistant, llm: bool = False,
         for trigger in (remove_btn.click, remove_id.submit):
             trigger(remove, remove_id, [remove_status, status, remove_id],
                     api_visibility="private", concurrency_id="remove")
-        demo.load(lambda: _status(bot), None, status, api_visibility="private",
-                  show_progress="hidden")
+        demo.load(lambda: (_status(bot), gr.update(choices=_source_names(bot))), None,
+                  [status, source], api_visibility="private", show_progress="hidden")
         gr.api(ask_api, api_name="ask", concurrency_id="bot")
     return demo
 

@@ -8,11 +8,13 @@ import argparse
 import json
 import logging
 import os
+import re
 import sys
 from collections.abc import Sequence
-from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from ui.arguments import build_parser
 
 if TYPE_CHECKING:
     from assistant.answer import Answer
@@ -48,105 +50,6 @@ def configure_logging() -> None:
         logger = logging.getLogger(name)
         if not any(isinstance(h, _Stderr) for h in logger.handlers):
             logger.addHandler(_Stderr(logging.WARNING))
-
-
-def _date(value: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a date like 2024-12-10") from None
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="newsqa",
-        description="Ask questions over news articles; every answer cites the exact source text.",
-    )
-    parser.add_argument("--home", type=Path, help="data home (default: $NEWSQA_HOME or per-user)")
-    parser.add_argument("--chroma-url", help="use a Chroma server (`chroma run`) at this URL")
-    sub = parser.add_subparsers(dest="command", required=True)
-
-    p = sub.add_parser("ingest", help="index article files or folders (incremental)")
-    p.add_argument("paths", nargs="+", type=Path,
-                   help=".txt .md .html .json .jsonl files or folders, or .gz of these")
-    p.add_argument("--prune", action="store_true", help="drop articles whose file is gone")
-    p.add_argument("--rebuild", action="store_true",
-                   help="build a new index of PATHS only (after changing model or chunking); "
-                        "it replaces the old one when complete")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.add_argument("--follow-symlinks", action="store_true",
-                   help="also read links inside folders that point outside the paths given")
-    p.add_argument("--no-wait", action="store_true",
-                   help="if another writer is running, exit 2 at once instead of waiting")
-    p.add_argument("--verify", action="store_true",
-                   help="afterwards, check and repair the whole index (as `newsqa check "
-                        "--repair`)")
-
-    p = sub.add_parser("remove", help="remove articles from the index by id")
-    p.add_argument("ids", nargs="+", metavar="ID",
-                   help="article ids (shown by `ask`, the chat's sources and `ask --json`)")
-    p.add_argument("--no-wait", action="store_true",
-                   help="if another writer is running, exit 2 at once instead of waiting")
-
-    p = sub.add_parser("check", help="compare articles, chunks, vectors and keyword index")
-    p.add_argument("--repair", action="store_true",
-                   help="delete orphan chunks, re-index incomplete articles, rebuild the "
-                        "keyword index")
-    p.add_argument("--no-wait", action="store_true",
-                   help="with --repair: if another writer is running, exit 2 at once")
-
-    p = sub.add_parser("ask", help="answer questions with cited quotes")
-    p.add_argument("question", nargs="+",
-                   help="the question; quote each one to ask several in one call")
-    p.add_argument("--json", action="store_true", help="one JSON object per question per line")
-    p.add_argument("-k", type=int, metavar="N", help="passages to retrieve (default from settings)")
-    p.add_argument("--as-of", type=_date, metavar="YYYY-MM-DD",
-                   help="answer as of this day: ignore articles published after it")
-    p.add_argument("--choice", action="append", default=[], metavar="OPTION",
-                   help="a quiz option (repeat for each); the answer picks one and quotes "
-                        "the evidence for it")
-    p.add_argument("--llm", action="store_true",
-                   help="let the configured LLM write the answer (NEWSQA_ANSWER__LLM__URL); "
-                        "its quotes are checked against the articles")
-
-    sub.add_parser("info", help="what is indexed, with which model, where")
-
-    p = sub.add_parser("serve", help="open the browser chat (Gradio)")
-    p.add_argument("--host", help="interface to listen on (default 127.0.0.1)")
-    p.add_argument("--port", type=int, help="port (default 7860)")
-    p.add_argument("--auth", metavar="USER:PASSWORD", help="require this login")
-    p.add_argument("--api-token", metavar="TOKEN",
-                   help="require `Authorization: Bearer TOKEN` on the JSON API (/api) and "
-                        "accept TOKEN as the chat login's password (or set "
-                        "NEWSQA_SERVE__API_TOKEN, which keeps it out of `ps`)")
-    p.add_argument("--llm", action="store_true",
-                   help="answer with the configured LLM by default (NEWSQA_ANSWER__LLM__URL)")
-
-    p = sub.add_parser("push", help="send article files to a running server (newsqa serve)")
-    p.add_argument("paths", nargs="+", type=Path, metavar="FILE",
-                   help="what `ingest` reads: .txt .md .html .json .jsonl files or folders, "
-                        "or .gz of these")
-    p.add_argument("--url", required=True,
-                   help="the server, e.g. http://127.0.0.1:7860 (its /api is used)")
-    p.add_argument("--token", help="the server's API token (default: "
-                   "$NEWSQA_SERVE__API_TOKEN)")
-    p.add_argument("--batch", type=int, default=500, metavar="N",
-                   help="articles per request (default 500)")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
-
-    p = sub.add_parser("eval", help="score the assistant on a question file")
-    p.add_argument("questions", nargs="?", type=Path,
-                   help="questions .jsonl (default: seeds/questions.jsonl)")
-    p.add_argument("--out", type=Path, help="output folder for results and report")
-    p.add_argument("-k", type=int, metavar="N", help="passages to retrieve")
-    p.add_argument("--limit", type=int, metavar="N", help="only the first N questions")
-    p.add_argument("--no-as-of", action="store_true",
-                   help="ignore the questions' dates (no 'as of' filtering)")
-    p.add_argument("--compare", nargs="+", type=Path, metavar="DIR",
-                   help="compare earlier eval output folders instead of running")
-    p.add_argument("--llm", action="store_true",
-                   help="answer with the configured LLM (quote outcomes go in the results)")
-    return parser
 
 
 def _questions(words: list[str]) -> list[str]:
@@ -201,18 +104,42 @@ def _waiting(holder: Holder) -> None:
           file=sys.stderr, flush=True)
 
 
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:")
+
+
+def is_url(arg: str) -> bool:
+    """Whether an ingest argument is a URL (any scheme: a wrong one is named later) rather
+    than a path; an existing file or folder of that name stays a path."""
+    return bool(_SCHEME.match(arg)) and not Path(arg).exists()
+
+
 def cmd_ingest(args: argparse.Namespace) -> int:
+    urls = [a for a in args.paths if is_url(a)]
+    paths = [Path(a) for a in args.paths if not is_url(a)]
+    if urls and (args.rebuild or args.prune):
+        raise _UsageError("--rebuild and --prune take files and folders, not URLs; ingest "
+                          "the URLs in a separate run")
     bot = _open(args)
-    report = bot.ingest(args.paths, prune=args.prune, rebuild=args.rebuild,
-                        progress=not args.quiet, wait=not args.no_wait, on_wait=_waiting,
-                        follow_symlinks=args.follow_symlinks)
+    reports = []
+    if paths:
+        reports.append(bot.ingest(paths, prune=args.prune, rebuild=args.rebuild,
+                                  progress=not args.quiet, wait=not args.no_wait,
+                                  on_wait=_waiting, follow_symlinks=args.follow_symlinks))
+    if urls:
+        report, fetched = bot.ingest_urls(urls, progress=not args.quiet,
+                                          wait=not args.no_wait, on_wait=_waiting)
+        reports.append(report)
     from index.errors import NothingReadable
 
-    for failure in report.failures:
-        kind = "warning" if isinstance(failure, NothingReadable) else "skipped"
-        print(f"newsqa: {kind}: {failure}", file=sys.stderr)
-    print(report.summary())
-    code = EXIT_OK if report.ok else EXIT_PARTIAL
+    for report in reports:
+        for failure in report.failures:
+            kind = "warning" if isinstance(failure, NothingReadable) else "skipped"
+            print(f"newsqa: {kind}: {failure}", file=sys.stderr)
+    if urls:
+        print(f"web: {fetched.report.summary(fetched.requests)}")
+    for report in reports:
+        print(report.summary())
+    code = EXIT_OK if all(r.ok for r in reports) else EXIT_PARTIAL
     if args.verify:
         check = bot.check(repair=True, wait=not args.no_wait, on_wait=_waiting)
         for line in check.lines():
@@ -251,8 +178,10 @@ def cmd_ask(args: argparse.Namespace) -> int:
         raise _UsageError("-k must be at least 1")
     bot = _open(args)
     _check_llm(args, bot)
+    scope = bot.resolve_scope(args.since, args.until, args.source)
     for i, q in enumerate(questions):
-        answer = bot.ask(q, k=args.k, as_of=args.as_of, choices=args.choice, llm=args.llm)
+        answer = bot.ask(q, k=args.k, as_of=args.as_of, choices=args.choice, llm=args.llm,
+                         scope=scope)
         if args.json:
             print(json.dumps(answer.to_json(), ensure_ascii=False), flush=True)
         else:
@@ -273,16 +202,68 @@ def cmd_info(args: argparse.Namespace) -> int:
     bot = _open(args)
     for key, value in bot.info().items():
         print(f"{key}: {value}")
+    sources = bot.sources()
+    if sources:
+        print(f"sources: {len(sources)}")
+        for src in sources:
+            span = (f"{src.first.isoformat()} to {src.last.isoformat()}" if src.first and
+                    src.last else "undated")
+            print(f"  {src.name or '(no source)'}: {src.articles:,} article(s), {span}")
+    return EXIT_OK
+
+
+def cmd_follow(args: argparse.Namespace) -> int:
+    from ui.follow import feed_list, follow_in_terminal
+
+    bot = _open(args)
+    feeds = feed_list(args.feeds, bot.settings.follow.feeds)
+    if not feeds:
+        raise _UsageError("no feeds to follow: give feed URLs, e.g. newsqa follow "
+                          "https://example.com/rss.xml, or set NEWSQA_FOLLOW__FEEDS")
+    every = _every(args.every, bot.settings.follow.every_minutes)
+    return follow_in_terminal(bot, feeds, every, once=args.once, progress=not args.quiet)
+
+
+def _every(value: str | None, minutes: float) -> float:
+    from ui.follow import parse_interval
+
+    if value is None:
+        return minutes * 60
+    try:
+        return parse_interval(value)
+    except ValueError as exc:
+        raise _UsageError(f"--every: {exc}") from None
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from ui.article import SpanError, article_json, format_article, parse_span
+
+    bot = _open(args)
+    article = bot.article(args.id.strip())
+    if article is None:
+        raise _UsageError(f"no article {args.id!r} in the index; ids are shown by `newsqa "
+                          "ask` ([chars A-B of ID]) and `ask --json` (citations[].article_id)")
+    try:
+        span = parse_span(args.around, article) if args.around else None
+    except SpanError as exc:
+        raise _UsageError(f"--around: {exc}") from None
+    if args.json:
+        print(json.dumps(article_json(article), ensure_ascii=False))
+    else:
+        print(format_article(article, span))
     return EXIT_OK
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    from ui.follow import feed_list
     from ui.server import serve
 
     bot = _open(args)
     _check_llm(args, bot)
+    feeds = feed_list(args.follow, bot.settings.follow.feeds)
     serve(bot, host=args.host, port=args.port, auth=args.auth, llm=args.llm,
-          api_token=args.api_token)
+          api_token=args.api_token, feeds=feeds,
+          every_s=_every(args.every, bot.settings.follow.every_minutes))
     return EXIT_OK
 
 
@@ -313,7 +294,8 @@ class _UsageError(Exception):
 
 COMMANDS = {
     "ingest": cmd_ingest, "ask": cmd_ask, "info": cmd_info, "serve": cmd_serve, "eval": cmd_eval,
-    "remove": cmd_remove, "check": cmd_check, "push": cmd_push,
+    "remove": cmd_remove, "check": cmd_check, "push": cmd_push, "follow": cmd_follow,
+    "show": cmd_show,
 }
 
 

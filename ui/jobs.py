@@ -72,7 +72,7 @@ class Job:
 
     id: str
     state: JobState
-    kind: Literal["api", "upload"]
+    kind: Literal["api", "upload", "follow"]
     name: str  # what was submitted, for people: "120 articles", "news.jsonl"
     inputs: tuple[str, ...]  # files the job indexes
     articles_total: int = 0

@@ -18,6 +18,7 @@ from assistant.errors import AssistantError, EmptyQuestion
 from index.article import Article
 from index.errors import IndexNotFound, ModelMismatch, NewsIndexError, StoreUnavailable
 from index.retrieve import Passage
+from ui.article import view_path
 from ui.link import host as link_host
 from ui.link import http_url
 
@@ -232,7 +233,9 @@ def quote_block(citation: Citation, answer: Answer, article: Article | None = No
     return (
         f'<div class="nq-quote" id="nq-source-{c.n}"><span class="nq-n">[{c.n}]</span>'
         f'<div class="nq-passage">{_snippet(text, base, c, spans, context, answer)}</div>'
-        f'<div class="nq-offsets">chars {c.start}–{c.end}</div></div>'
+        f'<div class="nq-offsets">chars {c.start}–{c.end} · <a class="nq-open" '
+        f'href="{html.escape(view_path(c.article_id, c.start, c.end), quote=True)}" '
+        'target="_blank" rel="noopener noreferrer">open in the article ↗</a></div></div>'
     )
 
 

@@ -11,9 +11,12 @@ import contextlib
 import os
 import sys
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import gradio as gr
+from starlette.requests import Request
+from starlette.responses import Response
 
 from assistant.service import Assistant
 from index.errors import IndexNotFound
@@ -27,13 +30,18 @@ from ui.worker import IngestWorker
 
 def launch(bot: Assistant, host: str | None = None, port: int | None = None,
            auth: str | None = None, *, block: bool = True, quiet: bool = False,
-           llm: bool = False, api_token: str | None = None) -> gr.Blocks:
-    """Build the app with its JSON API at `/api` (`ui.api`) and the ingest worker, and
-    start serving (blocking until Ctrl-C unless `block=False`). Unless `quiet`, print
-    only the URL, the index size and whether auth is on. The worker is `demo.worker`."""
-    from starlette.routing import Mount
+           llm: bool = False, api_token: str | None = None, feeds: Sequence[str] = (),
+           every_s: float = 900.0) -> gr.Blocks:
+    """Build the app with its JSON API at `/api` (`ui.api`), the article pages at
+    `/article/{id}` and the ingest worker, and start serving (blocking until Ctrl-C
+    unless `block=False`). With `feeds`, a poller (`ui.follow`) polls them every
+    `every_s` seconds, indexing through the worker. Unless `quiet`, print only the URL,
+    the index size and whether auth is on. The worker is `demo.worker`, the poller
+    `demo.poller` (None without feeds)."""
+    from starlette.routing import Mount, Route
 
     from ui.api import build_api
+    from ui.follow import FeedPoller
 
     cfg = bot.settings.serve
     host = host or cfg.host
@@ -49,9 +57,10 @@ def launch(bot: Assistant, host: str | None = None, port: int | None = None,
     (home / "tmp").mkdir(parents=True, exist_ok=True)
     worker = IngestWorker(bot)
     resumed = worker.start()
+    poller = FeedPoller(bot, worker, feeds, every_s) if feeds else None
     demo = build_app(bot, llm=llm, worker=worker)
     slots = ask_slots(bot)
-    api = build_api(bot, worker, access, slots)
+    api = build_api(bot, worker, access, slots, poller)
     # Serve nothing from the data home except Gradio's own upload cache (emptied by us).
     blocked = [str(p.resolve()) for p in home.iterdir() if p.name != "tmp"] if home.exists() \
         else []
@@ -65,9 +74,13 @@ def launch(bot: Assistant, host: str | None = None, port: int | None = None,
         footer_links=["api", "settings"], ssr_mode=False, mcp_server=False, pwa=False,
         theme=gr.themes.Default(), css=CSS,
         # Listed first, so no Gradio route can shadow /api/*.
-        app_kwargs={"routes": [Mount("/api", app=api)]},
+        app_kwargs={"routes": [Mount("/api", app=api),
+                               Route("/article/{article_id}", article_endpoint(bot, access))]},
     )
     demo.worker = worker  # type: ignore[attr-defined]
+    demo.poller = poller  # type: ignore[attr-defined]
+    if poller is not None:
+        poller.start()
     if not quiet:
         print("\n".join(startup_lines(bot, demo.local_url or f"http://{host}:{port}/",
                                        access, resumed)), flush=True)
@@ -78,6 +91,8 @@ def launch(bot: Assistant, host: str | None = None, port: int | None = None,
         except KeyboardInterrupt:
             print("\nnewsqa: stopped.", file=sys.stderr)
         finally:
+            if poller is not None:
+                poller.stop(timeout=5)
             demo.close(verbose=False)
             worker.stop(timeout=5)  # a job cut short is resumed at the next start
     return demo
@@ -116,8 +131,57 @@ def _warm_up(bot: Assistant) -> None:
 
 
 def serve(bot: Assistant, host: str | None = None, port: int | None = None,
-          auth: str | None = None, llm: bool = False, api_token: str | None = None) -> None:
+          auth: str | None = None, llm: bool = False, api_token: str | None = None,
+          feeds: Sequence[str] = (), every_s: float = 900.0) -> None:
     """Run the chat and its API until interrupted (`newsqa serve`; `llm`: answer with the
-    LLM by default)."""
+    LLM by default; `feeds`: follow these every `every_s` seconds)."""
     _warm_up(bot)
-    launch(bot, host, port, auth, block=True, llm=llm, api_token=api_token)
+    launch(bot, host, port, auth, block=True, llm=llm, api_token=api_token, feeds=feeds,
+           every_s=every_s)
+
+
+def article_endpoint(bot: Assistant, access: Access) -> Callable[[Request], Response]:
+    """`GET /article/{id}?span=START:END`: the article as a page, the span highlighted and
+    scrolled to (the chat's source cards link here). Behind the chat's login when there is
+    one; the page runs no script and loads nothing (Content-Security-Policy)."""
+    from starlette.responses import HTMLResponse, PlainTextResponse
+
+    from ui.article import SpanError, article_page, parse_span
+
+    def endpoint(request: Request) -> Response:
+        if access.on and not (_logged_in(request) or
+                              access.api_ok(request.headers.get("authorization"))):
+            return PlainTextResponse("Log in to the chat first, then open the link again.",
+                                     status_code=401)
+        article_id = request.path_params["article_id"]
+        try:
+            article = bot.article(article_id)
+        except Exception:
+            article = None
+        if article is None:
+            return PlainTextResponse(f"No article {article_id!r} is indexed.", status_code=404)
+        span = None
+        if request.query_params.get("span"):
+            try:
+                span = parse_span(request.query_params["span"], article)
+            except SpanError as exc:
+                return PlainTextResponse(str(exc), status_code=400)
+        return HTMLResponse(article_page(article, span), headers={
+            "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
+                                       "base-uri 'none'; form-action 'none'",
+            "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"})
+
+    return endpoint
+
+
+def _logged_in(request: Request) -> bool:
+    """Whether the request carries the cookie of a Gradio chat login (Gradio keeps its
+    sessions in `app.tokens`, keyed by the `access-token-<id>` cookie)."""
+    app = request.app
+    cookie_id = getattr(app, "cookie_id", None)
+    tokens = getattr(app, "tokens", None)
+    if cookie_id is None or tokens is None:
+        return False
+    token = request.cookies.get(f"access-token-{cookie_id}") or request.cookies.get(
+        f"access-token-unsecure-{cookie_id}")
+    return token is not None and token in tokens

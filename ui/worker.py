@@ -24,7 +24,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from assistant.errors import AssistantError
 from index.errors import NewsIndexError, ParseError
@@ -91,11 +91,22 @@ class IngestWorker:
                   articles_total=count, errors=tuple(rejected))
         return self._submit(job)
 
-    def submit_files(self, paths: Sequence[Path], name: str) -> Job:
-        """Queue article files already saved under the data home (chat uploads)."""
-        job = Job(self.store.new_id(), "queued", "upload", name,
-                  tuple(str(p) for p in paths))
+    def submit_files(self, paths: Sequence[Path], name: str, *,
+                     kind: Literal["upload", "follow"] = "upload",
+                     errors: Sequence[str] = ()) -> Job:
+        """Queue article files already saved under the data home (chat uploads, pages
+        fetched by a feed poll); `errors` are problems met before (kept in the job)."""
+        job = Job(self.store.new_id(), "queued", kind, name,
+                  tuple(str(p) for p in paths), errors=tuple(errors))
         return self._submit(job)
+
+    def recent(self, limit: int = 50) -> list[Job]:
+        """The newest jobs, this process's and earlier ones (from disk), newest first."""
+        with self._changed:
+            mine = dict(self._jobs)
+        jobs = {j.id: j for j in self.store.all()}
+        jobs.update(mine)
+        return sorted(jobs.values(), key=lambda j: j.created, reverse=True)[:limit]
 
     def _submit(self, job: Job) -> Job:
         self._set(job, save=True)
@@ -197,7 +208,9 @@ def finished(job: Job, report: IngestReport) -> Job:
 
 def describe(failure: ParseError, job: Job) -> str:
     """A failure without the data home's paths: the upload's name, or the pushed record."""
-    if job.kind == "api":
+    if job.kind == "follow":
+        where = f"fetched article {failure.line}" if failure.line else "fetched articles"
+    elif job.kind == "api":
         # line N of the job's JSONL is record N - 1 of the request (jobs.write_records)
         where = f"record {failure.line - 1}" if failure.line else "pushed articles"
     else:
