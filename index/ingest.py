@@ -56,8 +56,9 @@ class IngestReport:
 
     def summary(self) -> str:
         rate = self.chunks_embedded / self.seconds if self.seconds > 0 else 0.0
+        files = f"{self.files} file(s), " if self.files or not self.articles else ""
         parts = [
-            f"{self.files} file(s), {self.articles} article(s): {self.added} added, "
+            f"{files}{self.articles} article(s): {self.added} added, "
             f"{self.updated} updated, {self.unchanged} unchanged, {self.removed} removed",
             f"{self.chunks_embedded} chunk(s) embedded"
             + (f" ({rate:.0f}/s)" if self.chunks_embedded else " (nothing new to embed)"),

@@ -386,3 +386,14 @@ def test_a_bad_serving_setting_is_named(tmp_path: Path, monkeypatch: pytest.Monk
     monkeypatch.setenv(variable, value)
     with pytest.raises(SettingsError, match=variable):
         load_settings(home=tmp_path / "home")
+
+
+def test_an_article_id_with_slashes_opens(server: tuple[Assistant, str],
+                                          api: httpx.Client) -> None:
+    record = {**HARBOUR, "id": "world/2025/harbour"}
+    accepted = api.post("/api/articles", json={"articles": [record]}).json()
+    assert wait(api, accepted["job_id"])["state"] == "done"
+    got = api.get("/api/articles/world%2F2025%2Fharbour")
+    assert got.status_code == 200 and got.json()["id"] == "world/2025/harbour"
+    page = api.get("/article/world%2F2025%2Fharbour?span=0:9")
+    assert page.status_code == 200 and '<mark id="quote">The old h</mark>' in page.text

@@ -354,3 +354,18 @@ def test_a_damaged_state_file_costs_a_refetch_not_an_error(web: WebServer,
     report, fetched = bot_for(home).ingest_urls([web.url("/feed.xml")])
     assert report.ok and report.added == 0 and report.unchanged == 2  # same ids: no copies
     assert (home / "follow" / "feeds.damaged.json").exists()
+
+
+def test_removed_articles_stay_removed_and_their_fetched_file_goes(
+        web: WebServer, tmp_path: Path) -> None:
+    items = pages(web, "r", 2)
+    web.route("/feed.xml", Route(body=rss("News", items), content_type="application/rss+xml"))
+    home = tmp_path / "home"
+    bot = bot_for(home)
+    _, fetched = bot.ingest_urls([web.url("/feed.xml")])
+    assert fetched.path is not None and fetched.path.parent == home / "fetched"
+    assert bot.remove([a.id for a in fetched.report.articles]) == \
+        [a.id for a in fetched.report.articles]
+    assert not fetched.path.exists()  # no file left to bring them back (check --repair)
+    report, again = bot.ingest_urls([web.url("/feed.xml")])  # the feed still lists them
+    assert report.added == 0 and again.report.pages == 0 and bot.info()["articles"] == 0

@@ -156,7 +156,7 @@ def build_api(bot: Assistant, worker: IngestWorker, access: Access, ask_slots: i
                                       [r.error for r in rejected])
         return Accepted(job_id=job.id, accepted=count, rejected=rejected)
 
-    @guarded.get("/articles/{article_id}", response_model=ArticleView,
+    @guarded.get("/articles/{article_id:path}", response_model=ArticleView,
                  summary="A stored article (what citations point into)")
     def article(article_id: str) -> Any:
         found = _article(bot, article_id)

@@ -75,7 +75,8 @@ def launch(bot: Assistant, host: str | None = None, port: int | None = None,
         theme=gr.themes.Default(), css=CSS,
         # Listed first, so no Gradio route can shadow /api/*.
         app_kwargs={"routes": [Mount("/api", app=api),
-                               Route("/article/{article_id}", article_endpoint(bot, access))]},
+                               Route("/article/{article_id:path}",
+                                     article_endpoint(bot, access))]},
     )
     demo.worker = worker  # type: ignore[attr-defined]
     demo.poller = poller  # type: ignore[attr-defined]
