@@ -50,6 +50,11 @@ class ShortAnswer:
     start: int
     end: int
     score: float
+    # The reader's probability for this answer over all its mentions, and that belief
+    # calibrated into the probability that the answer is right (assistant.reader.confidence);
+    # None when no reader judged it (a picked quiz option, an LLM's own answer).
+    belief: float | None = None
+    confidence: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -59,6 +64,8 @@ class ShortAnswer:
             "start": self.start,
             "end": self.end,
             "score": round(self.score, 4),
+            "confidence": round(self.confidence, 4) if self.confidence is not None else None,
+            "belief": round(self.belief, 4) if self.belief is not None else None,
         }
 
 
@@ -102,6 +109,8 @@ class Answer:
     choice_scores: tuple[float, ...] = ()
     relevance: float | None = None  # best sentence's score; abstains below min_relevance
     short_answer: ShortAnswer | None = None  # the fact itself, inside one of the quotes
+    # The reader's next best answers, each located inside a quote, most likely first.
+    alternatives: tuple[ShortAnswer, ...] = ()
     answerer: str = "extractive"  # extractive | llm | extractive-fallback
     fallback_reason: str | None = None  # why the LLM's answer was not used
     quote_checks: tuple[QuoteCheck, ...] = ()  # per LLM quote: exact | repaired | dropped
@@ -113,6 +122,7 @@ class Answer:
             "question": self.question,
             "answer": self.text,
             "short_answer": self.short_answer.to_json() if self.short_answer else None,
+            "alternatives": [a.to_json() for a in self.alternatives],
             "abstained": self.abstained,
             "answerer": self.answerer,
             "fallback_reason": self.fallback_reason,
@@ -132,6 +142,15 @@ class Answer:
                 "choice_scores": [round(x, 4) for x in self.choice_scores]}
                if self.choices else {}),
         }
+
+
+    def confident(self, threshold: float) -> bool:
+        """Whether the short answer may be stated as a fact ("Answer: X [n]"): its
+        calibrated confidence is at least `threshold` (an answer no reader judged, such
+        as a picked quiz option, is stated as before)."""
+        sa = self.short_answer
+        return sa is not None and not self.abstained and (
+            sa.confidence is None or sa.confidence >= threshold)
 
 
 class Answerer(Protocol):

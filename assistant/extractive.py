@@ -35,6 +35,7 @@ from assistant.quote import (
     cite,
     extend,
     in_article_order,
+    locate_alternatives,
     merge_overlaps,
     sentences,
 )
@@ -148,6 +149,7 @@ class ExtractiveAnswerer:
         chosen, ends = extend(chosen, cands, span, span_cand, others)
         chosen, absorbed = merge_overlaps(in_article_order(chosen, cands), ends, cands)
         citations, short = cite(chosen, ends, cands, span, span_cand)
+        alternatives = locate_alternatives(others, cands, citations, short) if short else ()
         parts = [f"{c.quote} [{c.n}]" for c in citations]
         if named is not None and prefer:
             for j, i in absorbed.items():
@@ -166,6 +168,7 @@ class ExtractiveAnswerer:
             query=query or question,
             relevance=relevance,
             short_answer=short,
+            alternatives=alternatives,
             timings_ms={"answer": (time.perf_counter() - t0) * 1000, "reader": t_read * 1000,
                         "sentences": t_embed * 1000},
         )

@@ -192,5 +192,24 @@ def cite(chosen: list[int], ends: dict[int, int], cands: list[Sentence], span: S
                 and c.passage.article_id == cands[span_cand].passage.article_id
                 and c.start <= span.start and span.end <= end):
             short = ShortAnswer(text=span.text, n=n, article_id=c.passage.article_id,
-                                start=span.start, end=span.end, score=span.score)
+                                start=span.start, end=span.end, score=span.score,
+                                belief=span.belief, confidence=span.confidence)
     return citations, short
+
+
+def locate_alternatives(others: list[tuple[Span, int]], cands: list[Sentence],
+                        citations: list[Citation], short: ShortAnswer | None
+                        ) -> tuple[ShortAnswer, ...]:
+    """The reader's next answers that stand inside a quote, as ShortAnswers (the others
+    are not shown: an alternative must be checkable on the page like the answer)."""
+    out: list[ShortAnswer] = []
+    for span, i in others:
+        aid = cands[i].passage.article_id
+        for c in citations:
+            if c.article_id == aid and c.start <= span.start and span.end <= c.end:
+                if short is None or span.text.casefold() != short.text.casefold():
+                    out.append(ShortAnswer(text=span.text, n=c.n, article_id=aid,
+                                           start=span.start, end=span.end, score=span.score,
+                                           belief=span.belief, confidence=span.confidence))
+                break
+    return tuple(out)

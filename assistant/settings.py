@@ -126,6 +126,14 @@ class AnswerSettings(BaseModel):
         description="Find a short answer (a name, place, number, date or short noun phrase) "
         "inside the quotes with the reader (spaCy, loaded on first use). False: quotes only.",
     )
+    confident_at: float = Field(
+        0.5, ge=0, le=1,
+        description="Confidence (the calibrated probability that the short answer is right, "
+        "assistant/reader/calibration.json) at which it is stated as a fact, \"Answer: X "
+        "[n]\"; below it the CLI and the chat say \"Not sure; the articles suggest X [n] or "
+        "Y [m]\". JSON always carries the confidence and the alternatives. 0 states every "
+        "short answer, 1 none.",
+    )
     reader_windows: int = Field(
         8,
         ge=1,

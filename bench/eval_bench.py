@@ -38,7 +38,8 @@ from typing import Any
 from harness import OUT, ROOT, SHARED
 
 from assistant.evaluation.command import run_eval_command  # noqa: E402
-from assistant.evaluation.report import compare, fmt, md_table, text_table  # noqa: E402
+from assistant.evaluation.compare import compare  # noqa: E402
+from assistant.evaluation.report import fmt, md_table, text_table  # noqa: E402
 from assistant.evaluation.run import DEFAULT_K  # noqa: E402
 
 SLICES: dict[str, tuple[str, ...]] = {

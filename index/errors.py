@@ -64,10 +64,20 @@ class StoreError(NewsIndexError):
 
 class FetchError(ParseError):
     """A URL (a page, a feed or one of its items) could not be fetched or read; `path`
-    is the URL, `reason` what went wrong and which setting, if any, decided it."""
+    is the URL, `reason` what went wrong and which setting, if any, decided it. Both are
+    shown with control characters escaped: a hostile feed's links and titles must not
+    reach a terminal as escape sequences."""
 
     def __init__(self, url: str, reason: str) -> None:
-        super().__init__(url, reason)
+        super().__init__(printable(url), printable(reason))
+
+
+def printable(text: str) -> str:
+    """`text` with every non-printable character written as an escape (\\x1b, \\n)."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii")
+                   for ch in text)
 
 
 class AddressRefused(FetchError):

@@ -71,14 +71,14 @@ def parse_feed(response: Response) -> Feed:
         if problem is not None:
             raise FetchError(response.url, f"not a readable feed: malformed XML ({problem})")
         if parsed.get("version"):
-            return Feed(url=response.url, title=_title(parsed.feed.get("title")), items=())
+            return Feed(url=response.url, title=title_text(parsed.feed.get("title")), items=())
         raise FetchError(response.url, "not an RSS, Atom or JSON feed")
     items = tuple(_rss_item(e, response.url) for e in parsed.entries)
     problem = parsed.get("bozo_exception") if parsed.get("bozo") else None
     if problem is not None and "xml" not in type(problem).__name__.lower() \
             and "sax" not in type(problem).__module__.lower():
         problem = None  # an encoding the feed misdeclared: nothing lost
-    return Feed(url=response.url, title=_title(parsed.feed.get("title")), items=items,
+    return Feed(url=response.url, title=title_text(parsed.feed.get("title")), items=items,
                 problem=f"malformed XML ({problem}); {len(items)} item(s) read around it"
                 if problem is not None else None)
 
@@ -91,7 +91,7 @@ def _rss_item(entry: Any, base: str) -> FeedItem:
     content = entry.get("content") or []
     body = content[0].get("value", "") if content else entry.get("summary", "")
     key = str(entry.get("id") or raw_link or entry.get("title") or body[:200])
-    return FeedItem(key=key, link=link, title=_title(entry.get("title")), date=day,
+    return FeedItem(key=key, link=link, title=title_text(entry.get("title")), date=day,
                     text=plain_text(body), problem=problem)
 
 
@@ -114,10 +114,10 @@ def _json_feed(response: Response) -> Feed:
             or str(entry.get("summary") or "")
         items.append(FeedItem(
             key=str(entry.get("id") or raw_link or entry.get("title") or body[:200]),
-            link=link, title=_title(entry.get("title")),
+            link=link, title=title_text(entry.get("title")),
             date=_iso_day(entry.get("date_published") or entry.get("date_modified")),
             text=str(body).strip(), problem=problem))
-    return Feed(url=response.url, title=_title(data.get("title")), items=tuple(items))
+    return Feed(url=response.url, title=title_text(data.get("title")), items=tuple(items))
 
 
 def _link(raw: str, base: str) -> tuple[str | None, str | None]:
@@ -125,18 +125,22 @@ def _link(raw: str, base: str) -> tuple[str | None, str | None]:
     raw = raw.strip()
     if not raw:
         return None, "the item has no link"
-    link = urljoin(base, raw)
-    parts = urlsplit(link)
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+    try:
+        link = urljoin(base, raw)
+        parts = urlsplit(link)
+        ok = parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+    except ValueError:
+        ok = False
+    if not ok:
         return None, f"link {raw[:80]!r} is not an http(s) URL; not fetched"
     return link, None
 
 
-def _title(value: object) -> str:
+def title_text(value: object) -> str:
     """A title as plain one-line text (tags dropped, entities decoded), at most MAX_TITLE
     characters; the renderers escape it again."""
     text = plain_text(str(value or ""))
-    text = _SPACE.sub(" ", text).strip()
+    text = "".join(ch for ch in _SPACE.sub(" ", text) if ch.isprintable()).strip()
     return text if len(text) <= MAX_TITLE else text[: MAX_TITLE - 1].rstrip() + "…"
 
 

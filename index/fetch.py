@@ -41,7 +41,13 @@ _MAGIC = ((b"\x89PNG", "a PNG image"), (b"\xff\xd8\xff", "a JPEG image"),
 def check_scheme(url: str) -> str:
     """`url` stripped, or FetchError unless it is an absolute http(s) URL with a host."""
     url = url.strip()
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises on a port that is not a number in range
+    except ValueError as exc:
+        raise FetchError(url, f"not a valid URL ({exc})") from None
+    if any(ch.isspace() or ord(ch) < 32 for ch in url):
+        raise FetchError(url, "not a valid URL (it contains spaces or control characters)")
     if parts.scheme.lower() not in ("http", "https"):
         shown = f"{parts.scheme}:" if parts.scheme else "no scheme"
         raise FetchError(url, f"only http and https URLs are fetched ({shown}); give a "
@@ -170,7 +176,7 @@ class Fetcher:
         except httpx.TimeoutException:
             raise FetchTimeout(url, f"the server stalled: nothing received for "
                                f"{s.read_timeout_s:g} s (NEWSQA_FETCH__READ_TIMEOUT_S)") from None
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:
             raise FetchError(url, f"cannot fetch: {exc or type(exc).__name__}") from None
 
     def _read(self, r: httpx.Response, url: str, deadline: float) -> bytes:

@@ -26,7 +26,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from index.article import Article, content_hash
 from index.encoding import decode
 from index.errors import FetchError, ParseError
-from index.feed import Feed, FeedItem, is_feed, parse_feed
+from index.feed import Feed, FeedItem, is_feed, parse_feed, title_text
 from index.feedstate import FeedState
 from index.fetch import Fetcher, Response, check_scheme
 from index.parse import parse_html
@@ -110,6 +110,8 @@ class WebReader:
                 report.failures.append(exc)
                 if url in self.state.feeds:
                     self._polled(url, exc.reason)
+            except Exception as exc:  # an odd page or feed must not end the run
+                report.failures.append(FetchError(url, f"cannot read: {exc!r}"))
         return report
 
     def _add(self, art: Article, report: WebReport, ids: set[str]) -> None:
@@ -136,9 +138,10 @@ class WebReader:
                 continue
             try:
                 art = self._item(feed, item, report)
-            except FetchError as exc:
+            except Exception as exc:  # this item only; the feed's other items go on
                 rec.failed[item.key] = rec.failed.get(item.key, 0) + 1
-                report.failures.append(exc)
+                report.failures.append(exc if isinstance(exc, FetchError) else FetchError(
+                    item.link or feed.url, f"cannot read: {exc!r}"))
                 continue
             rec.failed.pop(item.key, None)
             rec.seen[item.key] = art.id
@@ -186,7 +189,7 @@ class WebReader:
         url = canonical(where)
         return Article(
             id=url_id(url), text=page.text,
-            title=(item.title if item and item.title else page.title),
+            title=(item.title if item and item.title else title_text(page.title)),
             date=(item.date if item and item.date else page.date), url=url,
             source=source or page.source or urlsplit(url).hostname)
 

@@ -29,7 +29,8 @@ from tests.fakes import FakeEmbedder
 SEED_ID = "0b4a53c822e39d07"
 ROW_KEYS = {
     "id", "question", "date", "as_of", "answers", "choices", "gold_ids", "supporting_ids",
-    "answerable", "answer", "short_answer", "abstained", "relevance", "citations", "retrieved",
+    "answerable", "answer", "short_answer", "confident", "alternatives", "abstained",
+    "relevance", "citations", "retrieved",
     "retrieved_articles", "answerer", "fallback_reason", "quote_checks",
     "predicted_choice", "gold_choice", "choice_scores", "choice_method", "latency_ms",
     "scores", "error",
@@ -45,7 +46,8 @@ METRIC_KEYS = {
     "short_exact_match_answerable", "short_f1_answerable", "short_answered_answerable",
     "short_n_answerable", "plain_cited_support", "short_verbatim", "short_verbatim_n",
     "llm_answered", "llm_fallbacks", "llm_quotes_exact", "llm_quotes_repaired",
-    "llm_quotes_dropped",
+    "llm_quotes_dropped", "confidence_n", "confidence_ece", "precision_at_10",
+    "precision_at_30", "precision_at_50", "stated_coverage", "stated_precision",
 }
 
 
@@ -216,11 +218,13 @@ def test_command_writes_report_and_plots_and_flags_bad_lines(
     assert f"{qfile}:2: not valid JSON" in captured.err
     assert "Hit@10 (gold)" in captured.out and "Citation integrity" in captured.out
     assert len(load_results(out)) == 2
-    for name in ("results.jsonl", "report.json", "report.md", "hit_at_k.png", "latency.png"):
+    for name in ("results.jsonl", "report.json", "report.md", "hit_at_k.png", "latency.png",
+                 "reliability.png", "precision_coverage.png"):
         assert (out / name).exists(), name
     assert (out / "hit_at_k.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     md = (out / "report.md").read_text(encoding="utf-8")
     assert "## Summary" in md and "![Hit@k curve](hit_at_k.png)" in md
+    assert "(reliability.png)" in md and "Confidence ECE (10 bins)" in md
     assert "## Worst failures" in md
     assert json.loads((out / "report.json").read_text())["counts"]["bad_lines"] == 1
 

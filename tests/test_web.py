@@ -369,3 +369,15 @@ def test_removed_articles_stay_removed_and_their_fetched_file_goes(
     assert not fetched.path.exists()  # no file left to bring them back (check --repair)
     report, again = bot.ingest_urls([web.url("/feed.xml")])  # the feed still lists them
     assert report.added == 0 and again.report.pages == 0 and bot.info()["articles"] == 0
+
+
+def test_malformed_urls_and_control_characters_are_named_safely(web: WebServer) -> None:
+    evil = "http://example.com/\x1b[2J\x1b]0;owned\x07"
+    reasons = read(web, "http://[::1", "http://exa mple.com/", "https://",
+                   "http://example.com:99999/", evil)
+    assert "Invalid IPv6 URL" in reasons["http://[::1"]
+    assert "spaces or control characters" in reasons["http://exa mple.com/"]
+    assert "has no host name" in reasons["https://"]
+    assert "Port out of range" in reasons["http://example.com:99999/"]
+    shown = [p for p in reasons if "example.com/\\x1b" in p]
+    assert shown and all("\x1b" not in p and "\x07" not in p for p in reasons)

@@ -138,6 +138,7 @@ def build_app(bot: Assistant, llm: bool = False,
     max_mb = bot.settings.serve.max_upload_mb
     max_unpacked_mb = bot.settings.serve.max_upload_unpacked_mb
     max_chars = bot.settings.serve.max_question_chars
+    confident_at = bot.settings.answer.confident_at
 
     def respond(message: str, chat: list[dict[str, Any]], questions: list[str], k: float,
                 as_of: str, mode: str = QUOTES_ONLY, since: str = "", until: str = "",
@@ -172,7 +173,8 @@ def build_app(bot: Assistant, llm: bool = False,
                     yield [*chat, {"role": "assistant", "content": item}], gr.skip(), \
                         questions, ""
                 else:
-                    md = render.answer_markdown(item) + render.llm_note_markdown(item)
+                    md = render.answer_markdown(item, confident_at=confident_at) \
+                        + render.llm_note_markdown(item)
                     yield ([*chat, {"role": "assistant", "content": md}],
                            render.sources_html(item, _articles(bot, item)),
                            [*questions, question], "")
@@ -187,7 +189,7 @@ def build_app(bot: Assistant, llm: bool = False,
                    gr.skip(), questions, "")
             return
         questions = [*questions, question]
-        steps = render.stream_markdown(answer)
+        steps = render.stream_markdown(answer, confident_at)
         for i, md in enumerate(steps):
             last = i == len(steps) - 1
             panel = render.sources_html(answer, _articles(bot, answer)) if last else gr.skip()

@@ -59,11 +59,19 @@ def _questions(words: list[str]) -> list[str]:
     return [" ".join(words)]
 
 
-def format_answer(answer: Answer) -> str:
-    """Human-readable answer: the short answer first, then the quotes and sources."""
+def format_answer(answer: Answer, confident_at: float = 0.5) -> str:
+    """Human-readable answer: the short answer first (stated at confidence `confident_at`
+    or more, else "Not sure; the articles suggest X [n] or Y [m]"), then the quotes and
+    sources."""
     lines = []
-    if answer.short_answer is not None and not answer.abstained:
+    if answer.confident(confident_at):
+        assert answer.short_answer is not None
         lines.append(f"Answer: {answer.short_answer.text} [{answer.short_answer.n}]")
+    elif answer.short_answer is not None and not answer.abstained:
+        from ui.render import hedge
+
+        lines.append("Not sure; the articles suggest "
+                     + " or ".join(f"{a.text} [{a.n}]" for a in hedge(answer)))
     lines.append(answer.text)
     if answer.choices and answer.choice is not None and answer.choice_method != "evidence":
         picked = answer.choices[answer.choice]
@@ -187,7 +195,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
         else:
             if len(questions) > 1:
                 print(("\n" if i else "") + f"Q: {q}")
-            print(format_answer(answer), flush=True)
+            print(format_answer(answer, bot.settings.answer.confident_at), flush=True)
     return EXIT_OK
 
 

@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from assistant.answer import Answer, Citation
+from assistant.answer import Answer, Citation, ShortAnswer
 from assistant.errors import AssistantError, EmptyQuestion
 from index.article import Article
 from index.errors import IndexNotFound, ModelMismatch, NewsIndexError, StoreUnavailable
@@ -90,9 +90,19 @@ def sources_footer(citations: Sequence[Citation]) -> str:
     return "Sources:\n" + "\n".join(f"- {line}" for line in lines)
 
 
-def answer_markdown(answer: Answer, parts: int | None = None) -> str:
-    """The chat message for an answer: the cited sentences (the first `parts` of them
-    while streaming), then the sources by article once the answer is complete."""
+def hedge(answer: Answer) -> list[ShortAnswer]:
+    """The answers to name after "Not sure; the articles suggest": the short answer, then
+    the alternatives located in quotes (at most two in all)."""
+    assert answer.short_answer is not None
+    return [answer.short_answer, *answer.alternatives][:2]
+
+
+def answer_markdown(answer: Answer, parts: int | None = None,
+                    confident_at: float = 0.5) -> str:
+    """The chat message for an answer: the short answer (stated when its confidence is
+    at least `confident_at`, else hedged with the next best), the cited sentences (the
+    first `parts` of them while streaming), then the sources by article once the answer
+    is complete."""
     pieces = answer_parts(answer)
     shown = pieces if parts is None else pieces[:parts]
     if answer.abstained:
@@ -103,19 +113,23 @@ def answer_markdown(answer: Answer, parts: int | None = None) -> str:
         return text + "\n\n*Nothing was quoted. You could " + ", ".join(hints) + ".*"
     body = " ".join(_md_sentence(p) for p in shown)
     short = answer.short_answer
-    if short is not None:
+    if short is not None and answer.confident(confident_at):
         body = f"**{md_escape(short.text)}** **\\[{short.n}\\]**\n\n" + body
+    elif short is not None:
+        named = " or ".join(f"**{md_escape(a.text)}** \\[{a.n}\\]" for a in hedge(answer))
+        body = f"*Not sure; the articles suggest* {named}\n\n" + body
     if parts is not None and parts < len(pieces):
         return body + " …"
     footer = sources_footer(answer.citations)
     return body + ("\n\n" + footer if footer else "")
 
 
-def stream_markdown(answer: Answer) -> list[str]:
+def stream_markdown(answer: Answer, confident_at: float = 0.5) -> list[str]:
     """Successive chat messages that reveal the answer sentence by sentence; the last one
     equals `answer_markdown(answer)`."""
     n = len(answer_parts(answer))
-    return [answer_markdown(answer, parts=i) for i in range(1, n)] + [answer_markdown(answer)]
+    return [answer_markdown(answer, parts=i, confident_at=confident_at)
+            for i in range(1, n)] + [answer_markdown(answer, confident_at=confident_at)]
 
 
 # -- source cards --------------------------------------------------------------------------

@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assistant.evaluation.case import EvalError, load_questions
-from assistant.evaluation.report import compare, headline, text_table, write_markdown
+from assistant.evaluation.compare import compare
+from assistant.evaluation.report import headline, text_table, write_markdown
 from assistant.evaluation.run import DEFAULT_K, evaluate
 
 if TYPE_CHECKING:

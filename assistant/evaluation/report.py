@@ -1,5 +1,6 @@
-"""Human-readable output of an evaluation: the headline table, `report.md` with PNG plots
-(Hit@k curve, latency histogram) and the worst failures, and the comparison of runs.
+"""Human-readable output of an evaluation: the headline table, and `report.md` with PNG
+plots (Hit@k curve, latency histogram, confidence) and the worst failures (the comparison
+of runs is `assistant.evaluation.compare`).
 
 Plots use matplotlib's object API on the Agg canvas (no pyplot, no display, no global
 backend switch), so this works on a headless machine and inside the chat server.
@@ -7,12 +8,9 @@ backend switch), so this works on a headless machine and inside the chat server.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
-
-from assistant.evaluation.case import EvalError
 
 # (metric key, label, kind, key of its n) of the headline table; kind picks the format.
 HEADLINE: tuple[tuple[str, str, str, str], ...] = (
@@ -30,6 +28,10 @@ HEADLINE: tuple[tuple[str, str, str, str], ...] = (
     ("short_f1_answerable", "Short answer F1 (answerable)", "rate", "short_n_answerable"),
     ("plain_cited_support", "Answer in quotes, plain (answerable)", "rate",
      "short_n_answerable"),
+    ("precision_at_30", "Short answer precision at coverage 0.30", "rate", "confidence_n"),
+    ("stated_precision", "Stated as \"Answer:\": precision", "rate", "confidence_n"),
+    ("stated_coverage", "Stated as \"Answer:\": coverage", "rate", "confidence_n"),
+    ("confidence_ece", "Confidence ECE (10 bins)", "rate", "confidence_n"),
     ("mc_accuracy", "MC accuracy", "rate", "mc_n"),
     ("abstain_unanswerable", "Abstains when unanswerable", "rate", "unanswerable_n"),
     ("abstain_answerable", "Abstains when answerable (wrong)", "rate", "answerable_n"),
@@ -51,6 +53,9 @@ SECTIONS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
      ("short_exact_match_answerable", "short_f1_answerable", "short_answered_answerable",
       "plain_cited_support")),
     ("Short answers located verbatim", "short_verbatim_n", ("short_verbatim",)),
+    ("Short-answer confidence (answerable)", "confidence_n",
+     ("confidence_ece", "precision_at_10", "precision_at_30", "precision_at_50",
+      "stated_coverage", "stated_precision")),
     ("Multiple choice", "mc_n", ("mc_accuracy",)),
     ("Abstention (unanswerable)", "unanswerable_n", ("abstain_unanswerable",)),
     ("Abstention (answerable)", "answerable_n", ("abstain_answerable",)),
@@ -174,29 +179,6 @@ def plot_latency(latencies: Sequence[float], path: Path) -> Path | None:
     return path
 
 
-def plot_compare(names: Sequence[str], reports: Sequence[dict[str, Any]], path: Path) -> Path:
-    """Grouped bars of the headline rate metrics, one colour per run."""
-    keys = [(k, label) for k, label, kind, _ in HEADLINE if kind == "rate"
-            and any(r["metrics"].get(k) is not None for r in reports)]
-    fig = _figure(max(6.4, 1.0 + 0.9 * len(keys)), 4.6)
-    ax = fig.add_subplot()
-    width = 0.8 / max(len(reports), 1)
-    for i, (name, rep) in enumerate(zip(names, reports, strict=True)):
-        xs = [j + i * width for j in range(len(keys))]
-        ys = [rep["metrics"].get(k) or 0.0 for k, _ in keys]
-        ax.bar(xs, ys, width=width, label=name)
-    ax.set_xticks([j + width * (len(reports) - 1) / 2 for j in range(len(keys))])
-    ax.set_xticklabels([label for _, label in keys], rotation=30, ha="right", fontsize=8)
-    ax.set_ylim(0, 1.3)  # head room for the legend
-    ax.set_yticks([0, 0.2, 0.4, 0.6, 0.8, 1.0])
-    ax.grid(axis="y", alpha=0.3)
-    ax.legend(fontsize=8, loc="upper center", ncol=min(len(reports), 3))
-    ax.set_title("Runs compared")
-    fig.tight_layout()
-    fig.savefig(path)
-    return path
-
-
 # -- report.md --------------------------------------------------------------------------
 def failure_points(row: dict[str, Any]) -> int:
     """How badly a question went: 2 for a missed gold/supporting article (within the
@@ -275,6 +257,14 @@ def write_markdown(report: dict[str, Any], rows: Sequence[dict[str, Any]], out_d
     hit_png = plot_hit_curve(report, out_dir / "hit_at_k.png")
     lat = [r["latency_ms"] for r in rows if r.get("latency_ms") is not None]
     lat_png = plot_latency(lat, out_dir / "latency.png")
+    from assistant.evaluation.calibration import plot_precision_coverage, plot_reliability
+
+    extra = [(title, png) for title, png in (
+        ("Reliability of the short answer's confidence",
+         plot_reliability(rows, out_dir / "reliability.png")),
+        ("Precision at coverage",
+         plot_precision_coverage(rows, out_dir / "precision_coverage.png")),
+    ) if png is not None]
     idx = cfg.get("index", {})
     lines = [
         "# newsqa evaluation", "",
@@ -321,12 +311,13 @@ def write_markdown(report: dict[str, Any], rows: Sequence[dict[str, Any]], out_d
         for key in keys:
             table.append((section, key, fmt(met.get(key), _kind(key)), n))
     lines += [md_table(table, ("group", "metric", "value", "n")), ""]
-    if hit_png or lat_png:
+    if hit_png or lat_png or extra:
         lines += ["## Plots", ""]
         if hit_png:
             lines += [f"![Hit@k curve]({hit_png.name})", ""]
         if lat_png:
             lines += [f"![Latency histogram]({lat_png.name})", ""]
+        lines += [line for title, png in extra for line in (f"![{title}]({png.name})", "")]
     worst = worst_failures(rows)
     lines += ["## Worst failures", ""]
     if not worst:
@@ -336,70 +327,3 @@ def write_markdown(report: dict[str, Any], rows: Sequence[dict[str, Any]], out_d
     path = out_dir / "report.md"
     path.write_text("\n".join(lines), encoding="utf-8")
     return path
-
-
-# -- comparing runs -----------------------------------------------------------------------
-def load_report(run_dir: Path) -> dict[str, Any]:
-    """report.json of an earlier run; EvalError if the folder has none."""
-    path = run_dir / "report.json"
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise EvalError(f"{run_dir} is not an eval output folder (no report.json)") from None
-    except (OSError, ValueError) as exc:
-        raise EvalError(f"cannot read {path}: {exc}") from None
-    if not isinstance(data, dict) or "metrics" not in data:
-        raise EvalError(f"{path} is not an evaluation report")
-    return data
-
-
-def compare(run_dirs: Sequence[Path], out_dir: Path) -> str:
-    """Compare runs: the first is the baseline, every later run shows its value and the
-    difference. Writes compare.md, compare.json and compare.png to `out_dir`; returns the
-    terminal table."""
-    if len(run_dirs) < 2:
-        raise EvalError("--compare needs at least two eval output folders")
-    reports = [load_report(d) for d in run_dirs]
-    names = _names(run_dirs)
-    keys = [key for _, _, ks in SECTIONS for key in ks]
-    rows, data = [], {}
-    for key in keys:
-        vals = [r["metrics"].get(key) for r in reports]
-        if all(v is None for v in vals):
-            continue
-        base = vals[0]
-        cells = [fmt(base, _kind(key))]
-        for v in vals[1:]:
-            delta = "" if v is None or base is None else f" ({_signed(v - base, _kind(key))})"
-            cells.append(fmt(v, _kind(key)) + delta)
-        rows.append((key, *cells))
-        data[key] = vals
-    header = ("metric", *names)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    png = plot_compare(names, reports, out_dir / "compare.png")
-    cfg_rows = [(name, str(r["config"].get("questions_file")), str(r["config"].get("k")),
-                 str(r["config"].get("index", {}).get("articles")),
-                 str(r["config"].get("retrieval", {}).get("mode")),
-                 (r["config"].get("git_commit") or "?")[:10],
-                 str(r["config"].get("timestamp")))
-                for name, r in zip(names, reports, strict=True)]
-    cfg_header = ("run", "questions", "k", "articles", "retrieval", "commit", "time")
-    md = ["# newsqa eval comparison", "", md_table(cfg_rows, cfg_header), "",
-          md_table(rows, header), "", f"![comparison]({png.name})", ""]
-    (out_dir / "compare.md").write_text("\n".join(md), encoding="utf-8")
-    (out_dir / "compare.json").write_text(json.dumps(
-        {"runs": [str(d) for d in run_dirs], "metrics": data}, indent=2) + "\n",
-        encoding="utf-8")
-    return text_table(cfg_rows, cfg_header) + "\n\n" + text_table(rows, header)
-
-
-def _signed(delta: float, kind: str) -> str:
-    return f"{delta:+.0f}" if kind == "ms" else f"{delta:+.3f}"
-
-
-def _names(run_dirs: Sequence[Path]) -> list[str]:
-    """Short distinct column names: the folder names, made unique with an index."""
-    names = [d.resolve().name or str(d) for d in run_dirs]
-    if len(set(names)) < len(names):
-        names = [f"{i}:{n}" for i, n in enumerate(names, start=1)]
-    return names

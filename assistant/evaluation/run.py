@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assistant.choice import RULE, pick_choice
+from assistant.evaluation import calibration
 from assistant.evaluation import metrics as m
 from assistant.evaluation.case import Case
 
@@ -70,12 +71,13 @@ def _rank_within(rank: int | None, has_gold: bool, n: int) -> float | None:
 
 def score_question(
     q: Case, answer: Answer, article_text: ArticleText, embedder: Embedder,
-    plain: Answer | None = None,
+    plain: Answer | None = None, confident_at: float = 0.5,
 ) -> dict[str, Any]:
     """Per-question scores. `article_text(id)` returns the stored article text (for the
     citation check). Ranks are 1-based; None means "not found" (or no gold to find).
     `plain` is the answer to the question asked without its options (defaults to
-    `answer`): the short answer and "answer in the quotes (plain)" are scored on it."""
+    `answer`): the short answer and "answer in the quotes (plain)" are scored on it, and
+    whether it would be stated as a fact at confidence `confident_at`."""
     plain = plain or answer
     ranked_articles = [p.article_id for p in answer.retrieved]
     chunk_texts = [p.text for p in answer.retrieved]
@@ -128,7 +130,9 @@ def score_question(
     )
     row: dict[str, Any] = {"predicted_choice": None, "choice_scores": None,
                            "choice_method": None, "gold_choice": q.gold_choice,
-                           "short_answer": short.to_json() if short else None}
+                           "short_answer": short.to_json() if short else None,
+                           "confident": plain.confident(confident_at),
+                           "alternatives": [a.to_json() for a in plain.alternatives]}
     if q.choices:
         if answer.choice is not None:  # asked with the options: the assistant picked
             index, method, choice_scores = (answer.choice, answer.choice_method,
@@ -166,6 +170,8 @@ def result_row(
         "answerable": q.is_answerable,
         "answer": data.get("answer"),
         "short_answer": scored.get("short_answer"),
+        "confident": scored.get("confident"),
+        "alternatives": scored.get("alternatives", []),
         "abstained": data.get("abstained"),
         "relevance": data.get("relevance"),
         "citations": data.get("citations", []),
@@ -245,6 +251,7 @@ def aggregate(rows: Sequence[dict[str, Any]], k: int) -> dict[str, Any]:
     for outcome in ("exact", "repaired", "dropped"):
         out[f"llm_quotes_{outcome}"] = sum(
             1 for r in ok for c in r.get("quote_checks") or [] if c["outcome"] == outcome)
+    out.update(calibration.metrics(ok))
     lat = [r["latency_ms"] for r in ok if r["latency_ms"] is not None]
     out["latency_p50_ms"] = m.percentile(lat, 50)
     out["latency_p95_ms"] = m.percentile(lat, 95)
@@ -342,7 +349,8 @@ def evaluate(
                     latency = (time.perf_counter() - t0) * 1000
                     # The short answer is scored as a plain question would get it.
                     plain = bot.ask(q.question, k=k, as_of=as_of) if q.choices else answer
-                    scored = score_question(q, answer, article_text, bot.embedder, plain)
+                    scored = score_question(q, answer, article_text, bot.embedder, plain,
+                                            bot.settings.answer.confident_at)
                     row = result_row(q, answer, latency, scored,
                                      as_of.isoformat() if as_of else None)
                 except Exception as exc:  # noqa: BLE001 - one bad question must not end the run

@@ -19,7 +19,7 @@ import json
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from importlib import resources
 from typing import Any, Protocol
@@ -28,6 +28,7 @@ import numpy as np
 
 from assistant.question import Question
 from assistant.reader import clue
+from assistant.reader.confidence import Calibration
 from assistant.reader.mention import Mention, MentionFinder, Parsed
 from assistant.sentence import normalize, stem
 
@@ -93,6 +94,7 @@ class Span:
     text: str
     score: float
     belief: float = 0.0  # the reader's probability for this answer, over all its mentions
+    confidence: float | None = None  # the belief calibrated (assistant.reader.confidence)
 
 
 @dataclass(frozen=True)
@@ -164,9 +166,11 @@ class Candidate:
 class SpanReader:
     """The default `Reader` (see the module docstring)."""
 
-    def __init__(self, finder: MentionFinder | None = None, weights: Weights | None = None):
+    def __init__(self, finder: MentionFinder | None = None, weights: Weights | None = None,
+                 calibration: Calibration | None = None):
         self.finder = finder or MentionFinder()
         self.weights = weights or Weights.load()
+        self.calibration = calibration or Calibration.load()
 
     def read(self, question: Question, windows: Sequence[Window],
              passage_texts: Sequence[tuple[str, str]]) -> Span | None:
@@ -184,7 +188,8 @@ class SpanReader:
                            for c in cands])
         p = p / p.sum()
         np.add.at(mass, [c.window for c in cands], np.where(quoted, p, 0.0))
-        answers = _answers(cands, windows, scores, p)
+        answers = [replace(a, confidence=self.calibration.probability(a.belief))
+                   for a in _answers(cands, windows, scores, p)]
         span, rest = answers[0], answers[1:]
         alternatives = tuple(a for a in rest[:ALTERNATIVES] if a.belief >= ALTERNATIVE_BELIEF)
         return Reading(span if span.score >= self.weights.threshold else None,

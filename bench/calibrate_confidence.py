@@ -1,0 +1,120 @@
+"""Fit the short answer's confidence (`assistant/reader/calibration.json`) from eval runs of
+the training years, and say where to state answers as facts.
+
+    newsqa --home H22 eval ../shared/bench/rtqa-2022/questions.jsonl --out E22
+    newsqa --home H23 eval ../shared/bench/rtqa-2023/questions.jsonl --out E23
+    .venv/bin/python bench/calibrate_confidence.py --train E22 E23 [--write]
+
+Only answerable questions with a short answer enter the fit: x = the reader's belief,
+y = short-answer exact match. Cross-year check first (fit on one year, measure on the
+other), then the fit on all training years, which `--write` ships. The confidence at which
+"Answer: X" is stated (`NEWSQA_ANSWER__CONFIDENT_AT`) is the lowest at which the stated
+answers of the training years are right at least `--precision` of the time. rtqa-2024 is
+never an input here: report it with `newsqa eval` once the calibration is shipped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from harness import OUT, ROOT
+
+from assistant.evaluation.calibration import expected_calibration_error, precision_at_coverage
+from assistant.reader.confidence import CALIBRATION_FILE, Calibration, fit_isotonic
+
+MIN_COUNT = 25
+
+
+def load(run: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(belief, right, has short answer) over the answerable questions of a run."""
+    beliefs, right, has = [], [], []
+    for line in (run / "results.jsonl").read_text().splitlines():
+        r = json.loads(line)
+        em = (r.get("scores") or {}).get("short_exact_match")
+        if r.get("error") or r.get("answerable") is not True or em is None:
+            continue
+        sa = r.get("short_answer") or {}
+        belief = sa.get("belief")
+        beliefs.append(float(belief) if belief is not None else 0.0)
+        right.append(float(em))
+        has.append(belief is not None)
+    return np.array(beliefs), np.array(right), np.array(has)
+
+
+def measure(cal: Calibration, data: tuple[np.ndarray, np.ndarray, np.ndarray]
+            ) -> dict[str, Any]:
+    beliefs, right, has = data
+    conf = np.where(has, [cal.probability(b) for b in beliefs], 0.0)
+    return {"n": len(conf), "answered": int(has.sum()), "em": round(float(right.mean()), 3),
+            "ece": round(expected_calibration_error(conf, right) or 0.0, 4),
+            **{f"precision_at_{int(c * 100)}": round(precision_at_coverage(conf, right, c)
+                                                    or 0.0, 3) for c in (0.1, 0.3, 0.5)}}
+
+
+def threshold(cal: Calibration, data: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
+              precision: float) -> tuple[float, float, float]:
+    """(confidence, precision, coverage): the lowest confidence whose stated answers
+    reach `precision` over the training years."""
+    conf = np.concatenate([np.where(h, [cal.probability(b) for b in bs], 0.0)
+                           for bs, _, h in data])
+    right = np.concatenate([r for _, r, _ in data])
+    for t in sorted(set(np.round(conf[conf > 0], 4))):
+        shown = conf >= t
+        if shown.any() and right[shown].mean() >= precision:
+            return float(t), float(right[shown].mean()), float(shown.mean())
+    return 1.0, float("nan"), 0.0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--train", nargs="+", type=Path, required=True,
+                        help="eval output folders of the training years (rtqa-2022, -2023)")
+    parser.add_argument("--precision", type=float, default=0.70,
+                        help="precision the stated answers must reach (default 0.70)")
+    parser.add_argument("--write", action="store_true",
+                        help=f"write assistant/reader/{CALIBRATION_FILE}")
+    args = parser.parse_args()
+    data = [load(run) for run in args.train]
+    names = [run.name for run in args.train]
+    out: dict[str, Any] = {"cross_year": []}
+    for i, held in enumerate(data):  # fit on the other years, measure on this one
+        rest = [d for j, d in enumerate(data) if j != i]
+        if not rest:
+            continue
+        xs = np.concatenate([b[h] for b, _, h in rest])
+        ys = np.concatenate([r[h] for _, r, h in rest])
+        cal = fit_isotonic(xs, ys, min_count=MIN_COUNT)
+        out["cross_year"].append({"measured_on": names[i], **measure(cal, held)})
+    xs = np.concatenate([b[h] for b, _, h in data])
+    ys = np.concatenate([r[h] for _, r, h in data])
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
+                            capture_output=True, text=True).stdout.strip()
+    about = {"script": "bench/calibrate_confidence.py", "fitted": date.today().isoformat(),
+             "commit": commit, "min_count": MIN_COUNT,
+             "data": {n: {"answerable": len(d[0]), "with_short_answer": int(d[2].sum())}
+                      for n, d in zip(names, data, strict=True)},
+             "x": "reader belief", "y": "short-answer exact match (SQuAD-normalised)"}
+    cal = fit_isotonic(xs, ys, min_count=MIN_COUNT, about=about)
+    out["fit"] = cal.to_json()
+    out["in_sample"] = [{"measured_on": n, **measure(cal, d)}
+                        for n, d in zip(names, data, strict=True)]
+    t, prec, cov = threshold(cal, data, args.precision)
+    out["confident_at"] = {"confidence": round(t, 4), "precision": round(prec, 3),
+                           "coverage": round(cov, 3)}
+    print(json.dumps(out, indent=2))
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / "calibration.json").write_text(json.dumps(out, indent=2))
+    if args.write:
+        path = ROOT / "assistant" / "reader" / CALIBRATION_FILE
+        path.write_text(json.dumps(cal.to_json(), indent=1) + "\n")
+        print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,120 @@
+"""A short answer's confidence is a probability: fitted by an isotonic map from the reader's
+belief (assistant/reader/confidence.py), carried in JSON with the next best answers, and
+an answer below NEWSQA_ANSWER__CONFIDENT_AT is hedged, not stated as a fact."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from assistant.answer import Answer, Citation, ShortAnswer
+from assistant.evaluation.calibration import (
+    expected_calibration_error,
+    metrics,
+    precision_at_coverage,
+)
+from assistant.reader.confidence import Calibration, fit_isotonic
+from ui import cli, render
+
+QUOTE_1 = "Officials said the Lakers beat the Celtics in overtime on Sunday."
+QUOTE_2 = "Fans of the Warriors celebrated in the streets of Oakland."
+
+
+def answer(confidence: float | None, alternatives: bool = True) -> Answer:
+    c1 = Citation(n=1, article_id="a", title="Game", date=None, url=None, quote=QUOTE_1,
+                  start=0, end=len(QUOTE_1), chunk_id="a:0")
+    c2 = Citation(n=2, article_id="b", title="Fans", date=None, url=None, quote=QUOTE_2,
+                  start=10, end=10 + len(QUOTE_2), chunk_id="b:0")
+    at = QUOTE_1.index("Lakers")
+    short = ShortAnswer(text="Lakers", n=1, article_id="a", start=at, end=at + 6, score=2.0,
+                        belief=0.5, confidence=confidence)
+    w = 10 + QUOTE_2.index("Warriors")
+    alt = ShortAnswer(text="Warriors", n=2, article_id="b", start=w, end=w + 8, score=1.0,
+                      belief=0.3, confidence=0.2)
+    return Answer(question="Who won the game?", text=f"{QUOTE_1} [1] {QUOTE_2} [2]",
+                  abstained=False, citations=(c1, c2), short_answer=short,
+                  alternatives=(alt,) if alternatives else ())
+
+
+def test_a_confident_answer_is_stated_and_an_unsure_one_hedged_with_the_next() -> None:
+    assert cli.format_answer(answer(0.8), 0.5).splitlines()[0] == "Answer: Lakers [1]"
+    hedged = cli.format_answer(answer(0.3), 0.5).splitlines()[0]
+    assert hedged == "Not sure; the articles suggest Lakers [1] or Warriors [2]"
+    alone = cli.format_answer(answer(0.3, alternatives=False), 0.5).splitlines()[0]
+    assert alone == "Not sure; the articles suggest Lakers [1]"
+    # both named answers stand verbatim inside the quotes they cite
+    a = answer(0.3)
+    for named in [a.short_answer, *a.alternatives]:
+        assert named is not None
+        c = a.citations[named.n - 1]
+        assert c.quote[named.start - c.start:named.end - c.start] == named.text
+    md = render.answer_markdown(answer(0.3), confident_at=0.5)
+    assert md.startswith("*Not sure; the articles suggest* **Lakers** \\[1\\] or "
+                         "**Warriors** \\[2\\]")
+    assert render.answer_markdown(answer(0.9), confident_at=0.5).startswith("**Lakers**")
+    # an answer no reader judged (a picked quiz option) is stated as before
+    assert cli.format_answer(answer(None), 0.5).startswith("Answer: Lakers [1]")
+
+
+def test_json_always_carries_confidence_and_alternatives() -> None:
+    data = json.loads(json.dumps(answer(0.3).to_json()))
+    assert data["short_answer"]["confidence"] == 0.3 and data["short_answer"]["belief"] == 0.5
+    assert [a["text"] for a in data["alternatives"]] == ["Warriors"]
+
+
+def test_isotonic_fit_is_monotone_and_each_step_rests_on_enough_answers() -> None:
+    rng = np.random.default_rng(0)
+    beliefs = rng.random(2000)
+    right = (rng.random(2000) < beliefs ** 2).astype(float)  # over-confident reader
+    cal = fit_isotonic(beliefs, right, min_count=50)
+    assert list(cal.ys) == sorted(cal.ys) and len(cal.xs) >= 4
+    assert abs(cal.probability(0.9) - 0.81) < 0.1 and cal.probability(0.1) < 0.1
+    conf = np.array([cal.probability(b) for b in beliefs])
+    assert expected_calibration_error(conf, right) < expected_calibration_error(beliefs, right)
+    again = Calibration.load(json.dumps(cal.to_json()))
+    assert again.probability(0.5) == pytest.approx(cal.probability(0.5), abs=1e-5)
+
+
+def test_the_shipped_calibration_loads_and_says_what_made_it() -> None:
+    cal = Calibration.load()
+    assert list(cal.ys) == sorted(cal.ys) and 0 <= min(cal.ys) <= max(cal.ys) <= 1
+    assert cal.about.get("script") == "bench/calibrate_confidence.py"
+    assert set(cal.about["data"]) >= {"rtqa-2022", "rtqa-2023"}
+    assert "rtqa-2024" not in json.dumps(cal.about["data"])  # the check year is never fitted
+    with pytest.raises(ValueError, match="xs ascending"):
+        Calibration.load('{"xs": [0.5, 0.1], "ys": [0.1, 0.2]}')
+
+
+def test_calibration_metrics() -> None:
+    conf = np.array([0.9, 0.8, 0.2, 0.1])
+    right = np.array([1.0, 0.0, 0.0, 0.0])
+    assert precision_at_coverage(conf, right, 0.5) == 0.5
+    assert precision_at_coverage(conf, right, 0.25) == 1.0
+    # bins: 0.9 -> |0.9-1|, 0.8 -> |0.8-0|, 0.2 -> 0.2, 0.1 -> 0.1, each a quarter
+    assert expected_calibration_error(conf, right) == pytest.approx((0.1 + 0.8 + 0.2 + 0.1) / 4)
+    rows = [{"answerable": True, "answers": ["x"], "scores": {"short_exact_match": r},
+             "short_answer": {"confidence": c} if c else None, "confident": c >= 0.5}
+            for c, r in zip(conf, right, strict=True)]
+    rows.append({**rows[0], "answerable": False})  # not counted
+    got = metrics(rows)
+    assert got["confidence_n"] == 4 and got["stated_coverage"] == 0.5
+    assert got["stated_precision"] == 0.5
+
+
+def test_the_reader_gives_its_answer_a_calibrated_confidence(fake_bot) -> None:  # type: ignore[no-untyped-def]
+    from tests.conftest import SEED_FILE
+
+    fake_bot.ingest([SEED_FILE])
+    got = fake_bot.ask("Who leads HTS?")
+    sa = got.short_answer
+    assert sa is not None and sa.belief is not None and 0 < sa.belief <= 1
+    cal = Calibration.load()
+    assert sa.confidence == pytest.approx(cal.probability(sa.belief))
+    for alt in got.alternatives:  # each alternative is inside the quote it cites
+        c = got.citations[alt.n - 1]
+        assert c.quote[alt.start - c.start:alt.end - c.start] == alt.text
+    hedged = replace(got, short_answer=replace(sa, confidence=0.0))
+    assert cli.format_answer(hedged, 0.5).startswith("Not sure; the articles suggest")
