@@ -12,6 +12,11 @@ if TYPE_CHECKING:
     from assistant.question import Question
 
 
+# The confidence at which a short answer is stated as a fact (the default of the setting
+# NEWSQA_ANSWER__CONFIDENT_AT, whose description gives the evidence).
+CONFIDENT_AT = 0.57
+
+
 @dataclass(frozen=True, kw_only=True)
 class Citation:
     """A verbatim quote backing a claim: `quote == article text[start:end]`."""

@@ -112,5 +112,8 @@ def test_cli_filters_and_info(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     meta = {r["id"]: r for r in corpus()}
     for c in answer["citations"]:
         assert meta[c["article_id"]]["source"] == "BBC" and c["date"] >= "2024-02-01"
+    assert cli.main(["ask", "--since", "2031-01-01", "How many people did the flood affect?"]) == 0
+    out = capsys.readouterr().out
+    assert "don't say anything" in out and "(Only articles from 2031-01-01 were searched.)" in out
     assert cli.main(["ask", "--source", "Fox", "flood?"]) == 2
     assert "no articles from source 'Fox'" in capsys.readouterr().err

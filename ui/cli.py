@@ -59,12 +59,14 @@ def _questions(words: list[str]) -> list[str]:
     return [" ".join(words)]
 
 
-def format_answer(answer: Answer, confident_at: float = 0.5) -> str:
+def format_answer(answer: Answer, confident_at: float | None = None) -> str:
     """Human-readable answer: the short answer first (stated at confidence `confident_at`
-    or more, else "Not sure; the articles suggest X [n] or Y [m]"), then the quotes and
-    sources."""
+    or more, default the setting's default, else "Not sure; the articles suggest X [n] or
+    Y [m]"), then the quotes and sources."""
+    from assistant.answer import CONFIDENT_AT
+
     lines = []
-    if answer.confident(confident_at):
+    if answer.confident(CONFIDENT_AT if confident_at is None else confident_at):
         assert answer.short_answer is not None
         lines.append(f"Answer: {answer.short_answer.text} [{answer.short_answer.n}]")
     elif answer.short_answer is not None and not answer.abstained:
@@ -196,6 +198,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
             if len(questions) > 1:
                 print(("\n" if i else "") + f"Q: {q}")
             print(format_answer(answer, bot.settings.answer.confident_at), flush=True)
+            if scope and answer.abstained:
+                print(f"(Only articles {scope.describe()} were searched.)", flush=True)
     return EXIT_OK
 
 

@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from assistant.answer import Answer, Citation, ShortAnswer
+from assistant.answer import CONFIDENT_AT, Answer, Citation, ShortAnswer
 from assistant.errors import AssistantError, EmptyQuestion
 from index.article import Article
 from index.errors import IndexNotFound, ModelMismatch, NewsIndexError, StoreUnavailable
@@ -98,7 +98,7 @@ def hedge(answer: Answer) -> list[ShortAnswer]:
 
 
 def answer_markdown(answer: Answer, parts: int | None = None,
-                    confident_at: float = 0.5) -> str:
+                    confident_at: float = CONFIDENT_AT) -> str:
     """The chat message for an answer: the short answer (stated when its confidence is
     at least `confident_at`, else hedged with the next best), the cited sentences (the
     first `parts` of them while streaming), then the sources by article once the answer
@@ -124,7 +124,7 @@ def answer_markdown(answer: Answer, parts: int | None = None,
     return body + ("\n\n" + footer if footer else "")
 
 
-def stream_markdown(answer: Answer, confident_at: float = 0.5) -> list[str]:
+def stream_markdown(answer: Answer, confident_at: float = CONFIDENT_AT) -> list[str]:
     """Successive chat messages that reveal the answer sentence by sentence; the last one
     equals `answer_markdown(answer)`."""
     n = len(answer_parts(answer))

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from assistant.answer import CONFIDENT_AT
 from assistant.choice import RULE, pick_choice
 from assistant.evaluation import calibration
 from assistant.evaluation import metrics as m
@@ -71,7 +72,7 @@ def _rank_within(rank: int | None, has_gold: bool, n: int) -> float | None:
 
 def score_question(
     q: Case, answer: Answer, article_text: ArticleText, embedder: Embedder,
-    plain: Answer | None = None, confident_at: float = 0.5,
+    plain: Answer | None = None, confident_at: float = CONFIDENT_AT,
 ) -> dict[str, Any]:
     """Per-question scores. `article_text(id)` returns the stored article text (for the
     citation check). Ranks are 1-based; None means "not found" (or no gold to find).
