@@ -67,5 +67,7 @@ def test_shipped_reader_weights_are_package_data() -> None:
     """The weights travel with the package that reads them (pyproject's package-data)."""
     from importlib import resources
 
-    assert resources.files("assistant.reader").joinpath("weights.json").is_file()
-    assert '"assistant.reader" = ["weights.json"]' in (ROOT / "pyproject.toml").read_text()
+    for name in ("weights.json", "calibration.json"):
+        assert resources.files("assistant.reader").joinpath(name).is_file()
+    assert '"assistant.reader" = ["weights.json", "calibration.json"]' in \
+        (ROOT / "pyproject.toml").read_text()

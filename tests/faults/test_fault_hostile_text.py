@@ -3,6 +3,7 @@ as text. Unit checks of the rendered markdown/HTML, then the real chat in Chromi
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
@@ -62,7 +63,9 @@ def test_rendered_markdown_and_html_carry_no_foreign_link_or_element(tmp_path: P
     bot = _bot(tmp_path)
     answer = bot.ask(QUESTION)
     assert answer.citations and any(c.article_id == HOSTILE[0]["id"] for c in answer.citations)
-    md = render.answer_markdown(answer)
+    hedged = render.answer_markdown(answer, confident_at=1.0)  # "Not sure; ... X or Y"
+    assert re.search(r"(?<!\\)<", hedged) is None and hedged.count("](") == 1
+    md = render.answer_markdown(answer, confident_at=0.0)  # the short answer stated
     # the only markdown link is the article's own, percent-encoded: one destination
     assert md.count("](") == 1
     assert "](https://news.example.com/a%29%20%2A%2A%5BLog%20in%5D%28http://phish.example/" \
@@ -171,7 +174,10 @@ def test_payloads_in_every_field_show_as_text_in_the_browser(hostile_server: str
         assert parsed.scheme in ("http", "https") and parsed.hostname == "news.example.com", href
     assert found["links"], "the article's own link is shown"
     # bold: the [n] markers, and the short answer that leads the reply (plain text)
-    assert all(b.strip("[]").isdigit() for b in found["bold"][1:]), found["bold"]
+    # (two names lead when the answer is hedged: "Not sure; the articles suggest X or Y")
+    names = list(itertools.takewhile(lambda b: not b.strip("[]").isdigit(), found["bold"]))
+    assert 1 <= len(names) <= 2 and all(b.strip("[]").isdigit()
+                                        for b in found["bold"][len(names):]), found["bold"]
     assert found["bold"][0].strip("[]").isdigit() or "<" not in found["bold"][0]
     text = found["text"]
     # the payloads are there, as text
