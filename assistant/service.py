@@ -68,6 +68,7 @@ class Assistant(IndexWriting):
         self._keyword: KeywordIndex | None = None
         self._answerer: Answerer | None = None
         self._llm: LLMAnswerer | None = None
+        self._sources: tuple[tuple[int, str], list[SourceCount]] | None = None
         self._opened = False
 
     def _shared(self, name: str, build: Callable[[], T],
@@ -324,10 +325,16 @@ class Assistant(IndexWriting):
         return self.store.articles([article_id]).get(article_id)
 
     def sources(self) -> list[SourceCount]:
-        """The indexed sources with article counts and date ranges."""
+        """The indexed sources with article counts and date ranges (read once per index
+        state: a filtered ask resolves its source names against them)."""
         if not self._opened:
             self.open()
-        return self.store.sources()
+        store = self.store
+        key = (id(store), store.generation())
+        cached = self._sources
+        if cached is None or cached[0] != key:
+            cached = self._sources = (key, store.sources())
+        return cached[1]
 
     def resolve_scope(self, since: date | None = None, until: date | None = None,
                       sources: Sequence[str] = ()) -> Scope | None:
@@ -335,7 +342,8 @@ class Assistant(IndexWriting):
         None when nothing is filtered. ScopeError names an unknown source (listing the
         known ones) or a date range that is empty."""
         if since and until and since > until:
-            raise ScopeError(f"--since {since} is after --until {until}; swap them")
+            raise ScopeError(f"the start date {since} (since) is after the end date {until} "
+                             "(until); swap them")
         names: list[str] = []
         if sources:
             known = {s.name.casefold(): s.name for s in self.sources() if s.name}

@@ -81,6 +81,15 @@ def articles_dir(tmp_path: Path) -> Iterator[Path]:
     yield d
 
 
+def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    """`newsqa ARGV...` in process: (exit code, stdout, stderr)."""
+    from ui import cli
+
+    code = cli.main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
 def free_port() -> int:
     """A TCP port nothing listens on now (for test servers)."""
     with socket.socket() as s:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from assistant.service import Assistant
-from tests.conftest import SEED_FILE, make_settings
+from tests.conftest import SEED_FILE, make_settings, run_cli
 from tests.fakes import FakeEmbedder
 from ui import cli
 
@@ -30,23 +30,17 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return home
 
 
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = cli.main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
 def test_ask_before_ingest_names_the_command_to_run(home: Path, capsys) -> None:  # type: ignore[no-untyped-def]
-    code, out, err = run(capsys, "ask", "Where are remaining IS cells?")
+    code, out, err = run_cli(capsys, "ask", "Where are remaining IS cells?")
     assert code == 2
     assert "newsqa ingest" in err and "Traceback" not in err
     assert err.count("\n") == 1
 
 
 def test_ingest_then_ask_json_several_questions(home: Path, capsys) -> None:  # type: ignore[no-untyped-def]
-    code, out, err = run(capsys, "ingest", "--quiet", str(SEED_FILE))
+    code, out, err = run_cli(capsys, "ingest", "--quiet", str(SEED_FILE))
     assert code == 0 and "1 added" in out
-    code, out, _ = run(capsys, "ask", "--json", "-k", "3",
+    code, out, _ = run_cli(capsys, "ask", "--json", "-k", "3",
                        "Where are remaining IS cells?", "What is the price of bananas in Peru?")
     assert code == 0
     first, second = (json.loads(line) for line in out.strip().splitlines())
@@ -57,29 +51,29 @@ def test_ingest_then_ask_json_several_questions(home: Path, capsys) -> None:  # 
 
 
 def test_plain_ask_prints_sources_with_quotes(home: Path, capsys) -> None:  # type: ignore[no-untyped-def]
-    run(capsys, "ingest", "--quiet", str(SEED_FILE))
-    code, out, _ = run(capsys, "ask", "Where", "are", "remaining", "IS", "cells?")
+    run_cli(capsys, "ingest", "--quiet", str(SEED_FILE))
+    code, out, _ = run_cli(capsys, "ask", "Where", "are", "remaining", "IS", "cells?")
     assert code == 0
     assert "Sources:" in out and "[1]" in out and "(2024-12-10)" in out
 
 
 def test_empty_question_is_an_error(home: Path, capsys) -> None:  # type: ignore[no-untyped-def]
-    code, _, err = run(capsys, "ask", "  ")
+    code, _, err = run_cli(capsys, "ask", "  ")
     assert code == 2 and "question is empty" in err
 
 
 def test_unknown_file_type_fails_with_exit_code(home: Path, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     bad = tmp_path / "photo.png"
     bad.write_bytes(b"\x89PNG")
-    code, out, err = run(capsys, "ingest", "--quiet", str(bad), str(SEED_FILE))
+    code, out, err = run_cli(capsys, "ingest", "--quiet", str(bad), str(SEED_FILE))
     assert code == 1
     assert "photo.png" in err and "unsupported file type" in err
     assert "1 added" in out
 
 
 def test_info_reports_counts_and_model(home: Path, capsys) -> None:  # type: ignore[no-untyped-def]
-    run(capsys, "ingest", "--quiet", str(SEED_FILE))
-    code, out, _ = run(capsys, "info")
+    run_cli(capsys, "ingest", "--quiet", str(SEED_FILE))
+    code, out, _ = run_cli(capsys, "info")
     assert code == 0
     assert "articles: 1" in out and "embedding_model: fake-hash@test" in out
 
@@ -87,7 +81,7 @@ def test_info_reports_counts_and_model(home: Path, capsys) -> None:  # type: ign
 def test_bad_setting_is_named(tmp_path: Path, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setenv("NEWSQA_HOME", str(tmp_path))
     monkeypatch.setenv("NEWSQA_RETRIEVAL__TOP_K", "lots")
-    code, _, err = run(capsys, "info")
+    code, _, err = run_cli(capsys, "info")
     assert code == 2
     assert "NEWSQA_RETRIEVAL__TOP_K" in err and "Traceback" not in err
 
@@ -103,15 +97,15 @@ def test_ingest_folder_twice_says_nothing_new(home: Path, tmp_path: Path, capsys
     d = tmp_path / "docs"
     d.mkdir()
     shutil.copy(SEED_FILE, d)
-    run(capsys, "ingest", "--quiet", str(d))
-    code, out, _ = run(capsys, "ingest", "--quiet", str(d))
+    run_cli(capsys, "ingest", "--quiet", str(d))
+    code, out, _ = run_cli(capsys, "ingest", "--quiet", str(d))
     assert code == 0 and "nothing new to embed" in out
 
 
 def test_ask_with_quiz_options(home: Path, capsys) -> None:  # type: ignore[no-untyped-def]
-    run(capsys, "ingest", "--quiet", str(SEED_FILE))
-    code, out, _ = run(capsys, "ask", "--json", "--choice", "Sahara", "--choice", "Badia desert",
-                       "In which desert did IS cells stay intact?")
+    run_cli(capsys, "ingest", "--quiet", str(SEED_FILE))
+    code, out, _ = run_cli(capsys, "ask", "--json", "--choice", "Sahara", "--choice",
+                           "Badia desert", "In which desert did IS cells stay intact?")
     assert code == 0
     data = json.loads(out)
     assert data["choice_text"] == "Badia desert" and data["choices"] == ["Sahara", "Badia desert"]

@@ -80,7 +80,7 @@ def test_a_filter_that_matches_nothing_abstains(bot: Assistant) -> None:
 def test_unknown_sources_and_empty_ranges_are_named(bot: Assistant) -> None:
     with pytest.raises(ScopeError, match="no articles from source 'Fox'.*AP News, BBC, Reuters"):
         bot.resolve_scope(None, None, ["Fox"])
-    with pytest.raises(ScopeError, match="after --until"):
+    with pytest.raises(ScopeError, match="is after the end date"):
         bot.resolve_scope(date(2024, 3, 1), date(2024, 2, 1), [])
     assert bot.resolve_scope(None, None, []) is None
 
@@ -117,3 +117,26 @@ def test_cli_filters_and_info(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     assert "don't say anything" in out and "(Only articles from 2031-01-01 were searched.)" in out
     assert cli.main(["ask", "--source", "Fox", "flood?"]) == 2
     assert "no articles from source 'Fox'" in capsys.readouterr().err
+
+
+def test_bad_filter_dates_are_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                    capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr(cli, "_open", lambda args: Assistant(make_settings(tmp_path / "h"),
+                                                              embedder=FakeEmbedder()))
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["ask", "--since", "last week", "flood?"])
+    assert exited.value.code == 2
+    assert "'last week' is not a date like 2024-12-10" in capsys.readouterr().err
+
+
+def test_sources_follow_what_is_indexed_and_removed(fake_bot: Assistant, tmp_path: Path) -> None:
+    for aid, source in (("a", "Harbour Herald"), ("b", "Bridge Bulletin")):
+        path = tmp_path / f"{aid}.jsonl"
+        path.write_text(json.dumps({"id": aid, "source": source, "date": "2024-01-01",
+                                    "text": f"The {source} reported the reopening."}) + "\n")
+        fake_bot.ingest([path])
+        assert source in [s.name for s in fake_bot.sources()]
+    fake_bot.remove(["a"])
+    assert [s.name for s in fake_bot.sources()] == ["Bridge Bulletin"]
+    with pytest.raises(ScopeError, match="Harbour Herald"):
+        fake_bot.resolve_scope(None, None, ["Harbour Herald"])

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from assistant.service import Assistant
-from tests.conftest import SEED_FILE, free_port, make_settings
+from tests.conftest import SEED_FILE, free_port, make_settings, run_cli
 from tests.fakes import FakeEmbedder
 from tests.webserver import Route, WebServer, page, rss
 from ui import cli
@@ -31,35 +31,29 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return home
 
 
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = cli.main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
 def test_show_prints_the_text_every_citation_points_into(home: Path, capsys) -> None:  # type: ignore[no-untyped-def]
-    assert run(capsys, "ingest", "--quiet", str(SEED_FILE))[0] == 0
-    code, out, _ = run(capsys, "ask", "--json", "Where are remaining IS cells?")
+    assert run_cli(capsys, "ingest", "--quiet", str(SEED_FILE))[0] == 0
+    code, out, _ = run_cli(capsys, "ask", "--json", "Where are remaining IS cells?")
     answer = json.loads(out)
     assert answer["citations"]
     for c in answer["citations"]:
-        code, out, _ = run(capsys, "show", "--json", c["article_id"])
+        code, out, _ = run_cli(capsys, "show", "--json", c["article_id"])
         article = json.loads(out)
         assert code == 0 and set(article) == {"id", "title", "date", "url", "source", "text"}
         assert article["text"][c["start"]:c["end"]] == c["quote"]
-        code, out, _ = run(capsys, "show", c["article_id"], "--around",
+        code, out, _ = run_cli(capsys, "show", c["article_id"], "--around",
                            f"{c['start']}:{c['end']}")
         assert code == 0 and f"»{c['quote']}«" in out and f"chars {c['start']}-{c['end']}" in out
 
 
 def test_show_names_unknown_ids_and_bad_spans(home: Path, capsys) -> None:  # type: ignore[no-untyped-def]
-    run(capsys, "ingest", "--quiet", str(SEED_FILE))
-    code, _, err = run(capsys, "show", "no-such-id")
+    run_cli(capsys, "ingest", "--quiet", str(SEED_FILE))
+    code, _, err = run_cli(capsys, "show", "no-such-id")
     assert code == 2 and "no article 'no-such-id' in the index" in err
-    aid = json.loads(run(capsys, "ask", "--json", "IS cells")[1])["citations"][0]["article_id"]
-    code, _, err = run(capsys, "show", aid, "--around", "10-20")
+    aid = json.loads(run_cli(capsys, "ask", "--json", "IS cells")[1])["citations"][0]["article_id"]
+    code, _, err = run_cli(capsys, "show", aid, "--around", "10-20")
     assert code == 2 and "is not a span like 2774:2940" in err
-    code, _, err = run(capsys, "show", aid, "--around", "5:99999999")
+    code, _, err = run_cli(capsys, "show", aid, "--around", "5:99999999")
     assert code == 2 and "outside article" in err
 
 
@@ -143,6 +137,11 @@ def test_api_article_gives_the_text_citations_point_into(api: httpx.Client) -> N
                         "last": "2024-04-04"}]
     bad = api.post("/api/ask", json={"question": "harbour?", "sources": ["Fox"]})
     assert bad.status_code == 422 and "no articles from source 'Fox'" in bad.json()["error"]
+    bad = api.post("/api/ask", json={"question": "harbour?", "since": "yesterday"})
+    assert bad.status_code == 422 and "since" in bad.json()["error"]
+    bad = api.post("/api/ask", json={"question": "harbour?", "since": "2024-05-01",
+                                     "until": "2024-01-01"})
+    assert bad.status_code == 422 and "is after the end date" in bad.json()["error"]
 
 
 def test_the_article_page_highlights_the_quote_and_needs_the_login(

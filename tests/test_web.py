@@ -18,7 +18,7 @@ from index.feedstate import FeedState
 from index.fetch import Fetcher
 from index.settings import FetchSettings
 from index.web import WebReader, canonical, url_id
-from tests.conftest import make_settings
+from tests.conftest import make_settings, run_cli
 from tests.fakes import FakeEmbedder
 from tests.webserver import Route, WebServer, atom, page, rss
 from ui import cli
@@ -68,12 +68,6 @@ def cli_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
     monkeypatch.setattr(cli, "_open", fake_open)
     return home
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = cli.main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 # -- feeds and pages ------------------------------------------------------------------------
@@ -160,14 +154,14 @@ def test_items_whose_pages_fail_are_named_and_the_rest_indexed(
     items.insert(2, {"title": "Gone", "link": web.url("/gone.html"), "guid": "gone"})
     items.insert(5, {"title": "Also gone", "link": web.url("/gone2.html"), "guid": "gone2"})
     web.route("/feed.xml", Route(body=rss("News", items), content_type="application/rss+xml"))
-    code, out, err = run(capsys, "--home", str(cli_home), "ingest", "--quiet",
+    code, out, err = run_cli(capsys, "--home", str(cli_home), "ingest", "--quiet",
                          web.url("/feed.xml"))
     assert code == 1
     assert f"newsqa: skipped: {web.url('/gone.html')}: HTTP 404 Not Found" in err
     assert f"{web.url('/gone2.html')}: HTTP 404" in err
     assert "8 added" in out and "2 problem(s)" in out
     # a failed item is tried again by the next poll (the feed changed or not: no ETag here)
-    code, out, err = run(capsys, "--home", str(cli_home), "follow", "--once", "--quiet",
+    code, out, err = run_cli(capsys, "--home", str(cli_home), "follow", "--once", "--quiet",
                          web.url("/feed.xml"))
     assert code == 1 and "0 added" in out and "gone.html: HTTP 404" in err
     assert web.hits["/ok/0.html"] == 1  # good items never fetched twice
@@ -322,10 +316,10 @@ def test_follow_once_polls_every_feed_and_state_survives_restarts(
         web.route(f"/{name}.xml", Route(body=rss(f"Feed {name}", items), etag=True,
                                         content_type="application/rss+xml"))
         feeds.append(web.url(f"/{name}.xml"))
-    code, out, err = run(capsys, "--home", str(cli_home), "follow", "--once", "--quiet", *feeds)
+    code, out, err = run_cli(capsys, "--home", str(cli_home), "follow", "--once", "--quiet", *feeds)
     assert code == 0, err
     assert "poll 1: 15 request(s); 12 page(s) fetched" in out and "12 added" in out
-    code, out, _ = run(capsys, "--home", str(cli_home), "follow", "--once", "--quiet", *feeds)
+    code, out, _ = run_cli(capsys, "--home", str(cli_home), "follow", "--once", "--quiet", *feeds)
     assert code == 0
     assert "3 request(s); 0 page(s) fetched; 3 feed(s), 3 unchanged" in out
     state = json.loads((cli_home / "follow" / "feeds.json").read_text())
@@ -334,12 +328,12 @@ def test_follow_once_polls_every_feed_and_state_survives_restarts(
 
 
 def test_follow_needs_feeds_and_a_valid_interval(cli_home: Path, capsys) -> None:  # type: ignore[no-untyped-def]
-    code, _, err = run(capsys, "--home", str(cli_home), "follow", "--once")
+    code, _, err = run_cli(capsys, "--home", str(cli_home), "follow", "--once")
     assert code == 2 and "no feeds to follow" in err and "NEWSQA_FOLLOW__FEEDS" in err
-    code, _, err = run(capsys, "--home", str(cli_home), "follow", "http://x/rss",
+    code, _, err = run_cli(capsys, "--home", str(cli_home), "follow", "http://x/rss",
                        "--every", "often")
     assert code == 2 and "'often' is not an interval like 30s, 15m or 2h" in err
-    code, _, err = run(capsys, "--home", str(cli_home), "ingest", "--rebuild", "http://x/rss")
+    code, _, err = run_cli(capsys, "--home", str(cli_home), "ingest", "--rebuild", "http://x/rss")
     assert code == 2 and "--rebuild and --prune take files" in err
 
 
@@ -381,3 +375,18 @@ def test_malformed_urls_and_control_characters_are_named_safely(web: WebServer) 
     assert "Port out of range" in reasons["http://example.com:99999/"]
     shown = [p for p in reasons if "example.com/\\x1b" in p]
     assert shown and all("\x1b" not in p and "\x07" not in p for p in reasons)
+
+
+def test_a_bad_fetch_or_follow_setting_is_named(monkeypatch: pytest.MonkeyPatch,
+                                                tmp_path: Path) -> None:
+    from assistant.errors import SettingsError
+    from assistant.settings import load_settings
+
+    for name, value in (("NEWSQA_FETCH__MAX_REDIRECTS", "-1"),
+                        ("NEWSQA_FETCH__MAX_RESPONSE_MB", "lots"),
+                        ("NEWSQA_FOLLOW__EVERY_MINUTES", "0"),
+                        ("NEWSQA_FOLLOW__FEEDS", "not json")):
+        monkeypatch.setenv(name, value)
+        with pytest.raises(SettingsError, match=name.split("__")[0]):
+            load_settings(home=tmp_path / "home")
+        monkeypatch.delenv(name)
