@@ -187,7 +187,7 @@ class Assistant(IndexWriting):
         c = answer.citations[span.window]
         return replace(answer, short_answer=ShortAnswer(
             text=span.text, n=c.n, article_id=c.article_id, start=span.start, end=span.end,
-            score=span.score))
+            score=span.score, belief=span.belief, confidence=span.confidence))
 
     @property
     def llm_configured(self) -> bool:

@@ -90,11 +90,12 @@ class WebReader:
         their unseen items fetched."""
         report = WebReport()
         ids: set[str] = set()
+        self._pages: dict[str, Response] = {}  # by canonical link, for this read
         for url in dict.fromkeys(urls):
             try:
                 url = check_scheme(url)
                 known = self.state.feeds.get(url)
-                response = self.fetcher.get(
+                response = self._pages.get(canonical(url)) or self.fetcher.get(
                     url, etag=known.etag if known else None,
                     last_modified=known.last_modified if known else None)
                 if response.not_modified:
@@ -105,6 +106,7 @@ class WebReader:
                 if is_feed(response):
                     self._feed(url, response, report, ids)
                 else:
+                    self._pages[canonical(url)] = response
                     self._add(self._page(response, url, None, None), report, ids)
             except FetchError as exc:
                 report.failures.append(exc)
@@ -160,8 +162,10 @@ class WebReader:
             return Article(id=url_id(link) if link else content_hash(item.text),
                            text=item.text.strip(), title=item.title or item.text[:80],
                            date=item.date, url=link, source=source)
-        response = self.fetcher.get(item.link)
-        report.pages += 1
+        response = self._pages.get(canonical(item.link))
+        if response is None:  # two feeds listing one page: fetched once
+            response = self._pages[canonical(item.link)] = self.fetcher.get(item.link)
+            report.pages += 1
         if is_feed(response):
             raise FetchError(item.link, "the item's link is a feed, not an article page")
         return self._page(response, item.link, item, source)

@@ -460,6 +460,9 @@ def test_llm_short_answer_not_in_its_quotes_is_taken_from_the_reader(fake_bot) -
     article = fake_bot.article(short.article_id)
     assert article is not None and article.text[short.start:short.end] == "B-52"
     assert cited.start <= short.start and short.end <= cited.end
+    # the reader's answer keeps its confidence, so it is hedged like any other
+    assert short.belief is not None and short.confidence is not None
+    assert 0 <= short.confidence <= 1
 
 
 def test_a_claim_copied_from_the_articles_but_citing_the_wrong_id_is_cited_where_it_stands(

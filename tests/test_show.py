@@ -159,3 +159,22 @@ def test_the_article_page_highlights_the_quote_and_needs_the_login(
     assert httpx.get(server[2] + path).status_code == 401  # no login, no token
     assert api.get(f"/article/{c['article_id']}?span=5:1").status_code == 400
     assert api.get("/article/nope").status_code == 404
+
+
+def test_the_article_page_says_when_the_index_cannot_be_read(fake_bot: Assistant) -> None:
+    from starlette.applications import Starlette
+    from starlette.routing import Route as StarletteRoute
+    from starlette.testclient import TestClient
+
+    from index.errors import StoreUnavailable
+    from ui.auth import Access
+    from ui.server import article_endpoint
+
+    def broken(article_id: str) -> None:
+        raise StoreUnavailable("the Chroma server at http://127.0.0.1:9 cannot be reached")
+
+    fake_bot.article = broken  # type: ignore[method-assign,assignment]
+    app = Starlette(routes=[StarletteRoute("/article/{article_id:path}",
+                                           article_endpoint(fake_bot, Access()))])
+    got = TestClient(app).get("/article/a1")
+    assert got.status_code == 503 and "cannot be reached" in got.text

@@ -390,3 +390,13 @@ def test_a_bad_fetch_or_follow_setting_is_named(monkeypatch: pytest.MonkeyPatch,
         with pytest.raises(SettingsError, match=name.split("__")[0]):
             load_settings(home=tmp_path / "home")
         monkeypatch.delenv(name)
+
+
+def test_a_page_listed_by_two_feeds_is_fetched_once(web: WebServer, tmp_path: Path) -> None:
+    items = pages(web, "shared", 2)
+    web.route("/one.xml", Route(body=rss("One", items), content_type="application/rss+xml"))
+    web.route("/two.xml", Route(body=rss("Two", items[:1]), content_type="application/rss+xml"))
+    report, fetched = bot_for(tmp_path / "home").ingest_urls(
+        [web.url("/one.xml"), web.url("/two.xml"), web.url("/shared/1.html")])
+    assert report.ok and report.added == 2 and fetched.report.pages == 2
+    assert web.hits["/shared/0.html"] == 1 and web.hits["/shared/1.html"] == 1

@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from assistant.service import Assistant
-from index.errors import IndexNotFound
+from index.errors import IndexNotFound, NewsIndexError
 from ui.auth import Access, make_access
 from ui.chat import build_app
 from ui.jobs import Job
@@ -157,8 +157,11 @@ def article_endpoint(bot: Assistant, access: Access) -> Callable[[Request], Resp
         article_id = request.path_params["article_id"]
         try:
             article = bot.article(article_id)
-        except Exception:
+        except IndexNotFound:
             article = None
+        except NewsIndexError as exc:
+            return PlainTextResponse(f"The index cannot be read now ({exc}); try again.",
+                                     status_code=503)
         if article is None:
             return PlainTextResponse(f"No article {article_id!r} is indexed.", status_code=404)
         span = None

@@ -48,19 +48,21 @@ def precision_at_coverage(conf: np.ndarray, right: np.ndarray, coverage: float) 
     return float(right[top].mean())
 
 
+def reliability_bins(conf: np.ndarray, right: np.ndarray, bins: int = BINS
+                     ) -> list[tuple[float, float, int]]:
+    """(mean confidence, share right, answers) of each non-empty equal-width bin."""
+    which = np.minimum((conf * bins).astype(int), bins - 1)
+    return [(float(conf[inside].mean()), float(right[inside].mean()), int(inside.sum()))
+            for b in range(bins) if (inside := which == b).any()]
+
+
 def expected_calibration_error(conf: np.ndarray, right: np.ndarray, bins: int = BINS
                                ) -> float | None:
     """Sum over equal-width confidence bins of (share of answers) x |mean confidence -
     share right|."""
     if len(conf) == 0:
         return None
-    which = np.minimum((conf * bins).astype(int), bins - 1)
-    total = 0.0
-    for b in range(bins):
-        inside = which == b
-        if inside.any():
-            total += inside.mean() * abs(conf[inside].mean() - right[inside].mean())
-    return float(total)
+    return sum(n / len(conf) * abs(c - r) for c, r, n in reliability_bins(conf, right, bins))
 
 
 def metrics(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
@@ -82,14 +84,7 @@ def plot_reliability(rows: Sequence[dict[str, Any]], path: Path) -> Path | None:
     conf, right, _ = outcomes(rows)
     if not len(conf):
         return None
-    which = np.minimum((conf * BINS).astype(int), BINS - 1)
-    xs, ys, ns = [], [], []
-    for b in range(BINS):
-        inside = which == b
-        if inside.any():
-            xs.append(conf[inside].mean())
-            ys.append(right[inside].mean())
-            ns.append(int(inside.sum()))
+    xs, ys, ns = zip(*reliability_bins(conf, right), strict=True)
     fig = _figure()
     ax = fig.add_subplot()
     ax.plot([0, 1], [0, 1], color="grey", linestyle="--", label="perfectly calibrated")
