@@ -12,9 +12,14 @@
    slice, and the weights fitted on the whole slice.
 4. With --write, stores the fitted weights as assistant/reader/weights.json.
 
-Tune on rtqa-2022 only; check on rtqa-2024 with --weights-only (no fitting):
+Tune on the training years (rtqa-2022, rtqa-2023); check on rtqa-2024 with --weights-only
+(no fitting). With --fit-on, weights fitted on the other training year(s) alone are
+measured on --slice, a year they never saw:
 
     .venv/bin/python bench/train_reader.py --home /var/tmp/rtqa22 --slice rtqa-2022 --write
+    .venv/bin/python bench/train_reader.py --home /var/tmp/rtqa23 --slice rtqa-2023
+    .venv/bin/python bench/train_reader.py --home /var/tmp/rtqa22 --slice rtqa-2022 \
+        --fit-on rtqa-2023
     .venv/bin/python bench/train_reader.py --home /var/tmp/rtqa24 --slice rtqa-2024 --weights-only
 """
 
@@ -238,7 +243,12 @@ def choose_threshold(rows: list[dict[str, Any]], w: np.ndarray, floor: float = 0
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     ap.add_argument("--home", type=Path, required=True, help="data home with the slice indexed")
-    ap.add_argument("--slice", default="rtqa-2022", choices=["rtqa-2022", "rtqa-2024"])
+    ap.add_argument("--slice", default="rtqa-2022",
+                    choices=["rtqa-2022", "rtqa-2023", "rtqa-2024"])
+    ap.add_argument("--fit-on", nargs="*", default=[], metavar="SLICE",
+                    help="other training slices, already featurized by a run with --slice "
+                    "SLICE: weights fitted on them alone are measured on --slice (a year "
+                    "the fit never saw), and --write fits on all of them and --slice")
     ap.add_argument("--windows", type=int, default=10, help="windows recorded per question")
     ap.add_argument("--limit", type=int, default=None)
     ap.add_argument("--embedded", type=int, default=None,
@@ -295,6 +305,21 @@ def main() -> None:
         report["rows"].append(row)
         print(json.dumps(row))
     n_win = int(os.environ.get("READER_WINDOWS", "8"))
+    others: list[dict[str, Any]] = []
+    for other in args.fit_on:
+        if other == "rtqa-2024":
+            sys.exit("rtqa-2024 is the check year: never fit on it")
+        path = OUT / f"reader-feats-{other}.pkl"
+        if not path.exists():
+            sys.exit(f"{path} is missing: run this script with --slice {other} first")
+        others += pickle.loads(path.read_bytes())["feats"]
+    if others:
+        w_other = fit(subset(others, n_win))
+        report["fitted_on_other_years"] = {
+            "fit_on": args.fit_on, "questions": len(others),
+            "here": evaluate(subset(feats, n_win), w_other)}
+        print(json.dumps({"fitted on " + "+".join(args.fit_on) + " only":
+                          report["fitted_on_other_years"]["here"]}))
     if args.ablate:
         sub = subset(feats, n_win)
         report["ablation"] = []
@@ -306,11 +331,13 @@ def main() -> None:
             report["ablation"].append(res)
             print(json.dumps(res))
     if args.write:
-        w = fit(subset(feats, n_win))
+        pooled = subset(feats + others, n_win)
+        w = fit(pooled)
+        slices = " + ".join([args.slice, *args.fit_on])
         text = json.dumps({
-            "source": f"bench/train_reader.py on {args.slice} ({len(feats)} answerable plain "
+            "source": f"bench/train_reader.py on {slices} ({len(pooled)} answerable plain "
                       f"questions, {n_win} windows), conditional logit, L2 {L2}",
-            "threshold": round(choose_threshold(subset(feats, n_win), w), 4),
+            "threshold": round(choose_threshold(pooled, w), 4),
             "features": list(FEATURES),
             "weights": [round(float(x), 4) for x in w],
         }, indent=1)
