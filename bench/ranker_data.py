@@ -51,7 +51,7 @@ def collect(home: Path, slice_: str, limit: int | None) -> Path:
     with gzip.open(out, "wt", encoding="utf-8") as f:
         for i, q in enumerate(qs):
             analysed = analyse(q.question)
-            passages = bot._retrieve(q.question, 10, q.date)
+            passages = bot.retriever.retrieve(q.question, 10, q.date)
             cands = answerer.candidates(passages)
             base: set[int] = set()
             prior = np.zeros(len(cands))

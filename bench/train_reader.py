@@ -305,6 +305,8 @@ def main() -> None:
         report["rows"].append(row)
         print(json.dumps(row))
     n_win = int(os.environ.get("READER_WINDOWS", "8"))
+    if args.write and args.slice == "rtqa-2024":
+        sys.exit("rtqa-2024 is the check year: never fit on it (use --weights-only)")
     others: list[dict[str, Any]] = []
     for other in args.fit_on:
         if other == "rtqa-2024":
