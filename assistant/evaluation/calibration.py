@@ -79,13 +79,13 @@ def metrics(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
 
 def plot_reliability(rows: Sequence[dict[str, Any]], path: Path) -> Path | None:
     """Share right against mean confidence per bin (the diagonal is perfect)."""
-    from assistant.evaluation.report import _figure
+    from assistant.evaluation.report import new_figure
 
     conf, right, _ = outcomes(rows)
     if not len(conf):
         return None
     xs, ys, ns = zip(*reliability_bins(conf, right), strict=True)
-    fig = _figure()
+    fig = new_figure()
     ax = fig.add_subplot()
     ax.plot([0, 1], [0, 1], color="grey", linestyle="--", label="perfectly calibrated")
     ax.plot(xs, ys, marker="o", label="this run")
@@ -106,7 +106,7 @@ def plot_reliability(rows: Sequence[dict[str, Any]], path: Path) -> Path | None:
 
 def plot_precision_coverage(rows: Sequence[dict[str, Any]], path: Path) -> Path | None:
     """Precision of the most confident answers against the share of questions covered."""
-    from assistant.evaluation.report import _figure
+    from assistant.evaluation.report import new_figure
 
     conf, right, _ = outcomes(rows)
     if not len(conf):
@@ -114,7 +114,7 @@ def plot_precision_coverage(rows: Sequence[dict[str, Any]], path: Path) -> Path 
     order = np.argsort(-conf, kind="stable")
     hits = np.cumsum(right[order])
     n = np.arange(1, len(conf) + 1)
-    fig = _figure()
+    fig = new_figure()
     ax = fig.add_subplot()
     ax.plot(n / len(conf), hits / n)
     ax.axhline(right.mean(), color="grey", linestyle="--", label="all answers")

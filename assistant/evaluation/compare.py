@@ -12,10 +12,10 @@ from assistant.evaluation.case import EvalError
 from assistant.evaluation.report import (
     HEADLINE,
     SECTIONS,
-    _figure,
-    _kind,
     fmt,
     md_table,
+    metric_kind,
+    new_figure,
     text_table,
 )
 
@@ -24,7 +24,7 @@ def plot_compare(names: Sequence[str], reports: Sequence[dict[str, Any]], path: 
     """Grouped bars of the headline rate metrics, one colour per run."""
     keys = [(k, label) for k, label, kind, _ in HEADLINE if kind == "rate"
             and any(r["metrics"].get(k) is not None for r in reports)]
-    fig = _figure(max(6.4, 1.0 + 0.9 * len(keys)), 4.6)
+    fig = new_figure(max(6.4, 1.0 + 0.9 * len(keys)), 4.6)
     ax = fig.add_subplot()
     width = 0.8 / max(len(reports), 1)
     for i, (name, rep) in enumerate(zip(names, reports, strict=True)):
@@ -72,10 +72,10 @@ def compare(run_dirs: Sequence[Path], out_dir: Path) -> str:
         if all(v is None for v in vals):
             continue
         base = vals[0]
-        cells = [fmt(base, _kind(key))]
+        cells = [fmt(base, metric_kind(key))]
         for v in vals[1:]:
-            delta = "" if v is None or base is None else f" ({_signed(v - base, _kind(key))})"
-            cells.append(fmt(v, _kind(key)) + delta)
+            delta = "" if v is None or base is None else f" ({_signed(v - base, metric_kind(key))})"
+            cells.append(fmt(v, metric_kind(key)) + delta)
         rows.append((key, *cells))
         data[key] = vals
     header = ("metric", *names)

@@ -83,7 +83,8 @@ def fmt(value: Any, kind: str = "rate") -> str:
     return str(value)
 
 
-def _kind(key: str) -> str:
+def metric_kind(key: str) -> str:
+    """How a metric is formatted: milliseconds for `*_ms`, else a rate."""
     return "ms" if key.endswith("_ms") else "rate"
 
 
@@ -119,7 +120,8 @@ def md_table(rows: Sequence[Sequence[str]], header: Sequence[str]) -> str:
 
 
 # -- plots ----------------------------------------------------------------------------
-def _figure(width: float = 6.4, height: float = 4.0) -> Any:
+def new_figure(width: float = 6.4, height: float = 4.0) -> Any:
+    """A matplotlib figure drawn off-screen (Agg), without pyplot's global state."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -141,7 +143,7 @@ def plot_hit_curve(report: dict[str, Any], path: Path) -> Path | None:
             series.append((label, ys))
     if not ns or not series:
         return None
-    fig = _figure()
+    fig = new_figure()
     ax = fig.add_subplot()
     for label, ys in series:
         ax.plot(ns, [float("nan") if y is None else y for y in ys], marker="o", label=label)
@@ -163,7 +165,7 @@ def plot_latency(latencies: Sequence[float], path: Path) -> Path | None:
 
     if not latencies:
         return None
-    fig = _figure()
+    fig = new_figure()
     ax = fig.add_subplot()
     ax.hist(latencies, bins=min(40, max(5, len(latencies) // 3)), color="#4c72b0")
     for q, style in ((50, "--"), (95, ":")):
@@ -309,7 +311,7 @@ def write_markdown(report: dict[str, Any], rows: Sequence[dict[str, Any]], out_d
     for section, n_key, keys in SECTIONS:
         n = str(met.get(n_key, "")) if n_key else str(counts["evaluated"] - counts["errors"])
         for key in keys:
-            table.append((section, key, fmt(met.get(key), _kind(key)), n))
+            table.append((section, key, fmt(met.get(key), metric_kind(key)), n))
     lines += [md_table(table, ("group", "metric", "value", "n")), ""]
     if hit_png or lat_png or extra:
         lines += ["## Plots", ""]
