@@ -9,7 +9,9 @@ every article of the training years gives questions; none of the check year's is
 
     .venv/bin/python bench/ranker_synthetic.py --slices rtqa-2022 rtqa-2023 --questions 20000
 
-writes bench/out/ranker-synthetic.jsonl.gz in bench/ranker_data.py's format.
+writes bench/out/ranker-synthetic-rtqa-2022+rtqa-2023.jsonl.gz (named by its slices) in
+bench/ranker_data.py's format; `bench/train_ranker.py --synthetic` reads the file of
+exactly its training slices, so no other year's articles reach the model.
 """
 
 from __future__ import annotations
@@ -85,7 +87,7 @@ def main() -> None:
         with gzip.open(SHARED / s / "corpus.jsonl.gz", "rt", encoding="utf-8") as f:
             articles += [json.loads(line)["text"] for line in f]
     rng.shuffle(articles)
-    out_path = OUT / "ranker-synthetic.jsonl.gz"
+    out_path = OUT / f"ranker-synthetic-{'+'.join(args.slices)}.jsonl.gz"
     n = 0
     with gzip.open(out_path, "wt", encoding="utf-8") as f:
         for text in articles:

@@ -91,7 +91,10 @@ class OnnxScorer:
 def load(slice_: str) -> list[dict[str, Any]]:
     path = OUT / f"ranker-{slice_}.jsonl.gz"
     if not path.is_file():
-        sys.exit(f"{path} is missing: run bench/ranker_data.py --slice {slice_} first")
+        make = (f"bench/ranker_synthetic.py --slices {slice_.removeprefix('synthetic-')}"
+                .replace("+", " ") if slice_.startswith("synthetic-")
+                else f"bench/ranker_data.py --slice {slice_}")
+        sys.exit(f"{path} is missing: run {make} first")
     with gzip.open(path, "rt", encoding="utf-8") as f:
         return [json.loads(line) for line in f]
 
@@ -298,11 +301,14 @@ def main() -> None:
     ap.add_argument("--holdout", type=float, default=0.1)
     ap.add_argument("--ks", type=int, nargs="+", default=[16, 24, 32, 48])
     ap.add_argument("--synthetic", type=int, default=0,
-                    help="pre-train first on this many of bench/ranker_synthetic.py's questions")
+                    help="pre-train first on this many of bench/ranker_synthetic.py's questions, "
+                    "made from the --train slices' articles")
     ap.add_argument("--synthetic-group", type=int, default=8)
     ap.add_argument("--limit", type=int, help="questions per slice (smoke runs)")
     ap.add_argument("--out", type=Path, default=OUT / "ranker.onnx")
     args = ap.parse_args()
+    if "rtqa-2024" in args.train:
+        sys.exit("rtqa-2024 is the check year: never train on it (score it with --eval)")
 
     rows = [r for s in args.train for r in load(s)[:args.limit]]
     train_rows = [r for r in rows if not held_out(r["id"], args.seed, args.holdout)]
@@ -313,7 +319,8 @@ def main() -> None:
     model = build_model(args.layers)
     pretrain: dict[str, Any] = {}
     if args.synthetic:
-        synthetic = load("synthetic")[:args.synthetic]
+        # Made from the training slices' own articles only (bench/ranker_synthetic.py).
+        synthetic = load("synthetic-" + "+".join(args.train))[:args.synthetic]
         print(f"pre-training on {len(synthetic)} synthetic questions", file=sys.stderr)
         pretrain = train(model, synthetic, args, epochs=1, lr=args.lr,
                          group=args.synthetic_group)
