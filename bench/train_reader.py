@@ -258,6 +258,8 @@ def main() -> None:
     ap.add_argument("--rerecord", action="store_true", help="ignore the caches")
     ap.add_argument("--ablate", action="store_true", help="each step's gain, 2-fold CV")
     args = ap.parse_args()
+    if "rtqa-2024" in args.fit_on or (args.write and args.slice == "rtqa-2024"):
+        sys.exit("rtqa-2024 is the check year: never fit on it (use --weights-only)")
 
     from assistant.reader.span import FEATURES, Weights
 
@@ -305,12 +307,8 @@ def main() -> None:
         report["rows"].append(row)
         print(json.dumps(row))
     n_win = int(os.environ.get("READER_WINDOWS", "8"))
-    if args.write and args.slice == "rtqa-2024":
-        sys.exit("rtqa-2024 is the check year: never fit on it (use --weights-only)")
     others: list[dict[str, Any]] = []
     for other in args.fit_on:
-        if other == "rtqa-2024":
-            sys.exit("rtqa-2024 is the check year: never fit on it")
         path = OUT / f"reader-feats-{other}.pkl"
         if not path.exists():
             sys.exit(f"{path} is missing: run this script with --slice {other} first")
