@@ -17,7 +17,10 @@ valid), quotes exact / repaired / dropped, answers by `llm` vs `extractive-fallb
 reasons), citation integrity (quote == article text[start:end], checked against the
 store), short-answer EM / F1 (SQuAD normalisation, `assistant.evaluation.metrics`)
 beside the extractive answer's short answer when it has one, time to first token and
-total latency p50. Retrieval is done once per question and shared by the modes.
+total latency p50 / p95 (retrieval included), and how often an LLM answer's short
+answer lies inside its own quotes. Each question is asked as `newsqa ask` and
+`newsqa ask --llm` ask it (an LLM answer whose own short answer is not in its quotes gets
+the reader's, read from them).
 """
 
 from __future__ import annotations
@@ -37,7 +40,6 @@ from typing import Any
 from harness import SHARED
 
 from assistant.evaluation.metrics import exact_match, token_f1  # noqa: E402
-from assistant.llm.answerer import LLMAnswerer  # noqa: E402
 from assistant.service import Assistant  # noqa: E402
 from assistant.settings import LLMSettings, load_settings  # noqa: E402
 
@@ -79,25 +81,32 @@ def p50(xs: list[float]) -> float | None:
     return round(statistics.median(xs), 2) if xs else None
 
 
+def p95(xs: list[float]) -> float | None:
+    return round(sorted(xs)[min(len(xs) - 1, round(0.95 * (len(xs) - 1)))], 2) if xs else None
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     qs = questions(args.limit)
     home = args.home
     if args.small_home:
         build_small_home(args.small_home, qs, args.distractors)
         home = args.small_home
-    bot = Assistant(load_settings(home=home))
+    settings = load_settings(home=home)
+    bot = Assistant(settings)
     bot.open()
     texts: dict[str, str] = {}
     rows: list[dict[str, Any]] = []
-    answerers = {m: LLMAnswerer(LLMSettings(
-        url=args.url, model=args.model, structured=m, max_tokens=args.max_tokens,
-        timeout_s=args.timeout, max_passages=args.passages), bot.answerer) for m in args.modes}
+    bots = {m: Assistant(settings.model_copy(update={"answer": settings.answer.model_copy(
+        update={"llm": LLMSettings(url=args.url, model=args.model, structured=m,
+                                   max_tokens=args.max_tokens, timeout_s=args.timeout,
+                                   max_passages=args.passages)})}))
+            for m in args.modes}
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
     with open(out / "results.jsonl", "w", encoding="utf-8") as results:
         for i, q in enumerate(qs):
-            rows += _ask(q, i, len(qs), bot, answerers, extractive_k=args.k, texts=texts)
-            for row in rows[-len(answerers):]:
+            rows += _ask(q, i, len(qs), bot, bots, k=args.k, texts=texts)
+            for row in rows[-len(bots):]:
                 results.write(json.dumps(row, ensure_ascii=False) + "\n")
             results.flush()
     summary = {m: summarize([r for r in rows if r["mode"] == m]) for m in args.modes}
@@ -107,34 +116,37 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     return summary
 
 
-def _ask(q: dict[str, Any], i: int, n: int, bot: Assistant,
-         answerers: dict[str, LLMAnswerer], extractive_k: int,
-         texts: dict[str, str]) -> list[dict[str, Any]]:
-    """One question through every mode, retrieval shared."""
+def _ask(q: dict[str, Any], i: int, n: int, bot: Assistant, bots: dict[str, Assistant],
+         k: int, texts: dict[str, str]) -> list[dict[str, Any]]:
+    """One question, extractive and through every mode, as `newsqa ask [--llm]` answers."""
     rows: list[dict[str, Any]] = []
     day = date.fromisoformat(q["date"]) if q.get("date") else None
-    passages = bot.retriever.retrieve(q["question"], extractive_k, day)
-    extractive = bot.answerer.answer(q["question"], passages)
-    for mode, llm in answerers.items():
+    extractive = bot.ask(q["question"], k=k, as_of=day)
+    for mode, llm_bot in bots.items():
         t0 = time.perf_counter()
-        answer = llm.answer(q["question"], passages)
+        answer = llm_bot.ask(q["question"], k=k, as_of=day, llm=True)
         total = time.perf_counter() - t0
-        rec = llm.last
+        rec = llm_bot.llm_answerer.last
         for c in answer.citations:
             if c.article_id not in texts:
                 art = bot.article(c.article_id)
                 texts[c.article_id] = art.text if art else ""
         verbatim = [texts[c.article_id][c.start:c.end] == c.quote for c in answer.citations]
-        short = answer.short_answer.text if answer.short_answer else ""
+        sa = answer.short_answer
+        short = sa.text if sa else ""
+        # the short answer shown lies inside one of the answer's own quotes
+        short_in_cited = sa is not None and any(
+            c.article_id == sa.article_id and c.start <= sa.start and sa.end <= c.end
+            for c in answer.citations)
         row = {
             "id": q["id"], "mode": mode, "question": q["question"], "gold": q["answers"],
             "format_kept": rec.parsed is not None and rec.ids_valid,
             "parsed": rec.parsed is not None, "ids_valid": rec.ids_valid,
-            "truncated": rec.truncated,
+            "truncated": rec.truncated, "asked": bool(rec.tried),
             "structured": rec.structured, "answerer": answer.answerer,
             "fallback_reason": answer.fallback_reason,
             "checks": [c.outcome for c in answer.quote_checks],
-            "verbatim": verbatim, "short": short,
+            "verbatim": verbatim, "short": short, "short_in_cited": short_in_cited,
             "llm_short": rec.parsed.short_answer if rec.parsed else "",
             "em": exact_match(short, q["answers"]), "f1": token_f1(short, q["answers"]),
             "extractive_short": (extractive.short_answer.text
@@ -152,16 +164,29 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
     if not rows:
         return {}
     n = len(rows)
+    # A question the articles don't cover is not sent to the model (answerer.py).
+    asked = [r for r in rows if r.get("asked", bool(r["raw"]))]
     checks = Counter(c for r in rows for c in r["checks"])
     quotes = [v for r in rows for v in r["verbatim"]]
     ex = [r for r in rows if r["extractive_short"] is not None]
+    by_llm = [r for r in rows if r["answerer"] == "llm"]
+    llm_short = [r for r in by_llm if r["short"]]
+    first = [r["first_token_s"] for r in rows if r["first_token_s"]]
+    total = [r["total_s"] for r in rows]
     return {
         "questions": n,
-        "format_kept": round(sum(r["format_kept"] for r in rows) / n, 3),
-        "parsed": round(sum(r["parsed"] for r in rows) / n, 3),
+        "asked_the_model": len(asked),
+        "format_kept": (round(sum(r["format_kept"] for r in asked) / len(asked), 3)
+                        if asked else None),
+        "parsed": round(sum(r["parsed"] for r in asked) / len(asked), 3) if asked else None,
         "truncated_then_closed": sum(bool(r.get("truncated")) for r in rows),
         "quotes": dict(checks),
-        "answered_by_llm": sum(r["answerer"] == "llm" for r in rows),
+        "answered_by_llm": len(by_llm),
+        "llm_answers_with_short_answer": len(llm_short),
+        "short_answer_in_cited": (round(sum(bool(r.get("short_in_cited")) for r in llm_short)
+                                        / len(llm_short), 3) if llm_short else None),
+        "llm_answers_em": (round(sum(r["em"] or 0 for r in by_llm) / len(by_llm), 3)
+                           if by_llm else None),
         "fallbacks": dict(Counter(r["fallback_reason"] for r in rows if r["fallback_reason"])),
         "citation_integrity": round(sum(quotes) / len(quotes), 3) if quotes else None,
         "short_answer_em": round(sum(r["em"] or 0 for r in rows) / n, 3),
@@ -170,8 +195,8 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
             exact_match(r["llm_short"], r["gold"]) or 0 for r in rows) / n, 3),
         "extractive_short_em": (round(sum(exact_match(r["extractive_short"], r["gold"]) or 0
                                           for r in ex) / len(ex), 3) if ex else None),
-        "first_token_p50_s": p50([r["first_token_s"] for r in rows if r["first_token_s"]]),
-        "total_p50_s": p50([r["total_s"] for r in rows]),
+        "first_token_p50_s": p50(first), "first_token_p95_s": p95(first),
+        "total_p50_s": p50(total), "total_p95_s": p95(total),
     }
 
 

@@ -35,6 +35,7 @@ from assistant.llm.prompt import (
     number_passages,
     prompt_budget,
     response_format,
+    short_answer_bound,
 )
 from assistant.llm.reply import Draft, ReplyUnparseable, parse_reply
 from assistant.llm.verify import short_answer_in, verify
@@ -170,6 +171,12 @@ class LLMAnswerer:
                                    "the LLM's reply could not be read", t0, plain)
         self.last.parsed = draft
         self.last.truncated = draft.truncated
+        if self.last.structured != "off" and len(
+                draft.short_answer) >= short_answer_bound(s.max_tokens):
+            # Cut off by the schema's bound ("The so-called Islamic State terror group
+            # has been considerably"): a fragment, even when verbatim, is no answer. The
+            # reader reads one from the verified quotes instead (`service.Assistant`).
+            draft = replace(draft, short_answer="")
         ids = {sn.id for p in numbered for sn in p.sentences}
         self.last.ids_valid = all(i in ids for sn in draft.sentences for i in sn.ids) and all(
             q.passage is None or 1 <= q.passage <= len(numbered)

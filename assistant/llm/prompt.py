@@ -169,12 +169,23 @@ def prompt_budget(context_window: int, max_tokens: int, history: Sequence[dict[s
     return max(context_window - used, 200)
 
 
+def _reply_chars(max_tokens: int) -> int:
+    # grammar-constrained JSON runs ~2.5 characters a token; 120 for keys and brackets
+    return max(int(max_tokens * 2.5) - 120, 150)
+
+
+def short_answer_bound(max_tokens: int) -> int:
+    """The `maxLength` of the short answer in `answer_schema`: a short answer that long
+    was cut off by the schema, mid-phrase, and is no answer."""
+    return min(MAX_SHORT, max(20, _reply_chars(max_tokens) // 8))
+
+
 def answer_schema(numbered: Sequence[NumberedPassage], max_tokens: int = 256) -> dict[str, Any]:
     """JSON schema of the reply, bounded everywhere (see the module docstring). The
     string bounds shrink with `max_tokens` so that even a reply using every bound ends
-    before the token limit (grammar-constrained JSON runs ~2.5 characters a token)."""
-    chars = max(int(max_tokens * 2.5) - 120, 150)
-    short_len = min(MAX_SHORT, max(20, chars // 8))
+    before the token limit."""
+    chars = _reply_chars(max_tokens)
+    short_len = short_answer_bound(max_tokens)
     text_len = min(MAX_QUOTE, max(40, (chars - short_len) // (2 * MAX_SENTENCES)))
     ids = [s.id for np_ in numbered for s in np_.sentences] or ["1.1"]
     quote = {

@@ -1,0 +1,101 @@
+"""Whether an LLM's claim says what the text it cites says, by words alone
+(`assistant.llm.verify` applies these checks to each answer sentence and its citations).
+
+A claim is supported by the texts its citation shows (the quotes, and their articles'
+titles and dates) when:
+* every name it states (capitalised word, acronym, number, and its first word unless
+  that is a stopword) is in those texts or the question (`missing_names`);
+* it negates nothing they affirm, and most of its own content words are in them
+  (`contradiction`);
+* it states something: a sentence of bare sentence ids is no sentence (the cited
+  sentences speak for themselves, `claim_text`), a bare date or number is no claim
+  (`states_no_claim`).
+Accents are ignored when names are compared ("Beyonce" names "Beyoncé").
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+
+from assistant.sentence import STOPWORDS, keywords, names, normalize
+
+MARKERS = re.compile(r"\(\s*\d{1,2}\s*\.\s*\d{1,3}\s*\)|\[\s*\d{1,2}(?:\s*\.\s*\d{1,3})?\s*\]")
+_BARE_IDS = re.compile(r"(?:\d{1,2}\.\d{1,3}[\s,;]*)+")
+_LETTER_WORDS = re.compile(r"[^\W\d_]{2,}")
+_NEGATIONS = frozenset("not no never none nobody nothing neither nor without cannot".split())
+
+
+def claim_text(text: str) -> str:
+    """The claim without citation markers; "" when it is nothing but sentence ids ("2.1,"):
+    the sentences cited are then the claim, as when no sentence was written."""
+    text = " ".join(MARKERS.sub(" ", text).split())
+    return "" if _BARE_IDS.fullmatch(text) else text
+
+
+def states_no_claim(text: str) -> bool:
+    """Whether a written sentence is only a date or number ("2022-06-29", copied from a
+    passage heading): no claim, whatever it cites."""
+    return len(re.findall(r"\w+", text)) >= 2 and len(_LETTER_WORDS.findall(text)) < 2
+
+
+def negations(text: str) -> int:
+    """How many negating words `text` holds ("n't" counts as "not")."""
+    words = re.findall(r"[a-z]+(?:n't)?", text.lower().replace("’", "'"))
+    return sum(w in _NEGATIONS or w.endswith("n't") for w in words)
+
+
+def unaccented(text: str) -> str:
+    """`normalize` without accents: "Beyonce" names what the article spells "Beyoncé"."""
+    return "".join(ch for ch in unicodedata.normalize("NFKD", normalize(text))
+                   if not unicodedata.combining(ch))
+
+
+def claim_names(sentence: str) -> list[str]:
+    """The names a sentence states. Its first word counts too unless it is a stopword: a
+    sentence-initial capital hides a name as often as not ("Kurilla said ..."), and a
+    common word found in the cited text passes anyway."""
+    return [n for n in names("x " + sentence) if len(n) >= 2 and n.lower() not in STOPWORDS]
+
+
+def own_words(sentence: str, question: str) -> set[str]:
+    """The sentence's content words that the question does not supply."""
+    return set(keywords(sentence)) - set(keywords(question))
+
+
+def missing_names(sentence: str, texts: Sequence[str], question: str) -> list[str]:
+    """Names in `sentence` that neither `texts` nor the question contain."""
+    pool = " " + unaccented(" ".join([*texts, question])) + " "
+    missing = []
+    for name in claim_names(sentence):
+        key = unaccented(name)
+        if key and f" {key} " not in pool and not (key.isalpha() and f" {key}" in pool):
+            missing.append(name)
+    return missing
+
+
+def contradiction(sentence: str, texts: Sequence[str], question: str) -> str | None:
+    """Why a sentence's claim is not what `texts` say, or None: a negation they lack
+    ("IS did not attack ..." citing "IS attacked ..."), or content words that are mostly
+    absent from them and the question (a claim about something else)."""
+    cited = " ".join(texts)
+    if negations(sentence) > negations(cited + " " + question):
+        return "its sentence negates what its quotes say"
+    own = own_words(sentence, question)
+    if len(own) >= 3:
+        found = own & set(keywords(cited))
+        if len(found) * 2 < len(own):
+            return (f"most of its sentence's words ({', '.join(sorted(own - found)[:3])}) "
+                    "are not in what it cites")
+    return None
+
+
+def shares_words(sentence: str, text: str, question: str) -> bool | None:
+    """Whether `text` shares any of the sentence's own content words or names; None when
+    the sentence has none of its own (it only restates the question)."""
+    own = own_words(sentence, question) | {unaccented(n) for n in claim_names(sentence)}
+    if not own:
+        return None
+    return bool(own & (set(keywords(text)) | set(unaccented(text).split())))
+
