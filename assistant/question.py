@@ -271,6 +271,11 @@ FOCUS_LABELS: dict[str, str] = {
     **dict.fromkeys("product device phone car vehicle plane aircraft jet bomber vaccine "
                     "drug weapon missile model brand ship medication".split(), "PRODUCT"),
     **dict.fromkeys("law bill act treaty agreement legislation measure".split(), "LAW"),
+    # Places that are no country, city or state: "which desert" is answered by a named
+    # desert ("the Badia desert"), not by the country it lies in. (Not islands: spaCy
+    # tags most as GPE, and "which island nation" asks for a country.)
+    **dict.fromkeys("desert valley sea ocean river lake mountain strait gulf bay canal "
+                    "forest beach coast".split(), "LOC"),
 }
 
 _NOUN_TYPES: tuple[tuple[frozenset[str], AnswerType], ...] = (

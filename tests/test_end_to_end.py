@@ -72,7 +72,8 @@ def test_seed_file_has_ten_fact_questions_two_answered_by_the_next_sentence() ->
 
 
 @pytest.mark.parametrize("row", [
-    pytest.param(r, marks=pytest.mark.xfail(reason="known reader failure (README)", strict=False))
+    pytest.param(r, marks=pytest.mark.xfail(
+        reason="known reader failure (known_failure in seeds/questions.jsonl)", strict=True))
     if r.get("known_failure") else r for r in _fact_questions()
 ], ids=lambda r: str(r["id"]))
 def test_fact_question_gets_its_short_answer_located_verbatim(

@@ -116,8 +116,8 @@ def test_reader_prefers_the_typed_answer_over_names_from_the_question() -> None:
     assert year is not None and year.text == "2012"
 
 
-@pytest.mark.xfail(reason="known reader failure (README): of two countries, the one nearer "
-                          "the question's words wins, not the one by its verb", strict=False)
+@pytest.mark.xfail(reason="known reader failure: of two countries, the one nearer "
+                          "the question's words wins, not the one by its verb", strict=True)
 def test_reader_picks_the_country_the_verb_points_at() -> None:
     country = _read_alone("In which country was the so-called Islamic State founded?",
                           _FOUNDED)

@@ -147,11 +147,28 @@ def key(token: str) -> str:
     return stem(low)
 
 
+def _names_its_kind(text: str, focus: str) -> bool:
+    """Whether `text` is a name followed or preceded by the asked-for kind: "Badia
+    desert", "the Nile river", "Lake Victoria" for focus desert, river, lake."""
+    words = text.split()
+    kind = [w for w in words if stem(w.lower()) == stem(focus)]
+    rest = [w for w in words if w not in kind and w.lower() != "the"]
+    return bool(kind and rest) and all(w[0].isupper() for w in rest)
+
+
 def type_strength(question: Question, m: Mention) -> float:
     """How well the mention's kind fits the answer type (1 = exactly)."""
     focus_label = question.focus_label
     if focus_label and m.label == focus_label:
         return 1.0
+    if focus_label == "LOC" and question.focus:
+        # A natural place asked for by its kind ("which desert"): a name with that kind
+        # ("the Badia desert") answers it whatever its label, and a country, city or state
+        # does not.
+        if _names_its_kind(m.text, question.focus):
+            return 1.0
+        if m.label == "GPE":
+            return 0.3
     if m.kind == "phrase":
         if question.answer_type == "thing":
             return 0.6
