@@ -29,7 +29,6 @@ import argparse
 import gzip
 import json
 import random
-import statistics
 import sys
 import time
 from collections import Counter
@@ -37,7 +36,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from harness import SHARED
+from harness import SHARED, percentile
 
 from assistant.evaluation.metrics import exact_match, token_f1  # noqa: E402
 from assistant.service import Assistant  # noqa: E402
@@ -78,11 +77,11 @@ def build_small_home(home: Path, qs: list[dict[str, Any]], distractors: int) -> 
 
 
 def p50(xs: list[float]) -> float | None:
-    return round(statistics.median(xs), 2) if xs else None
+    return round(percentile(xs, 50), 2) if xs else None
 
 
 def p95(xs: list[float]) -> float | None:
-    return round(sorted(xs)[min(len(xs) - 1, round(0.95 * (len(xs) - 1)))], 2) if xs else None
+    return round(percentile(xs, 95), 2) if xs else None
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -92,10 +91,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         build_small_home(args.small_home, qs, args.distractors)
         home = args.small_home
     settings = load_settings(home=home)
-    bot = Assistant(settings)
-    bot.open()
     texts: dict[str, str] = {}
     rows: list[dict[str, Any]] = []
+    # One assistant per mode (the first also gives the extractive answer): the models
+    # load per assistant, so modes beyond one cost memory, not time per question.
     bots = {m: Assistant(settings.model_copy(update={"answer": settings.answer.model_copy(
         update={"llm": LLMSettings(url=args.url, model=args.model, structured=m,
                                    max_tokens=args.max_tokens, timeout_s=args.timeout,
@@ -105,7 +104,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     out.mkdir(parents=True, exist_ok=True)
     with open(out / "results.jsonl", "w", encoding="utf-8") as results:
         for i, q in enumerate(qs):
-            rows += _ask(q, i, len(qs), bot, bots, k=args.k, texts=texts)
+            rows += _ask(q, i, len(qs), bots, k=args.k, texts=texts)
             for row in rows[-len(bots):]:
                 results.write(json.dumps(row, ensure_ascii=False) + "\n")
             results.flush()
@@ -116,11 +115,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     return summary
 
 
-def _ask(q: dict[str, Any], i: int, n: int, bot: Assistant, bots: dict[str, Assistant],
-         k: int, texts: dict[str, str]) -> list[dict[str, Any]]:
+def _ask(q: dict[str, Any], i: int, n: int, bots: dict[str, Assistant], k: int,
+         texts: dict[str, str]) -> list[dict[str, Any]]:
     """One question, extractive and through every mode, as `newsqa ask [--llm]` answers."""
     rows: list[dict[str, Any]] = []
     day = date.fromisoformat(q["date"]) if q.get("date") else None
+    bot = next(iter(bots.values()))
     extractive = bot.ask(q["question"], k=k, as_of=day)
     for mode, llm_bot in bots.items():
         t0 = time.perf_counter()
