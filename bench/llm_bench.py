@@ -9,6 +9,9 @@ Needs an OpenAI-compatible server (scripts/llm-server.sh serves SmolLM2-135M on
     python bench/llm_bench.py --home /var/tmp/rtqa22 --limit 50 \
         --modes json_object off --out bench/out/llm
 
+The seed's answerable questions, on a home holding the seed (`newsqa --home S ingest
+seeds`): `--home S --questions seeds/questions.jsonl --limit 100`.
+
 Without a full index, `--small-home DIR` builds one of the questions' supporting and gold
 articles plus distractors from the same weeks (never ingest into a shared home).
 
@@ -45,13 +48,14 @@ from assistant.settings import LLMSettings, load_settings  # noqa: E402
 BENCH = SHARED / "rtqa-2022"
 
 
-def questions(limit: int) -> list[dict[str, Any]]:
-    """The first `limit` answerable questions (non-empty supporting_ids), without options."""
+def questions(limit: int, path: Path = BENCH / "questions.jsonl") -> list[dict[str, Any]]:
+    """The first `limit` answerable questions (non-empty supporting_ids, or marked
+    answerable as the seed's are), without options."""
     out = []
-    with open(BENCH / "questions.jsonl", encoding="utf-8") as f:
+    with open(path, encoding="utf-8") as f:
         for line in f:
             q = json.loads(line)
-            if q.get("supporting_ids"):
+            if q.get("supporting_ids") or q.get("answerable"):
                 out.append(q)
             if len(out) >= limit:
                 break
@@ -85,7 +89,7 @@ def p95(xs: list[float]) -> float | None:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    qs = questions(args.limit)
+    qs = questions(args.limit, args.questions)
     home = args.home
     if args.small_home:
         build_small_home(args.small_home, qs, args.distractors)
@@ -147,6 +151,7 @@ def _ask(q: dict[str, Any], i: int, n: int, bots: dict[str, Assistant], k: int,
             "fallback_reason": answer.fallback_reason,
             "checks": [c.outcome for c in answer.quote_checks],
             "verbatim": verbatim, "short": short, "short_in_cited": short_in_cited,
+            "confidence": sa.confidence if sa else None,
             "llm_short": rec.parsed.short_answer if rec.parsed else "",
             "em": exact_match(short, q["answers"]), "f1": token_f1(short, q["answers"]),
             "extractive_short": (extractive.short_answer.text
@@ -208,6 +213,9 @@ def main() -> None:
     ap.add_argument("--url", default="http://127.0.0.1:8765/v1")
     ap.add_argument("--model", default="smollm2")
     ap.add_argument("--limit", type=int, default=50)
+    ap.add_argument("--questions", type=Path, default=BENCH / "questions.jsonl",
+                    help="questions .jsonl (default rtqa-2022's; seeds/questions.jsonl "
+                    "with a home holding the seed)")
     ap.add_argument("-k", type=int, default=8, help="passages retrieved")
     ap.add_argument("--passages", type=int, default=3, help="passages shown to the model")
     ap.add_argument("--max-tokens", type=int, default=200)

@@ -466,6 +466,35 @@ def test_llm_short_answer_not_in_its_quotes_is_taken_from_the_reader(fake_bot) -
     assert 0 <= short.confidence <= 1
 
 
+def test_llm_short_answer_the_reader_does_not_believe_gives_way_to_the_readers(  # type: ignore[no-untyped-def]
+        fake_bot) -> None:
+    """Verbatim is not enough: "Heavy" is in the quote, but no reader would answer
+    "Which heavy bombers ...?" with it. The reader's answer, with its confidence, is shown
+    instead, so an LLM's short answer is stated as a fact no more easily than the
+    reader's; one the reader agrees with keeps the model's words and takes the reader's
+    confidence."""
+    fake_bot.ingest([SEED_FILE])
+
+    shorts = ["Heavy", "B-52"]  # the first ask, then the second
+
+    def script(req: Request) -> Reply:
+        sid, _ = _sentence(req, "Heavy B-52")
+        return json_reply(shorts.pop(0), [{"text": "Heavy B-52 bombers took part.",
+                                           "ids": [sid], "quotes": []}])
+
+    question = "Which heavy bombers took part in the strikes?"
+    with FakeLLMServer(script) as srv:
+        fake_bot.settings.answer.llm.url = srv.url
+        doubted = fake_bot.ask(question, llm=True)
+        agreed = fake_bot.ask(question, llm=True)
+    assert doubted.answerer == "llm" and agreed.answerer == "llm"
+    assert doubted.short_answer is not None and doubted.short_answer.text == "B-52"
+    assert agreed.short_answer is not None and agreed.short_answer.text == "B-52"
+    for answer in (doubted, agreed):
+        assert answer.short_answer is not None and answer.short_answer.confidence is not None
+    assert all(a.text != "Heavy" for a in doubted.alternatives)
+
+
 def test_a_claim_copied_from_the_articles_but_citing_the_wrong_id_is_cited_where_it_stands(
 ) -> None:
     def script(req: Request) -> Reply:
