@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 import socket
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -59,6 +60,15 @@ def assert_integrity(answer: Answer) -> None:
 def _sentence(req: Request, needle: str) -> tuple[str, str]:
     """(id, text) of the prompt sentence containing `needle`."""
     return next((i, t) for i, t in req.sentences().items() if needle in t)
+
+
+def _claiming(needle: str, short: str, text: str) -> Callable[[Request], Reply]:
+    """A fake model answering `short` with one sentence, `text`, citing the shown sentence
+    that holds `needle`."""
+    def script(req: Request) -> Reply:
+        sid, _ = _sentence(req, needle)
+        return json_reply(short, [{"text": text, "ids": [sid], "quotes": []}])
+    return script
 
 
 Q = "Which bombers took part in the strikes?"
@@ -523,12 +533,8 @@ def test_a_paraphrase_citing_the_wrong_id_is_cited_where_the_articles_say_it() -
     """A small model often writes a true sentence but cites an id next to the right one:
     the claim is cited at the shown sentence that says it (every name, most words, no
     negation), and the id it named is recorded as not saying it."""
-    def script(req: Request) -> Reply:
-        wrong, _ = _sentence(req, "hunting for truffles")
-        return json_reply("B-52", [{"text": "B-52 bombers joined the strikes on central "
-                                            "parts of the country.", "ids": [wrong],
-                                    "quotes": []}])
-
+    script = _claiming("hunting for truffles", "B-52",
+                       "B-52 bombers joined the strikes on central parts of the country.")
     with FakeLLMServer(script) as srv:
         answer = _answerer(srv.url).answer(Q, SHOWN)
     assert answer.answerer == "llm", answer.fallback_reason
@@ -543,12 +549,8 @@ def test_a_claim_naming_what_only_the_question_names_is_not_re_cited() -> None:
     """Searching every shown sentence must not let a name the question supplies stand in
     for the one the sentence says ("won the Hart Trophy" citing "won the Art Ross
     Trophy"): Kurilla is named by the question, the truffle sentence quotes Wieland."""
-    def script(req: Request) -> Reply:
-        wrong, _ = _sentence(req, "B-52")
-        return json_reply("truffle hunters", [{
-            "text": "Kurilla said they often carried out attacks on the rural population.",
-            "ids": [wrong], "quotes": []}])
-
+    script = _claiming("B-52", "truffle hunters",
+                       "Kurilla said they often carried out attacks on the rural population.")
     with FakeLLMServer(script) as srv:
         answer = _answerer(srv.url).answer("Whom did Kurilla say the IS cells attack?", SHOWN)
     assert answer.answerer == "extractive-fallback"
@@ -557,11 +559,7 @@ def test_a_claim_naming_what_only_the_question_names_is_not_re_cited() -> None:
 
 
 def test_a_claim_saying_nothing_checkable_is_not_re_cited() -> None:
-    def script(req: Request) -> Reply:
-        wrong, _ = _sentence(req, "B-52")
-        return json_reply("", [{"text": "This is a big day for everyone here.",
-                                "ids": [wrong], "quotes": []}])
-
+    script = _claiming("B-52", "", "This is a big day for everyone here.")
     with FakeLLMServer(script) as srv:
         answer = _answerer(srv.url).answer("Who do the IS cells attack?", SHOWN)
     assert answer.answerer == "extractive-fallback" and "big day" not in answer.text
@@ -572,12 +570,8 @@ def test_a_name_spelled_without_its_accent_is_the_same_name() -> None:
             "label said in a statement.")
     shown = [Passage("acc:0", "acc", text, 0, len(text), 0.5, "Music news", None, None, None)]
 
-    def script(req: Request) -> Reply:
-        sid, _ = _sentence(req, "Break My Soul")
-        return json_reply("Break My Soul", [
-            {"text": "Beyonce released a single called Break My Soul.", "ids": [sid],
-             "quotes": []}])
-
+    script = _claiming("Break My Soul", "Break My Soul",
+                       "Beyonce released a single called Break My Soul.")
     with FakeLLMServer(script) as srv:
         answer = _answerer(srv.url).answer("What single did Beyoncé release?", shown)
     assert answer.answerer == "llm", answer.fallback_reason
@@ -587,12 +581,8 @@ def test_a_name_spelled_without_its_accent_is_the_same_name() -> None:
 
 def test_a_claim_opening_with_a_name_its_quote_lacks_is_dropped() -> None:
     """The first word of a sentence is capitalised anyway; a name there is still checked."""
-    def script(req: Request) -> Reply:
-        sid, _ = _sentence(req, "hunting for truffles")
-        return json_reply("truffle hunters", [{
-            "text": "Kurilla said that they often attacked the rural population.",
-            "ids": [sid], "quotes": []}])
-
+    script = _claiming("hunting for truffles", "truffle hunters",
+                       "Kurilla said that they often attacked the rural population.")
     with FakeLLMServer(script) as srv:
         answer = _answerer(srv.url).answer("Who do the IS cells attack?", SHOWN)
     assert answer.answerer == "extractive-fallback" and "Kurilla said" not in answer.text
@@ -649,11 +639,7 @@ def test_a_short_answer_cut_off_by_the_schema_is_no_answer() -> None:
 
     fragment = B52[:short_answer_bound(256)]
 
-    def script(req: Request) -> Reply:
-        sid, _ = _sentence(req, "B-52")
-        return json_reply(fragment, [{"text": B52 + ".", "ids": [sid], "quotes": []}])
-
-    with FakeLLMServer(script) as srv:
+    with FakeLLMServer(_claiming("B-52", fragment, B52 + ".")) as srv:
         answer = _answerer(srv.url).answer(Q, SHOWN)
     assert answer.answerer == "llm", answer.fallback_reason
     assert answer.short_answer is None or answer.short_answer.text != fragment
