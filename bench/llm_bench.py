@@ -230,6 +230,9 @@ def main() -> None:
         rows = [json.loads(x) for x in (args.summarize / "results.jsonl").open(encoding="utf-8")]
         modes = list(dict.fromkeys(r["mode"] for r in rows))
         summary = {m: summarize([r for r in rows if r["mode"] == m]) for m in modes}
+    elif not args.questions.is_file():
+        sys.exit(f"no such questions file: {args.questions} (a .jsonl of questions, e.g. "
+                 "seeds/questions.jsonl)")
     else:
         summary = run(args)
     print(json.dumps(summary, indent=2))

@@ -73,11 +73,17 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=3, help="fold splits")
     args = ap.parse_args()
     report_path = args.model.with_suffix(".report.json")
+    if not report_path.is_file():
+        sys.exit(f"{report_path} is missing: bench/train_ranker.py writes it beside the model")
     trained_on = json.loads(report_path.read_text(encoding="utf-8"))["model"]["train_slices"]
     if args.slice in trained_on:
         sys.exit(f"the ranker was trained on {args.slice}: measure it on a slice it never saw")
-    rows = pickle.loads((OUT / f"reader-cache-{args.slice}.pkl").read_bytes())
-    feats = pickle.loads((OUT / f"reader-feats-{args.slice}.pkl").read_bytes())["feats"]
+    caches = [OUT / f"reader-cache-{args.slice}.pkl", OUT / f"reader-feats-{args.slice}.pkl"]
+    if not all(c.is_file() for c in caches):
+        sys.exit(f"{caches[0]} or {caches[1].name} is missing: run bench/train_reader.py "
+                 f"--home H --slice {args.slice} first")
+    rows = pickle.loads(caches[0].read_bytes())
+    feats = pickle.loads(caches[1].read_bytes())["feats"]
     scores = window_scores(args.model, rows)
     base = subset(feats, args.windows)
     plus = with_ranker(base, scores, args.windows)
