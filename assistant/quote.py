@@ -191,10 +191,16 @@ def cite(chosen: list[int], ends: dict[int, int], cands: list[Sentence], span: S
         if (span is not None and short is None
                 and c.passage.article_id == cands[span_cand].passage.article_id
                 and c.start <= span.start and span.end <= end):
-            short = ShortAnswer(text=span.text, n=n, article_id=c.passage.article_id,
-                                start=span.start, end=span.end, score=span.score,
-                                belief=span.belief, confidence=span.confidence)
+            short = short_answer_of(span, n, c.passage.article_id)
     return citations, short
+
+
+def short_answer_of(span: Span, n: int, article_id: str) -> ShortAnswer:
+    """The reader's span as the short answer located in citation `n`, with its score,
+    belief and confidence."""
+    return ShortAnswer(text=span.text, n=n, article_id=article_id, start=span.start,
+                       end=span.end, score=span.score, belief=span.belief,
+                       confidence=span.confidence)
 
 
 def locate_alternatives(others: list[tuple[Span, int]], cands: list[Sentence],
@@ -208,8 +214,6 @@ def locate_alternatives(others: list[tuple[Span, int]], cands: list[Sentence],
         for c in citations:
             if c.article_id == aid and c.start <= span.start and span.end <= c.end:
                 if short is None or span.text.casefold() != short.text.casefold():
-                    out.append(ShortAnswer(text=span.text, n=c.n, article_id=aid,
-                                           start=span.start, end=span.end, score=span.score,
-                                           belief=span.belief, confidence=span.confidence))
+                    out.append(short_answer_of(span, c.n, aid))
                 break
     return tuple(out)

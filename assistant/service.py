@@ -182,6 +182,7 @@ class Assistant(IndexWriting):
         reader = getattr(self.answerer, "reader", None)
         if reader is None or not answer.citations:
             return answer
+        from assistant.quote import short_answer_of
         from assistant.reader.span import Span, Window
 
         windows = [Window(article_id=c.article_id, start=c.start, end=c.end, head_end=c.end,
@@ -194,9 +195,7 @@ class Assistant(IndexWriting):
 
         def located(span: Span) -> ShortAnswer:
             c = answer.citations[span.window]
-            return ShortAnswer(text=span.text, n=c.n, article_id=c.article_id,
-                               start=span.start, end=span.end, score=span.score,
-                               belief=span.belief, confidence=span.confidence)
+            return short_answer_of(span, c.n, c.article_id)
 
         model = answer.short_answer
         agreed = next((s for s in spans if model is not None
