@@ -150,6 +150,7 @@ ABLATIONS: tuple[tuple[str, dict[str, Any]], ...] = (
      {"zero": ("aligned", "verb_near", "local_idf", "local_share")}),
     ("no poor-answer marks (outlets, surnames, datelines)",
      {"zero": ("outlet", "short_name", "dateline")}),
+    ("no span model (the hand features only)", {"zero": ("span",)}),
     ("full reader", {}),
 )
 

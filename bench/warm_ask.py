@@ -184,9 +184,11 @@ class Variant:
     variant has its own, emptied at the start of every run, so variants asked in turn
     never see each other's vectors and no run sees an earlier run's)."""
 
-    def __init__(self, embedded_sentences: int | None = None, cache: bool = True) -> None:
+    def __init__(self, embedded_sentences: int | None = None, cache: bool = True,
+                 span: bool = True) -> None:
         self.embedded_sentences = embedded_sentences
         self.cache = cache
+        self.span = span  # False: the reader's span model is not run (its feature is 0)
         self._defaults: Any = None
         self._cached: Any = None
 
@@ -211,10 +213,25 @@ class Variant:
         embedder = self._cached if self.cache else bot.embedder
         answerer.embedder = embedder
         retriever.embedder = embedder
+        if answerer.reader is not None:
+            from assistant.reader.model import shipped
+
+            answerer.reader.scorer = shipped() if self.span else _Unscored()
 
     def describe(self, bot: Any) -> dict[str, Any]:
         return {"embedded_sentences": self.embedded_sentences
-                or bot.settings.answer.embedded_sentences, "cache": self.cache}
+                or bot.settings.answer.embedded_sentences, "cache": self.cache,
+                "span_model": self.span}
+
+
+class _Unscored:
+    """No span model: what the reader costs without it (every span scores 0)."""
+
+    def prefetch(self, question: str, texts: Any) -> None:
+        pass
+
+    def score(self, question: str, texts: Any, spans: Any) -> list[list[float | None]]:
+        return [[0.0] * len(s) for s in spans]
 
 
 def measure(home: Path | str, slice: str = "rtqa-2024", n: int = 200, runs: int = 3,
@@ -278,7 +295,8 @@ def table(result: dict[str, Any]) -> str:
         v = result["variants"][name]
         rate = v["cache_hit_rate"]
         lines.append(f"- {name}: {v['embedded_sentences']} sentences embedded, cache "
-                     + (f"on (hit rate {rate:.2f} of texts)" if rate is not None else "off"))
+                     + (f"on (hit rate {rate:.2f} of texts)" if rate is not None else "off")
+                     + ("" if v["span_model"] else ", no span model"))
     lines += ["", "| stage | " + " | ".join(f"{n} p50 | {n} p95" for n in names) + " |",
               "| --- |" + " ---: | ---: |" * len(names)]
     for s in STAGES:
@@ -296,15 +314,21 @@ def main() -> None:
     ap.add_argument("-n", type=int, default=200, help="questions per run")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--out", type=Path, help="also write the result as JSON here")
-    ap.add_argument("--variant", action="append", default=[], metavar="NAME=SENTENCES[:nocache]",
+    ap.add_argument("--variant", action="append", default=[],
+                    metavar="NAME=[SENTENCES][:nocache][:nospan]",
                     help="compare ways to answer, interleaved: e.g. --variant before=24:nocache "
                          "--variant after=8 (default: the configured settings only)")
     args = ap.parse_args()
     variants: dict[str, Variant] = {}
     for spec in args.variant:
         name, _, rest = spec.partition("=")
-        count, _, flag = rest.partition(":")
-        variants[name] = Variant(int(count) if count else None, cache=flag != "nocache")
+        count, *flags = rest.split(":")
+        unknown = set(flags) - {"nocache", "nospan"}
+        if unknown:
+            ap.error(f"unknown variant flag(s) {sorted(unknown)} in {spec!r}: use nocache, "
+                     "nospan")
+        variants[name] = Variant(int(count) if count else None, cache="nocache" not in flags,
+                                 span="nospan" not in flags)
     result = measure(args.home, args.slice, args.n, args.runs, variants=variants or None)
     print(table(result))
     if args.out:

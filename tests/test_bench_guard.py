@@ -16,6 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.mark.parametrize("argv", [
     ["bench/train_ranker.py", "--train", "rtqa-2023", "rtqa-2024"],
+    ["bench/train_span.py", "--train", "rtqa-2024"],
     ["bench/ranker_synthetic.py", "--slices", "rtqa-2024"],
     ["bench/train_reader.py", "--home", "/nonexistent", "--slice", "rtqa-2024", "--write"],
     ["bench/train_reader.py", "--home", "/nonexistent", "--fit-on", "rtqa-2024"],
@@ -27,23 +28,47 @@ def test_training_on_the_check_year_is_refused(argv: list[str]) -> None:
     assert "rtqa-2024 is the check year" in out.stderr
 
 
-def test_the_ranker_feature_is_measured_only_on_a_year_the_ranker_never_saw(
-        tmp_path: Path) -> None:
-    model = tmp_path / "ranker.onnx"
+@pytest.mark.parametrize(("script", "model_name", "writer"), [
+    ("bench/ranker_feature.py", "ranker.onnx", "train_ranker.py"),
+    ("bench/span_feature.py", "span.onnx", "train_span.py"),
+])
+def test_a_models_feature_is_measured_only_on_a_year_the_model_never_saw(
+        tmp_path: Path, script: str, model_name: str, writer: str) -> None:
+    model = tmp_path / model_name
 
     def run(*argv: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "bench/ranker_feature.py", "--model",
-                               str(model), *argv], cwd=ROOT, capture_output=True, text=True,
-                              timeout=120)
+        return subprocess.run([sys.executable, script, "--model", str(model), *argv],
+                              cwd=ROOT, capture_output=True, text=True, timeout=120)
 
     missing = run("--slice", "rtqa-2022")
-    assert missing.returncode == 1 and "train_ranker.py writes it" in missing.stderr
+    assert missing.returncode == 1 and f"{writer} writes it" in missing.stderr
     model.with_suffix(".report.json").write_text(
         json.dumps({"model": {"train_slices": ["rtqa-2023"]}}), encoding="utf-8")
     seen = run("--slice", "rtqa-2023")
     assert seen.returncode == 1 and "trained on rtqa-2023" in seen.stderr
     check_year = run("--slice", "rtqa-2024")  # its CV fits on the slice: never the check year
     assert check_year.returncode == 2 and "invalid choice" in check_year.stderr
+
+
+def test_a_span_model_trained_on_the_check_year_never_ships(tmp_path: Path) -> None:
+    model = tmp_path / "span.onnx"
+    model.write_bytes(b"model")
+    model.with_suffix(".report.json").write_text(
+        json.dumps({"model": {"train_slices": ["rtqa-2023", "rtqa-2024"]}}), encoding="utf-8")
+    out = subprocess.run([sys.executable, "bench/train_span.py", "--ship", str(model)],
+                         cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 1 and "rtqa-2024" in out.stderr
+    gone = subprocess.run([sys.executable, "bench/train_span.py", "--ship",
+                           str(tmp_path / "none.onnx")], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120)
+    assert gone.returncode == 1 and "train it with bench/train_span.py" in gone.stderr
+
+
+def test_a_warm_ask_variant_with_an_unknown_flag_is_named() -> None:
+    out = subprocess.run([sys.executable, "bench/warm_ask.py", "--home", "/nonexistent",
+                          "--variant", "a=8:nospam"], cwd=ROOT, capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 2 and "unknown variant flag(s) ['nospam']" in out.stderr
 
 
 def test_the_llm_bench_names_a_missing_questions_file() -> None:

@@ -140,3 +140,27 @@ def test_short_answer_is_printed_first_on_its_own_line() -> None:
     assert lines[0] == "Answer: Al-Nusra Front [1]"
     assert lines[1] == f"{quote} [1]"
     assert not cli.format_answer(answer).startswith("Answer:")
+
+
+def test_output_cut_short_by_the_reader_is_no_error(tmp_path: Path) -> None:
+    # `newsqa ask ... | head -1`: head exits after one line; newsqa must stop quietly,
+    # not print a BrokenPipeError traceback.
+    import subprocess
+    import sys
+
+    code = ("import sys; from ui import cli\n"
+            "def talk(args):\n"
+            "    for _ in range(10000):\n"
+            "        print('a long answer line ' * 20)\n"
+            "    return 0\n"
+            "cli.COMMANDS['info'] = talk\n"
+            "sys.exit(cli.main(['--home', sys.argv[1], 'info']))\n")
+    proc = subprocess.Popen([sys.executable, "-c", code, str(tmp_path)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            cwd=Path(__file__).resolve().parents[1])
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.readline()
+    proc.stdout.close()  # the reader goes away
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 0
+    assert "Traceback" not in err and "BrokenPipe" not in err

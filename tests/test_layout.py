@@ -67,7 +67,8 @@ def test_shipped_reader_weights_are_package_data() -> None:
     """The weights travel with the package that reads them (pyproject's package-data)."""
     from importlib import resources
 
-    for name in ("weights.json", "calibration.json"):
+    shipped = ("weights.json", "calibration.json", "span.onnx", "span.json")
+    for name in shipped:
         assert resources.files("assistant.reader").joinpath(name).is_file()
-    assert '"assistant.reader" = ["weights.json", "calibration.json"]' in \
-        (ROOT / "pyproject.toml").read_text()
+    listed = ", ".join(f'"{n}"' for n in shipped)
+    assert f'"assistant.reader" = [{listed}]' in (ROOT / "pyproject.toml").read_text()

@@ -89,6 +89,22 @@ def _window(article: str, sentence: str, relevance: float = 0.6, rank: int = 0) 
                   passage_rank=rank, date=date(2024, 12, 10))
 
 
+def _choosing() -> SpanReader:
+    """The reader without its threshold: which candidate wins, however short the text
+    (a one-sentence article gives the reader little to be sure of)."""
+    return SpanReader(weights=Weights(Weights.load().weights, threshold=-1e9, source="test"))
+
+
+class _Flat:
+    """No span model: every span scores alike, the hand features decide."""
+
+    def prefetch(self, question, texts):  # type: ignore[no-untyped-def]
+        pass
+
+    def score(self, question, texts, spans):  # type: ignore[no-untyped-def]
+        return [[0.0] * len(s) for s in spans]
+
+
 def _read_alone(question: str, article: str) -> Span | None:
     """The reader's answer from one window holding the whole article."""
     return SpanReader().read(analyse(question), [_window(article, article)], [("a1", article)])
@@ -116,9 +132,9 @@ def test_reader_prefers_the_typed_answer_over_names_from_the_question() -> None:
     assert year is not None and year.text == "2012"
 
 
-@pytest.mark.xfail(reason="known reader failure: of two countries, the one nearer "
-                          "the question's words wins, not the one by its verb", strict=True)
 def test_reader_picks_the_country_the_verb_points_at() -> None:
+    # Of two countries, Syria stands nearer the question's words; the span model reads
+    # "Founded in Iraq" as the answer.
     country = _read_alone("In which country was the so-called Islamic State founded?",
                           _FOUNDED)
     assert country is not None and country.text == "Iraq"
@@ -145,15 +161,15 @@ def test_the_questions_own_subject_under_another_title_is_not_the_answer() -> No
     judge = next(c for c in SpanReader().candidates(question, windows, passages)
                  if c.mention.text == "Judge Ketanji Brown Jackson")
     assert judge.features[FEATURES.index("all_in_question")] == 1.0  # titles aside
-    span = SpanReader().read(question, windows, passages)
+    span = _choosing().read(question, windows, passages)
     assert span is not None and "Breyer" in span.text and "Jackson" not in span.text
 
 
 def test_a_title_alone_is_never_the_answer() -> None:
     article = "Rep. Alexandria Ocasio-Cortez is under investigation, said the Rep. office."
-    reading = SpanReader().weigh(analyse("The Ethics Committee is investigating which "
-                                         "representative?"), [_window(article, article)],
-                                 [("a1", article)])
+    reading = _choosing().weigh(analyse("The Ethics Committee is investigating which "
+                                        "representative?"), [_window(article, article)],
+                                [("a1", article)])
     assert reading.span is not None and reading.span.text not in ("Rep.", "Rep")
 
 
@@ -311,8 +327,14 @@ def test_the_readers_runner_up_is_named_in_the_reading() -> None:
     sentences = [s + "." for s in article.split(". ")]
     sentences[-1] = sentences[-1].rstrip(".")
     windows = [_window(article, s, 0.7 - i / 10, i) for i, s in enumerate(sentences)]
-    reading = SpanReader().weigh(analyse("Who won the vote for mayor?"), windows,
-                                 [("a1", article)])
+    # The span model reads who won and who merely claims it: the reader is sure.
+    sure = SpanReader().weigh(analyse("Who won the vote for mayor?"), windows,
+                              [("a1", article)])
+    assert sure.span is not None and sure.span.text == "Maria Lopez"
+    assert sure.span.belief > 0.5
+    # On the hand features alone it hesitates, and names the runner-up.
+    reading = SpanReader(scorer=_Flat()).weigh(analyse("Who won the vote for mayor?"),
+                                               windows, [("a1", article)])
     assert reading.span is not None
     texts = [reading.span.text, *(a.text for a in reading.alternatives)]
     assert {"Maria Lopez", "Tomas Berg"} <= set(texts)

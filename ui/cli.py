@@ -332,6 +332,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                    if args.command == "ingest" else "stopped")
         print(f"\nnewsqa: interrupted: {message}.", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader of our output went away (`newsqa ask ... | head`): not an error of
+        # ours, and no traceback; stdout is pointed at devnull so the exit flush is quiet.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     return EXIT_ERROR
 
 

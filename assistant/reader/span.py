@@ -30,6 +30,7 @@ from assistant.question import Question
 from assistant.reader import clue
 from assistant.reader.confidence import Calibration
 from assistant.reader.mention import Mention, MentionFinder, Parsed
+from assistant.reader.model import SpanScorer, shipped
 from assistant.sentence import normalize, stem
 
 MAX_CHARS = 80  # a short answer is never a whole sentence
@@ -47,9 +48,13 @@ FEATURES = (
     "proper", "dateline", "focus_in", "focus_near", "continuation", "first_in_window",
     "holds_typed", "subject_order", "fragment", "number", "named_as", "local_share",
     "aligned", "relative_date", "year", "preposition", "verb_near", "local_idf", "outlet",
-    "short_name",
+    "short_name", "span",
 )
 _FEATURE_SET = frozenset(FEATURES)
+_SPAN_COLUMN = FEATURES.index("span")
+# The span model's scores run from about -20 to 20; a tenth is in the hand features' range
+# (the logit's L2 penalty treats every column alike).
+SPAN_SCALE = 10.0
 
 _CONTINUES = re.compile(
     r"^[\"“‘(]?(?:it|its|they|their|them|he|his|him|she|her|this|that|these|those|here|"
@@ -167,10 +172,11 @@ class SpanReader:
     """The default `Reader` (see the module docstring)."""
 
     def __init__(self, finder: MentionFinder | None = None, weights: Weights | None = None,
-                 calibration: Calibration | None = None):
+                 calibration: Calibration | None = None, scorer: SpanScorer | None = None):
         self.finder = finder or MentionFinder()
         self.weights = weights or Weights.load()
         self.calibration = calibration or Calibration.load()
+        self.scorer = scorer or shipped()
 
     def read(self, question: Question, windows: Sequence[Window],
              passage_texts: Sequence[tuple[str, str]]) -> Span | None:
@@ -216,6 +222,8 @@ class SpanReader:
         `options`, also each place a window names one (marked with `option`)."""
         if not windows:
             return []
+        # The span model reads the windows on its own thread while spaCy parses them.
+        self.scorer.prefetch(question.text, [w.text for w in windows])
         # The question is parsed with the windows (one spaCy call) for its verbs.
         *parsed, own_parse = self.finder.find([*(w.text for w in windows), question.text])
         verbs = clue.verbs_of(own_parse)
@@ -329,12 +337,34 @@ class SpanReader:
                     "outlet": float(norm in clue.OUTLETS),
                     "short_name": float(
                         m.label == "PERSON" and " " not in m.text and m.text in surnames),
+                    "span": 0.0,  # set below, for all candidates in one model call
                 }
                 out.append(Candidate(window=wi, mention=m, features=vector(values),
                                      option=option))
                 if option is None:
                     first_seen.add(norm)
+        self._score_spans(question, windows, out)
         return out
+
+    def _score_spans(self, question: Question, windows: Sequence[Window],
+                     cands: list[Candidate]) -> None:
+        """The span model's score of each candidate, as its "span" feature (scaled to the
+        other features' range). A span the model could not read (its window cut short)
+        gets the question's lowest score less one: unread is unlikely, not unknown."""
+        if not cands:
+            return
+        wanted: list[list[tuple[int, int]]] = [[] for _ in windows]
+        for c in cands:
+            wanted[c.window].append((c.mention.start, c.mention.end))
+        scored = self.scorer.score(question.text, [w.text for w in windows], wanted)
+        at = {(wi, s, e): v for wi, row in enumerate(wanted)
+              for (s, e), v in zip(row, scored[wi], strict=True)}
+        raw = [at[(c.window, c.mention.start, c.mention.end)] for c in cands]
+        known = [v for v in raw if v is not None]
+        floor = min(known) - 1.0 if known else 0.0
+        col = _SPAN_COLUMN
+        for c, v in zip(cands, raw, strict=True):
+            c.features[col] = (floor if v is None else v) / SPAN_SCALE
 
 
 def vector(values: dict[str, float]) -> np.ndarray:

@@ -1,0 +1,184 @@
+"""The learned span scorer: how strongly a small fine-tuned transformer reads a candidate
+as the answer to the question, in its window.
+
+The model is the packaged all-MiniLM-L6-v2 (its 6 layers and tokenizer) with a start/end
+head, fine-tuned by `bench/train_span.py` on question/window pairs, shipped as int8 ONNX
+(`span.onnx` beside this module) and run with ONNX Runtime: no torch, no download. It
+reads each (question, window) pair once; a candidate's score is the start logit of its
+first token plus the end logit of its last, minus the same for [CLS] (the model's "no
+answer in this window"), so scores of different windows compare. The reader uses the
+score as features of its conditional logit (`span.FEATURES`), not as the answer itself:
+alone, the model's best candidate is right less often than the hand features' (see
+docs/benchmarks.md, 2026-12-06, the span scorer).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import threading
+from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from importlib import resources
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from assistant.errors import AssistantError
+
+MODEL_FILE = "span.onnx"
+BASE = "all-MiniLM-L6-v2"
+MAX_LENGTH = 160  # question and window, in word pieces; the window is cut, not the question
+
+
+class SpanScorer(Protocol):
+    """Scores character spans of windows as answers to a question."""
+
+    def prefetch(self, question: str, texts: Sequence[str]) -> None:
+        """A hint that `score` will be asked about these windows: the model may start
+        reading them now (the reader then finds its candidates meanwhile)."""
+        ...
+
+    def score(self, question: str, texts: Sequence[str],
+              spans: Sequence[Sequence[tuple[int, int]]]) -> list[list[float | None]]:
+        """Per window, per (start, end) character span of it: its score (higher: more
+        likely the answer); None where the window was cut before the span."""
+        ...
+
+
+def model_path() -> Path:
+    """Where the shipped model file is."""
+    return Path(str(resources.files("assistant.reader").joinpath(MODEL_FILE)))
+
+
+def checksum(path: Path | None = None) -> str:
+    """The sha256 of the model file (the shipped one by default)."""
+    return hashlib.sha256((path or model_path()).read_bytes()).hexdigest()
+
+
+class SpanModel:
+    """The shipped span scorer (`SpanScorer`) in ONNX Runtime. Loading takes a few
+    hundred milliseconds, so it starts in a background thread at construction and the
+    first `score` waits for it."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path or model_path()
+        self._loaded: tuple[Any, Any, Any] | None = None
+        # Reads started by `prefetch`, by question and windows (asks may run on several
+        # threads at once; a few at most are kept).
+        self._pending: dict[tuple[str, tuple[str, ...]], Future[Any]] = {}
+        self._pending_lock = threading.Lock()
+        self._error: Exception | None = None
+        self._thread = threading.Thread(target=self._load, name="newsqa-span-model",
+                                        daemon=True)
+        self._thread.start()
+
+    def _load(self) -> None:
+        try:
+            import onnxruntime as ort
+
+            from index.embed import load_tokenizer, model_dir
+
+            if not self.path.is_file():
+                raise AssistantError(
+                    f"the reader's span model {self.path} is missing: reinstall the "
+                    "package (pip install -e .), or rebuild it with bench/train_span.py")
+            options = ort.SessionOptions()
+            options.log_severity_level = 3
+            # As the embedder's session: threads left spinning after a run hold the
+            # cores that spaCy parses on.
+            options.add_session_config_entry("session.force_spinning_stop", "1")
+            session = ort.InferenceSession(str(self.path), options,
+                                           providers=["CPUExecutionProvider"])
+            pair = load_tokenizer(model_dir(BASE), None)
+            pair.enable_truncation(max_length=MAX_LENGTH, strategy="only_second")
+            both = load_tokenizer(model_dir(BASE), None)
+            both.enable_truncation(max_length=MAX_LENGTH, strategy="longest_first")
+            self._loaded = (session, pair, both)
+        except Exception as exc:  # reported to the caller of `score`, not lost in a thread
+            self._error = exc
+
+    def _parts(self) -> tuple[Any, Any, Any]:
+        self._thread.join()
+        if self._loaded is None:
+            if isinstance(self._error, AssistantError):
+                raise self._error
+            raise AssistantError(f"the reader's span model {self.path} could not be "
+                                 f"loaded ({self._error}): reinstall the package") \
+                from self._error
+        return self._loaded
+
+    def prefetch(self, question: str, texts: Sequence[str]) -> None:
+        """Start reading the windows on the model's own thread: ONNX Runtime runs without
+        the GIL, so the reader's spaCy parse goes on meanwhile (warm ask figures in
+        docs/benchmarks.md, 2026-12-07)."""
+        if texts:
+            future = _runner().submit(self._logits, question, list(texts))
+            with self._pending_lock:
+                self._pending[(question, tuple(texts))] = future
+                while len(self._pending) > 8:
+                    self._pending.pop(next(iter(self._pending)))
+
+    def _logits(self, question: str, texts: list[str]
+                ) -> list[tuple[np.ndarray, np.ndarray, Any]]:
+        """Per window: its start and end logits and its encoding (for offsets)."""
+        session, pair, both = self._parts()
+        pairs = [(question, t) for t in texts]
+        try:
+            enc = pair.encode_batch(pairs)
+        except Exception:  # a question longer than MAX_LENGTH alone: cut both
+            enc = both.encode_batch(pairs)
+        # One window per run: the int8 model quantises its activations over the whole
+        # batch, so in a batch a window's scores would depend on its neighbours (the
+        # reader's choice changed for 28 of 195 rtqa-2022 questions between batches of 10
+        # and 8 windows). Alone, a window scores the same in any ask, at about the same
+        # cost (8 windows: p50 65 -> 73 ms, p95 113 -> 104 ms).
+        out = []
+        for e in enc:
+            ids = np.array([e.ids], dtype=np.int64)
+            start, end = session.run(None, {
+                "input_ids": ids, "attention_mask": np.ones_like(ids),
+                "token_type_ids": np.array([e.type_ids], dtype=np.int64)})
+            out.append((start[0], end[0], e))
+        return out
+
+    def score(self, question: str, texts: Sequence[str],
+              spans: Sequence[Sequence[tuple[int, int]]]) -> list[list[float | None]]:
+        if not texts:
+            return []
+        with self._pending_lock:
+            pending = self._pending.pop((question, tuple(texts)), None)
+        read = pending.result() if pending is not None else self._logits(question, list(texts))
+        out: list[list[float | None]] = []
+        for (start, end, e), wanted in zip(read, spans, strict=True):
+            null = float(start[0] + end[0])
+            row: list[float | None] = []
+            for s, t in wanted:
+                at = _tokens(e.offsets, e.sequence_ids, s, t)
+                row.append(None if at is None else float(start[at[0]] + end[at[1]]) - null)
+            out.append(row)
+        return out
+
+
+def _tokens(offsets: Sequence[tuple[int, int]], sequence: Sequence[int | None], start: int,
+            end: int) -> tuple[int, int] | None:
+    """First and last word piece of the window (sequence 1) overlapping [start, end)."""
+    first = last = None
+    for i, ((a, b), s) in enumerate(zip(offsets, sequence, strict=True)):
+        if s == 1 and a < end and b > start:
+            if first is None:
+                first = i
+            last = i
+    return None if first is None or last is None else (first, last)
+
+
+@functools.cache
+def _runner() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="newsqa-span-model")
+
+
+@functools.cache
+def shipped() -> SpanModel:
+    """The shipped model, loaded once per process."""
+    return SpanModel()

@@ -1,0 +1,175 @@
+"""The span scorer's score as a feature of the short-answer reader (issue 20, part 2).
+
+`bench/train_span.py` trains a start/end head over (question, window) pairs. Here each
+candidate the reader finds today (`SpanReader.candidates`) gets the model's score for its
+exact span, and the score enters the conditional logit as more columns: the score
+itself (against the window's "no answer"), its log-softmax over the question's
+candidates, and a mark for the model's best candidate. Judged by 2-fold
+cross-validated short-answer EM / F1 (three fold splits) on a slice the span model never
+saw, from the caches that `bench/train_reader.py --slice S` writes:
+
+    .venv/bin/python bench/span_feature.py --model bench/out/span23/span.onnx \
+        --slice rtqa-2022
+
+Also reported: the span model alone (its best candidate is the answer) and the hand
+features alone. A slice the model was trained on is refused, and so is rtqa-2024 (the
+cross-validation fits on it): score the check year with the shipped reader instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import pickle
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from harness import OUT
+from train_reader import cross_validate, evaluate, subset
+from train_span import SpanScorer
+
+VARIANTS = {
+    "hand features": (),
+    "hand + span score": ("raw",),
+    "hand + span score, log-softmax, top mark": ("raw", "logp", "top"),
+    "hand + span log-softmax": ("logp",),
+}
+
+
+def offsets(slice_: str, rows: list[dict[str, Any]], feats: list[dict[str, Any]]
+            ) -> list[list[tuple[int, int, int]]]:
+    """(window, start, end) of every candidate, in the order of the featurized rows
+    (cached in bench/out/reader-offsets-S.pkl)."""
+    from assistant.question import analyse
+    from assistant.reader.span import FEATURES, SpanReader
+
+    path = OUT / f"reader-offsets-{slice_}.pkl"
+    if path.is_file():
+        cached = pickle.loads(path.read_bytes())
+        if cached["features"] == list(FEATURES) and cached["rows"] == len(rows):
+            return list(cached["offsets"])
+    class Unscored:
+        """No span model: only the candidates' places are wanted here."""
+
+        def prefetch(self, question: str, texts: Any) -> None:
+            pass
+
+        def score(self, question: str, texts: Any, spans: Any) -> list[list[float | None]]:
+            return [[0.0] * len(s) for s in spans]
+
+    reader = SpanReader(scorer=Unscored())
+    out = []
+    t0 = time.perf_counter()
+    for i, (r, f) in enumerate(zip(rows, feats, strict=True)):
+        cands = reader.candidates(analyse(r["question"]), r["windows"], r["passages"])
+        if [c.mention.text for c in cands] != f["text"]:
+            sys.exit(f"candidates of {r['id']} differ from the featurized cache: rerun "
+                     f"bench/train_reader.py --slice {slice_} --rerecord")
+        out.append([(c.window, c.mention.start, c.mention.end) for c in cands])
+        if i % 100 == 0:
+            print(f"  {i}/{len(rows)} parsed, {time.perf_counter() - t0:.0f}s", file=sys.stderr)
+    path.write_bytes(pickle.dumps({"features": list(FEATURES), "rows": len(rows),
+                                   "offsets": out}))
+    return out
+
+
+def span_scores(scorer: SpanScorer, rows: list[dict[str, Any]],
+                spans: list[list[tuple[int, int, int]]], windows: int) -> list[np.ndarray]:
+    """The model's score of every candidate in the first `windows` windows (NaN beyond, or
+    where truncation cut the span)."""
+    out = []
+    t0 = time.perf_counter()
+    for i, (r, cands) in enumerate(zip(rows, spans, strict=True)):
+        wins = r["windows"][:windows]
+        per_window: list[list[tuple[int, int]]] = [[] for _ in wins]
+        for w, s, e in cands:
+            if w < len(wins):
+                per_window[w].append((s, e))
+        scored = scorer.scores(r["question"], [w.text for w in wins], per_window)
+        lookup = {(w, s, e): v for w, ws in enumerate(per_window)
+                  for (s, e), v in zip(ws, scored[w], strict=True)}
+        out.append(np.array([np.nan if (v := lookup.get(c)) is None else v for c in cands]))
+        if i % 100 == 0:
+            print(f"  {i}/{len(rows)} scored, {time.perf_counter() - t0:.0f}s", file=sys.stderr)
+    return out
+
+
+def with_span(feats: list[dict[str, Any]], scores: list[np.ndarray], windows: int,
+              columns: tuple[str, ...]) -> list[dict[str, Any]]:
+    """The rows of the first `windows` windows with the span columns appended."""
+    tagged = [{**r, "X": np.hstack([r["X"], s[:, None]]) if len(s) else
+               np.zeros((0, r["X"].shape[1] + 1))} for r, s in zip(feats, scores, strict=True)]
+    out = []
+    for r in subset(tagged, windows):
+        X, raw = r["X"][:, :-1], r["X"][:, -1]
+        if len(raw):
+            floor = np.nanmin(raw) - 1.0 if np.isfinite(raw).any() else 0.0
+            raw = np.where(np.isfinite(raw), raw, floor)
+            logp = raw - (raw.max() + np.log(np.exp(raw - raw.max()).sum()))
+            top = (np.arange(len(raw)) == int(np.argmax(raw))).astype(float)
+        else:
+            logp = top = raw
+        cols = {"raw": raw / 10.0, "logp": logp / 10.0, "top": top}
+        extra = [cols[c] for c in columns]
+        out.append({**r, "X": np.hstack([X, np.stack(extra, axis=1)]) if extra and len(raw)
+                    else (X if not extra else np.zeros((0, X.shape[1] + len(extra)))),
+                    "span": raw})
+    return out
+
+
+def span_alone(rows: list[dict[str, Any]]) -> dict[str, float]:
+    """The span model's best candidate as the answer."""
+    best = [{**r, "X": r["span"][:, None] if len(r["span"]) else np.zeros((0, 1))}
+            for r in rows]
+    return evaluate(best, np.ones(1))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    ap.add_argument("--model", type=Path, required=True, help="span.onnx of train_span.py")
+    ap.add_argument("--slice", default="rtqa-2022", choices=["rtqa-2022", "rtqa-2023"])
+    ap.add_argument("--windows", type=int, default=8, help="windows the reader parses")
+    ap.add_argument("--seeds", type=int, default=3, help="fold splits")
+    args = ap.parse_args()
+    report_path = args.model.with_suffix(".report.json")
+    if not report_path.is_file():
+        sys.exit(f"{report_path} is missing: bench/train_span.py writes it beside the model")
+    about = json.loads(report_path.read_text(encoding="utf-8"))["model"]
+    if args.slice in about["train_slices"]:
+        sys.exit(f"the span model was trained on {args.slice}: measure it on a slice it "
+                 "never saw")
+    caches = [OUT / f"reader-cache-{args.slice}.pkl", OUT / f"reader-feats-{args.slice}.pkl"]
+    if not all(c.is_file() for c in caches):
+        sys.exit(f"{caches[0]} or {caches[1].name} is missing: run bench/train_reader.py "
+                 f"--home H --slice {args.slice} first")
+    rows = pickle.loads(caches[0].read_bytes())
+    feats = pickle.loads(caches[1].read_bytes())["feats"]
+    spans = offsets(args.slice, rows, feats)
+    scores = span_scores(SpanScorer(args.model, int(about["max_length"])), rows, spans,
+                         args.windows)
+    variants = {name: with_span(feats, scores, args.windows, cols)
+                for name, cols in VARIANTS.items()}
+    result: dict[str, Any] = {"slice": args.slice, "model": str(args.model),
+                              "span_trained_on": about["train_slices"],
+                              "questions": len(feats), "windows": args.windows,
+                              "span alone": span_alone(variants["hand features"]),
+                              "splits": []}
+    print(json.dumps({"span alone": result["span alone"]}))
+    for seed in range(args.seeds):
+        folds = np.random.default_rng(seed).permutation(len(feats)) % 2
+        split = {"seed": seed, **{name: cross_validate(rows_, folds)
+                                  for name, rows_ in variants.items()}}
+        result["splits"].append(split)
+        print(json.dumps(split))
+    for name in VARIANTS:
+        result[name] = {k: round(float(np.median([s[name][k] for s in result["splits"]])), 3)
+                        for k in ("em", "f1")}
+    print(json.dumps({k: result[k] for k in VARIANTS}))
+    (OUT / f"span-feature-{args.slice}.json").write_text(json.dumps(result, indent=1))
+
+
+if __name__ == "__main__":
+    main()
