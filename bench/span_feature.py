@@ -29,7 +29,8 @@ from typing import Any
 import numpy as np
 from harness import OUT
 from train_reader import cross_validate, evaluate, subset
-from train_span import SpanScorer
+
+from assistant.reader.model import MAX_LENGTH, SpanModel
 
 VARIANTS = {
     "hand features": (),
@@ -76,7 +77,7 @@ def offsets(slice_: str, rows: list[dict[str, Any]], feats: list[dict[str, Any]]
     return out
 
 
-def span_scores(scorer: SpanScorer, rows: list[dict[str, Any]],
+def span_scores(scorer: SpanModel, rows: list[dict[str, Any]],
                 spans: list[list[tuple[int, int, int]]], windows: int) -> list[np.ndarray]:
     """The model's score of every candidate in the first `windows` windows (NaN beyond, or
     where truncation cut the span)."""
@@ -88,7 +89,7 @@ def span_scores(scorer: SpanScorer, rows: list[dict[str, Any]],
         for w, s, e in cands:
             if w < len(wins):
                 per_window[w].append((s, e))
-        scored = scorer.scores(r["question"], [w.text for w in wins], per_window)
+        scored = scorer.score(r["question"], [w.text for w in wins], per_window)
         lookup = {(w, s, e): v for w, ws in enumerate(per_window)
                   for (s, e), v in zip(ws, scored[w], strict=True)}
         out.append(np.array([np.nan if (v := lookup.get(c)) is None else v for c in cands]))
@@ -120,6 +121,16 @@ def with_span(feats: list[dict[str, Any]], scores: list[np.ndarray], windows: in
     return out
 
 
+def hand_only(feats: list[dict[str, Any]], names: list[str]) -> list[dict[str, Any]]:
+    """The featurized rows without the shipped span model's column (the caches of a
+    reader that has one): the hand features, to which this script adds its model's."""
+    if "span" not in names:
+        return feats
+    col = names.index("span")
+    return [{**r, "X": np.delete(r["X"], col, axis=1) if r["X"].shape[1] == len(names)
+             else np.zeros((0, len(names) - 1))} for r in feats]
+
+
 def span_alone(rows: list[dict[str, Any]]) -> dict[str, float]:
     """The span model's best candidate as the answer."""
     best = [{**r, "X": r["span"][:, None] if len(r["span"]) else np.zeros((0, 1))}
@@ -146,10 +157,13 @@ def main() -> None:
         sys.exit(f"{caches[0]} or {caches[1].name} is missing: run bench/train_reader.py "
                  f"--home H --slice {args.slice} first")
     rows = pickle.loads(caches[0].read_bytes())
-    feats = pickle.loads(caches[1].read_bytes())["feats"]
+    cached = pickle.loads(caches[1].read_bytes())
+    feats = hand_only(cached["feats"], list(cached["features"]))
     spans = offsets(args.slice, rows, feats)
-    scores = span_scores(SpanScorer(args.model, int(about["max_length"])), rows, spans,
-                         args.windows)
+    if int(about["max_length"]) != MAX_LENGTH:
+        sys.exit(f"{args.model} was trained to read {about['max_length']} word pieces; the "
+                 f"reader reads {MAX_LENGTH} (assistant/reader/model.py)")
+    scores = span_scores(SpanModel(args.model), rows, spans, args.windows)
     variants = {name: with_span(feats, scores, args.windows, cols)
                 for name, cols in VARIANTS.items()}
     result: dict[str, Any] = {"slice": args.slice, "model": str(args.model),

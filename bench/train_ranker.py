@@ -135,9 +135,10 @@ def build_model(layers: int) -> Any:
     return Scorer()
 
 
-def tensors(tok: Any, pairs: list[tuple[str, str]], numpy: bool = False
-            ) -> tuple[Any, Any, Any]:
-    """Token ids, attention mask and token types of the pairs, padded to the longest."""
+def encode_pairs(tok: Any, pairs: list[tuple[str, str]]
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[Any]]:
+    """Token ids, attention mask and token types of the pairs, padded to the longest, and
+    the encodings (for character offsets)."""
     try:
         enc = tok.encode_batch(pairs)
     except Exception:  # a question longer than max_length: cut both
@@ -151,6 +152,13 @@ def tensors(tok: Any, pairs: list[tuple[str, str]], numpy: bool = False
         ids[r, :n] = e.ids
         types[r, :n] = e.type_ids
         mask[r, :n] = 1
+    return ids, mask, types, enc
+
+
+def tensors(tok: Any, pairs: list[tuple[str, str]], numpy: bool = False
+            ) -> tuple[Any, Any, Any]:
+    """Token ids, attention mask and token types of the pairs, padded to the longest."""
+    ids, mask, types, _ = encode_pairs(tok, pairs)
     if numpy:
         return ids, mask, types
     import torch

@@ -46,6 +46,9 @@ from typing import Any
 import numpy as np
 from harness import OUT
 from train_ranker import BASE, held_out, load, pair_tokenizer
+from train_ranker import encode_pairs as encode
+
+from assistant.reader.model import SpanModel, token_span
 
 NEG = -1e4
 
@@ -60,34 +63,6 @@ def answer_spans(text: str, answers: list[str]) -> list[tuple[int, int]]:
         for m in re.finditer(r"(?<!\w)" + re.escape(a) + r"(?!\w)", text, re.IGNORECASE):
             out.append((m.start(), m.end()))
     return out
-
-
-def token_span(offsets: list[tuple[int, int]], seq: list[int | None], start: int, end: int
-               ) -> tuple[int, int] | None:
-    """First and last token of the window (sequence 1) overlapping text[start:end]; None
-    when truncation cut it."""
-    toks = [i for i, (o, s) in enumerate(zip(offsets, seq, strict=True))
-            if s == 1 and o[0] < end and o[1] > start]
-    return (toks[0], toks[-1]) if toks else None
-
-
-def encode(tok: Any, pairs: list[tuple[str, str]]) -> tuple[np.ndarray, np.ndarray,
-                                                            np.ndarray, list[Any]]:
-    """Ids, mask, types (padded) and the encodings (for offsets)."""
-    try:
-        enc = tok.encode_batch(pairs)
-    except Exception:  # a question longer than max_length: cut both
-        enc = pair_tokenizer(tok.truncation["max_length"], "longest_first").encode_batch(pairs)
-    width = max(len(e.ids) for e in enc)
-    ids = np.zeros((len(enc), width), dtype=np.int64)
-    types = np.zeros_like(ids)
-    mask = np.zeros_like(ids)
-    for r, e in enumerate(enc):
-        n = len(e.ids)
-        ids[r, :n] = e.ids
-        types[r, :n] = e.type_ids
-        mask[r, :n] = 1
-    return ids, mask, types, enc
 
 
 def build_model(layers: int) -> Any:
@@ -206,45 +181,6 @@ def train(model: Any, rows: list[dict[str, Any]], args: argparse.Namespace, *, e
             "final_loss": round(float(np.mean(losses[-25:])), 4)}
 
 
-class SpanScorer:
-    """The exported model in ONNX Runtime (no torch): candidate spans' scores."""
-
-    def __init__(self, path: Path, max_length: int) -> None:
-        import onnxruntime as ort
-
-        options = ort.SessionOptions()
-        options.inter_op_num_threads = 1
-        options.log_severity_level = 3
-        self.max_length = max_length
-        self.session = ort.InferenceSession(str(path), options,
-                                            providers=["CPUExecutionProvider"])
-
-    def logits(self, question: str, texts: list[str]) -> list[tuple[np.ndarray, np.ndarray,
-                                                                    Any]]:
-        """Per window: start and end logits and the encoding."""
-        if not texts:
-            return []
-        ids, mask, types, enc = encode(pair_tokenizer(self.max_length),
-                                       [(question, t) for t in texts])
-        start, end = self.session.run(None, {"input_ids": ids, "attention_mask": mask,
-                                             "token_type_ids": types})
-        return [(start[i], end[i], enc[i]) for i in range(len(texts))]
-
-    def scores(self, question: str, texts: list[str],
-               spans: list[list[tuple[int, int]]]) -> list[list[float | None]]:
-        """Per window, per (start, end) character span of it: its score against the
-        window's [CLS] (None when truncation cut the span)."""
-        out: list[list[float | None]] = []
-        for (start, end, e), wanted in zip(self.logits(question, texts), spans, strict=True):
-            null = float(start[0] + end[0])
-            row: list[float | None] = []
-            for s, t in wanted:
-                ts = token_span(e.offsets, e.sequence_ids, s, t)
-                row.append(None if ts is None else float(start[ts[0]] + end[ts[1]]) - null)
-            out.append(row)
-        return out
-
-
 def export(model: Any, args: argparse.Namespace, out: Path) -> None:
     """fp32 ONNX, then dynamic int8 (MatMul and the embedding table's Gather)."""
     import logging
@@ -286,7 +222,7 @@ def export(model: Any, args: argparse.Namespace, out: Path) -> None:
           file=sys.stderr)
 
 
-def exact_match(rows: list[dict[str, Any]], scorer: SpanScorer) -> dict[str, float]:
+def exact_match(rows: list[dict[str, Any]], scorer: SpanModel) -> dict[str, float]:
     """How often the best-scoring span of the positive windows of a question, among every
     span of up to 8 tokens, is a gold answer (a sanity check of the head, not the reader's
     metric: the reader scores its own candidates)."""
@@ -400,7 +336,7 @@ def main() -> None:
     record = train(model, train_rows, args, epochs=args.epochs, lr=args.lr)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     export(model, args, args.out)
-    scorer = SpanScorer(args.out, args.max_length)
+    scorer = SpanModel(args.out)
     results = {"watch": exact_match(watch, scorer)}
     for s in args.eval:
         results[s] = exact_match(load(s)[:args.limit], scorer)

@@ -3,6 +3,8 @@ name, place, number, date or short noun phrase). It needs spaCy, loaded on first
 
 Modules: `span` (the `Reader` protocol and `SpanReader`, a conditional logit over the
 features of each candidate), `mention` (candidates found by spaCy: entities, numbers,
-noun phrases), `clue` (word-level clues: answer typing, dates, titles, outlets) and
-`weights.json` (the fitted weights, rebuilt by `bench/train_reader.py --write`).
+noun phrases), `clue` (word-level clues: answer typing, dates, titles, outlets),
+`model` (the learned span scorer, `span.onnx`, whose score is one of the features;
+`bench/train_span.py`) and `weights.json` (the fitted weights, rebuilt by
+`bench/train_reader.py --write`).
 """
