@@ -104,8 +104,8 @@ def held_out(qid: str, seed: int, share: float) -> bool:
     return int.from_bytes(h[:4], "big") / 2**32 < share
 
 
-def build_model(layers: int) -> Any:
-    import torch
+def base_encoder(layers: int) -> Any:
+    """The first `layers` layers of the packaged base model, in torch (training only)."""
     from transformers import AutoModel
     from transformers.utils import logging as hf_logging
 
@@ -113,8 +113,34 @@ def build_model(layers: int) -> Any:
 
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
-    bert = AutoModel.from_pretrained(str(model_dir(BASE)), num_hidden_layers=layers,
+    return AutoModel.from_pretrained(str(model_dir(BASE)), num_hidden_layers=layers,
                                      attn_implementation="eager")
+
+
+def quantize(fp32: Path, out: Path) -> None:
+    """Dynamic int8 of an exported fp32 model (MatMul and the embedding table's Gather,
+    which keeps the file small); the fp32 file is removed."""
+    import logging
+
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)
+    try:
+        quantize_dynamic(str(fp32), str(out), weight_type=QuantType.QInt8, per_channel=False,
+                         reduce_range=False, op_types_to_quantize=["MatMul", "Gather"],
+                         extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
+    finally:
+        root.setLevel(level)
+    fp32.unlink()
+
+
+def build_model(layers: int) -> Any:
+    import torch
+
+    bert = base_encoder(layers)
 
     class Scorer(torch.nn.Module):
         """Mean of the token vectors (the base model was trained to pool that way), then
@@ -230,11 +256,8 @@ def train(model: Any, rows: list[dict[str, Any]], args: argparse.Namespace, *, e
 def export(model: Any, args: argparse.Namespace, out: Path) -> None:
     """fp32 ONNX, checked against torch, then dynamic int8 (MatMul and the embedding
     table's Gather, which keeps the file small)."""
-    import logging
 
-    import onnx
     import torch
-    from onnxruntime.quantization import QuantType, quantize_dynamic
 
     tok = pair_tokenizer(args.max_length)
     sample = tensors(tok, [("who won?", "A short window."),
@@ -250,16 +273,7 @@ def export(model: Any, args: argparse.Namespace, out: Path) -> None:
                           dynamic_axes={"input_ids": axes, "attention_mask": axes,
                                         "token_type_ids": axes, "score": {0: "batch"}})
         expected = model(*sample).numpy()
-    root = logging.getLogger()
-    level = root.level
-    root.setLevel(logging.ERROR)
-    try:
-        quantize_dynamic(str(fp32), str(out), weight_type=QuantType.QInt8, per_channel=False,
-                         reduce_range=False, op_types_to_quantize=["MatMul", "Gather"],
-                         extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
-    finally:
-        root.setLevel(level)
-    fp32.unlink()
+    quantize(fp32, out)
     import onnxruntime as ort
 
     got = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"]).run(

@@ -45,7 +45,7 @@ from typing import Any
 
 import numpy as np
 from harness import OUT
-from train_ranker import BASE, held_out, load, pair_tokenizer
+from train_ranker import BASE, base_encoder, held_out, load, pair_tokenizer, quantize
 from train_ranker import encode_pairs as encode
 
 from assistant.reader.model import SpanModel, token_span
@@ -67,15 +67,8 @@ def answer_spans(text: str, answers: list[str]) -> list[tuple[int, int]]:
 
 def build_model(layers: int) -> Any:
     import torch
-    from transformers import AutoModel
-    from transformers.utils import logging as hf_logging
 
-    from index.embed import model_dir
-
-    hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()
-    bert = AutoModel.from_pretrained(str(model_dir(BASE)), num_hidden_layers=layers,
-                                     attn_implementation="eager")
+    bert = base_encoder(layers)
 
     class SpanModel(torch.nn.Module):
         """Token vectors, then a linear head: a start and an end logit per token."""
@@ -183,11 +176,8 @@ def train(model: Any, rows: list[dict[str, Any]], args: argparse.Namespace, *, e
 
 def export(model: Any, args: argparse.Namespace, out: Path) -> None:
     """fp32 ONNX, then dynamic int8 (MatMul and the embedding table's Gather)."""
-    import logging
 
-    import onnx
     import torch
-    from onnxruntime.quantization import QuantType, quantize_dynamic
 
     tok = pair_tokenizer(args.max_length)
     ids, mask, types, _ = encode(tok, [("who won?", "A short window."),
@@ -204,16 +194,7 @@ def export(model: Any, args: argparse.Namespace, out: Path) -> None:
                           dynamic_axes={"input_ids": axes, "attention_mask": axes,
                                         "token_type_ids": axes, "start": axes, "end": axes})
         expected = model(*sample)[0].numpy()
-    root = logging.getLogger()
-    level = root.level
-    root.setLevel(logging.ERROR)
-    try:
-        quantize_dynamic(str(fp32), str(out), weight_type=QuantType.QInt8, per_channel=False,
-                         reduce_range=False, op_types_to_quantize=["MatMul", "Gather"],
-                         extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
-    finally:
-        root.setLevel(level)
-    fp32.unlink()
+    quantize(fp32, out)
     import onnxruntime as ort
 
     got = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"]).run(
