@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from importlib import resources
@@ -31,6 +32,7 @@ from assistant.errors import AssistantError
 MODEL_FILE = "span.onnx"
 BASE = "all-MiniLM-L6-v2"
 MAX_LENGTH = 160  # question and window, in word pieces; the window is cut, not the question
+READS_KEPT = 256  # windows' reads kept (a few asks' worth)
 
 
 class SpanScorer(Protocol):
@@ -66,10 +68,12 @@ class SpanModel:
     def __init__(self, path: Path | None = None) -> None:
         self.path = path or model_path()
         self._loaded: tuple[Any, Any, Any] | None = None
-        # Reads started by `prefetch`, by question and windows (asks may run on several
-        # threads at once; a few at most are kept).
-        self._pending: dict[tuple[str, tuple[str, ...]], Future[Any]] = {}
-        self._pending_lock = threading.Lock()
+        # Each window's read, by (question, window text): started by `prefetch`, reused by
+        # `score` and by a second reading of the same windows (the quiz options' scores
+        # after the answer's), as MentionFinder keeps spaCy's parses. Asks may run on
+        # several threads; the last READS_KEPT reads are kept.
+        self._reads: OrderedDict[tuple[str, str], Future[Any]] = OrderedDict()
+        self._reads_lock = threading.Lock()
         self._error: Exception | None = None
         self._thread = threading.Thread(target=self._load, name="newsqa-span-model",
                                         daemon=True)
@@ -114,46 +118,60 @@ class SpanModel:
         """Start reading the windows on the model's own thread: ONNX Runtime runs without
         the GIL, so the reader's spaCy parse goes on meanwhile (warm ask figures in
         docs/benchmarks.md, 2026-12-07)."""
-        if texts:
-            future = _runner().submit(self.logits, question, list(texts))
-            with self._pending_lock:
-                self._pending[(question, tuple(texts))] = future
-                while len(self._pending) > 8:
-                    self._pending.pop(next(iter(self._pending)))
+        self._futures(question, texts)
 
-    def logits(self, question: str, texts: list[str]
+    def logits(self, question: str, texts: Sequence[str]
                ) -> list[tuple[np.ndarray, np.ndarray, Any]]:
         """Per window: the start and end logit of each word piece, and the window's
         encoding (its `offsets` and `sequence_ids` place characters)."""
-        session, pair, both = self._parts()
-        pairs = [(question, t) for t in texts]
-        try:
-            enc = pair.encode_batch(pairs)
-        except Exception:  # a question longer than MAX_LENGTH alone: cut both
-            enc = both.encode_batch(pairs)
-        # One window per run: the int8 model quantises its activations over the whole
-        # batch, so in a batch a window's scores would depend on its neighbours (the
-        # reader's choice changed for 28 of 195 rtqa-2022 questions between batches of 10
-        # and 8 windows). Alone, a window scores the same in any ask, at about the same
-        # cost (8 windows: p50 65 -> 73 ms, p95 113 -> 104 ms).
         out = []
-        for e in enc:
-            ids = np.array([e.ids], dtype=np.int64)
-            start, end = session.run(None, {
-                "input_ids": ids, "attention_mask": np.ones_like(ids),
-                "token_type_ids": np.array([e.type_ids], dtype=np.int64)})
-            out.append((start[0], end[0], e))
+        for text, future in zip(texts, self._futures(question, texts), strict=True):
+            try:
+                out.append(future.result())
+            except Exception:
+                with self._reads_lock:  # not kept: the next ask tries again
+                    self._reads.pop((question, text), None)
+                raise
         return out
+
+    def _futures(self, question: str, texts: Sequence[str]) -> list[Future[Any]]:
+        with self._reads_lock:
+            out = []
+            for text in texts:
+                key = (question, text)
+                future = self._reads.get(key)
+                if future is None:
+                    future = self._reads[key] = _runner().submit(self._read, question, text)
+                else:
+                    self._reads.move_to_end(key)
+                out.append(future)
+            while len(self._reads) > READS_KEPT:
+                self._reads.popitem(last=False)
+        return out
+
+    def _read(self, question: str, text: str) -> tuple[np.ndarray, np.ndarray, Any]:
+        """One window read alone: the int8 model quantises its activations over the whole
+        batch, so in a batch a window's scores would depend on its neighbours (the
+        reader's choice changed for 28 of 195 rtqa-2022 questions between batches of 10
+        and 8 windows). Alone, a window scores the same in any ask, at about the same
+        cost (8 windows: p50 65 -> 73 ms, p95 113 -> 104 ms)."""
+        session, pair, both = self._parts()
+        try:
+            e = pair.encode(question, text)
+        except Exception:  # a question longer than MAX_LENGTH alone: cut both
+            e = both.encode(question, text)
+        ids = np.array([e.ids], dtype=np.int64)
+        start, end = session.run(None, {
+            "input_ids": ids, "attention_mask": np.ones_like(ids),
+            "token_type_ids": np.array([e.type_ids], dtype=np.int64)})
+        return start[0], end[0], e
 
     def score(self, question: str, texts: Sequence[str],
               spans: Sequence[Sequence[tuple[int, int]]]) -> list[list[float | None]]:
         if not texts:
             return []
-        with self._pending_lock:
-            pending = self._pending.pop((question, tuple(texts)), None)
-        read = pending.result() if pending is not None else self.logits(question, list(texts))
         out: list[list[float | None]] = []
-        for (start, end, e), wanted in zip(read, spans, strict=True):
+        for (start, end, e), wanted in zip(self.logits(question, texts), spans, strict=True):
             null = float(start[0] + end[0])
             row: list[float | None] = []
             for s, t in wanted:
