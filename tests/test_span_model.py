@@ -116,3 +116,23 @@ def test_the_reader_takes_the_span_score_as_a_feature() -> None:
     assert by_text["Bo Diaz"] < min(v for t, v in by_text.items() if t != "Bo Diaz")
     span = reader.read(analyse("Who won the vote?"), [window], [("a1", text)])
     assert span is not None and span.text == "Tom Cole"
+
+
+def test_windows_read_once_are_not_read_again() -> None:
+    # The quiz options' scores read the same windows as the answer: the model runs once.
+    model = SpanModel()
+    reads: list[str] = []
+    read = model._read
+
+    def counted(question: str, text: str):  # type: ignore[no-untyped-def]
+        reads.append(text)
+        return read(question, text)
+
+    model._read = counted  # type: ignore[method-assign]
+    other = "Bo Diaz lost the vote."
+    model.prefetch("Who won?", [_HAMLIN, other])
+    first = model.score("Who won?", [_HAMLIN, other], [[_at(_HAMLIN, "Damar Hamlin")], []])
+    again = model.score("Who won?", [_HAMLIN], [[_at(_HAMLIN, "Damar Hamlin")]])
+    assert first[0] == again[0] and sorted(reads) == sorted([_HAMLIN, other])
+    model.score("Who lost?", [other], [[(0, 7)]])  # another question is another read
+    assert len(reads) == 3
