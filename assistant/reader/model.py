@@ -75,8 +75,11 @@ class SpanModel:
         self._reads: OrderedDict[tuple[str, str], Future[Any]] = OrderedDict()
         self._reads_lock = threading.Lock()
         self._error: Exception | None = None
-        self._thread = threading.Thread(target=self._load, name="newsqa-span-model",
-                                        daemon=True)
+        # Not a daemon: a process that exits while ONNX Runtime is still loading the model
+        # (an ask that fails fast, e.g. on a full disk) waits for it, instead of aborting
+        # ("terminate called without an active exception") as a daemon thread in native
+        # code at interpreter shutdown does.
+        self._thread = threading.Thread(target=self._load, name="newsqa-span-model")
         self._thread.start()
 
     def _load(self) -> None:
