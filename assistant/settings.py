@@ -132,7 +132,7 @@ class AnswerSettings(BaseModel):
         description="Confidence (the calibrated probability that the short answer is right, "
         "assistant/reader/calibration.json) at which it is stated as a fact, \"Answer: X "
         "[n]\"; below it the CLI and the chat say \"Not sure; the articles suggest X [n] or "
-        "Y [m]\". JSON always carries the confidence and the alternatives. 0.50 is the "
+        "Y [m]\". JSON always carries the confidence and the alternatives. 0.49 is the "
         "lowest at which the stated answers of rtqa-2022 and rtqa-2023 are right 70% of the "
         "time (bench/calibrate_confidence.py: 0.701 precision, 38% of answerable questions "
         "stated). 0 states every short answer, 1 none.",

@@ -77,6 +77,9 @@ def main() -> None:
                         help="eval output folders of the training years (rtqa-2022, -2023)")
     parser.add_argument("--precision", type=float, default=0.70,
                         help="precision the stated answers must reach (default 0.70)")
+    parser.add_argument("--note", default="",
+                        help="how the runs were made (which span model read each year), "
+                        "kept in the file's `about.note`")
     parser.add_argument("--write", action="store_true",
                         help=f"write assistant/reader/{CALIBRATION_FILE}")
     args = parser.parse_args()
@@ -99,7 +102,8 @@ def main() -> None:
              "commit": commit, "min_count": MIN_COUNT,
              "data": {n: {"answerable": len(d[0]), "with_short_answer": int(d[2].sum())}
                       for n, d in zip(names, data, strict=True)},
-             "x": "reader belief", "y": "short-answer exact match (SQuAD-normalised)"}
+             "x": "reader belief", "y": "short-answer exact match (SQuAD-normalised)",
+             **({"note": args.note} if args.note else {})}
     cal = fit_isotonic(xs, ys, min_count=MIN_COUNT, about=about)
     out["fit"] = cal.to_json()
     out["in_sample"] = [{"measured_on": n, **measure(cal, d)}

@@ -159,12 +159,17 @@ def plain(rows: list[dict[str, Any]], embedder: Any, settings: Any, slice_name: 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     ap.add_argument("--home", type=Path, required=True, help="data home with the slice indexed")
-    ap.add_argument("--slice", default="rtqa-2022", choices=["rtqa-2022", "rtqa-2024"])
+    ap.add_argument("--slice", default="rtqa-2022",
+                    choices=["rtqa-2022", "rtqa-2023", "rtqa-2024"])
     ap.add_argument("--limit", type=int, help="only the first N questions")
     ap.add_argument("--refresh", action="store_true", help="rebuild the retrieval cache")
     ap.add_argument("--reader", type=float, nargs="*", default=[],
                     help="also replay evidence-v4 + the reader's option scores at these "
                          "weights (issue 10, item 7)")
+    ap.add_argument("--span-model", type=Path,
+                    help="read the options with this span model instead of the shipped one "
+                         "(a year's scores out of sample: bench/out/span22/span.onnx for "
+                         "rtqa-2023)")
     ap.add_argument("--plain", action="store_true",
                     help="the sentence choice of plain questions instead of the quiz rule")
     args = ap.parse_args()
@@ -199,9 +204,11 @@ def main() -> None:
     if args.reader:
         from assistant.extractive import ExtractiveAnswerer
         from assistant.question import analyse
+        from assistant.reader.model import SpanModel
         from assistant.reader.span import SpanReader
 
-        answerer = ExtractiveAnswerer(embedder, settings.answer, SpanReader())
+        scorer = SpanModel(args.span_model) if args.span_model else None
+        answerer = ExtractiveAnswerer(embedder, settings.answer, SpanReader(scorer=scorer))
         t0 = time.perf_counter()
         for r in rows:
             r["reader"] = answerer.option_support(analyse(r["question"]), r["main"],

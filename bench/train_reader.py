@@ -8,8 +8,8 @@
    candidate is right when it equals a gold answer under `squad_normalize`.
 3. Fits a conditional logit (softmax over a question's candidates; numpy, L2) and
    reports, per number of windows parsed, how often the gold span is a candidate
-   (recall) and the short-answer EM / F1 of the argmax: hand weights, 2-fold CV on the
-   slice, and the weights fitted on the whole slice.
+   (recall) and the short-answer EM / F1 of the reader's choice (`span.choose`): hand
+   weights, 2-fold CV on the slice, and the weights fitted on the whole slice.
 4. With --write, stores the fitted weights as assistant/reader/weights.json.
 
 Tune on the training years (rtqa-2022, rtqa-2023); check on rtqa-2024 with --weights-only
@@ -191,15 +191,17 @@ def fit(rows: list[dict[str, Any]], l2: float = L2, steps: int = 600) -> np.ndar
 
 def evaluate(rows: list[dict[str, Any]], w: np.ndarray, threshold: float = -np.inf
              ) -> dict[str, float]:
-    """Short-answer EM / F1 of the argmax candidate, and candidate recall."""
+    """Short-answer EM / F1 of the reader's choice (`span.choose`: the text with the most
+    belief), and candidate recall."""
     from assistant.evaluation.metrics import short_exact_match, short_f1
+    from assistant.reader.span import choose
 
     em, f1, rec = [], [], []
     for r in rows:
         pred = None
         if len(r["y"]):
             s = r["X"] @ w
-            best = int(np.argmax(s))
+            best = choose(r["text"], s)
             if s[best] >= threshold:
                 pred = r["text"][best]
         em.append(short_exact_match(pred, r["answers"]) or 0.0)
@@ -224,12 +226,13 @@ def choose_threshold(rows: list[dict[str, Any]], w: np.ndarray, floor: float = 0
     """The highest score below which the reader's answers are right less than `floor` of
     the time: below it a short answer is more noise than help, so none is given."""
     from assistant.evaluation.metrics import short_exact_match
+    from assistant.reader.span import choose
 
     best: list[tuple[float, float]] = []
     for r in rows:
         if len(r["y"]):
             s = r["X"] @ w
-            i = int(np.argmax(s))
+            i = choose(r["text"], s)
             best.append((float(s[i]), short_exact_match(r["text"][i], r["answers"]) or 0.0))
     best.sort()
     threshold = best[0][0] - 1.0 if best else 0.0

@@ -340,7 +340,21 @@ def test_the_readers_runner_up_is_named_in_the_reading() -> None:
     assert {"Maria Lopez", "Tomas Berg"} <= set(texts)
     assert len(set(texts)) == len(texts)  # each answer once
     assert all(a.belief >= 0.10 for a in reading.alternatives)
+    # The answer shown is the one believed most: no next answer is likelier.
+    assert all(reading.span.belief >= a.belief for a in reading.alternatives)
     assert all(article[a.start:a.end] == a.text for a in reading.alternatives)
+
+
+def test_a_name_read_in_several_windows_outweighs_one_scored_a_little_higher_once() -> None:
+    import numpy as np
+
+    from assistant.reader.span import choose
+
+    # Iraq's two mentions hold more of the belief (e^1 + e^0.9 > e^1.2) than Syria's one.
+    texts = ["Iraq", "Syria", "iraq"]
+    assert choose(texts, np.array([1.0, 1.2, 0.9])) == 0  # shown at its better mention
+    assert choose(texts, np.array([0.9, 1.2, 1.0])) == 2
+    assert choose(texts, np.array([0.0, 3.0, 0.0])) == 1  # a clear favourite still wins
 
 
 class _Unsure:

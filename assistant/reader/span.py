@@ -8,8 +8,10 @@ model whose weights ship as `weights.json` beside this module (trained by
 `bench/train_reader.py` on rtqa-2022 only; no training at run time). The scores are a
 conditional logit: their softmax over the candidates is the reader's belief, which
 `weigh` also reports per window so the answerer can quote where the answer likely
-stands. The best candidate wins if its score reaches the file's threshold; otherwise
-there is no short answer and the quotes stand alone.
+stands. The answer is the text with the most belief (the probabilities of all its
+mentions summed, `choose`), shown at its best-scored mention, if that mention's score
+reaches the file's threshold; otherwise there is no short answer and the quotes stand
+alone.
 """
 
 from __future__ import annotations
@@ -379,25 +381,44 @@ def vector(values: dict[str, float]) -> np.ndarray:
 def _answers(cands: Sequence[Candidate], windows: Sequence[Window], scores: np.ndarray,
              p: np.ndarray) -> list[Span]:
     """One span per distinct answer text (its best-scored mention), by belief: the
-    probabilities of all its mentions summed."""
-    belief: dict[str, float] = {}
-    best: dict[str, int] = {}
-    for i, c in enumerate(cands):
-        key = _normalized(c.mention.text)
-        belief[key] = belief.get(key, 0.0) + float(p[i])
-        if key not in best or scores[i] > scores[best[key]]:
-            best[key] = i
+    probabilities of all its mentions summed. The first is the short answer (`choose`)."""
     out = []
-    for key, i in best.items():
+    for belief, i in _by_text([c.mention.text for c in cands], scores, p):
         c = cands[i]
         w = windows[c.window]
         out.append(Span(window=c.window, start=w.start + c.mention.start,
                         end=w.start + c.mention.end, text=c.mention.text,
-                        score=float(scores[i]), belief=belief[key]))
-    # The top-scored mention's answer leads (it is the short answer), then by belief.
-    top = _normalized(cands[int(np.argmax(scores))].mention.text)
-    out.sort(key=lambda s: (_normalized(s.text) != top, -s.belief))
+                        score=float(scores[i]), belief=belief))
     return out
+
+
+def choose(texts: Sequence[str], scores: np.ndarray) -> int:
+    """Which of the mentions (`texts`, conditional-logit `scores`) answers: the best-scored
+    mention of the text with the most belief, its mentions' probabilities summed.
+
+    That is what the logit is fitted for (`bench/train_reader.py` maximises the summed
+    probability of the right text), and a text named in three windows outweighs a name
+    scored a little higher once. Against the single best-scored mention, with the same
+    weights: EM 0.352 -> 0.381 on rtqa-2023 (out of sample), 2-fold CV on rtqa-2022 higher
+    on each of 3 splits (0.463 -> 0.481, 0.461 -> 0.467, 0.450 -> 0.463).
+    """
+    p = np.exp(scores - scores.max())
+    return _by_text(texts, scores, p / p.sum())[0][1]
+
+
+def _by_text(texts: Sequence[str], scores: np.ndarray, p: np.ndarray
+             ) -> list[tuple[float, int]]:
+    """(belief, best-scored mention) per distinct text, most belief first (ties: the
+    better score)."""
+    belief: dict[str, float] = {}
+    best: dict[str, int] = {}
+    for i, text in enumerate(texts):
+        key = _normalized(text)
+        belief[key] = belief.get(key, 0.0) + float(p[i])
+        if key not in best or scores[i] > scores[best[key]]:
+            best[key] = i
+    return sorted(((belief[k], i) for k, i in best.items()),
+                  key=lambda bi: (-bi[0], -scores[bi[1]]))
 
 
 def _quote_end(w: Window) -> int:
