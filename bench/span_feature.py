@@ -13,7 +13,15 @@ saw, from the caches that `bench/train_reader.py --slice S` writes:
 
 Also reported: the span model alone (its best candidate is the answer) and the hand
 features alone. A slice the model was trained on is refused, and so is rtqa-2024 (the
-cross-validation fits on it): score the check year with the shipped reader instead.
+cross-validation fits on it): score the check year with `--check`, which fits nothing
+(the shipped reader, the shipped span model alone, and the hand-features-only weights of
+the reader before the span model) over `bench/train_reader.py --weights-only` caches:
+
+    .venv/bin/python bench/train_reader.py --home H24 --slice rtqa-2024 --weights-only \
+        --windows 8 --rerecord
+    git show 9a2e58d:assistant/reader/weights.json > /tmp/hand-weights.json
+    .venv/bin/python bench/span_feature.py --check --slice rtqa-2024 \
+        --hand-weights /tmp/hand-weights.json
 """
 
 from __future__ import annotations
@@ -138,13 +146,57 @@ def span_alone(rows: list[dict[str, Any]]) -> dict[str, float]:
     return evaluate(best, np.ones(1))
 
 
+def check(slice_: str, windows: int, hand: Path | None) -> dict[str, Any]:
+    """Nothing fitted, so the check year may be measured: the shipped reader, the span
+    model alone (its best-believed candidate) and, given `hand`, a weights file of the hand
+    features only (the reader before the span model), over the cached features of
+    `bench/train_reader.py --slice S [--weights-only]` (span scores of the shipped model)."""
+    from assistant.reader.span import FEATURES, SPAN_SCALE, Weights
+
+    path = OUT / f"reader-feats-{slice_}.pkl"
+    if not path.is_file():
+        sys.exit(f"{path} is missing: run bench/train_reader.py --home H --slice {slice_} "
+                 "--weights-only first")
+    cached = pickle.loads(path.read_bytes())
+    if cached["features"] != list(FEATURES):
+        sys.exit(f"{path} was made with other reader features: rerun train_reader.py")
+    feats = subset(cached["feats"], windows)
+    col = FEATURES.index("span")
+    shipped = Weights.load()
+    alone = [{**r, "X": r["X"][:, col:col + 1] * SPAN_SCALE} for r in feats]
+    result: dict[str, Any] = {"slice": slice_, "questions": len(feats), "windows": windows,
+                              "shipped": evaluate(feats, shipped.weights, shipped.threshold),
+                              "span alone": evaluate(alone, np.ones(1))}
+    if hand is not None:
+        w = Weights.load(hand.read_text(encoding="utf-8"))
+        if w.weights[col]:
+            sys.exit(f"{hand} weighs the span model's score: give hand-feature weights")
+        result["hand features"] = evaluate(feats, w.weights, w.threshold)
+    return result
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    ap.add_argument("--model", type=Path, required=True, help="span.onnx of train_span.py")
-    ap.add_argument("--slice", default="rtqa-2022", choices=["rtqa-2022", "rtqa-2023"])
+    ap.add_argument("--model", type=Path, help="span.onnx of train_span.py")
+    ap.add_argument("--slice", default="rtqa-2022",
+                    choices=["rtqa-2022", "rtqa-2023", "rtqa-2024"])
     ap.add_argument("--windows", type=int, default=8, help="windows the reader parses")
     ap.add_argument("--seeds", type=int, default=3, help="fold splits")
+    ap.add_argument("--check", action="store_true",
+                    help="fit nothing (so also the check year): the shipped reader, the "
+                    "shipped span model alone and --hand-weights on the slice's caches")
+    ap.add_argument("--hand-weights", type=Path, metavar="weights.json",
+                    help="with --check: hand-feature weights to compare, e.g. `git show "
+                    "9a2e58d:assistant/reader/weights.json` (the reader before the span model)")
     args = ap.parse_args()
+    if args.check:
+        result = check(args.slice, args.windows, args.hand_weights)
+        print(json.dumps(result, indent=1))
+        (OUT / f"span-check-{args.slice}.json").write_text(json.dumps(result, indent=1))
+        return
+    if args.model is None or args.slice == "rtqa-2024":
+        sys.exit("cross-validation needs --model and a training slice (rtqa-2022 or "
+                 "rtqa-2023); measure rtqa-2024 with --check")
     report_path = args.model.with_suffix(".report.json")
     if not report_path.is_file():
         sys.exit(f"{report_path} is missing: bench/train_span.py writes it beside the model")
