@@ -11,7 +11,7 @@ saw, from the caches that `bench/train_reader.py --slice S` writes:
     .venv/bin/python bench/span_feature.py --model bench/out/span23/span.onnx \
         --slice rtqa-2022
 
-Also reported: the span model alone (its best candidate is the answer) and the hand
+Also reported: the span model alone (the text it believes most is the answer) and the hand
 features alone. A slice the model was trained on is refused, and so is rtqa-2024 (the
 cross-validation fits on it): score the check year with `--check`, which fits nothing
 (the shipped reader, the shipped span model alone, and the hand-features-only weights of
@@ -140,7 +140,8 @@ def hand_only(feats: list[dict[str, Any]], names: list[str]) -> list[dict[str, A
 
 
 def span_alone(rows: list[dict[str, Any]]) -> dict[str, float]:
-    """The span model's best candidate as the answer."""
+    """The span model alone: its scores as the logit, the text it believes most as the
+    answer (`span.choose`)."""
     best = [{**r, "X": r["span"][:, None] if len(r["span"]) else np.zeros((0, 1))}
             for r in rows]
     return evaluate(best, np.ones(1))
@@ -175,6 +176,54 @@ def check(slice_: str, windows: int, hand: Path | None) -> dict[str, Any]:
     return result
 
 
+def watch(models: list[Path], windows: int) -> dict[str, Any]:
+    """Span models compared on the questions every `train_span.py` run holds out to watch
+    (`train_ranker.held_out`, seed 0, 10%: the same ids in every run), so out of sample
+    for each model, whatever years it was trained on: the reader with the shipped weights
+    and confidence map, EM / F1, mean confidence and accuracy, and the mean confidence of
+    its wrong answers."""
+    from train_ranker import held_out
+
+    from assistant.evaluation.metrics import short_exact_match
+    from assistant.reader.confidence import Calibration
+    from assistant.reader.span import Weights, choose
+    from assistant.sentence import normalize
+
+    shipped, cal = Weights.load(), Calibration.load()
+    result: dict[str, Any] = {"windows": windows, "slices": {}}
+    for slice_ in ("rtqa-2022", "rtqa-2023"):
+        rows = pickle.loads((OUT / f"reader-cache-{slice_}.pkl").read_bytes())
+        cached = pickle.loads((OUT / f"reader-feats-{slice_}.pkl").read_bytes())
+        feats = hand_only(cached["feats"], list(cached["features"]))
+        spans = offsets(slice_, rows, feats)
+        keep = [i for i, r in enumerate(rows) if held_out(r["id"], 0, 0.1)]
+        per_model = {}
+        for path in models:
+            scores = span_scores(SpanModel(path), [rows[i] for i in keep],
+                                 [spans[i] for i in keep], windows)
+            tagged = with_span([feats[i] for i in keep], scores, windows, ("raw",))
+            conf, right = [], []
+            for r in tagged:
+                if not len(r["y"]):
+                    conf.append(0.0)
+                    right.append(0.0)
+                    continue
+                s = r["X"] @ shipped.weights
+                j = choose(r["text"], s)
+                p = np.exp(s - s.max())
+                same = [normalize(t) == normalize(r["text"][j]) for t in r["text"]]
+                conf.append(cal.probability(float(p[same].sum() / p.sum())))
+                right.append(short_exact_match(r["text"][j], r["answers"]) or 0.0)
+            c, y = np.array(conf), np.array(right)
+            per_model[str(path)] = {
+                **evaluate(tagged, shipped.weights, shipped.threshold),
+                "mean_confidence": float(c.mean()),
+                "confidence_of_wrong": float(c[y == 0].mean()) if (y == 0).any() else None,
+                "right": [int(v) for v in y]}
+        result["slices"][slice_] = {"questions": len(keep), "models": per_model}
+    return result
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     ap.add_argument("--model", type=Path, help="span.onnx of train_span.py")
@@ -188,7 +237,19 @@ def main() -> None:
     ap.add_argument("--hand-weights", type=Path, metavar="weights.json",
                     help="with --check: hand-feature weights to compare, e.g. `git show "
                     "9a2e58d:assistant/reader/weights.json` (the reader before the span model)")
+    ap.add_argument("--watch", type=Path, nargs="+", metavar="RUN/span.onnx",
+                    help="compare span models on the questions every training run held out "
+                    "(rtqa-2022 and rtqa-2023 caches; nothing fitted)")
     args = ap.parse_args()
+    if args.watch:
+        found = watch(args.watch, args.windows)
+        for slice_, res in found["slices"].items():
+            for model, m in res["models"].items():
+                print(f"{slice_} watch ({res['questions']}) {model}: EM {m['em']:.3f} F1 "
+                      f"{m['f1']:.3f}, confidence {m['mean_confidence']:.3f}, of wrong "
+                      f"answers {m['confidence_of_wrong']:.3f}")
+        (OUT / "span-watch.json").write_text(json.dumps(found, indent=1))
+        return
     if args.check:
         result = check(args.slice, args.windows, args.hand_weights)
         print(json.dumps(result, indent=1))
