@@ -154,6 +154,18 @@ def check(slice_: str, windows: int, hand: Path | None) -> dict[str, Any]:
     `bench/train_reader.py --slice S [--weights-only]` (span scores of the shipped model)."""
     from assistant.reader.span import FEATURES, SPAN_SCALE, Weights
 
+    col = FEATURES.index("span")
+    hand_weights = None
+    if hand is not None:
+        if not hand.is_file():
+            sys.exit(f"{hand} is missing: give a weights.json of hand features, e.g. `git "
+                     "show 9a2e58d:assistant/reader/weights.json > hand.json`")
+        try:
+            hand_weights = Weights.load(hand.read_text(encoding="utf-8"))
+        except (ValueError, KeyError, TypeError) as e:
+            sys.exit(f"{hand} is not a reader weights file ({e})")
+        if hand_weights.weights[col]:
+            sys.exit(f"{hand} weighs the span model's score: give hand-feature weights")
     path = OUT / f"reader-feats-{slice_}.pkl"
     if not path.is_file():
         sys.exit(f"{path} is missing: run bench/train_reader.py --home H --slice {slice_} "
@@ -162,17 +174,14 @@ def check(slice_: str, windows: int, hand: Path | None) -> dict[str, Any]:
     if cached["features"] != list(FEATURES):
         sys.exit(f"{path} was made with other reader features: rerun train_reader.py")
     feats = subset(cached["feats"], windows)
-    col = FEATURES.index("span")
     shipped = Weights.load()
     alone = [{**r, "X": r["X"][:, col:col + 1] * SPAN_SCALE} for r in feats]
     result: dict[str, Any] = {"slice": slice_, "questions": len(feats), "windows": windows,
                               "shipped": evaluate(feats, shipped.weights, shipped.threshold),
                               "span alone": evaluate(alone, np.ones(1))}
-    if hand is not None:
-        w = Weights.load(hand.read_text(encoding="utf-8"))
-        if w.weights[col]:
-            sys.exit(f"{hand} weighs the span model's score: give hand-feature weights")
-        result["hand features"] = evaluate(feats, w.weights, w.threshold)
+    if hand_weights is not None:
+        result["hand features"] = evaluate(feats, hand_weights.weights,
+                                           hand_weights.threshold)
     return result
 
 

@@ -79,3 +79,27 @@ def test_the_llm_bench_names_a_missing_questions_file() -> None:
                          text=True, timeout=120)
     assert out.returncode == 1
     assert "no such questions file: /nonexistent/questions.jsonl" in out.stderr
+
+
+def test_the_check_year_ablation_refuses_weights_that_are_not_hand_features(
+        tmp_path: Path) -> None:
+    def check(*argv: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "bench/span_feature.py", "--check", "--slice",
+                               "rtqa-2024", *argv], cwd=ROOT, capture_output=True, text=True,
+                              timeout=120)
+
+    shipped = ROOT / "assistant" / "reader" / "weights.json"  # it weighs the span model
+    weighs_span = check("--hand-weights", str(shipped))
+    assert weighs_span.returncode == 1 and "weighs the span model's score" in weighs_span.stderr
+    missing = check("--hand-weights", str(tmp_path / "none.json"))
+    assert missing.returncode == 1 and "none.json is missing" in missing.stderr
+    (tmp_path / "bad.json").write_text("{not json", encoding="utf-8")
+    bad = check("--hand-weights", str(tmp_path / "bad.json"))
+    assert bad.returncode == 1 and "is not a reader weights file" in bad.stderr
+
+
+def test_the_quiz_rule_bench_names_a_missing_span_model(tmp_path: Path) -> None:
+    out = subprocess.run([sys.executable, "bench/mc_rule.py", "--home", "/nonexistent",
+                          "--span-model", str(tmp_path / "span.onnx"), "--reader", "0.5"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 1 and "span.onnx is missing" in out.stderr
