@@ -137,9 +137,12 @@ def quantize(fp32: Path, out: Path) -> None:
     fp32.unlink()
 
 
-def build_model(layers: int) -> Any:
+def build_model(layers: int, seed: int) -> Any:
+    """The base encoder with a fresh head, its weights drawn from `seed` (so a run's
+    seed fixes the whole model, not only the batches)."""
     import torch
 
+    torch.manual_seed(seed)
     bert = base_encoder(layers)
 
     class Scorer(torch.nn.Module):
@@ -192,6 +195,45 @@ def tensors(tok: Any, pairs: list[tuple[str, str]], numpy: bool = False
     return torch.from_numpy(ids), torch.from_numpy(mask), torch.from_numpy(types)
 
 
+class Optimiser:
+    """The training loop's shared half, for the window ranker and the span scorer: AdamW
+    (weight decay 0.01), a learning rate warmed up linearly over the first 10% of `total`
+    steps and decayed linearly after, gradients clipped at 1.0, and the mean loss printed
+    every 25 steps."""
+
+    def __init__(self, model: Any, *, lr: float, total: int) -> None:
+        import torch
+
+        self.model, self.total = model, total
+        self.opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
+        warm = max(1, total // 10)
+        self.sched = torch.optim.lr_scheduler.LambdaLR(
+            self.opt,
+            lambda s: min((s + 1) / warm, max(0.0, (total - s) / max(total - warm, 1))))
+        self.losses: list[float] = []
+        self.t0 = time.perf_counter()
+
+    def step(self, loss: Any, epoch: int) -> None:
+        """Back-propagate one batch's `loss` and update the model."""
+        import torch
+
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
+        self.opt.step()
+        self.sched.step()
+        self.opt.zero_grad()
+        self.losses.append(float(loss.detach()))
+        if len(self.losses) % 25 == 0:
+            print(f"  epoch {epoch + 1} step {len(self.losses)}/{self.total} loss "
+                  f"{np.mean(self.losses[-25:]):.3f} {time.perf_counter() - self.t0:.0f}s",
+                  file=sys.stderr, flush=True)
+
+    def record(self) -> dict[str, Any]:
+        """Steps, seconds and the last 25 steps' mean loss, for the run's report."""
+        return {"steps": len(self.losses), "train_seconds": round(time.perf_counter() - self.t0),
+                "final_loss": round(float(np.mean(self.losses[-25:])), 4)}
+
+
 def train(model: Any, rows: list[dict[str, Any]], args: argparse.Namespace, *, epochs: int,
           lr: float, group: int) -> dict[str, Any]:
     """Fine-tune `model` in place on the questions of `rows` that have both a positive
@@ -205,15 +247,7 @@ def train(model: Any, rows: list[dict[str, Any]], args: argparse.Namespace, *, e
     groups = [r for r in rows if any(w["label"] for w in r["windows"])
               and not all(w["label"] for w in r["windows"])]
     model.train()
-    steps_per_epoch = math.ceil(len(groups) / args.groups)
-    total = steps_per_epoch * epochs
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
-    warm = max(1, total // 10)
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: min((s + 1) / warm, max(0.0, (total - s) / max(total - warm, 1))))
-    t0 = time.perf_counter()
-    step = 0
-    losses: list[float] = []
+    optimiser = Optimiser(model, lr=lr, total=math.ceil(len(groups) / args.groups) * epochs)
     for epoch in range(epochs):
         order = list(range(len(groups)))
         rng.shuffle(order)
@@ -234,23 +268,10 @@ def train(model: Any, rows: list[dict[str, Any]], args: argparse.Namespace, *, e
             for n in sizes:
                 loss = loss - torch.log_softmax(logits[at:at + n], 0)[0]
                 at += n
-            loss = loss / len(sizes)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            opt.step()
-            sched.step()
-            opt.zero_grad()
-            losses.append(float(loss.detach()))
-            step += 1
-            if step % 25 == 0:
-                print(f"  epoch {epoch + 1} step {step}/{total} loss "
-                      f"{np.mean(losses[-25:]):.3f} {time.perf_counter() - t0:.0f}s",
-                      file=sys.stderr)
+            optimiser.step(loss / len(sizes), epoch)
     model.eval()
-    return {"questions": len(groups), "steps": step, "epochs": epochs,
-            "windows_per_group": group, "lr": lr,
-            "train_seconds": round(time.perf_counter() - t0),
-            "final_loss": round(float(np.mean(losses[-25:])), 4)}
+    return {"questions": len(groups), "epochs": epochs, "windows_per_group": group, "lr": lr,
+            **optimiser.record()}
 
 
 def export(model: Any, args: argparse.Namespace, out: Path) -> None:
@@ -338,7 +359,7 @@ def main() -> None:
     print(f"training on {len(train_rows)} questions of {', '.join(args.train)} "
           f"({sum(len(r['windows']) for r in train_rows)} windows), watching {len(watch)}",
           file=sys.stderr)
-    model = build_model(args.layers)
+    model = build_model(args.layers, args.seed)
     pretrain: dict[str, Any] = {}
     if args.synthetic:
         # Made from the training slices' own articles only (bench/ranker_synthetic.py).

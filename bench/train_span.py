@@ -38,14 +38,21 @@ import math
 import random
 import re
 import sys
-import time
 import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from harness import OUT
-from train_ranker import BASE, base_encoder, held_out, load, pair_tokenizer, quantize
+from train_ranker import (
+    BASE,
+    Optimiser,
+    base_encoder,
+    held_out,
+    load,
+    pair_tokenizer,
+    quantize,
+)
 from train_ranker import encode_pairs as encode
 
 from assistant.reader.model import SpanModel, token_span
@@ -65,9 +72,12 @@ def answer_spans(text: str, answers: list[str]) -> list[tuple[int, int]]:
     return out
 
 
-def build_model(layers: int) -> Any:
+def build_model(layers: int, seed: int) -> Any:
+    """The base encoder with a fresh head, its weights drawn from `seed` (so a run's
+    seed fixes the whole model, not only the batches)."""
     import torch
 
+    torch.manual_seed(seed)
     bert = base_encoder(layers)
 
     class SpanModel(torch.nn.Module):
@@ -128,15 +138,9 @@ def train(model: Any, rows: list[dict[str, Any]], args: argparse.Namespace, *, e
     rng = random.Random(args.seed)
     tok = pair_tokenizer(args.max_length)
     passes = [examples(rows, rng, args.pos, args.neg) for _ in range(epochs)]
-    total = sum(math.ceil(len(p) / args.batch) for p in passes)
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
-    warm = max(1, total // 10)
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: min((s + 1) / warm, max(0.0, (total - s) / max(total - warm, 1))))
+    optimiser = Optimiser(model, lr=lr,
+                          total=sum(math.ceil(len(p) / args.batch) for p in passes))
     model.train()
-    t0 = time.perf_counter()
-    step = 0
-    losses: list[float] = []
     for epoch, batch_rows in enumerate(passes):
         for lo in range(0, len(batch_rows), args.batch):
             part = batch_rows[lo:lo + args.batch]
@@ -155,23 +159,11 @@ def train(model: Any, rows: list[dict[str, Any]], args: argparse.Namespace, *, e
                 ts, te = targets(e, spans)
                 loss = loss - (torch.logsumexp(start[r, ts], 0) - torch.logsumexp(start[r], 0))
                 loss = loss - (torch.logsumexp(end[r, te], 0) - torch.logsumexp(end[r], 0))
-            loss = loss / len(part)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            opt.step()
-            sched.step()
-            opt.zero_grad()
-            losses.append(float(loss.detach()))
-            step += 1
-            if step % 25 == 0:
-                print(f"  epoch {epoch + 1} step {step}/{total} loss "
-                      f"{np.mean(losses[-25:]):.3f} {time.perf_counter() - t0:.0f}s",
-                      file=sys.stderr, flush=True)
+            optimiser.step(loss / len(part), epoch)
     model.eval()
     return {"questions": len(rows), "pairs": sum(len(p) for p in passes),
-            "positive_pairs": sum(bool(x[2]) for p in passes for x in p), "steps": step,
-            "epochs": epochs, "lr": lr, "train_seconds": round(time.perf_counter() - t0),
-            "final_loss": round(float(np.mean(losses[-25:])), 4)}
+            "positive_pairs": sum(bool(x[2]) for p in passes for x in p), "epochs": epochs,
+            "lr": lr, **optimiser.record()}
 
 
 def export(model: Any, args: argparse.Namespace, out: Path) -> None:
@@ -295,7 +287,7 @@ def main() -> None:
     watch = [r for r in rows if held_out(r["id"], args.seed, args.holdout)]
     print(f"training on {len(train_rows)} questions of {', '.join(args.train)}, "
           f"watching {len(watch)}", file=sys.stderr)
-    model = build_model(args.layers)
+    model = build_model(args.layers, args.seed)
     pretrain: dict[str, Any] = {}
     if args.synthetic:
         synthetic = load("synthetic-" + "+".join(args.train))[:args.synthetic]

@@ -103,3 +103,26 @@ def test_the_quiz_rule_bench_names_a_missing_span_model(tmp_path: Path) -> None:
                           "--span-model", str(tmp_path / "span.onnx"), "--reader", "0.5"],
                          cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert out.returncode == 1 and "span.onnx is missing" in out.stderr
+
+
+def test_a_training_seed_fixes_the_new_heads_first_weights() -> None:
+    # A rebuild with the recorded seed must start from the same model, head included.
+    code = """
+import sys
+sys.path.insert(0, "bench")
+import torch
+from train_span import build_model as span_model
+from train_ranker import build_model as ranker_model
+for build in (span_model, ranker_model):
+    a, b, c = build(1, 0), build(1, 0), build(1, 1)
+    heads = [dict(m.named_parameters()) for m in (a, b, c)]
+    names = [n for n in heads[0] if not n.startswith("bert.")]
+    assert names, "no head parameters"
+    assert all(torch.equal(heads[0][n], heads[1][n]) for n in names), "same seed differs"
+    assert not all(torch.equal(heads[0][n], heads[2][n]) for n in names), "seed ignored"
+print("ok")
+"""
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "ok"
