@@ -23,6 +23,7 @@ which answers come next. `assistant.quote` turns all that into the quotes.
 from __future__ import annotations
 
 import time
+from datetime import date
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -182,7 +183,8 @@ class ExtractiveAnswerer:
         alternative answers with their candidates' indices."""
         assert self.reader is not None
         top, windows = self._windows(cands, rel)
-        reading = self.reader.weigh(q, windows, [(p.article_id, p.text) for p in passages])
+        reading = self.reader.weigh(q, windows, [(p.article_id, p.text) for p in passages],
+                                    newest=newest_date(passages))
         mass = np.zeros(len(cands))
         mass[top] = reading.mass
         others = [(a, top[a.window]) for a in reading.alternatives]
@@ -213,6 +215,11 @@ class ExtractiveAnswerer:
         _, windows = self._windows(cands, rel)
         return self.reader.option_scores(question, windows,
                                          [(p.article_id, p.text) for p in passages], options)
+
+
+def newest_date(passages: list[Passage]) -> date | None:
+    """The date of the newest dated passage (None: none is dated)."""
+    return max((p.date for p in passages if p.date is not None), default=None)
 
 
 def locate(option: str, citation: Citation) -> ShortAnswer | None:

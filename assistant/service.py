@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from assistant.answer import Answer, Answerer, ShortAnswer
 from assistant.errors import EmptyQuestion, ScopeError
-from assistant.extractive import ExtractiveAnswerer
+from assistant.extractive import ExtractiveAnswerer, newest_date
 from assistant.followup import FOCUS_PASSAGES, context_questions, refers_back
 from assistant.question import Question, analyse
 from assistant.settings import Settings
@@ -190,7 +190,8 @@ class Assistant(IndexWriting):
                           date=c.date)
                    for i, c in enumerate(answer.citations)]
         reading = reader.weigh(question, windows,
-                               [(p.article_id, p.text) for p in answer.retrieved])
+                               [(p.article_id, p.text) for p in answer.retrieved],
+                               newest=newest_date(list(answer.retrieved)))
         spans = ([reading.span] if reading.span else []) + list(reading.alternatives)
 
         def located(span: Span) -> ShortAnswer:

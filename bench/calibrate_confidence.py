@@ -5,11 +5,13 @@ the training years, and say where to state answers as facts.
     newsqa --home H23 eval ../shared/bench/rtqa-2023/questions.jsonl --out E23
     .venv/bin/python bench/calibrate_confidence.py --train E22 E23 [--write]
 
-Only answerable questions with a short answer enter the fit: x = the reader's belief,
-y = short-answer exact match. Cross-year check first (fit on one year, measure on the
-other), then the fit on all training years, which `--write` ships. The confidence at which
-"Answer: X" is stated (`NEWSQA_ANSWER__CONFIDENT_AT`) is the lowest at which the stated
-answers of the training years are right at least `--precision` of the time. rtqa-2024 is
+Only answerable questions with a short answer enter the fit: x = the reader's belief and
+how many days its article is older than the newest retrieved passage (one score, see
+`assistant/reader/confidence.py`), y = short-answer exact match. Cross-year check first
+(fit on one year, measure on the other), then the fit on all training years, which
+`--write` ships. The confidence at which "Answer: X" is stated
+(`NEWSQA_ANSWER__CONFIDENT_AT`) is the lowest at which the stated answers of the training
+years are right at least `--precision` of the time. rtqa-2024 is
 never an input here: report it with `newsqa eval` once the calibration is shipped.
 """
 
@@ -26,14 +28,19 @@ import numpy as np
 from harness import OUT, ROOT
 
 from assistant.evaluation.calibration import expected_calibration_error, precision_at_coverage
-from assistant.reader.confidence import CALIBRATION_FILE, Calibration, fit_isotonic
+from assistant.reader.confidence import CALIBRATION_FILE, Calibration, fit
 
 MIN_COUNT = 25
 
 
-def load(run: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(belief, right, has short answer) over the answerable questions of a run."""
-    beliefs, right, has = [], [], []
+Data = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]  # belief, age, right, answered
+
+
+def load(run: Path) -> Data:
+    """(belief, age in days, right, has short answer) over the answerable questions of a
+    run. The age is how much older the short answer's article is than the newest retrieved
+    passage, as the reader computes it (`span.age_days`)."""
+    beliefs, ages, right, has = [], [], [], []
     for line in (run / "results.jsonl").read_text().splitlines():
         r = json.loads(line)
         em = (r.get("scores") or {}).get("short_exact_match")
@@ -41,34 +48,52 @@ def load(run: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             continue
         sa = r.get("short_answer") or {}
         belief = sa.get("belief")
+        dated = {p["article_id"]: date.fromisoformat(p["date"])
+                 for p in r.get("retrieved") or [] if p.get("date")}
+        own = dated.get(sa.get("article_id", ""))
+        newest = max(dated.values(), default=None)
+        ages.append(float(max((newest - own).days, 0)) if own and newest else 0.0)
         beliefs.append(float(belief) if belief is not None else 0.0)
         right.append(float(em))
         has.append(belief is not None)
-    return np.array(beliefs), np.array(right), np.array(has)
+    return np.array(beliefs), np.array(ages), np.array(right), np.array(has)
 
 
-def measure(cal: Calibration, data: tuple[np.ndarray, np.ndarray, np.ndarray]
-            ) -> dict[str, Any]:
-    beliefs, right, has = data
-    conf = np.where(has, [cal.probability(b) for b in beliefs], 0.0)
+def confidences(cal: Calibration, data: Data) -> np.ndarray:
+    beliefs, ages, _, has = data
+    return np.where(has, [cal.probability(b, a) for b, a in zip(beliefs, ages, strict=True)],
+                    0.0)
+
+
+def measure(cal: Calibration, data: Data) -> dict[str, Any]:
+    conf, right, has = confidences(cal, data), data[2], data[3]
     return {"n": len(conf), "answered": int(has.sum()), "em": round(float(right.mean()), 3),
             "ece": round(expected_calibration_error(conf, right) or 0.0, 4),
             **{f"precision_at_{int(c * 100)}": round(precision_at_coverage(conf, right, c)
                                                     or 0.0, 3) for c in (0.1, 0.3, 0.5)}}
 
 
-def threshold(cal: Calibration, data: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
-              precision: float) -> tuple[float, float, float]:
+def threshold(cal: Calibration, data: list[Data], precision: float
+              ) -> tuple[float, float, float]:
     """(confidence, precision, coverage): the lowest confidence whose stated answers
     reach `precision` over the training years."""
-    conf = np.concatenate([np.where(h, [cal.probability(b) for b in bs], 0.0)
-                           for bs, _, h in data])
-    right = np.concatenate([r for _, r, _ in data])
+    conf = np.concatenate([confidences(cal, d) for d in data])
+    right = np.concatenate([d[2] for d in data])
     for t in sorted(set(np.round(conf[conf > 0], 4))):
         shown = conf >= t
         if shown.any() and right[shown].mean() >= precision:
             return float(t), float(right[shown].mean()), float(shown.mean())
     return 1.0, float("nan"), 0.0
+
+
+def fitted(data: list[Data], use_age: bool, about: dict[str, Any] | None = None
+           ) -> Calibration:
+    """`confidence.fit` on the answered questions of the runs."""
+    def pooled(k: int) -> np.ndarray:
+        return np.concatenate([d[k][d[3]] for d in data])
+
+    return fit(pooled(0), pooled(1), pooled(2), min_count=MIN_COUNT, use_age=use_age,
+               about=about)
 
 
 def main() -> None:
@@ -80,31 +105,34 @@ def main() -> None:
     parser.add_argument("--note", default="",
                         help="how the runs were made (which span model read each year), "
                         "kept in the file's `about.note`")
+    parser.add_argument("--no-age", action="store_true",
+                        help="map the belief alone (the map before the age; for comparison)")
     parser.add_argument("--write", action="store_true",
                         help=f"write assistant/reader/{CALIBRATION_FILE}")
     args = parser.parse_args()
     data = [load(run) for run in args.train]
     names = [run.name for run in args.train]
+    use_age = not args.no_age
     out: dict[str, Any] = {"cross_year": []}
     for i, held in enumerate(data):  # fit on the other years, measure on this one
         rest = [d for j, d in enumerate(data) if j != i]
         if not rest:
             continue
-        xs = np.concatenate([b[h] for b, _, h in rest])
-        ys = np.concatenate([r[h] for _, r, h in rest])
-        cal = fit_isotonic(xs, ys, min_count=MIN_COUNT)
-        out["cross_year"].append({"measured_on": names[i], **measure(cal, held)})
-    xs = np.concatenate([b[h] for b, _, h in data])
-    ys = np.concatenate([r[h] for _, r, h in data])
+        cal = fitted(rest, use_age)
+        out["cross_year"].append({"measured_on": names[i], "age_weight": round(cal.age_weight, 3),
+                                  **measure(cal, held)})
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
                             capture_output=True, text=True).stdout.strip()
     about = {"script": "bench/calibrate_confidence.py", "fitted": date.today().isoformat(),
              "commit": commit, "min_count": MIN_COUNT,
-             "data": {n: {"answerable": len(d[0]), "with_short_answer": int(d[2].sum())}
+             "data": {n: {"answerable": len(d[0]), "with_short_answer": int(d[3].sum())}
                       for n, d in zip(names, data, strict=True)},
-             "x": "reader belief", "y": "short-answer exact match (SQuAD-normalised)",
+             "x": "logit(reader belief) + age_weight * log1p(days the answer's article is "
+                  "older than the newest retrieved passage)" if use_age else
+                  "logit(reader belief)",
+             "y": "short-answer exact match (SQuAD-normalised)",
              **({"note": args.note} if args.note else {})}
-    cal = fit_isotonic(xs, ys, min_count=MIN_COUNT, about=about)
+    cal = fitted(data, use_age, about)
     out["fit"] = cal.to_json()
     out["in_sample"] = [{"measured_on": n, **measure(cal, d)}
                         for n, d in zip(names, data, strict=True)]

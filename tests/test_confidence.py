@@ -1,6 +1,7 @@
 """A short answer's confidence is a probability: fitted by an isotonic map from the reader's
-belief (assistant/reader/confidence.py), carried in JSON with the next best answers, and
-an answer below NEWSQA_ANSWER__CONFIDENT_AT is hedged, not stated as a fact."""
+belief and its article's age (assistant/reader/confidence.py), carried in JSON with the
+next best answers, and an answer below NEWSQA_ANSWER__CONFIDENT_AT is hedged, not stated
+as a fact."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from assistant.evaluation.calibration import (
     metrics,
     precision_at_coverage,
 )
-from assistant.reader.confidence import Calibration, fit_isotonic
+from assistant.reader.confidence import Calibration, fit, fit_isotonic
 from ui import cli, render
 
 QUOTE_1 = "Officials said the Lakers beat the Celtics in overtime on Sunday."
@@ -69,13 +70,38 @@ def test_isotonic_fit_is_monotone_and_each_step_rests_on_enough_answers() -> Non
     rng = np.random.default_rng(0)
     beliefs = rng.random(2000)
     right = (rng.random(2000) < beliefs ** 2).astype(float)  # over-confident reader
-    cal = fit_isotonic(beliefs, right, min_count=50)
-    assert list(cal.ys) == sorted(cal.ys) and len(cal.xs) >= 4
+    cal = fit(beliefs, np.zeros(2000), right, min_count=50, use_age=False)
+    assert list(cal.ys) == sorted(cal.ys) and len(cal.xs) >= 4 and cal.age_weight == 0.0
     assert abs(cal.probability(0.9) - 0.81) < 0.1 and cal.probability(0.1) < 0.1
     conf = np.array([cal.probability(b) for b in beliefs])
     assert expected_calibration_error(conf, right) < expected_calibration_error(beliefs, right)
     again = Calibration.load(json.dumps(cal.to_json()))
     assert again.probability(0.5) == pytest.approx(cal.probability(0.5), abs=1e-5)
+    # the isotonic step alone, over any score
+    steps = fit_isotonic(beliefs, right, min_count=50)
+    assert list(steps.ys) == sorted(steps.ys) and min(np.diff(steps.xs)) > 0
+
+
+def test_an_answer_from_an_older_article_gets_a_lower_confidence() -> None:
+    # Answers read in articles weeks behind the newest one are right less often at the
+    # same belief: the fit finds that, and says so in its weight.
+    rng = np.random.default_rng(1)
+    beliefs = rng.random(4000)
+    ages = rng.choice([0.0, 1.0, 3.0, 30.0, 300.0], size=4000)
+    right = (rng.random(4000) < beliefs / (1.0 + np.log1p(ages))).astype(float)
+    cal = fit(beliefs, ages, right, min_count=50)
+    assert cal.age_weight < -0.3
+    assert cal.probability(0.8, age_days=0) > cal.probability(0.8, age_days=30) + 0.1
+    assert cal.probability(0.8, age_days=-5) == cal.probability(0.8)  # newer counts as 0
+    blind = fit(beliefs, ages, right, min_count=50, use_age=False)
+    old = ages >= 30  # the belief alone over-states these answers; with the age it doesn't
+    with_age = np.array([cal.probability(b, a) for b, a in zip(beliefs, ages, strict=True)])
+    without = np.array([blind.probability(b) for b in beliefs])
+    assert without[old].mean() - right[old].mean() > 0.1
+    assert abs(with_age[old].mean() - right[old].mean()) < 0.03
+    again = Calibration.load(json.dumps(cal.to_json()))
+    assert again.age_weight == pytest.approx(cal.age_weight, abs=1e-6)
+    assert again.probability(0.8, 30) == pytest.approx(cal.probability(0.8, 30), abs=1e-5)
 
 
 def test_the_shipped_calibration_loads_and_says_what_made_it() -> None:
@@ -112,7 +138,10 @@ def test_the_reader_gives_its_answer_a_calibrated_confidence(fake_bot) -> None: 
     sa = got.short_answer
     assert sa is not None and sa.belief is not None and 0 < sa.belief <= 1
     cal = Calibration.load()
-    assert sa.confidence == pytest.approx(cal.probability(sa.belief))
+    assert cal.age_weight < 0  # an answer from an older article is less sure
+    dated = {p.article_id: p.date for p in got.retrieved if p.date is not None}
+    age = (max(dated.values()) - dated[sa.article_id]).days if sa.article_id in dated else 0
+    assert sa.confidence == pytest.approx(cal.probability(sa.belief, age))
     for alt in got.alternatives:  # each alternative is inside the quote it cites
         c = got.citations[alt.n - 1]
         assert c.quote[alt.start - c.start:alt.end - c.start] == alt.text

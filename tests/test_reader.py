@@ -3,6 +3,7 @@ non-ASCII text), sentence windows that carry the fact, and the answer that shows
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 import pytest
@@ -345,6 +346,24 @@ def test_the_readers_runner_up_is_named_in_the_reading() -> None:
     assert all(article[a.start:a.end] == a.text for a in reading.alternatives)
 
 
+def test_an_answer_read_in_an_article_weeks_behind_the_newest_is_less_sure() -> None:
+    article = "Maria Lopez won the vote for mayor of the harbour town, officials said."
+    windows = [_window(article, article, 0.7)]  # dated 2024-12-10
+    q = analyse("Who won the vote for mayor?")
+    fresh = SpanReader().weigh(q, windows, [("a1", article)], newest=date(2024, 12, 11))
+    stale = SpanReader().weigh(q, windows, [("a1", article)], newest=date(2025, 2, 10))
+    undated = SpanReader().weigh(q, [replace(windows[0], date=None)], [("a1", article)],
+                                 newest=date(2025, 2, 10))
+    assert fresh.span is not None and stale.span is not None and undated.span is not None
+    assert fresh.span.text == stale.span.text == "Maria Lopez"  # the answer stays
+    assert fresh.span.belief == stale.span.belief
+    assert fresh.span.confidence is not None and stale.span.confidence is not None
+    assert stale.span.confidence < fresh.span.confidence - 0.05
+    # no date to compare: no penalty (the newest window is the reference by default)
+    same_day = SpanReader().weigh(q, windows, [("a1", article)]).span
+    assert same_day is not None and undated.span.confidence == same_day.confidence
+
+
 def test_a_name_read_in_several_windows_outweighs_one_scored_a_little_higher_once() -> None:
     import numpy as np
 
@@ -363,7 +382,7 @@ class _Unsure:
     def __init__(self, text: str, answer: str, runner_up: str) -> None:
         self.text, self.answer, self.runner_up = text, answer, runner_up
 
-    def weigh(self, question, windows, passage_texts):  # type: ignore[no-untyped-def]
+    def weigh(self, question, windows, passage_texts, newest=None):  # type: ignore[no-untyped-def]
         from assistant.reader.span import Reading, Span
 
         def span(name: str, belief: float) -> Span:

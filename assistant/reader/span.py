@@ -130,8 +130,11 @@ class Reader(Protocol):
         ...
 
     def weigh(self, question: Question, windows: Sequence[Window],
-              passage_texts: Sequence[tuple[str, str]]) -> Reading:
-        """`read`, plus how likely each window is to hold the answer."""
+              passage_texts: Sequence[tuple[str, str]], newest: date | None = None
+              ) -> Reading:
+        """`read`, plus how likely each window is to hold the answer. `newest` is the
+        date of the newest retrieved passage (the confidence weighs how far behind it the
+        answer's article is); None: the newest window's."""
         ...
 
     def option_scores(self, question: Question, windows: Sequence[Window],
@@ -185,7 +188,8 @@ class SpanReader:
         return self.weigh(question, windows, passage_texts).span
 
     def weigh(self, question: Question, windows: Sequence[Window],
-              passage_texts: Sequence[tuple[str, str]]) -> Reading:
+              passage_texts: Sequence[tuple[str, str]], newest: date | None = None
+              ) -> Reading:
         mass = np.zeros(len(windows))
         cands = self.candidates(question, windows, passage_texts)
         if not cands:
@@ -196,7 +200,9 @@ class SpanReader:
                            for c in cands])
         p = p / p.sum()
         np.add.at(mass, [c.window for c in cands], np.where(quoted, p, 0.0))
-        answers = [replace(a, confidence=self.calibration.probability(a.belief))
+        newest = newest or max((w.date for w in windows if w.date is not None), default=None)
+        answers = [replace(a, confidence=self.calibration.probability(
+                       a.belief, age_days(windows[a.window], newest)))
                    for a in _answers(cands, windows, scores, p)]
         span, rest = answers[0], answers[1:]
         alternatives = tuple(a for a in rest[:ALTERNATIVES] if a.belief >= ALTERNATIVE_BELIEF)
@@ -367,6 +373,14 @@ class SpanReader:
         col = _SPAN_COLUMN
         for c, v in zip(cands, raw, strict=True):
             c.features[col] = (floor if v is None else v) / SPAN_SCALE
+
+
+def age_days(window: Window, newest: date | None) -> float:
+    """How many days the window's article is older than `newest` (0 when either date is
+    unknown, or it is the newer)."""
+    if newest is None or window.date is None:
+        return 0.0
+    return float(max((newest - window.date).days, 0))
 
 
 def vector(values: dict[str, float]) -> np.ndarray:
