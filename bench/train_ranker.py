@@ -329,33 +329,46 @@ def recall(rows: list[dict[str, Any]], score: Any, ks: tuple[int, ...], reads: i
     return {k: round(float(np.mean(v)), 3) for k, v in hits.items()}
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--train", nargs="+", default=["rtqa-2022", "rtqa-2023"])
+def add_training_arguments(ap: argparse.ArgumentParser, *, train: list[str], layers: int,
+                           max_length: int, epochs: int) -> None:
+    """The options this script and bench/train_span.py share (their defaults differ)."""
+    ap.add_argument("--train", nargs="+", default=train)
     ap.add_argument("--eval", nargs="*", default=[])
-    ap.add_argument("--layers", type=int, default=3)
-    ap.add_argument("--max-length", type=int, default=96)
-    ap.add_argument("--epochs", type=int, default=2)
-    ap.add_argument("--groups", type=int, default=2, help="questions per step")
-    ap.add_argument("--group", type=int, default=16, help="windows per question")
+    ap.add_argument("--layers", type=int, default=layers)
+    ap.add_argument("--max-length", type=int, default=max_length)
+    ap.add_argument("--epochs", type=int, default=epochs)
     ap.add_argument("--lr", type=float, default=5e-5)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--holdout", type=float, default=0.1)
-    ap.add_argument("--ks", type=int, nargs="+", default=[16, 24, 32, 48])
     ap.add_argument("--synthetic", type=int, default=0,
                     help="pre-train first on this many of bench/ranker_synthetic.py's questions, "
                     "made from the --train slices' articles")
-    ap.add_argument("--synthetic-group", type=int, default=8)
     ap.add_argument("--limit", type=int, help="questions per slice (smoke runs)")
-    ap.add_argument("--out", type=Path, default=OUT / "ranker.onnx")
-    args = ap.parse_args()
+
+
+def training_rows(args: argparse.Namespace
+                  ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(questions to train on, questions held out to watch) of the --train slices; exits
+    on the check year."""
     if "rtqa-2024" in args.train:
         sys.exit("rtqa-2024 is the check year: never train on it (score it with --eval)")
-
     rows = [r for s in args.train for r in load(s)[:args.limit]]
-    train_rows = [r for r in rows if not held_out(r["id"], args.seed, args.holdout)]
-    watch = [r for r in rows if held_out(r["id"], args.seed, args.holdout)]
+    return ([r for r in rows if not held_out(r["id"], args.seed, args.holdout)],
+            [r for r in rows if held_out(r["id"], args.seed, args.holdout)])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    add_training_arguments(ap, train=["rtqa-2022", "rtqa-2023"], layers=3, max_length=96,
+                           epochs=2)
+    ap.add_argument("--groups", type=int, default=2, help="questions per step")
+    ap.add_argument("--group", type=int, default=16, help="windows per question")
+    ap.add_argument("--ks", type=int, nargs="+", default=[16, 24, 32, 48])
+    ap.add_argument("--synthetic-group", type=int, default=8)
+    ap.add_argument("--out", type=Path, default=OUT / "ranker.onnx")
+    args = ap.parse_args()
+    train_rows, watch = training_rows(args)
     print(f"training on {len(train_rows)} questions of {', '.join(args.train)} "
           f"({sum(len(r['windows']) for r in train_rows)} windows), watching {len(watch)}",
           file=sys.stderr)

@@ -47,11 +47,12 @@ from harness import OUT
 from train_ranker import (
     BASE,
     Optimiser,
+    add_training_arguments,
     base_encoder,
-    held_out,
     load,
     pair_tokenizer,
     quantize,
+    training_rows,
 )
 from train_ranker import encode_pairs as encode
 
@@ -254,24 +255,12 @@ def ship(model: Path) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    ap.add_argument("--train", nargs="+", default=["rtqa-2023"])
-    ap.add_argument("--eval", nargs="*", default=[])
-    ap.add_argument("--layers", type=int, default=6)
-    ap.add_argument("--max-length", type=int, default=160)
-    ap.add_argument("--epochs", type=int, default=3)
+    add_training_arguments(ap, train=["rtqa-2023"], layers=6, max_length=160, epochs=3)
     ap.add_argument("--batch", type=int, default=16, help="pairs per step")
     ap.add_argument("--pos", type=int, default=2, help="positive windows per question")
     ap.add_argument("--neg", type=int, default=2, help="negative windows per question")
-    ap.add_argument("--lr", type=float, default=5e-5)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--holdout", type=float, default=0.1)
-    ap.add_argument("--synthetic", type=int, default=0,
-                    help="pre-train first on this many of bench/ranker_synthetic.py's "
-                    "questions, made from the --train slices' articles")
     ap.add_argument("--save-pretrained", action="store_true",
                     help="also export the model after pre-training (pretrained.onnx)")
-    ap.add_argument("--limit", type=int, help="questions per slice (smoke runs)")
     ap.add_argument("--out", type=Path, default=OUT / "span" / "span.onnx")
     ap.add_argument("--ship", type=Path, metavar="RUN/span.onnx",
                     help="train nothing: copy this trained model into the package")
@@ -279,12 +268,7 @@ def main() -> None:
     if args.ship:
         ship(args.ship)
         return
-    if "rtqa-2024" in args.train:
-        sys.exit("rtqa-2024 is the check year: never train on it (score it with --eval)")
-
-    rows = [r for s in args.train for r in load(s)[:args.limit]]
-    train_rows = [r for r in rows if not held_out(r["id"], args.seed, args.holdout)]
-    watch = [r for r in rows if held_out(r["id"], args.seed, args.holdout)]
+    train_rows, watch = training_rows(args)
     print(f"training on {len(train_rows)} questions of {', '.join(args.train)}, "
           f"watching {len(watch)}", file=sys.stderr)
     model = build_model(args.layers, args.seed)
