@@ -23,6 +23,7 @@ which answers come next. `assistant.quote` turns all that into the quotes.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from datetime import date
 from typing import TYPE_CHECKING
 
@@ -217,7 +218,7 @@ class ExtractiveAnswerer:
                                          [(p.article_id, p.text) for p in passages], options)
 
 
-def newest_date(passages: list[Passage]) -> date | None:
+def newest_date(passages: Iterable[Passage]) -> date | None:
     """The date of the newest dated passage (None: none is dated)."""
     return max((p.date for p in passages if p.date is not None), default=None)
 

@@ -191,7 +191,7 @@ class Assistant(IndexWriting):
                    for i, c in enumerate(answer.citations)]
         reading = reader.weigh(question, windows,
                                [(p.article_id, p.text) for p in answer.retrieved],
-                               newest=newest_date(list(answer.retrieved)))
+                               newest=newest_date(answer.retrieved))
         spans = ([reading.span] if reading.span else []) + list(reading.alternatives)
 
         def located(span: Span) -> ShortAnswer:
