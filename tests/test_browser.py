@@ -150,12 +150,22 @@ def test_chat_in_the_browser(server: tuple[str, Path], tmp_path: Path) -> None:
             page.screenshot(path=str(ARTIFACTS / "3-bad-date.png"), full_page=True)
             page.locator("#nq-as-of textarea, #nq-as-of input").first.fill("")
 
-            # 4. new chat, then an example question is asked with one click
+            # 4. a new chat, even while an answer is still coming (it is stopped, not
+            # written back into the emptied chat), then an example question in one click
+            page.locator("#nq-question textarea").fill("Who leads HTS?")
+            page.locator("#nq-question textarea").press("Enter")
             page.locator("#nq-new").click()
+            # Wait on the chat itself: after step 2c the sources may lack 'Badia' already,
+            # so a wait on them alone does not wait for the reset.
+            page.wait_for_function(
+                "!document.querySelector('#nq-chat')?.innerText.includes('Who leads HTS?')",
+                timeout=10_000)
             page.wait_for_function(
                 "!document.querySelector('#nq-sources')?.innerText.includes('Badia')",
                 timeout=10_000)
+            page.wait_for_timeout(2_000)  # longer than a warm answer takes to stream
             assert "Who leads HTS?" not in page.locator("#nq-chat").inner_text()
+            assert "al-Jolani" not in _sources_text(page)
             page.locator("#nq-examples").get_by_text("Who leads HTS?").click()
             page.locator('#nq-sources .nq-sources[data-question="Who leads HTS?"]').wait_for(
                 timeout=30_000)

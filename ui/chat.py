@@ -362,11 +362,15 @@ def build_app(bot: Assistant, llm: bool = False,
             show_progress="minimal", show_progress_on=[chat], api_visibility="private",
             concurrency_id="bot",
         )
-        for trigger in (box.submit, ask.click, examples.load_input_event.then):
-            trigger(respond, **chat_io).then(None, js=SCROLL_SOURCES_TOP,
-                                             api_visibility="private")
+        asks = [trigger(respond, **chat_io)
+                for trigger in (box.submit, ask.click, examples.load_input_event.then)]
+        for event in asks:
+            event.then(None, js=SCROLL_SOURCES_TOP, api_visibility="private")
+        # A new chat stops an answer still streaming: its next chunk would write the old
+        # conversation back into the emptied chat.
         new.click(new_chat, None, [chat, sources, questions, box], api_visibility="private",
-                  queue=False).then(None, js=SCROLL_SOURCES_TOP, api_visibility="private")
+                  queue=False, cancels=asks).then(None, js=SCROLL_SOURCES_TOP,
+                                                  api_visibility="private")
         # Uploads only queue jobs for the ingest worker and show their state: their own
         # slots, so they never hold up a question.
         files.upload(upload, files, [upload_status, status, files], api_visibility="private",
