@@ -51,6 +51,15 @@ def test_the_model_reads_the_answer_out_of_its_window() -> None:
     assert where[1] is not None and where[0] is not None and where[1] > where[0]
 
 
+def test_the_models_threads_change_its_speed_not_its_scores() -> None:
+    # The reader runs the model on one core (model.THREADS) beside spaCy: the answers must
+    # be those two threads per run would give.
+    spans = [[_at(_HAMLIN, "Buffalo Bills"), _at(_HAMLIN, "Cincinnati")]]
+    question = "Which team does Damar Hamlin play for?"
+    assert SpanModel(threads=1).score(question, [_HAMLIN], spans) == \
+        SpanModel(threads=2).score(question, [_HAMLIN], spans)
+
+
 def test_a_span_beyond_what_the_model_reads_has_no_score() -> None:
     long_window = "The council met again. " * 60 + "The winner was Ann Lee."
     score = shipped().score("Who won?", [long_window, _HAMLIN],

@@ -33,6 +33,11 @@ MODEL_FILE = "span.onnx"
 BASE = "all-MiniLM-L6-v2"
 MAX_LENGTH = 160  # question and window, in word pieces; the window is cut, not the question
 READS_KEPT = 256  # windows' reads kept (a few asks' worth)
+# One core for the model: it reads the windows while spaCy parses them on the other, and
+# two threads per run only fight spaCy for the cores (bench/warm_ask.py, rtqa-2024, 2-core
+# machine, medians of 3 runs: the reader 92.7-92.9 -> 78.5 ms at p50, the ask 136.5-138.0
+# -> 124.0 ms; docs/benchmarks.md).
+THREADS = 1
 
 
 class SpanScorer(Protocol):
@@ -65,8 +70,9 @@ class SpanModel:
     hundred milliseconds, so it starts in a background thread at construction and the
     first `score` waits for it."""
 
-    def __init__(self, path: Path | None = None) -> None:
+    def __init__(self, path: Path | None = None, *, threads: int = THREADS) -> None:
         self.path = path or model_path()
+        self.threads = threads
         self._loaded: tuple[Any, Any, Any] | None = None
         # Each window's read, by (question, window text): started by `prefetch`, reused by
         # `score` and by a second reading of the same windows (the quiz options' scores
@@ -94,6 +100,7 @@ class SpanModel:
                     "package (pip install -e .), or rebuild it with bench/train_span.py")
             options = ort.SessionOptions()
             options.log_severity_level = 3
+            options.intra_op_num_threads = self.threads
             # As the embedder's session: threads left spinning after a run hold the
             # cores that spaCy parses on.
             options.add_session_config_entry("session.force_spinning_stop", "1")
