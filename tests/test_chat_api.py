@@ -287,6 +287,21 @@ def test_chat_turns_failures_into_messages(tmp_path: Path) -> None:
     assert "YYYY-MM-DD" in bad_date and "Published up to" in bad_date
 
 
+def test_an_ask_sent_before_a_new_chat_writes_nothing(fake_server: tuple[Assistant, str]
+                                                       ) -> None:
+    # The page sends the count of new chats it knew; the server's count moved on: the
+    # ask's chat is the old conversation and must not come back into the emptied chat.
+    bot, _ = fake_server
+    app = chat.build_app(bot)
+    respond, new_chat = _handler(app, "respond"), _handler(app, "new_chat")
+    resets = chat.Resets()
+    old = [{"role": "user", "content": Q1}, {"role": "assistant", "content": "…"}]
+    assert new_chat(resets)[0] == [] and new_chat(resets)[-1] == 2 == resets.count
+    assert list(respond(Q2, old, [Q1], 8, "", chat.QUOTES_ONLY, "", "", [], resets, 1)) == []
+    steps = list(respond(Q1, [], [], 8, "", chat.QUOTES_ONLY, "", "", [], resets, 2))
+    assert steps and "Badia desert" in steps[-1][0][-1]["content"]  # sent after: answered
+
+
 def test_chat_streams_and_passes_history(fake_server: tuple[Assistant, str]) -> None:
     bot, _ = fake_server
     respond = _handler(chat.build_app(bot), "respond")

@@ -28,6 +28,7 @@ os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # before gradio is imported
 import logging  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Iterator  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
@@ -124,6 +125,16 @@ def job_markdown(job: Job, holder: Holder | None = None) -> str:
             + (f". Problems: {render.md_escape(problems)}" if problems else "."))
 
 
+@dataclass
+class Resets:
+    """How many new chats this browser session has started, kept on the server. An ask
+    carries the count its page knew when it was sent; once they differ the ask was sent
+    before the latest new chat, and it writes nothing: its chat is the old conversation.
+    (Gradio's `cancels` alone misses an ask that has not reached the server yet.)"""
+
+    count: int = 0
+
+
 def build_app(bot: Assistant, llm: bool = False,
               worker: IngestWorker | None = None) -> gr.Blocks:
     """The chat page: chat and sources side by side, options and uploads below. With an
@@ -142,7 +153,16 @@ def build_app(bot: Assistant, llm: bool = False,
 
     def respond(message: str, chat: list[dict[str, Any]], questions: list[str], k: float,
                 as_of: str, mode: str = QUOTES_ONLY, since: str = "", until: str = "",
-                source: list[str] | None = None) -> Iterator[tuple[Any, ...]]:
+                source: list[str] | None = None, resets: Resets | None = None,
+                seen: float | None = None) -> Iterator[tuple[Any, ...]]:
+        for step in _respond(message, chat, questions, k, as_of, mode, since, until, source):
+            if resets is not None and resets.count != int(seen or 0):
+                return  # a new chat began after this ask was sent (`Resets`)
+            yield step
+
+    def _respond(message: str, chat: list[dict[str, Any]], questions: list[str], k: float,
+                 as_of: str, mode: str, since: str, until: str, source: list[str] | None,
+                 ) -> Iterator[tuple[Any, ...]]:
         question = " ".join((message or "").split())
         if not question:
             yield chat, gr.skip(), questions, ""
@@ -197,8 +217,9 @@ def build_app(bot: Assistant, llm: bool = False,
             if not last:
                 time.sleep(STREAM_DELAY_S)
 
-    def new_chat() -> tuple[Any, ...]:
-        return [], render.EMPTY_SOURCES, [], ""
+    def new_chat(resets: Resets) -> tuple[Any, ...]:
+        resets.count += 1
+        return [], render.EMPTY_SOURCES, [], "", resets.count
 
     def upload(files: list[str] | str | None) -> Iterator[tuple[Any, ...]]:
         paths = [files] if isinstance(files, str) else list(files or [])
@@ -292,6 +313,8 @@ def build_app(bot: Assistant, llm: bool = False,
     top_k = bot.settings.retrieval.top_k
     with gr.Blocks(title="newsqa: ask the news", delete_cache=(900, 3600)) as demo:
         questions = gr.State([])
+        resets = gr.State(Resets())
+        seen = gr.Number(0, precision=0, visible=False, elem_id="nq-resets")
         with gr.Row(elem_id="nq-header"):
             gr.Markdown("# newsqa\nAsk about the indexed news articles. Every sentence of an "
                         "answer is quoted from an article and marked [n]; its source is on "
@@ -357,7 +380,7 @@ def build_app(bot: Assistant, llm: bool = False,
                 upload_status = gr.Markdown(elem_id="nq-upload-status")
 
         chat_io: dict[str, Any] = dict(
-            inputs=[box, chat, questions, k, as_of, mode, since, until, source],
+            inputs=[box, chat, questions, k, as_of, mode, since, until, source, resets, seen],
             outputs=[chat, sources, questions, box],
             show_progress="minimal", show_progress_on=[chat], api_visibility="private",
             concurrency_id="bot",
@@ -366,11 +389,11 @@ def build_app(bot: Assistant, llm: bool = False,
                 for trigger in (box.submit, ask.click, examples.load_input_event.then)]
         for event in asks:
             event.then(None, js=SCROLL_SOURCES_TOP, api_visibility="private")
-        # A new chat stops an answer still streaming: its next chunk would write the old
-        # conversation back into the emptied chat.
-        new.click(new_chat, None, [chat, sources, questions, box], api_visibility="private",
-                  queue=False, cancels=asks).then(None, js=SCROLL_SOURCES_TOP,
-                                                  api_visibility="private")
+        # A new chat stops an answer still on its way (`Resets`; `cancels` saves its work
+        # where it can): its next chunk would write the old conversation back.
+        new.click(new_chat, resets, [chat, sources, questions, box, seen],
+                  api_visibility="private", queue=False, cancels=asks).then(
+            None, js=SCROLL_SOURCES_TOP, api_visibility="private")
         # Uploads only queue jobs for the ingest worker and show their state: their own
         # slots, so they never hold up a question.
         files.upload(upload, files, [upload_status, status, files], api_visibility="private",
