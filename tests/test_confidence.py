@@ -112,6 +112,9 @@ def test_the_shipped_calibration_loads_and_says_what_made_it() -> None:
     assert "rtqa-2024" not in json.dumps(cal.about["data"])  # the check year is never fitted
     with pytest.raises(ValueError, match="xs ascending"):
         Calibration.load('{"xs": [0.5, 0.1], "ys": [0.1, 0.2]}')
+    # a map of the older format (xs are beliefs) is refused, not misread as scores
+    with pytest.raises(ValueError, match="no age_weight.*refit it with bench/calibrate"):
+        Calibration.load('{"xs": [0.1, 0.5], "ys": [0.1, 0.2]}')
 
 
 def test_calibration_metrics() -> None:

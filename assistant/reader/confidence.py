@@ -84,7 +84,12 @@ class Calibration:
         if len(xs) != len(ys) or not xs or list(xs) != sorted(xs):
             raise ValueError(f"{CALIBRATION_FILE}: xs and ys must be equal-length and xs "
                              "ascending")
-        return cls(xs, ys, dict(data.get("about", {})), float(data.get("age_weight", 0.0)))
+        if "age_weight" not in data:
+            # The map before the age read xs as beliefs, not logit scores: read that way
+            # it would give wrong confidences without a word.
+            raise ValueError(f"{CALIBRATION_FILE} has no age_weight: it is the older map "
+                             "over beliefs; refit it with bench/calibrate_confidence.py")
+        return cls(xs, ys, dict(data.get("about", {})), float(data["age_weight"]))
 
 
 def fit(beliefs: Sequence[float], ages: Sequence[float], right: Sequence[float], *,
