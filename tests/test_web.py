@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 
 from assistant.service import Assistant
-from index.address import AddressPolicy, is_public
 from index.errors import AddressRefused
-from index.feedstate import FeedState
-from index.fetch import Fetcher
 from index.settings import FetchSettings
-from index.web import WebReader, canonical, url_id
+from index.web.address import AddressPolicy, is_public
+from index.web.feedstate import FeedState
+from index.web.fetch import Fetcher
+from index.web.reader import WebReader, canonical, url_id
 from tests.conftest import make_settings, run_cli
 from tests.fakes import FakeEmbedder
 from tests.webserver import Route, WebServer, atom, page, rss

@@ -9,7 +9,7 @@ same host (a page may not claim another site's address), else where the fetch en
 without fragment and tracking parameters.
 
 Feeds: the feed's ETag/Last-Modified make the next poll conditional, and items already
-indexed are never fetched again (`index.feedstate`); an unchanged feed costs one request.
+indexed are never fetched again (`index.web.feedstate`); an unchanged feed costs one request.
 """
 
 from __future__ import annotations
@@ -26,11 +26,11 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from index.article import Article, content_hash
 from index.encoding import decode
 from index.errors import FetchError, ParseError
-from index.feed import Feed, FeedItem, is_feed, parse_feed, title_text
-from index.feedstate import FeedState
-from index.fetch import Fetcher, Response, check_scheme
 from index.parse import parse_html
 from index.settings import FetchSettings
+from index.web.feed import Feed, FeedItem, is_feed, parse_feed, title_text
+from index.web.feedstate import FeedState
+from index.web.fetch import Fetcher, Response, check_scheme
 
 _TRACKING = ("utm_", "fbclid", "gclid", "mc_cid", "mc_eid")
 

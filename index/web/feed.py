@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from index.errors import FetchError
-from index.fetch import Response
+from index.web.fetch import Response
 
 MAX_TITLE = 300
 _TAG = re.compile(r"<[^>]*>")

@@ -2,7 +2,7 @@
 
 Every limit is enforced while the response arrives, never after: the size while it
 streams (a 50 MB page costs at most the limit, not 50 MB), the total time per response,
-redirects one hop at a time (each hop's scheme and, through `index.address`, its address
+redirects one hop at a time (each hop's scheme and, through `index.web.address`, its address
 checked). Each refusal is a `FetchError` subclass whose message names the limit and the
 setting that moves it. Proxies from the environment are not used: the address check must
 see the real destination.
@@ -16,7 +16,6 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
-from index.address import AddressPolicy, Resolve, guarded_pool, resolve
 from index.errors import (
     AddressRefused,
     FetchError,
@@ -26,6 +25,7 @@ from index.errors import (
     UnsupportedContent,
 )
 from index.settings import FetchSettings
+from index.web.address import AddressPolicy, Resolve, guarded_pool, resolve
 
 MB = 1024 * 1024
 HTML_TYPES = ("text/html", "application/xhtml+xml")
