@@ -318,10 +318,10 @@ def test_follow_once_polls_every_feed_and_state_survives_restarts(
         feeds.append(web.url(f"/{name}.xml"))
     code, out, err = run_cli(capsys, "--home", str(cli_home), "follow", "--once", "--quiet", *feeds)
     assert code == 0, err
-    assert "poll 1: 15 request(s); 12 page(s) fetched" in out and "12 added" in out
+    assert "poll 1: 15 request(s); 12 pages fetched" in out and "12 added" in out
     code, out, _ = run_cli(capsys, "--home", str(cli_home), "follow", "--once", "--quiet", *feeds)
     assert code == 0
-    assert "3 request(s); 0 page(s) fetched; 3 feed(s), 3 unchanged" in out
+    assert "3 request(s); 0 pages fetched; 3 feed(s), 3 unchanged" in out
     state = json.loads((cli_home / "follow" / "feeds.json").read_text())
     assert set(state["feeds"]) == set(feeds)
     assert all(len(f["seen"]) == 4 and f["etag"] for f in state["feeds"].values())

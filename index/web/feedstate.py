@@ -5,6 +5,11 @@ items that failed and how often, and how the last poll went.
 Changes are made in memory and written (atomically) only by `save`, which the caller
 runs after the fetched articles are indexed: a poll killed half-way is redone, not lost,
 and a redone item is indexed again under the same id (unchanged), never twice.
+
+Several processes may follow different feeds on one home (two `follow` commands, a
+server and a `follow`): `save` holds a lock, reads the file again and writes back only
+the feeds this process polled, over whatever the others saved meanwhile, so no process
+drops another's state.
 """
 
 from __future__ import annotations
@@ -15,6 +20,8 @@ import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+from filelock import FileLock
 
 KEEP_SEEN = 20_000  # item keys remembered per feed (feeds list far fewer at a time)
 
@@ -38,33 +45,46 @@ class FeedState:
 
     def __init__(self, home: Path) -> None:
         self.path = home / "follow" / "feeds.json"
-        self.feeds: dict[str, FeedRecord] = {}
-        self._load()
+        self.feeds: dict[str, FeedRecord] = self._read()
+        self._touched: set[str] = set()  # feeds this process polled: the ones it saves
 
-    def _load(self) -> None:
+    def _read(self) -> dict[str, FeedRecord]:
         try:
             data = json.loads(self.path.read_text(encoding="utf-8"))
         except FileNotFoundError:
-            return
+            return {}
         except (OSError, ValueError):
             # A damaged state file costs one full re-fetch (articles keep their ids), not
             # an error: move it aside so it can be looked at.
             self.path.replace(self.path.with_suffix(".damaged.json"))
-            return
+            return {}
+        feeds = {}
         for url, rec in (data.get("feeds") or {}).items():
             known = {k: v for k, v in rec.items() if k in FeedRecord.__dataclass_fields__}
-            self.feeds[url] = FeedRecord(**known)
+            feeds[url] = FeedRecord(**known)
+        return feeds
 
     def record(self, url: str) -> FeedRecord:
-        """The feed's record (a new, empty one on first use)."""
+        """The feed's record (a new, empty one on first use), to be saved by `save`."""
+        self._touched.add(url)
         return self.feeds.setdefault(url, FeedRecord())
 
     def save(self) -> None:
-        """Write every record atomically (a crash leaves the old file or the new one)."""
-        for rec in self.feeds.values():
-            if len(rec.seen) > KEEP_SEEN:
-                rec.seen = dict(list(rec.seen.items())[-KEEP_SEEN:])
+        """Write the records of the feeds this process polled into the file, keeping every
+        other feed's record as it is there now; atomically (a crash leaves the old file or
+        the new one) and under a lock (another process saving waits)."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        with FileLock(str(self.path) + ".lock", timeout=60):
+            on_disk = self._read()
+            for url in self._touched:
+                rec = self.feeds[url]
+                if len(rec.seen) > KEEP_SEEN:
+                    rec.seen = dict(list(rec.seen.items())[-KEEP_SEEN:])
+                on_disk[url] = rec
+            self.feeds = on_disk
+            self._write()
+
+    def _write(self) -> None:
         payload: dict[str, Any] = {"feeds": {u: asdict(r) for u, r in self.feeds.items()}}
         fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".feeds-", suffix=".json")
         try:

@@ -1,16 +1,17 @@
 """Fetch one URL within the limits of `FetchSettings`, with httpx.
 
 Every limit is enforced while the response arrives, never after: the size while it
-streams (a 50 MB page costs at most the limit, not 50 MB), the total time per response,
-redirects one hop at a time (each hop's scheme and, through `index.web.address`, its address
-checked). Each refusal is a `FetchError` subclass whose message names the limit and the
-setting that moves it. Proxies from the environment are not used: the address check must
-see the real destination.
+streams, counted in decoded bytes (`index.web.decoding` decodes the raw stream a piece at
+a time, so a compression bomb costs at most the limit), the total time per response from
+DNS to the last byte (`index.web.deadline`: a watchdog, and every socket call capped),
+redirects one hop at a time (each hop's scheme and, through `index.web.address`, its
+address checked). Each refusal is a `FetchError` subclass whose message names the limit
+and the setting that moves it. Proxies from the environment are not used: the address
+check must see the real destination.
 """
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
@@ -26,6 +27,8 @@ from index.errors import (
 )
 from index.settings import FetchSettings
 from index.web.address import AddressPolicy, Resolve, guarded_pool, resolve
+from index.web.deadline import Deadline
+from index.web.decoding import ACCEPT_ENCODING, BodyDecoder, CodingError, parse_codings
 
 MB = 1024 * 1024
 HTML_TYPES = ("text/html", "application/xhtml+xml")
@@ -95,6 +98,8 @@ class Fetcher:
             transport=transport, trust_env=False, follow_redirects=False,
             timeout=httpx.Timeout(settings.read_timeout_s, connect=settings.connect_timeout_s),
             headers={"User-Agent": settings.user_agent,
+                     # Only codings decoded under the size limit (index.web.decoding).
+                     "Accept-Encoding": ACCEPT_ENCODING,
                      "Accept": "text/html, application/xhtml+xml, application/rss+xml, "
                                "application/atom+xml, application/feed+json, "
                                "application/xml;q=0.9, application/json;q=0.9"},
@@ -141,66 +146,94 @@ class Fetcher:
     def _one(self, url: str, headers: dict[str, str]) -> Response | str:
         """One request: the Response, or the URL a redirect points to."""
         s = self.settings
-        deadline = time.monotonic() + s.total_timeout_s
         self.requests += 1
+        deadline = Deadline(s.total_timeout_s)
         try:
-            with self._client.stream("GET", url, headers=headers) as r:
-                if r.status_code in (301, 302, 303, 307, 308):
-                    target = urljoin(url, r.headers.get("location", ""))
-                    scheme = urlsplit(target).scheme.lower()
-                    if scheme not in ("http", "https"):
-                        raise RedirectRefused(url, f"redirect to a {scheme or 'relative'}: "
-                                              "URL refused; only http(s) is fetched")
-                    return target
-                if r.status_code == 304:
-                    return Response(url=url, status=304, content_type="", body=b"",
-                                    etag=r.headers.get("etag") or headers.get("If-None-Match"),
-                                    last_modified=r.headers.get("last-modified")
-                                    or headers.get("If-Modified-Since"),
-                                    not_modified=True)
-                if r.status_code >= 400:
-                    raise FetchError(url, f"HTTP {r.status_code} {r.reason_phrase}".rstrip())
-                kind = content_type(r.headers.get("content-type", ""))
-                if not _accepted(kind):
-                    raise UnsupportedContent(url, f"content type {kind or '(none)'} is not "
-                                             "HTML, XML or JSON; not an article or feed")
-                body = self._read(r, url, deadline)
-                return Response(url=str(r.url), status=r.status_code, content_type=kind,
-                                body=body, etag=r.headers.get("etag"),
-                                last_modified=r.headers.get("last-modified"))
+            with deadline.running(), self._client.stream("GET", url, headers=headers) as r:
+                return self._response(url, headers, r, deadline)
         except FetchError:
             raise
-        except httpx.ConnectTimeout:
-            raise FetchTimeout(url, f"no connection within {s.connect_timeout_s:g} s "
-                               "(NEWSQA_FETCH__CONNECT_TIMEOUT_S)") from None
-        except httpx.TimeoutException:
-            raise FetchTimeout(url, f"the server stalled: nothing received for "
-                               f"{s.read_timeout_s:g} s (NEWSQA_FETCH__READ_TIMEOUT_S)") from None
-        except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:
-            raise FetchError(url, f"cannot fetch: {exc or type(exc).__name__}") from None
+        except Exception as exc:
+            if deadline.passed:  # whatever the watchdog or a capped socket call broke
+                raise FetchTimeout(url, _total(s)) from None
+            if isinstance(exc, httpx.ConnectTimeout):
+                raise FetchTimeout(url, f"no connection within {s.connect_timeout_s:g} s "
+                                   "(NEWSQA_FETCH__CONNECT_TIMEOUT_S)") from None
+            if isinstance(exc, httpx.TimeoutException):
+                raise FetchTimeout(url, f"the server stalled: nothing received for "
+                                   f"{s.read_timeout_s:g} s (NEWSQA_FETCH__READ_TIMEOUT_S)") \
+                    from None
+            if isinstance(exc, httpx.HTTPError | httpx.InvalidURL | ValueError):
+                raise FetchError(url, f"cannot fetch: {exc or type(exc).__name__}") from None
+            raise
 
-    def _read(self, r: httpx.Response, url: str, deadline: float) -> bytes:
+    def _response(self, url: str, headers: dict[str, str], r: httpx.Response,
+                  deadline: Deadline) -> Response | str:
+        if r.status_code in (301, 302, 303, 307, 308):
+            target = urljoin(url, r.headers.get("location", ""))
+            scheme = urlsplit(target).scheme.lower()
+            if scheme not in ("http", "https"):
+                raise RedirectRefused(url, f"redirect to a {scheme or 'relative'}: "
+                                      "URL refused; only http(s) is fetched")
+            return target
+        if r.status_code == 304:
+            return Response(url=url, status=304, content_type="", body=b"",
+                            etag=r.headers.get("etag") or headers.get("If-None-Match"),
+                            last_modified=r.headers.get("last-modified")
+                            or headers.get("If-Modified-Since"),
+                            not_modified=True)
+        if r.status_code >= 400:
+            raise FetchError(url, f"HTTP {r.status_code} {r.reason_phrase}".rstrip())
+        kind = content_type(r.headers.get("content-type", ""))
+        if not _accepted(kind):
+            raise UnsupportedContent(url, f"content type {kind or '(none)'} is not "
+                                     "HTML, XML or JSON; not an article or feed")
+        body = self._read(r, url, deadline)
+        return Response(url=str(r.url), status=r.status_code, content_type=kind,
+                        body=body, etag=r.headers.get("etag"),
+                        last_modified=r.headers.get("last-modified"))
+
+    def _read(self, r: httpx.Response, url: str, deadline: Deadline) -> bytes:
+        """The body, decoded from the raw stream here (not by httpx, which would decode
+        a whole network chunk at once), the limit counting decoded bytes."""
         s = self.settings
         limit = int(s.max_response_mb * MB)
         declared = r.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > limit:
             raise ResponseTooLarge(url, _too_large(int(declared), limit))
+        try:
+            decoder = BodyDecoder(parse_codings(r.headers.get_list("content-encoding")))
+        except CodingError as exc:
+            raise UnsupportedContent(url, str(exc)) from None
         parts: list[bytes] = []
-        size = 0
-        for part in r.iter_bytes():
-            size += len(part)
-            if size > limit:
-                raise ResponseTooLarge(url, _too_large(None, limit))
-            if time.monotonic() > deadline:
-                raise FetchTimeout(url, f"the response took over {s.total_timeout_s:g} s "
-                                   "(NEWSQA_FETCH__TOTAL_TIMEOUT_S)")
-            parts.append(part)
+        size = raw = 0
+        try:
+            for chunk in r.iter_raw():
+                raw += len(chunk)
+                if raw > limit:
+                    raise ResponseTooLarge(url, _too_large(None, limit))
+                for part in decoder.feed(chunk):
+                    size += len(part)
+                    if size > limit:
+                        raise ResponseTooLarge(url, _too_large(None, limit))
+                    parts.append(part)
+                if deadline.passed:  # also caught at the socket; this names it sooner
+                    raise FetchTimeout(url, _total(s))
+        except CodingError as exc:
+            raise FetchError(url, str(exc)) from None
+        if deadline.passed:  # the watchdog's shutdown reads as the end of the body
+            raise FetchTimeout(url, _total(s))
         body = b"".join(parts)
         not_text = sniff_binary(body)
         if not_text:
             raise UnsupportedContent(url, f"served as {r.headers.get('content-type')} but "
                                      f"the bytes are {not_text}; not an article or feed")
         return body
+
+
+def _total(s: FetchSettings) -> str:
+    return (f"the response took over {s.total_timeout_s:g} s in all "
+            "(NEWSQA_FETCH__TOTAL_TIMEOUT_S)")
 
 
 def content_type(header: str) -> str:

@@ -6,7 +6,10 @@ Identity: an article fetched from the web has the id `content_hash(canonical URL
 same page read again (by `ingest`, a feed, or `follow`) updates one article instead of
 adding a copy. The canonical URL is the page's own `<link rel=canonical>` when it names the
 same host (a page may not claim another site's address), else where the fetch ended,
-without fragment and tracking parameters.
+without fragment and tracking parameters. A feed item without a page is its text in the
+feed; its id is its URL-shaped id only on the feed's own site, else its feed's URL and its
+id (`item_id`). So every article id comes from the site that served it, and only that site
+can update it.
 
 Feeds: the feed's ETag/Last-Modified make the next poll conditional, and items already
 indexed are never fetched again (`index.web.feedstate`); an unchanged feed costs one request.
@@ -47,7 +50,8 @@ class WebReport:
     pages: int = 0  # article pages fetched
 
     def summary(self, requests: int) -> str:
-        parts = [f"{requests} request(s)", f"{self.pages} page(s) fetched"]
+        pages = "1 page" if self.pages == 1 else f"{self.pages} pages"
+        parts = [f"{requests} request(s)", f"{pages} fetched"]
         if self.feeds:
             parts.append(f"{self.feeds} feed(s), {self.unchanged_feeds} unchanged, "
                          f"{self.items_skipped} item(s) already indexed")
@@ -67,6 +71,12 @@ def canonical(url: str) -> str:
 def url_id(url: str) -> str:
     """The article id of the page at canonical `url`."""
     return content_hash(canonical(url))
+
+
+def item_id(feed_url: str, key: str) -> str:
+    """The article id of a feed item that has no page of its own: its feed's URL and
+    its own id, so the item read again updates one article, and no other site's."""
+    return content_hash(f"{canonical(feed_url)}\n{key}")
 
 
 def _same_site(a: str, b: str) -> bool:
@@ -95,9 +105,14 @@ class WebReader:
             try:
                 url = check_scheme(url)
                 known = self.state.feeds.get(url)
-                response = self._pages.get(canonical(url)) or self.fetcher.get(
-                    url, etag=known.etag if known else None,
-                    last_modified=known.last_modified if known else None)
+                response = self._pages.get(canonical(url))
+                if response is None:
+                    response = self.fetcher.get(
+                        url, etag=known.etag if known else None,
+                        last_modified=known.last_modified if known else None)
+                    fetched = True
+                else:
+                    fetched = False
                 if response.not_modified:
                     report.feeds += 1
                     report.unchanged_feeds += 1
@@ -107,6 +122,7 @@ class WebReader:
                     self._feed(url, response, report, ids)
                 else:
                     self._pages[canonical(url)] = response
+                    report.pages += fetched
                     self._add(self._page(response, url, None, None), report, ids)
             except FetchError as exc:
                 report.failures.append(exc)
@@ -139,7 +155,7 @@ class WebReader:
                 report.items_skipped += 1
                 continue
             try:
-                art = self._item(feed, item, report)
+                art = self._item(feed, item, report, owners=(url, response.url))
             except Exception as exc:  # this item only; the feed's other items go on
                 rec.failed[item.key] = rec.failed.get(item.key, 0) + 1
                 report.failures.append(exc if isinstance(exc, FetchError) else FetchError(
@@ -152,14 +168,19 @@ class WebReader:
         rec.etag, rec.last_modified = response.etag, response.last_modified
         self._polled(url, None)
 
-    def _item(self, feed: Feed, item: FeedItem, report: WebReport) -> Article:
+    def _item(self, feed: Feed, item: FeedItem, report: WebReport,
+              owners: tuple[str, ...]) -> Article:
         source = feed.title or urlsplit(feed.url).hostname or None
         if item.link is None:
             if not item.text.strip():
                 raise FetchError(feed.url, f"item {item.title[:80]!r}: {item.problem}, and "
                                  "no text in the feed")
-            link = item.key if item.key.startswith(("http://", "https://")) else None
-            return Article(id=url_id(link) if link else content_hash(item.text),
+            # The item's id may name a page as its identity only on the feed's own site
+            # (asked, or redirected to): a feed elsewhere claiming another site's URL
+            # would otherwise replace that site's article with its own text.
+            link = item.key if item.key.startswith(("http://", "https://")) and any(
+                _same_site(item.key, owner) for owner in owners) else None
+            return Article(id=url_id(link) if link else item_id(feed.url, item.key),
                            text=item.text.strip(), title=item.title or item.text[:80],
                            date=item.date, url=link, source=source)
         response = self._pages.get(canonical(item.link))
