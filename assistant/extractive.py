@@ -41,6 +41,7 @@ from assistant.quote import (
     merge_overlaps,
     sentences,
 )
+from assistant.reader.model import ModelUnavailable
 from assistant.reader.span import Reader, Span, Window
 from assistant.sentence import keywords, names, words
 from index.retrieve import Passage
@@ -184,8 +185,11 @@ class ExtractiveAnswerer:
         alternative answers with their candidates' indices."""
         assert self.reader is not None
         top, windows = self._windows(cands, rel)
-        reading = self.reader.weigh(q, windows, [(p.article_id, p.text) for p in passages],
-                                    newest=newest_date(passages))
+        try:
+            reading = self.reader.weigh(q, windows, [(p.article_id, p.text) for p in passages],
+                                        newest=newest_date(passages))
+        except ModelUnavailable:  # warned about once (reader.model): quotes only
+            return None, -1, np.zeros(len(cands)), []
         mass = np.zeros(len(cands))
         mass[top] = reading.mass
         others = [(a, top[a.window]) for a in reading.alternatives]
@@ -214,8 +218,12 @@ class ExtractiveAnswerer:
         cands = [cands[i] for i in keep]
         rel, _ = self.score(question.text, cands, lex)
         _, windows = self._windows(cands, rel)
-        return self.reader.option_scores(question, windows,
-                                         [(p.article_id, p.text) for p in passages], options)
+        try:
+            return self.reader.option_scores(question, windows,
+                                             [(p.article_id, p.text) for p in passages],
+                                             options)
+        except ModelUnavailable:  # as without a reader
+            return [None] * len(options)
 
 
 def newest_date(passages: Iterable[Passage]) -> date | None:

@@ -27,7 +27,7 @@ from assistant.settings import Settings
 from assistant.writing import IndexWriting
 from index.article import Article
 from index.errors import IndexNotFound
-from index.lock import WriterLock
+from index.lock import Holder, WriterLock
 from index.manifest import Manifest
 from index.record import SourceCount
 from index.scope import Scope
@@ -37,6 +37,7 @@ from index.store import Store
 if TYPE_CHECKING:
     from assistant.llm.answerer import LLMAnswerer, TokenCallback
     from assistant.llm.prompt import Turn
+    from index.check import CheckReport
     from index.embed import CachedEmbedder, Embedder
     from index.keyword import KeywordIndex
     from index.retrieve import Passage, Retriever
@@ -162,9 +163,10 @@ class Assistant(IndexWriting):
         def build() -> Answerer:
             reader = None
             if self.settings.answer.short_answers:
+                from assistant.reader.model import shipped
                 from assistant.reader.span import SpanReader
 
-                reader = SpanReader()
+                reader = SpanReader(scorer=shipped(self.settings.answer.span_model))
             return ExtractiveAnswerer(self.ask_embedder, self.settings.answer, reader)
 
         return self._shared("_answerer", build)
@@ -189,9 +191,14 @@ class Assistant(IndexWriting):
                           text=c.quote, relevance=answer.relevance or 0.5, passage_rank=i,
                           date=c.date)
                    for i, c in enumerate(answer.citations)]
-        reading = reader.weigh(question, windows,
-                               [(p.article_id, p.text) for p in answer.retrieved],
-                               newest=newest_date(answer.retrieved))
+        from assistant.reader.model import ModelUnavailable
+
+        try:
+            reading = reader.weigh(question, windows,
+                                   [(p.article_id, p.text) for p in answer.retrieved],
+                                   newest=newest_date(answer.retrieved))
+        except ModelUnavailable:  # warned about once (reader.model): as without a reader
+            return answer
         spans = ([reading.span] if reading.span else []) + list(reading.alternatives)
 
         def located(span: Span) -> ShortAnswer:
@@ -337,6 +344,28 @@ class Assistant(IndexWriting):
                        choice_method=pick.method, choice_scores=tuple(pick.scores))
 
     # -- inspection -------------------------------------------------------------------
+    def check(self, repair: bool = False, wait: bool = True,
+              on_wait: Callable[[Holder], None] | None = None) -> CheckReport:
+        """`IndexWriting.check`, and the reader's span model: a file that cannot be used
+        (missing, corrupt, foreign, or not the one its record names) is a finding, named
+        with what to do."""
+        report = super().check(repair=repair, wait=wait, on_wait=on_wait)
+        problem = self.reader_problem()
+        if problem is not None:
+            report.problems.append(problem)
+        return report
+
+    def reader_problem(self) -> str | None:
+        """What is wrong with the reader's span model, with what to do (loads it, checks
+        its sha256 and its inputs and outputs); None when it is sound or short answers
+        are off (NEWSQA_ANSWER__SHORT_ANSWERS=false)."""
+        if not self.settings.answer.short_answers:
+            return None
+        from assistant.reader.model import shipped
+
+        failure = shipped(self.settings.answer.span_model).problem()
+        return None if failure is None else failure.advice()
+
     def article(self, article_id: str) -> Article | None:
         """The stored article (its text is what citation offsets refer to)."""
         if not self._opened:

@@ -127,6 +127,15 @@ class AnswerSettings(BaseModel):
         description="Find a short answer (a name, place, number, date or short noun phrase) "
         "inside the quotes with the reader (spaCy, loaded on first use). False: quotes only.",
     )
+    span_model: Path | None = Field(
+        None,
+        description="The reader's span model file (ONNX), e.g. a model rebuilt by "
+        "bench/train_span.py. Unset: the one shipped in assistant/reader/span.onnx. Its "
+        "sha256 must match the record beside it (span.json, or a training run's "
+        "span.report.json), checked when it loads; a model that is missing, corrupt, of "
+        "another shape or changed is named in one warning and `newsqa check`, and asks "
+        "answer with their quotes but no short answer.",
+    )
     confident_at: float = Field(
         CONFIDENT_AT, ge=0, le=1,
         description="Confidence (the calibrated probability that the short answer is right, "
@@ -146,6 +155,11 @@ class AnswerSettings(BaseModel):
         "with 5, 0.78 with 8; each costs ~5 ms of spaCy time per question).",
     )
     llm: LLMSettings = Field(default_factory=LLMSettings)
+
+    @field_validator("span_model", mode="before")
+    @classmethod
+    def _unset_when_empty(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
 
 class ServeSettings(BaseModel):

@@ -38,17 +38,25 @@ class CheckReport:
     repaired: bool = False
     reindexed: int = 0
     lost: list[str] = field(default_factory=list)  # dropped, and no file to re-read
+    # Findings beside the index, each a line with what to do (the reader's span model,
+    # added by `assistant.service.Assistant.check`); repair does not mend them.
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def index_ok(self) -> bool:
+        """Records, chunks, vectors and the keyword index agree."""
+        return not (self.orphan_chunks or self.incomplete_articles or self.missing_vectors
+                    or self.keyword_missing or self.keyword_extra)
 
     @property
     def ok(self) -> bool:
-        return not (self.orphan_chunks or self.incomplete_articles or self.missing_vectors
-                    or self.keyword_missing or self.keyword_extra)
+        return self.index_ok and not self.problems
 
     def lines(self) -> list[str]:
         """Human-readable findings, one per line."""
         out = [f"{self.articles} article(s), {self.chunks} chunk(s), "
                f"{self.keyword_entries} keyword entries"]
-        if self.ok:
+        if self.index_ok:
             out.append("consistent: every chunk has its article, its vector and its "
                        "keyword entry")
         if self.orphan_chunks:
@@ -65,14 +73,14 @@ class CheckReport:
         if self.repaired:
             out.append(f"repaired: {len(self.orphan_chunks)} orphan chunk(s) deleted, "
                        f"{self.reindexed} article(s) indexed again, keyword index rebuilt"
-                       if not self.ok else "nothing to repair")
+                       if not self.index_ok else "nothing to repair")
             if self.lost:
                 out.append(f"{len(self.lost)} incomplete article(s) were dropped because "
                            f"their file is gone: {', '.join(self.lost[:10])}; ingest them "
                            "again")
-        elif not self.ok:
+        elif not self.index_ok:
             out.append("run `newsqa check --repair` to fix this")
-        return out
+        return out + self.problems
 
 
 def check_index(
@@ -104,7 +112,7 @@ def check_index(
     if not repair:
         return report
     report.repaired = True
-    if report.ok:
+    if report.index_ok:
         return report
     store.delete_chunks(report.orphan_chunks)
     paths: dict[str, list[str]] = {}

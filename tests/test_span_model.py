@@ -17,7 +17,13 @@ import pytest
 
 from assistant.errors import AssistantError
 from assistant.question import analyse
-from assistant.reader.model import SpanModel, checksum, model_path, shipped
+from assistant.reader.model import (
+    ModelUnavailable,
+    SpanModel,
+    checksum,
+    model_path,
+    shipped,
+)
 from assistant.reader.span import FEATURES, SPAN_SCALE, SpanReader, Weights, Window
 
 _HAMLIN = ("Damar Hamlin, a safety for the Buffalo Bills, collapsed on the field in "
@@ -78,15 +84,19 @@ def test_the_model_runs_without_torch() -> None:
 
 def test_a_missing_model_file_is_named_with_what_to_do(tmp_path: Path) -> None:
     missing = tmp_path / "span.onnx"
-    with pytest.raises(AssistantError, match="span.onnx is missing: reinstall"):
+    with pytest.raises(AssistantError, match="span.onnx is missing") as raised:
         SpanModel(missing).score("who won?", ["Ann Lee won."], [[(0, 7)]])
+    assert isinstance(raised.value, ModelUnavailable)
+    assert "Reinstall the package (pip install -e .)" in raised.value.advice()
 
 
 def test_a_broken_model_file_is_named_with_what_to_do(tmp_path: Path) -> None:
     broken = tmp_path / "span.onnx"
     broken.write_bytes(b"not a model")
-    with pytest.raises(AssistantError, match="could not be loaded .*reinstall"):
+    with pytest.raises(AssistantError, match="could not be loaded by ONNX Runtime") as raised:
         SpanModel(broken).score("who won?", ["Ann Lee won."], [[(0, 7)]])
+    assert isinstance(raised.value, ModelUnavailable)
+    assert "bench/train_span.py" in raised.value.advice()
 
 
 class _Prefers:

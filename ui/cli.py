@@ -173,8 +173,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     report = bot.check(repair=args.repair, wait=not args.no_wait, on_wait=_waiting)
     for line in report.lines():
         print(line)
-    if args.repair:
-        return EXIT_OK if not report.lost else EXIT_PARTIAL
+    if args.repair:  # a problem beside the index (the reader's model) is not repaired
+        return EXIT_OK if not report.lost and not report.problems else EXIT_PARTIAL
     return EXIT_OK if report.ok else EXIT_PARTIAL
 
 

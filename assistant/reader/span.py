@@ -32,7 +32,7 @@ from assistant.question import Question
 from assistant.reader import clue
 from assistant.reader.confidence import Calibration
 from assistant.reader.mention import Mention, MentionFinder, Parsed
-from assistant.reader.model import SpanScorer, shipped
+from assistant.reader.model import ModelUnavailable, SpanScorer, shipped
 from assistant.sentence import normalize, stem
 
 MAX_CHARS = 80  # a short answer is never a whole sentence
@@ -227,9 +227,14 @@ class SpanReader:
                    passage_texts: Sequence[tuple[str, str]], options: Sequence[str] = ()
                    ) -> list[Candidate]:
         """Every mention of every window that is short enough, with its features; with
-        `options`, also each place a window names one (marked with `option`)."""
+        `options`, also each place a window names one (marked with `option`).
+        ModelUnavailable when the span model cannot be used (its file missing, corrupt,
+        foreign or changed): the callers answer as without a reader, quotes only."""
         if not windows:
             return []
+        failed: ModelUnavailable | None = getattr(self.scorer, "failure", None)
+        if failed is not None:  # known before spaCy parses anything (ModelUnavailable)
+            raise ModelUnavailable(failed.path, failed.reason)
         # The span model reads the windows on its own thread while spaCy parses them.
         self.scorer.prefetch(question.text, [w.text for w in windows])
         # The question is parsed with the windows (one spaCy call) for its verbs.
