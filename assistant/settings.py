@@ -168,7 +168,14 @@ class ServeSettings(BaseModel):
     host: str = Field("127.0.0.1", description="Interface to listen on; loopback by default.")
     port: int = Field(7860, ge=1, le=65535, description="Port of the chat server.")
     auth: str | None = Field(
-        None, description="'user:password' turns on Gradio's login page. Unset: no login."
+        None, description="'user:password' turns on Gradio's login page with this one login, "
+        "an editor (may also upload and remove articles). Unset: no such login.",
+    )
+    users_file: Path | None = Field(
+        None, description="Chat logins with roles, one a line `NAME:ROLE:BCRYPT-HASH` (ROLE: "
+        "reader asks and reads; editor also uploads and removes); write it with `newsqa users "
+        "add NAME --role reader|editor --file PATH`. Plain-text passwords are refused. Read "
+        "at start. Unset: no users file.",
     )
     max_upload_mb: float = Field(20.0, gt=0, description="Largest article file accepted.")
     max_upload_unpacked_mb: float = Field(
@@ -177,9 +184,15 @@ class ServeSettings(BaseModel):
     )
     api_token: SecretStr | None = Field(
         None,
-        description="Bearer token the JSON API (/api/*, except /api/health) requires, as "
-        "`Authorization: Bearer TOKEN` (or `newsqa serve --api-token`). Also accepted as the "
-        "password of the chat's login. Unset: the API is open (loopback only by default).",
+        description="The write token of the JSON API: `Authorization: Bearer TOKEN` may push "
+        "articles, ask and read (or `newsqa serve --api-token`). Never a chat password. "
+        "Unset, with no other credential: the API is open (loopback only by default).",
+    )
+    read_token: SecretStr | None = Field(
+        None,
+        description="A read-only token of the JSON API (or `newsqa serve --read-token`): "
+        "`Authorization: Bearer TOKEN` may ask and read, but POST /api/articles gets 403. "
+        "Never a chat password. Unset: no read token.",
     )
     max_body_mb: float = Field(
         50.0, gt=0, description="Largest request body POST /api/articles and /api/ask "

@@ -98,8 +98,11 @@ def test_every_route_but_health_needs_the_token(server: tuple[Assistant, str], m
     assert "Sneaked" not in json.dumps(bot.info())
 
 
-def test_health_needs_no_token(server: tuple[Assistant, str]) -> None:
-    r = httpx.get(server[1] + "/api/health", timeout=30)
+def test_health_without_the_token_says_only_ok(server: tuple[Assistant, str]) -> None:
+    for headers in ({}, WRONG):
+        r = httpx.get(server[1] + "/api/health", headers=headers, timeout=30)
+        assert r.status_code == 200 and r.json() == {"status": "ok"}  # no store, no feeds
+    r = httpx.get(server[1] + "/api/health", headers=RIGHT, timeout=30)
     assert r.status_code == 200
     body = r.json()
     assert body["status"] == "ok" and body["articles"] >= 1 and body["chunks"] >= 1
@@ -107,7 +110,7 @@ def test_health_needs_no_token(server: tuple[Assistant, str]) -> None:
     assert body["jobs"] == {"queued": 0, "running": 0}
 
 
-def test_the_chat_and_its_ask_endpoint_need_the_token_as_login(
+def test_the_chat_and_its_ask_endpoint_refuse_the_token_as_password(
         server: tuple[Assistant, str]) -> None:
     from gradio_client import Client
 
@@ -122,13 +125,26 @@ def test_the_chat_and_its_ask_endpoint_need_the_token_as_login(
     sent = httpx.post(f"{url}/gradio_api/upload", files={"files": ("a.txt", b"Hi there.")},
                       timeout=30)
     assert sent.status_code == 401
-    with pytest.raises(Exception):  # noqa: B017 - gradio_client raises several types
-        Client(url + "/", auth=("anyone", "not-the-token"), verbose=False)
-    client = Client(url + "/", auth=("anyone", TOKEN), verbose=False)
-    answer = client.predict(question="When did the old harbour reopen?", api_name="/ask")
-    assert answer["citations"][0]["title"] == "Harbour reopens"
-    long = client.predict(question="why " * 60, api_name="/ask")
-    assert set(long) == {"error"} and "NEWSQA_SERVE__MAX_QUESTION_CHARS" in long["error"]
+    for password in ("not-the-token", TOKEN):  # a token is not a password
+        with pytest.raises(Exception):  # noqa: B017 - gradio_client raises several types
+            Client(url + "/", auth=("anyone", password), verbose=False)
+    login = httpx.post(f"{url}/login", data={"username": "anyone", "password": TOKEN},
+                       timeout=30)
+    assert login.status_code == 400
+    why = httpx.get(f"{url}/gradio_api/login_check", timeout=30)  # the login page's message
+    assert why.status_code == 401 and "no chat logins" in why.json()["detail"]["auth_message"]
+
+
+def test_a_chat_login_asks_through_the_ask_endpoint(tmp_path: Path) -> None:
+    from gradio_client import Client
+
+    bot, demo, url = start(tmp_path / "home", auth="reader:s3cret-pw", api_token=TOKEN)
+    try:
+        client = Client(url + "/", auth=("reader", "s3cret-pw"), verbose=False)
+        long = client.predict(question="why " * 60, api_name="/ask")
+        assert set(long) == {"error"} and "NEWSQA_SERVE__MAX_QUESTION_CHARS" in long["error"]
+    finally:
+        stop(demo)
 
 
 # -- ask --------------------------------------------------------------------------------
@@ -362,9 +378,10 @@ def test_access_checks() -> None:
     assert both.api_ok("Basic " + __import__("base64").b64encode(b"reader:pw").decode())
     assert not both.api_ok("Bearer tok2") and not both.api_ok(None)
     assert not both.api_ok("Basic !!!") and not both.api_ok("tok")
-    assert both.login_ok("anyone", "tok") and both.login_ok("reader", "pw")
-    assert not both.login_ok("reader", "tok2") and not both.login_ok("other", "pw")
-    assert repr(both) == "Access(login=set, token=set)"  # never the secrets
+    assert both.login_ok("reader", "pw") and not both.login_ok("anyone", "tok")
+    assert not both.login_ok("reader", "tok") and not both.login_ok("other", "pw")
+    assert not both.api_ok("Bearer pw")  # a password is not a token
+    assert repr(both) == "Access(login=set, token=set, read_token=None, users=None)"
     nothing = make_access(None, "  ")
     assert not nothing.on and nothing.api_ok(None) and nothing.gradio_auth() is None
 

@@ -38,6 +38,7 @@ NOT_RUN: dict[str, str] = {
     "../shared/bench/": "needs the benchmark data (../shared/bench) and ~20 minutes",
     "serve": "starts a server and blocks",
     "push": "needs a running server (newsqa serve)",
+    "users": "asks for a password (tests/test_roles.py runs it with one on stdin)",
     "--llm": "needs an LLM endpoint (NEWSQA_ANSWER__LLM__URL)",
     "--chroma-url": "needs a Chroma server (chroma run)",
     "https://": "fetches from the network (tests/test_web.py serves feeds on loopback)",

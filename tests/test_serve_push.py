@@ -36,7 +36,8 @@ def test_push_the_seed_to_a_running_server_then_ask_it(
                                 capture_output=True, text=True, timeout=600)
         assert pushed.returncode == 0, pushed.stderr
         assert " added, 0 updated, 0 unchanged;" in pushed.stdout
-        health = httpx.get(url + "/api/health", timeout=30).json()
+        health = httpx.get(url + "/api/health", headers={"Authorization": f"Bearer {TOKEN}"},
+                           timeout=30).json()
         assert health["status"] == "ok" and health["articles"] >= 1
         assert health["embedding_model"] == "all-MiniLM-L6-v2@onnx-int8"
         r = httpx.post(url + "/api/ask", json={"question": "Where are remaining IS cells?"},
@@ -49,5 +50,6 @@ def test_push_the_seed_to_a_running_server_then_ask_it(
     printed = log.read_text().splitlines()
     assert printed[0].startswith(f"newsqa: chat at http://127.0.0.1:{port}/")
     assert printed[1].startswith("newsqa: index: empty")
-    assert printed[2] == "newsqa: auth: API token required (also the chat login's password)"
+    assert printed[2] == ("newsqa: auth: API token required; the chat has no login (add --auth "
+                          "USER:PASSWORD or NEWSQA_SERVE__USERS_FILE)")
     assert not any("share" in line or "Running on" in line for line in printed)

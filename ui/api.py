@@ -6,8 +6,12 @@
     GET  /api/sources      sources with article counts and date ranges
     GET  /api/jobs         the newest jobs (pushes, uploads, feed polls), newest first
     GET  /api/jobs/{id}    a job's state and counts
-    GET  /api/health       status, index size, model, store, jobs, feeds followed (no token)
+    GET  /api/health       status; with a credential (or auth off) also index size, model,
+                           store, jobs, feeds followed
     GET  /api/docs         OpenAPI docs
+
+Roles (`ui.auth`): the write token and editors' logins may do everything; the read token
+and readers' logins may ask and read, and get 403 on POST /api/articles.
 
 Every error is `{"error": "what is wrong and what to do"}` with an honest status, never
 an HTML page or a traceback. Writes go through the ingest worker (`ui.worker`);
@@ -57,7 +61,7 @@ from ui.api_model import (
     validate_articles,
 )
 from ui.article import article_json
-from ui.auth import Access
+from ui.auth import EDITOR, Access
 from ui.follow import FeedPoller
 from ui.worker import IngestWorker
 
@@ -85,15 +89,25 @@ def build_api(bot: Assistant, worker: IngestWorker, access: Access, ask_slots: i
         title="newsqa API", version="1",
         description="Questions answered from the indexed news articles, every claim cited "
         "with the exact source text; articles pushed in, indexed by a background worker. "
-        "Send `Authorization: Bearer TOKEN` when the server has an API token.",
+        "Send `Authorization: Bearer TOKEN` when the server has an API token: the write "
+        "token may push, the read token may ask and read.",
         docs_url="/docs", redoc_url=None, openapi_url="/openapi.json",
     )
     _handle_errors(api)
     def require_token(request: Request, _: Annotated[Any, Depends(BEARER)]) -> None:
-        if not access.api_ok(request.headers.get("authorization")):
+        role = access.api_role(request.headers.get("authorization"))
+        if role is None:
             scheme, what = access.challenge()
             raise ApiError(401, f"missing or wrong credentials: {what}",
                            headers={"WWW-Authenticate": scheme})
+        request.state.role = role
+
+    def require_write(request: Request) -> None:
+        # Runs after require_token (the router's dependency), which set the role.
+        if getattr(request.state, "role", None) != EDITOR:
+            raise ApiError(403, "this credential may ask and read but not add articles (the "
+                           "read token and reader logins are read-only); push with the write "
+                           "token (NEWSQA_SERVE__API_TOKEN) or an editor's login")
 
     guarded = APIRouter(dependencies=[Depends(require_token)])
 
@@ -126,7 +140,8 @@ def build_api(bot: Assistant, worker: IngestWorker, access: Access, ask_slots: i
 
     @guarded.post(
         "/articles", status_code=202, response_model=Accepted,
-        summary="Add or update articles (indexed by a background job)",
+        summary="Add or update articles (indexed by a background job; write token or editor)",
+        dependencies=[Depends(require_write)],
         openapi_extra={"requestBody": {"required": True, "content": {
             "application/json": {"schema": _schema(ArticlesBody)},
             "application/x-ndjson": {"schema": {"type": "string",
@@ -187,8 +202,14 @@ def build_api(bot: Assistant, worker: IngestWorker, access: Access, ask_slots: i
 
     open_routes = APIRouter()
 
-    @open_routes.get("/health", response_model=Health, summary="Is the server up; index size")
-    def health() -> Any:
+    @open_routes.get("/health", response_model=Health, summary="Is the server up; index size",
+                     description='Without a credential (when the server requires one) only '
+                     '{"status": "ok"}: the server is up. With a read or write credential, '
+                     'or with auth off, the details.')
+    def health(request: Request) -> Any:
+        # Feeds, the store's path and job ids are for those who may read, not for anyone.
+        if access.on and not access.api_ok(request.headers.get("authorization")):
+            return JSONResponse({"status": "ok"})
         return _health(bot, worker, poller)
 
     api.include_router(guarded)

@@ -99,11 +99,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("serve", help="open the browser chat (Gradio)")
     p.add_argument("--host", help="interface to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, help="port (default 7860)")
-    p.add_argument("--auth", metavar="USER:PASSWORD", help="require this login")
+    p.add_argument("--auth", metavar="USER:PASSWORD",
+                   help="require a login; this one is an editor (may upload and remove)")
+    p.add_argument("--users-file", type=Path, metavar="PATH",
+                   help="chat logins with roles (reader, editor), written by `newsqa users "
+                        "add` (or NEWSQA_SERVE__USERS_FILE)")
     p.add_argument("--api-token", metavar="TOKEN",
-                   help="require `Authorization: Bearer TOKEN` on the JSON API (/api) and "
-                        "accept TOKEN as the chat login's password (or set "
-                        "NEWSQA_SERVE__API_TOKEN, which keeps it out of `ps`)")
+                   help="the JSON API's write token: `Authorization: Bearer TOKEN` may push, "
+                        "ask and read (or set NEWSQA_SERVE__API_TOKEN, which keeps it out "
+                        "of `ps`)")
+    p.add_argument("--read-token", metavar="TOKEN",
+                   help="a read-only API token: may ask and read, not push (or "
+                        "NEWSQA_SERVE__READ_TOKEN)")
     p.add_argument("--llm", action="store_true",
                    help="answer with the configured LLM by default (NEWSQA_ANSWER__LLM__URL)")
     p.add_argument("--follow", action="append", default=[], metavar="FEED",
@@ -111,6 +118,16 @@ def build_parser() -> argparse.ArgumentParser:
                         "NEWSQA_FOLLOW__FEEDS)")
     p.add_argument("--every", metavar="INTERVAL",
                    help="time between polls of --follow feeds: 30s, 15m, 2h")
+
+    p = sub.add_parser("users", help="add or remove a chat login (reader or editor) in the "
+                       "users file that `newsqa serve` reads")
+    p.add_argument("action", choices=["add", "remove"])
+    p.add_argument("name", metavar="NAME", help="the login's user name")
+    p.add_argument("--role", choices=["reader", "editor"],
+                   help="for add: reader (ask and read) or editor (also upload and remove)")
+    p.add_argument("--file", type=Path, metavar="PATH",
+                   help="the users file (default: NEWSQA_SERVE__USERS_FILE); the password is "
+                        "asked for, or read from stdin's first line")
 
     p = sub.add_parser("push", help="send article files to a running server (newsqa serve)")
     p.add_argument("paths", nargs="+", type=Path, metavar="FILE",

@@ -15,6 +15,8 @@
   served back.
 * Remove: an article id (shown on each source card) and *Remove article*: the one
   explicit way to take articles out from the chat.
+* Roles (`ui.auth`): with `may_edit`, uploads and removal are shown to editors only (on
+  page load), and their handlers refuse anyone else, raw Gradio calls included.
 * API: `/ask` (question, k, as_of, history) returns the JSON object of `newsqa ask --json`
   (the JSON API under `/api` is `ui.api`; `ui.server` serves both).
 
@@ -27,7 +29,7 @@ os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # before gradio is imported
 
 import logging  # noqa: E402
 import time  # noqa: E402
-from collections.abc import Iterator  # noqa: E402
+from collections.abc import Callable, Iterator  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
@@ -39,13 +41,13 @@ from assistant.errors import AssistantError  # noqa: E402
 from assistant.service import Assistant  # noqa: E402
 from index.article import Article  # noqa: E402
 from index.errors import IndexNotFound, NewsIndexError  # noqa: E402
-from index.lock import Holder  # noqa: E402
 from index.parse import SUPPORTED  # noqa: E402
 from ui import render  # noqa: E402
-from ui.forms import parse_as_of, parse_history, parse_k  # noqa: E402
+from ui.forms import parse_as_of, parse_history, parse_k, too_long  # noqa: E402
+from ui.guard import not_an_editor, user_of  # noqa: E402
 from ui.jobs import Job  # noqa: E402
 from ui.stream import chat_turns, stream_llm_answer  # noqa: E402
-from ui.upload import accept_upload  # noqa: E402
+from ui.upload import accept_upload, job_markdown  # noqa: E402
 from ui.worker import IngestWorker  # noqa: E402
 
 log = logging.getLogger(__name__)
@@ -99,32 +101,6 @@ def _source_names(bot: Assistant) -> list[str]:
         return []
 
 
-def too_long(question: str, limit: int) -> str:
-    """The message for a question over NEWSQA_SERVE__MAX_QUESTION_CHARS."""
-    return (f"The question is {len(question):,} characters, over the limit of {limit:,} "
-            "(NEWSQA_SERVE__MAX_QUESTION_CHARS); shorten it and ask again.")
-
-
-def job_markdown(job: Job, holder: Holder | None = None) -> str:
-    """One upload's job as a chat status line: queued (and for which writer it waits),
-    indexing (with counts), or what it did."""
-    shown = render.md_escape(job.name)
-    if job.state == "queued":
-        waiting = f" Waiting: {render.md_escape(holder.describe())}." if holder else ""
-        return f"⏳ **{shown}**: queued for indexing…{waiting}"
-    if job.state == "running":
-        counts = (f" {job.articles_done}/{job.articles_total} article(s), "
-                  f"{job.chunks_embedded} chunk(s) embedded" if job.articles_total else "")
-        return f"⏳ **{shown}**: indexing…{counts}"
-    problems = "; ".join(e.split(": ", 1)[-1] for e in job.errors)
-    if job.state == "failed":
-        return f"✗ **{shown}**: {render.md_escape(problems or 'indexing failed')}"
-    return (f"{'✓' if job.articles_total else '✗'} **{shown}**: {job.articles_total} "
-            f"article(s) read, {job.added} added, {job.updated} updated, {job.unchanged} "
-            f"unchanged; {job.chunks_embedded} chunk(s) embedded"
-            + (f". Problems: {render.md_escape(problems)}" if problems else "."))
-
-
 @dataclass
 class Resets:
     """How many new chats this browser session has started, kept on the server. An ask
@@ -135,11 +111,12 @@ class Resets:
     count: int = 0
 
 
-def build_app(bot: Assistant, llm: bool = False,
-              worker: IngestWorker | None = None) -> gr.Blocks:
+def build_app(bot: Assistant, llm: bool = False, worker: IngestWorker | None = None,
+              may_edit: Callable[[str | None], bool] | None = None) -> gr.Blocks:
     """The chat page: chat and sources side by side, options and uploads below. With an
     LLM configured, an "Answer with" choice appears (`llm`: LLM is the default). Uploads
-    are indexed by `worker` (one is started if not given)."""
+    are indexed by `worker` (one is started if not given). `may_edit(user)`: whether the
+    logged-in `user` may upload and remove (None: everyone may, as with no login)."""
     if worker is None:
         worker = IngestWorker(bot)
         worker.start()
@@ -221,10 +198,23 @@ def build_app(bot: Assistant, llm: bool = False,
         resets.count += 1
         return [], render.EMPTY_SOURCES, [], "", resets.count
 
-    def upload(files: list[str] | str | None) -> Iterator[tuple[Any, ...]]:
+    def refused(request: gr.Request | None, what: str) -> str | None:
+        """Why this user may not `what` (None: an editor, or no logins at all)."""
+        if may_edit is None or may_edit(user_of(request)):
+            return None
+        log.warning("refused to %s: %s is not an editor", what, user_of(request))
+        return not_an_editor(user_of(request), what)
+
+    def upload(files: list[str] | str | None,
+               request: gr.Request | None = None) -> Iterator[tuple[Any, ...]]:
         paths = [files] if isinstance(files, str) else list(files or [])
         if not paths:
             yield gr.skip(), gr.skip(), None
+            return
+        if (why := refused(request, "add articles")) is not None:
+            for f in paths:  # Gradio's cached copy: not indexed, not kept
+                Path(f).unlink(missing_ok=True)
+            yield why, gr.skip(), None
             return
         lines: list[str] = []
         jobs: list[Job] = []
@@ -251,7 +241,9 @@ def build_app(bot: Assistant, llm: bool = False,
             lines = [*lines, *(job_markdown(j) for j in jobs)]
         yield "\n\n".join(lines), _status(bot), None
 
-    def remove(article_id: str) -> tuple[Any, ...]:
+    def remove(article_id: str, request: gr.Request | None = None) -> tuple[Any, ...]:
+        if (why := refused(request, "remove articles")) is not None:
+            return why, gr.skip(), gr.skip()
         aid = (article_id or "").strip()
         if not aid:
             return ("Type the id of the article to remove (each card under *Sources* shows "
@@ -310,7 +302,14 @@ def build_app(bot: Assistant, llm: bool = False,
                 log.exception("/ask failed")
             return {"error": render.error_markdown(exc).replace("*", "").replace("`", "")}
 
+    def on_load(request: gr.Request | None = None) -> tuple[Any, ...]:
+        # Hidden from readers; the handlers refuse them anyway.
+        shown = gr.update(visible=may_edit is None or may_edit(user_of(request)))
+        return _status(bot), gr.update(choices=_source_names(bot)), shown, shown
+
     top_k = bot.settings.retrieval.top_k
+    # With roles, editing is hidden until the page load says this user is an editor.
+    editing = may_edit is None
     with gr.Blocks(title="newsqa: ask the news", delete_cache=(900, 3600)) as demo:
         questions = gr.State([])
         resets = gr.State(Resets())
@@ -341,13 +340,14 @@ def build_app(bot: Assistant, llm: bool = False,
                 sources = gr.HTML(render.EMPTY_SOURCES, label="Sources", show_label=True,
                                   elem_id="nq-sources", container=True, min_height=600,
                                   max_height=600)
-                with gr.Row(equal_height=True):
-                    remove_id = gr.Textbox(show_label=False, scale=5, container=False,
-                                           placeholder="Article id (from a card) to remove",
-                                           elem_id="nq-remove-id", max_lines=1)
-                    remove_btn = gr.Button("Remove article", variant="stop", scale=0,
-                                           min_width=150, elem_id="nq-remove")
-                remove_status = gr.Markdown(elem_id="nq-remove-status")
+                with gr.Column(visible=editing, elem_id="nq-remove-box") as remove_box:
+                    with gr.Row(equal_height=True):
+                        remove_id = gr.Textbox(show_label=False, scale=5, container=False,
+                                               placeholder="Article id (from a card) to remove",
+                                               elem_id="nq-remove-id", max_lines=1)
+                        remove_btn = gr.Button("Remove article", variant="stop", scale=0,
+                                               min_width=150, elem_id="nq-remove")
+                    remove_status = gr.Markdown(elem_id="nq-remove-status")
         with gr.Row(equal_height=False):
             with gr.Column(scale=3):
                 with gr.Row():
@@ -370,7 +370,7 @@ def build_app(bot: Assistant, llm: bool = False,
                                          label="Sources (any)", elem_id="nq-source",
                                          allow_custom_value=False)
                 status = gr.Markdown(_status(bot), elem_id="nq-status")
-            with gr.Column(scale=2):
+            with gr.Column(scale=2, visible=editing, elem_id="nq-upload-box") as upload_box:
                 files = gr.File(
                     label=f"Add articles (.txt .md .html .json .jsonl, or .gz; "
                           f"≤ {max_mb:g} MB each)",
@@ -401,8 +401,8 @@ def build_app(bot: Assistant, llm: bool = False,
         for trigger in (remove_btn.click, remove_id.submit):
             trigger(remove, remove_id, [remove_status, status, remove_id],
                     api_visibility="private", concurrency_id="remove")
-        demo.load(lambda: (_status(bot), gr.update(choices=_source_names(bot))), None,
-                  [status, source], api_visibility="private", show_progress="hidden")
+        demo.load(on_load, None, [status, source, remove_box, upload_box],
+                  api_visibility="private", show_progress="hidden")
         gr.api(ask_api, api_name="ask", concurrency_id="bot")
     return demo
 

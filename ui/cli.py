@@ -275,7 +275,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     feeds = feed_list(args.follow, bot.settings.follow.feeds)
     serve(bot, host=args.host, port=args.port, auth=args.auth, llm=args.llm,
           api_token=args.api_token, feeds=feeds,
-          every_s=_every(args.every, bot.settings.follow.every_minutes))
+          every_s=_every(args.every, bot.settings.follow.every_minutes),
+          read_token=args.read_token, users_file=args.users_file)
     return EXIT_OK
 
 
@@ -287,6 +288,12 @@ def cmd_push(args: argparse.Namespace) -> int:
     token = args.token if args.token is not None else os.environ.get("NEWSQA_SERVE__API_TOKEN")
     return push(args.paths, args.url, token=token, batch=args.batch,
                 progress=not args.quiet)
+
+
+def cmd_users(args: argparse.Namespace) -> int:
+    from ui.users import cmd_users as run
+
+    return run(args)
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
@@ -307,7 +314,7 @@ class _UsageError(Exception):
 COMMANDS = {
     "ingest": cmd_ingest, "ask": cmd_ask, "info": cmd_info, "serve": cmd_serve, "eval": cmd_eval,
     "remove": cmd_remove, "check": cmd_check, "push": cmd_push, "follow": cmd_follow,
-    "show": cmd_show,
+    "show": cmd_show, "users": cmd_users,
 }
 
 

@@ -56,3 +56,9 @@ def parse_k(value: Any) -> int | None:
     if not 1 <= k <= 100:
         raise ValueError("k (passages to use) must be between 1 and 100")
     return k
+
+
+def too_long(question: str, limit: int) -> str:
+    """The message for a question over NEWSQA_SERVE__MAX_QUESTION_CHARS."""
+    return (f"The question is {len(question):,} characters, over the limit of {limit:,} "
+            "(NEWSQA_SERVE__MAX_QUESTION_CHARS); shorten it and ask again.")

@@ -1,5 +1,6 @@
 """`newsqa serve`: the chat (`ui.chat`) and the JSON API (`ui.api`) on one Gradio server,
-with the ingest worker (`ui.worker`) and auth (`ui.auth`).
+with the ingest worker (`ui.worker`) and auth (`ui.auth`: roles, logins and tokens;
+`ui.guard`: Gradio's upload route refused to readers).
 
 Asks from the chat, its `/ask` endpoint and `/api/ask` run in parallel, at most
 `NEWSQA_SERVE__ASK_THREADS` at a time (`ask_slots`); writes go through the one worker.
@@ -13,6 +14,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import gradio as gr
 from starlette.requests import Request
@@ -22,6 +24,7 @@ from assistant.service import Assistant
 from index.errors import IndexNotFound, NewsIndexError
 from ui.auth import Access, make_access
 from ui.chat import build_app
+from ui.guard import EditorsUpload, session_user
 from ui.jobs import Job
 from ui.style import CSS
 from ui.upload import MB
@@ -31,13 +34,16 @@ from ui.worker import IngestWorker
 def launch(bot: Assistant, host: str | None = None, port: int | None = None,
            auth: str | None = None, *, block: bool = True, quiet: bool = False,
            llm: bool = False, api_token: str | None = None, feeds: Sequence[str] = (),
-           every_s: float = 900.0) -> gr.Blocks:
+           every_s: float = 900.0, read_token: str | None = None,
+           users_file: Path | None = None, access: Access | None = None) -> gr.Blocks:
     """Build the app with its JSON API at `/api` (`ui.api`), the article pages at
     `/article/{id}` and the ingest worker, and start serving (blocking until Ctrl-C
     unless `block=False`). With `feeds`, a poller (`ui.follow`) polls them every
     `every_s` seconds, indexing through the worker. Unless `quiet`, print only the URL,
     the index size and whether auth is on. The worker is `demo.worker`, the poller
-    `demo.poller` (None without feeds)."""
+    `demo.poller` (None without feeds). `access` (default: from the auth arguments and
+    settings, `server_access`) says who may do what."""
+    from starlette.middleware import Middleware
     from starlette.routing import Mount, Route
 
     from ui.api import build_api
@@ -46,9 +52,8 @@ def launch(bot: Assistant, host: str | None = None, port: int | None = None,
     cfg = bot.settings.serve
     host = host or cfg.host
     port = port or cfg.port
-    token = api_token if api_token is not None else (
-        cfg.api_token.get_secret_value() if cfg.api_token else None)
-    access = make_access(auth if auth is not None else cfg.auth, token)
+    if access is None:
+        access = server_access(bot, auth, api_token, read_token, users_file)
     if host not in ("127.0.0.1", "localhost", "::1") and not access.on:
         print(f"newsqa: warning: serving on {host} without a login; anyone who can reach "
               "this port can use the chat and the API. Add --auth USER:PASSWORD and/or "
@@ -58,7 +63,8 @@ def launch(bot: Assistant, host: str | None = None, port: int | None = None,
     worker = IngestWorker(bot)
     resumed = worker.start()
     poller = FeedPoller(bot, worker, feeds, every_s) if feeds else None
-    demo = build_app(bot, llm=llm, worker=worker)
+    demo = build_app(bot, llm=llm, worker=worker,
+                     may_edit=access.may_edit if access.on else None)
     slots = ask_slots(bot)
     api = build_api(bot, worker, access, slots, poller)
     # Serve nothing from the data home except Gradio's own upload cache (emptied by us).
@@ -67,8 +73,10 @@ def launch(bot: Assistant, host: str | None = None, port: int | None = None,
     blocked += [str((home / name).resolve()) for name in ("uploads", "jobs")]
     demo.queue(default_concurrency_limit=slots)  # the chat's asks and its /ask endpoint
     demo.launch(
-        server_name=host, server_port=port, share=False, auth=access.gradio_auth(),
-        auth_message="Log in to the newsqa chat." if access.on else None,
+        # Gradio awaits an async auth function (its /login route); its hint says sync only.
+        server_name=host, server_port=port, share=False,
+        auth=access.gradio_auth(),  # type: ignore[arg-type]
+        auth_message=_login_message(access),
         prevent_thread_lock=True, quiet=True, show_error=False,
         max_file_size=int(cfg.max_upload_mb * MB), blocked_paths=blocked,
         footer_links=["api", "settings"], ssr_mode=False, mcp_server=False, pwa=False,
@@ -76,7 +84,8 @@ def launch(bot: Assistant, host: str | None = None, port: int | None = None,
         # Listed first, so no Gradio route can shadow /api/*.
         app_kwargs={"routes": [Mount("/api", app=api),
                                Route("/article/{article_id:path}",
-                                     article_endpoint(bot, access))]},
+                                     article_endpoint(bot, access))],
+                    "middleware": [Middleware(EditorsUpload, access=access)]},
     )
     demo.worker = worker  # type: ignore[attr-defined]
     demo.poller = poller  # type: ignore[attr-defined]
@@ -97,6 +106,30 @@ def launch(bot: Assistant, host: str | None = None, port: int | None = None,
             demo.close(verbose=False)
             worker.stop(timeout=5)  # a job cut short is resumed at the next start
     return demo
+
+
+def server_access(bot: Assistant, auth: str | None = None, api_token: str | None = None,
+                  read_token: str | None = None, users_file: Path | None = None) -> Access:
+    """Who may do what: each argument given wins over its NEWSQA_SERVE__* setting.
+    SettingsError for a malformed login or users file (before anything starts)."""
+    cfg = bot.settings.serve
+
+    def secret(given: str | None, setting: Any) -> str | None:
+        return given if given is not None else (
+            setting.get_secret_value() if setting else None)
+
+    return make_access(auth if auth is not None else cfg.auth,
+                       secret(api_token, cfg.api_token), secret(read_token, cfg.read_token),
+                       users_file if users_file is not None else cfg.users_file)
+
+
+def _login_message(access: Access) -> str | None:
+    if not access.on:
+        return None
+    if not access.chat_logins:
+        return ("This server has no chat logins (API tokens are not passwords): use its "
+                "JSON API, or ask its operator for a login.")
+    return "Log in to the newsqa chat."
 
 
 def ask_slots(bot: Assistant) -> int:
@@ -133,12 +166,13 @@ def _warm_up(bot: Assistant) -> None:
 
 def serve(bot: Assistant, host: str | None = None, port: int | None = None,
           auth: str | None = None, llm: bool = False, api_token: str | None = None,
-          feeds: Sequence[str] = (), every_s: float = 900.0) -> None:
+          feeds: Sequence[str] = (), every_s: float = 900.0, read_token: str | None = None,
+          users_file: Path | None = None) -> None:
     """Run the chat and its API until interrupted (`newsqa serve`; `llm`: answer with the
     LLM by default; `feeds`: follow these every `every_s` seconds)."""
+    access = server_access(bot, auth, api_token, read_token, users_file)  # fail before warm-up
     _warm_up(bot)
-    launch(bot, host, port, auth, block=True, llm=llm, api_token=api_token, feeds=feeds,
-           every_s=every_s)
+    launch(bot, host, port, block=True, llm=llm, feeds=feeds, every_s=every_s, access=access)
 
 
 def article_endpoint(bot: Assistant, access: Access) -> Callable[[Request], Response]:
@@ -150,7 +184,7 @@ def article_endpoint(bot: Assistant, access: Access) -> Callable[[Request], Resp
     from ui.article import SpanError, article_page, parse_span
 
     def endpoint(request: Request) -> Response:
-        if access.on and not (_logged_in(request) or
+        if access.on and not (session_user(request.app, request.cookies) is not None or
                               access.api_ok(request.headers.get("authorization"))):
             return PlainTextResponse("Log in to the chat first, then open the link again.",
                                      status_code=401)
@@ -177,15 +211,3 @@ def article_endpoint(bot: Assistant, access: Access) -> Callable[[Request], Resp
 
     return endpoint
 
-
-def _logged_in(request: Request) -> bool:
-    """Whether the request carries the cookie of a Gradio chat login (Gradio keeps its
-    sessions in `app.tokens`, keyed by the `access-token-<id>` cookie)."""
-    app = request.app
-    cookie_id = getattr(app, "cookie_id", None)
-    tokens = getattr(app, "tokens", None)
-    if cookie_id is None or tokens is None:
-        return False
-    token = request.cookies.get(f"access-token-{cookie_id}") or request.cookies.get(
-        f"access-token-unsecure-{cookie_id}")
-    return token is not None and token in tokens

@@ -13,8 +13,10 @@ import unicodedata
 import zlib
 from pathlib import Path
 
+from index.lock import Holder
 from index.parse import SUPPORTED, file_type, is_supported
 from ui import render
+from ui.jobs import Job
 
 MB = 1024 * 1024
 
@@ -97,3 +99,23 @@ def accept_upload(src: Path, uploads: Path, max_mb: float,
                 f"✗ **{render.md_escape(name)}** could not be saved: {exc.strerror or exc}.")
     finally:
         src.unlink(missing_ok=True)
+
+
+def job_markdown(job: Job, holder: Holder | None = None) -> str:
+    """One upload's job as a chat status line: queued (and for which writer it waits),
+    indexing (with counts), or what it did."""
+    shown = render.md_escape(job.name)
+    if job.state == "queued":
+        waiting = f" Waiting: {render.md_escape(holder.describe())}." if holder else ""
+        return f"⏳ **{shown}**: queued for indexing…{waiting}"
+    if job.state == "running":
+        counts = (f" {job.articles_done}/{job.articles_total} article(s), "
+                  f"{job.chunks_embedded} chunk(s) embedded" if job.articles_total else "")
+        return f"⏳ **{shown}**: indexing…{counts}"
+    problems = "; ".join(e.split(": ", 1)[-1] for e in job.errors)
+    if job.state == "failed":
+        return f"✗ **{shown}**: {render.md_escape(problems or 'indexing failed')}"
+    return (f"{'✓' if job.articles_total else '✗'} **{shown}**: {job.articles_total} "
+            f"article(s) read, {job.added} added, {job.updated} updated, {job.unchanged} "
+            f"unchanged; {job.chunks_embedded} chunk(s) embedded"
+            + (f". Problems: {render.md_escape(problems)}" if problems else "."))
