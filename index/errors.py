@@ -46,6 +46,11 @@ class ArticleTooLarge(ParseError):
     """An article (or a file of one article) is over the configured size limit."""
 
 
+class PageTooComplex(ParseError):
+    """An HTML page has more elements than the configured limit (it is skipped before its
+    text is extracted)."""
+
+
 class NothingReadable(ParseError):
     """A folder given to ingest holds no file of a supported type."""
 

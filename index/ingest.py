@@ -21,7 +21,7 @@ from index.article import Article
 from index.chunk import Chunk, Chunker
 from index.errors import DiskFull, ParseError
 from index.keyword import KeywordIndex
-from index.parse import collect_files, parse_file
+from index.parse import MAX_HTML_ELEMENTS, collect_files, parse_file
 from index.record import date_key
 from index.space import full_message, is_disk_full, mark_incomplete, require_free
 from index.store import Store
@@ -123,6 +123,7 @@ class Ingestor:
         on_progress: ProgressCallback | None = None,
         home: Path | None = None,
         min_free_bytes: int = 0,
+        max_html_elements: int | None = MAX_HTML_ELEMENTS,
     ) -> None:
         self.store = store
         self.embedder = embedder
@@ -132,6 +133,7 @@ class Ingestor:
         self.progress = progress
         self.keyword = keyword
         self.max_article_bytes = max_article_bytes
+        self.max_html_elements = max_html_elements
         self.on_progress = on_progress
         # Where free space is checked before each batch (None: a Chroma server's disk).
         self.home = home
@@ -171,7 +173,8 @@ class Ingestor:
             path = str(f.resolve())
             in_file: set[str] = set()
             clean = True
-            for item in _guarded(parse_file(f, self.max_article_bytes), path):
+            parsed = parse_file(f, self.max_article_bytes, self.max_html_elements)
+            for item in _guarded(parsed, path):
                 if isinstance(item, ParseError):
                     report.failures.append(item)
                     clean = False

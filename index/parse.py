@@ -15,6 +15,7 @@ import zlib
 from collections.abc import Iterable, Iterator
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from index.article import Article, content_hash
 from index.encoding import BOMS, decode
@@ -22,6 +23,7 @@ from index.errors import (
     ArticleTooLarge,
     LinkOutside,
     NothingReadable,
+    PageTooComplex,
     ParseError,
     UnsupportedFileType,
 )
@@ -130,6 +132,13 @@ def _inside(target: Path, roots: list[Path]) -> bool:
 
 MB = 1024 * 1024
 SIZE_SETTING = "NEWSQA_INGEST__MAX_ARTICLE_MB"
+ELEMENTS_SETTING = "NEWSQA_INGEST__MAX_HTML_ELEMENTS"
+MAX_HTML_ELEMENTS = 50_000  # the setting's default (IngestSettings.max_html_elements)
+# Above this many elements trafilatura extracts without its fallback comparison (readability
+# and jusText, `fast=True`), whose XPath `.//p//text()` grows with the square of the
+# paragraphs (libxml2 merges node sets pairwise: 80k paragraphs 2.7 s, 160k 11.3 s for that
+# one query); the main extraction still runs. Pages of news articles have far fewer.
+FAST_ELEMENTS = 20_000
 
 
 # A JSON Lines line may hold escapes (\uXXXX is 6 bytes for one character) and other
@@ -141,12 +150,15 @@ LINE_FACTOR, LINE_SLACK = 6, MB
 JSON_FILE_FACTOR = 64
 
 
-def parse_file(path: Path, max_article_bytes: int | None = None) -> Iterator[Article | ParseError]:
+def parse_file(path: Path, max_article_bytes: int | None = None,
+               max_html_elements: int | None = MAX_HTML_ELEMENTS
+               ) -> Iterator[Article | ParseError]:
     """Yield the articles in a file, and a ParseError for each part that cannot be read.
     With `max_article_bytes`, a text or HTML file (one article) over it is refused before
     it is read, and so is each JSON record whose text is over it; JSON Lines are read a
     line at a time (`index.stream`), so memory stays bounded however large the file or
-    its lines are."""
+    its lines are. An HTML page of more than `max_html_elements` elements is refused
+    before extraction (`parse_html`)."""
     kind = file_type(path)
     if kind in (".jsonl", ".ndjson"):
         yield from _parse_jsonl(path, max_article_bytes)
@@ -176,7 +188,8 @@ def parse_file(path: Path, max_article_bytes: int | None = None) -> Iterator[Art
     if kind in JSON_TYPES:
         yield from _parse_json(text, path, max_article_bytes)
     elif kind in HTML_TYPES:
-        yield _guard(lambda: parse_html(text, path=str(path)), path)
+        yield _guard(lambda: parse_html(text, path=str(path),
+                                        max_elements=max_html_elements), path)
     elif kind in TEXT_TYPES:
         yield _guard(lambda: parse_text(text, path=str(path), markdown=kind != ".txt"), path)
     else:
@@ -255,16 +268,37 @@ def parse_text(raw: str, path: str | None = None, markdown: bool = False) -> Art
     )
 
 
-def parse_html(raw: str, path: str | None = None) -> Article:
-    """HTML page: main text and metadata extracted with trafilatura."""
+def parse_html(raw: str, path: str | None = None,
+               max_elements: int | None = MAX_HTML_ELEMENTS) -> Article:
+    """HTML page: main text and metadata extracted with trafilatura, in time and memory
+    that grow linearly with the page:
+    * a page of more than `max_elements` elements is refused (PageTooComplex) after a
+      count made as it streams, without building a tree (`too_many_elements`);
+    * text a browser does not show (the `hidden` attribute, an inline `display: none`)
+      is removed before extraction (`drop_hidden`), so it is never indexed;
+    * a page of more than FAST_ELEMENTS elements is extracted without trafilatura's
+      fallback comparison, the part that grows with the square of its paragraphs.
+    """
     import trafilatura
+    from trafilatura.utils import load_html
 
+    where = path or "<html>"
+    if max_elements is not None and too_many_elements(raw, max_elements):
+        raise PageTooComplex(
+            where, f"HTML page too complex to extract: over {max_elements:,} elements (the "
+            f"limit of {ELEMENTS_SETTING}); skipped. Extraction slows down faster than such "
+            "a page grows; save the article as text, or raise the setting")
+    tree = load_html(raw)
+    if tree is None:
+        raise ParseError(where, "no article text found in the HTML")
+    elements = drop_hidden(tree)
     doc = trafilatura.bare_extraction(
-        raw, include_comments=False, include_tables=False, with_metadata=True
+        tree, include_comments=False, include_tables=False, with_metadata=True,
+        fast=elements > FAST_ELEMENTS,
     )
     text = (getattr(doc, "text", None) or "").strip() if doc is not None else ""
     if not text:
-        raise ParseError(path or "<html>", "no article text found in the HTML")
+        raise ParseError(where, "no article text found in the HTML")
     title = (getattr(doc, "title", None) or "").strip() or _first_sentence(text)
     return Article(
         id=content_hash(text),
@@ -275,6 +309,91 @@ def parse_html(raw: str, path: str | None = None) -> Article:
         source=getattr(doc, "sitename", None) or None,
         path=path,
     )
+
+
+class _TooMany(Exception):
+    """Raised inside lxml's parser to stop a count at its limit."""
+
+
+class _ElementCounter:
+    """An lxml parser target that counts start tags and keeps nothing."""
+
+    def __init__(self, limit: int) -> None:
+        self.count = 0
+        self.limit = limit
+
+    def start(self, tag: str, attrib: object) -> None:
+        self.count += 1
+        if self.count > self.limit:
+            raise _TooMany
+
+    def end(self, tag: str) -> None:
+        pass
+
+    def data(self, data: str) -> None:
+        pass
+
+    def comment(self, text: str) -> None:
+        pass
+
+    def close(self) -> int:
+        return self.count
+
+
+_COUNT_CHUNK = 1 << 16
+_IMPLIED = 8  # elements the parser adds that no tag names (html, head, body, ...)
+
+
+def too_many_elements(raw: str, limit: int) -> bool:
+    """Whether the HTML page has more than `limit` elements, as lxml's HTML parser finds
+    them: counted in one pass with no tree built (a parser target) and stopped at the
+    limit, so a page of millions of tags costs a fraction of a second and no memory. A
+    page with fewer `<` than the limit cannot reach it and is not parsed at all."""
+    if raw.count("<") + _IMPLIED <= limit:
+        return False
+    from lxml import etree
+
+    counter = _ElementCounter(limit)
+    parser = etree.HTMLParser(target=counter, recover=True)
+    try:
+        for at in range(0, len(raw), _COUNT_CHUNK):
+            parser.feed(raw[at:at + _COUNT_CHUNK])
+        parser.close()
+    except _TooMany:
+        return True
+    except etree.LxmlError:  # unparseable: the extraction says so
+        pass
+    return counter.count > limit
+
+
+_DISPLAY_NONE = re.compile(r"(?:^|;)\s*display\s*:\s*none\s*(?:!\s*important\s*)?(?:;|$)",
+                           re.IGNORECASE)
+
+
+def hidden(element: object) -> bool:
+    """Whether a browser hides the element: the `hidden` attribute (except
+    `hidden="until-found"`, text a reader can reveal by finding it) or an inline style
+    with `display: none`."""
+    get = getattr(element, "get", None)
+    if get is None:
+        return False
+    flag = get("hidden")
+    if flag is not None and flag.strip().lower() != "until-found":
+        return True
+    style = get("style")
+    return bool(style) and _DISPLAY_NONE.search(style) is not None
+
+
+def drop_hidden(tree: Any) -> int:
+    """Remove the elements a browser does not show (`hidden`), with all they hold; the
+    text after each (its tail) stays. Returns the elements left."""
+    from lxml import etree
+
+    gone = [e for e in tree.iter(etree.Element) if hidden(e)]
+    for element in gone:
+        if element.getparent() is not None:
+            element.drop_tree()
+    return sum(1 for _ in tree.iter(etree.Element))
 
 
 def parse_record(rec: object, where: str) -> Article:

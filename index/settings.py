@@ -77,6 +77,15 @@ class IngestSettings(BaseModel):
         "record's text). Larger ones are skipped with a message before any parsing, "
         "splitting or embedding, so one huge file cannot exhaust memory or time.",
     )
+    max_html_elements: int = Field(
+        50_000, ge=1_000, le=10_000_000,
+        description="Most elements (tags) an HTML page may have; a page with more is "
+        "skipped with a message naming it, counted as it streams through the parser (no "
+        "tree built; 1M elements: 0.2 s) before any extraction. The extractor (trafilatura) "
+        "grows faster than the page: 40k paragraphs took 3.5 s and 160k 38 s, 1M tiny ones "
+        "46 s at 1.4 GB; up to 50,000 a page takes at most ~3 s (docs/benchmarks.md, "
+        "2026-12-07). News articles have a few thousand.",
+    )
     min_free_mb: float = Field(
         0.0, ge=0,
         description="Free disk space (MB) the data home must have before each batch is "
