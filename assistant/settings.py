@@ -265,12 +265,40 @@ def load_settings(**overrides: object) -> Settings:
         raise SettingsError("invalid setting: " + "; ".join(problems)) from exc
     except pydantic_settings.SettingsError as exc:  # e.g. NEWSQA_RETRIEVAL='{bad json'
         field = str(exc).split('"')[1] if '"' in str(exc) else ""
-        name = f"NEWSQA_{field.upper()}" if field else "a NEWSQA_* variable"
+        prefix = f"NEWSQA_{field.upper()}" if field else "NEWSQA_"
+        bad = _bad_json(os.environ, prefix)
+        if bad is not None and bad[0] != prefix:  # a list field inside a section
+            name, why = bad
+            raise SettingsError(
+                f"invalid setting: {name} must be a JSON list ({why}), e.g. "
+                f"{name}='[\"first\", \"second\"]'") from exc
+        name = prefix if field else "a NEWSQA_* variable"
         raise SettingsError(
             f"invalid setting: {name} is not valid JSON ({exc.__cause__ or exc}); set one "
             f"field at a time instead, e.g. NEWSQA_RETRIEVAL__TOP_K=5") from exc
     check_home(settings.home)
     return settings
+
+
+def _bad_json(environ: Mapping[str, str], prefix: str) -> tuple[str, str] | None:
+    """(variable, why) of the first set variable under `prefix` that must be JSON (a
+    section, or a list or dict field) and is not: pydantic-settings names only the
+    top-level section it was reading."""
+    import json
+    import typing
+
+    for var, field in _fields(Settings, "NEWSQA_"):
+        if not var.startswith(prefix) or var not in environ:
+            continue
+        kind = typing.get_origin(field.annotation) or field.annotation
+        if not (kind in (list, dict) or (isinstance(kind, type)
+                                         and issubclass(kind, BaseModel))):
+            continue
+        try:
+            json.loads(environ[var])
+        except ValueError as exc:
+            return var, str(exc)
+    return None
 
 
 def check_home(home: Path) -> None:
@@ -287,6 +315,17 @@ def check_home(home: Path) -> None:
     if not os.access(probe, os.W_OK | os.X_OK):
         raise SettingsError(f"{where}, but {probe} is not writable by this user; point it "
                             "at a folder you can write")
+    # os.access says yes to root everywhere, even where nothing can be written (/proc, a
+    # read-only mount): only a real write tells.
+    import tempfile
+
+    try:
+        with tempfile.TemporaryFile(dir=probe):
+            pass
+    except OSError as exc:
+        raise SettingsError(f"{where}, but nothing can be written in {probe} "
+                            f"({exc.strerror or exc}); point it at a folder you can write") \
+            from None
 
 
 def setting_names() -> list[str]:

@@ -110,7 +110,7 @@ class IndexWriting:
         from index.web import read_urls
 
         fetched = read_urls(urls, self.settings.home, self.settings.fetch,
-                            int(self.settings.ingest.max_article_mb * 1024 * 1024))
+                            self.settings.ingest)
         report = IngestReport()
         if fetched.path is not None:  # the network part holds no lock; indexing does
             report = self.ingest([fetched.path], drop_missing=False, progress=progress,

@@ -157,12 +157,14 @@ class FetchSettings(BaseModel):
     )
     total_timeout_s: float = Field(
         60.0, gt=0, le=3600,
-        description="Seconds one response may take in all, however slowly it trickles in.",
+        description="Seconds one response may take in all, from DNS to the last byte, however "
+        "slowly it trickles in (a watchdog closes the connection at the limit).",
     )
     max_response_mb: float = Field(
         10.0, gt=0, le=1024,
-        description="Largest response accepted, in MB; checked while it streams, so a huge "
-        "page is cut off rather than read whole.",
+        description="Largest response accepted, in MB of decoded bytes; checked while it "
+        "streams and decodes (gzip, deflate, br, zstd), so a huge page or a compression bomb "
+        "is cut off rather than read whole.",
     )
     max_redirects: int = Field(5, ge=0, le=20, description="Redirects followed per URL.")
     allow_private_addresses: bool = Field(
@@ -174,7 +176,9 @@ class FetchSettings(BaseModel):
     allowed_hosts: list[str] = Field(
         default_factory=list,
         description="Host names or IP addresses exempt from the private-address rule, e.g. "
-        "an intranet feed server, without opening the whole private network.",
+        "an intranet feed server, without opening the whole private network; `host:port` "
+        "(or `[v6]:port`) allows that port only. A JSON list: "
+        "NEWSQA_FETCH__ALLOWED_HOSTS='[\"news.intranet\", \"10.0.0.5:8080\"]'.",
     )
     user_agent: str = Field(
         "newsqa/0.1 (+https://github.com/newsqa)", description="User-Agent header sent."

@@ -121,8 +121,7 @@ class FeedPoller:
         from index.web import read_urls
 
         s = self.bot.settings
-        fetched = read_urls(self.status.feeds, s.home, s.fetch,
-                            int(s.ingest.max_article_mb * 1024 * 1024))
+        fetched = read_urls(self.status.feeds, s.home, s.fetch, s.ingest)
         problems = [str(f) for f in fetched.report.failures]
         job_id = None
         if fetched.path is not None:

@@ -29,8 +29,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from index.article import Article, content_hash
 from index.encoding import decode
 from index.errors import FetchError, ParseError
-from index.parse import parse_html
-from index.settings import FetchSettings
+from index.parse import MAX_HTML_ELEMENTS, parse_html
+from index.settings import FetchSettings, IngestSettings
 from index.web.feed import Feed, FeedItem, is_feed, parse_feed, title_text
 from index.web.feedstate import FeedState
 from index.web.fetch import Fetcher, Response, check_scheme
@@ -89,11 +89,13 @@ class WebReader:
     """Reads URLs into articles with one `Fetcher`, remembering feeds in `state`."""
 
     def __init__(self, fetcher: Fetcher, state: FeedState, settings: FetchSettings,
-                 max_article_bytes: int | None = None) -> None:
+                 max_article_bytes: int | None = None,
+                 max_html_elements: int | None = MAX_HTML_ELEMENTS) -> None:
         self.fetcher = fetcher
         self.state = state
         self.settings = settings
         self.max_article_bytes = max_article_bytes
+        self.max_html_elements = max_html_elements
 
     def read(self, urls: Iterable[str]) -> WebReport:
         """Every article at `urls`; feeds are polled (conditionally when known) and only
@@ -200,7 +202,8 @@ class WebReader:
                 self.max_article_bytes:
             raise FetchError(asked, "page too large for NEWSQA_INGEST__MAX_ARTICLE_MB")
         try:
-            page = parse_html(decode(response.body), path=asked)
+            page = parse_html(decode(response.body), path=asked,
+                              max_elements=self.max_html_elements)
         except UnicodeDecodeError as exc:
             raise FetchError(asked, f"cannot decode the page ({exc.reason})") from None
         except ParseError as exc:
@@ -250,12 +253,16 @@ def save_articles(articles: Sequence[Article], folder: Path) -> Path:
 
 
 def read_urls(urls: Sequence[str], home: Path, settings: FetchSettings,
-              max_article_bytes: int | None = None) -> Fetched:
-    """Fetch `urls` (pages and feeds) and save their articles under `<home>/fetched/`;
-    the index is not touched (network only, no writer lock)."""
+              limits: IngestSettings | None = None) -> Fetched:
+    """Fetch `urls` (pages and feeds) and save their articles under `<home>/fetched/`,
+    each page within the article limits of `limits` (article size, HTML elements); the
+    index is not touched (network only, no writer lock)."""
+    limits = limits or IngestSettings()
     state = FeedState(home)
     with Fetcher(settings) as fetcher:
-        report = WebReader(fetcher, state, settings, max_article_bytes).read(urls)
+        report = WebReader(fetcher, state, settings,
+                           max_article_bytes=int(limits.max_article_mb * 1024 * 1024),
+                           max_html_elements=limits.max_html_elements).read(urls)
         requests = fetcher.requests
     path = save_articles(report.articles, home / "fetched") if report.articles else None
     return Fetched(report=report, path=path, state=state, requests=requests)
