@@ -292,14 +292,18 @@ def parse_html(raw: str, path: str | None = None,
     if tree is None:
         raise ParseError(where, "no article text found in the HTML")
     elements = drop_hidden(tree)
+    h1 = tree.find(".//h1")
+    heading = " ".join(h1.itertext()) if h1 is not None else ""
     doc = trafilatura.bare_extraction(
         tree, include_comments=False, include_tables=False, with_metadata=True,
         fast=elements > FAST_ELEMENTS,
     )
     text = (getattr(doc, "text", None) or "").strip() if doc is not None else ""
+    title = (getattr(doc, "title", None) or "").strip()
+    text = _without_heading(text, (title, heading))
     if not text:
         raise ParseError(where, "no article text found in the HTML")
-    title = (getattr(doc, "title", None) or "").strip() or _first_sentence(text)
+    title = title or _first_sentence(text)
     return Article(
         id=content_hash(text),
         text=text,
@@ -309,6 +313,16 @@ def parse_html(raw: str, path: str | None = None,
         source=getattr(doc, "sitename", None) or None,
         path=path,
     )
+
+
+def _without_heading(text: str, headings: Iterable[str]) -> str:
+    """`text` without its first line when that line is the page's title or <h1>: the
+    heading is the article's title, not a sentence of it to quote."""
+    first, _, rest = text.partition("\n")
+    names = {" ".join(h.split()).casefold() for h in headings} - {""}
+    if rest.strip() and " ".join(first.split()).casefold() in names:
+        return rest.strip()
+    return text
 
 
 class _TooMany(Exception):

@@ -75,24 +75,37 @@ def _ask(page, question: str, expect_in_sources: str) -> float:  # type: ignore[
     return seconds
 
 
+def _clear_of_label(page, selector: str) -> None:  # type: ignore[no-untyped-def]
+    """The text of `selector` starts below the sources panel's floating "Sources" label."""
+    label_bottom, text_top = page.evaluate(
+        """s => { const l = document.querySelector('#nq-sources [data-testid=block-label]');
+        const r = document.createRange(); r.selectNodeContents(document.querySelector(s));
+        return [l.getBoundingClientRect().bottom, r.getBoundingClientRect().top]; }""",
+        selector)
+    assert label_bottom <= text_top, f"the Sources label covers {selector}"
+
+
 def test_chat_in_the_browser(server: tuple[str, Path], tmp_path: Path) -> None:
     from playwright.sync_api import sync_playwright
 
     url, home = server
     ARTIFACTS.mkdir(exist_ok=True)
     hosts: set[str] = set()
+    fonts: list[str] = []  # font files the page downloaded
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True,
                                     args=CHROMIUM_FLAGS)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.on("request", lambda r: hosts.add(urlparse(r.url).hostname or r.url))
+            page.on("request", lambda r: fonts.append(r.url) if "/fonts/" in r.url else None)
             page.goto(url, wait_until="load")
             page.locator("#nq-question textarea").wait_for(timeout=30_000)
             page.wait_for_function(
                 "document.querySelector('#nq-status')?.innerText.includes('chunks indexed')",
                 timeout=30_000)
             page.screenshot(path=str(ARTIFACTS / "0-start.png"), full_page=True)
+            _clear_of_label(page, "#nq-sources .nq-empty")
 
             # 1. the seed question: answer with [n] markers, quote shown in its passage
             _ask(page, Q1, "Badia desert")
@@ -106,6 +119,12 @@ def test_chat_in_the_browser(server: tuple[str, Path], tmp_path: Path) -> None:
             assert short.is_visible() and page.locator("#nq-sources .nq-legend").is_visible()
             bold = page.locator("#nq-chat strong").first.inner_text()
             assert bold == short.inner_text(), (bold, short.inner_text())
+            # bold text is in the system's fonts, every letter in one face (Gradio's
+            # semibold file held a few glyphs: "A" and "B" came out in another weight)
+            family = page.locator("#nq-chat strong").first.evaluate(
+                "e => getComputedStyle(e).fontFamily")
+            assert family.startswith("system-ui") and "Source Sans" not in family, family
+            _clear_of_label(page, "#nq-sources .nq-legend")
             page.screenshot(path=str(ARTIFACTS / "1-answer.png"), full_page=True)
 
             # 2. a follow-up uses the conversation; a warm answer comes back quickly
@@ -132,6 +151,9 @@ def test_chat_in_the_browser(server: tuple[str, Path], tmp_path: Path) -> None:
             height = view.viewport_size["height"] if view.viewport_size else 1000
             assert box is not None and 0 <= box["y"] < height, box  # scrolled into view
             view.screenshot(path=str(ARTIFACTS / "2b-article-at-quote.png"))
+            view.get_by_role("link", name="Back to the chat").click()  # a link, no script
+            view.locator("#nq-question textarea").wait_for(timeout=30_000)
+            assert urlparse(view.url).path == "/"
             view.close()
 
             # 2c. a date filter that excludes every article: the chat says nothing answers
@@ -141,6 +163,13 @@ def test_chat_in_the_browser(server: tuple[str, Path], tmp_path: Path) -> None:
             page.locator("#nq-question textarea").press("Enter")
             page.get_by_text("don't say anything that answers").last.wait_for(timeout=30_000)
             page.locator("#nq-since textarea, #nq-since input").first.fill("")
+
+            # 2d. nothing answers: the panel names the closest articles, no stray "."
+            _ask(page, "What is the recipe for pancakes with blueberries?", "Nothing quoted")
+            lines = [x.strip() for x in _sources_text(page).splitlines() if x.strip()]
+            assert "The closest passages came from:" in lines, lines
+            assert not any(x.strip(".…") == "" for x in lines), lines
+            page.screenshot(path=str(ARTIFACTS / "2d-nothing-quoted.png"), full_page=True)
 
             # 3. a bad date is explained in the chat, and the chat keeps working
             page.locator("#nq-as-of textarea, #nq-as-of input").first.fill("10/12/2024")
@@ -201,5 +230,6 @@ def test_chat_in_the_browser(server: tuple[str, Path], tmp_path: Path) -> None:
         finally:
             browser.close()
     assert hosts <= LOOPBACK, f"the page made requests off this machine: {hosts - LOOPBACK}"
+    assert not [f for f in fonts if "SemiBold" in f], f"a partial font was loaded: {fonts}"
     leftovers = [p for p in (home / "tmp").rglob("*") if p.is_file() and p.stat().st_size]
     assert not leftovers, f"uploaded files left in Gradio's cache: {leftovers}"

@@ -142,6 +142,22 @@ def test_short_answer_is_printed_first_on_its_own_line() -> None:
     assert not cli.format_answer(answer).startswith("Answer:")
 
 
+def test_a_quote_of_speech_is_printed_with_its_own_quotation_marks_only() -> None:
+    from assistant.answer import Answer, Citation
+
+    speech = '"There are still various cells," he said. "And they pose a threat."'
+    curly = "“We will rebuild the harbour,” the mayor said."
+    plain = "The ferry crossed at noon."
+    cites = tuple(Citation(n=i, article_id="a1", title="T", date=None, url=None, quote=q,
+                           start=0, end=len(q), chunk_id="a1:0")
+                  for i, q in enumerate((speech, curly, plain), 1))
+    shown = cli.format_answer(Answer(question="q", text="x [1] y [2] z [3]", abstained=False,
+                                     citations=cites))
+    assert f"    {speech}  [chars" in shown and '""' not in shown
+    assert f"    {curly}  [chars" in shown and "\"“" not in shown
+    assert f'    "{plain}"  [chars' in shown
+
+
 def test_output_cut_short_by_the_reader_is_no_error(tmp_path: Path) -> None:
     # `newsqa ask ... | head -1`: head exits after one line; newsqa must stop quietly,
     # not print a BrokenPipeError traceback.

@@ -174,6 +174,27 @@ def _page(body: str) -> str:
             f"<h1>Harbour reopens</h1>{body}</article></body></html>")
 
 
+def test_a_heading_equal_to_the_title_is_the_title_not_the_first_sentence(
+        tmp_path: Path) -> None:
+    # <title> and <h1> both "Harbour reopens": trafilatura puts the h1 first in the text,
+    # and it was then quoted as if the article said it.
+    page = tmp_path / "harbour.html"
+    page.write_text(_page(_STORY))
+    (art,) = articles(page)
+    assert art.title == "Harbour reopens"
+    assert art.text.startswith("The harbour of Vidin reopened on Tuesday")
+    assert "Harbour reopens" not in art.text
+    # A <title> with the site's name after the headline: the h1 alone is dropped.
+    page.write_text(_page(_STORY).replace("<title>Harbour reopens</title>",
+                                         "<title>Harbour reopens | River News</title>"))
+    (art,) = articles(page)
+    assert art.title and "Harbour reopens" not in art.text
+    # A first line that is not the heading stays.
+    page.write_text(_page("<p>Harbour reopens soon, officials hope.</p>" + _STORY))
+    (art,) = articles(page)
+    assert art.text.startswith("Harbour reopens soon, officials hope.")
+
+
 def test_text_a_browser_hides_is_not_indexed(tmp_path: Path) -> None:
     page = tmp_path / "hidden.html"
     page.write_text(_page(

@@ -16,6 +16,7 @@ import os
 import re
 import shlex
 import shutil
+import sys
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -173,6 +174,20 @@ def test_the_readme_is_a_users_page() -> None:
     assert "```" not in text, "one code-block style: indented by four spaces"
     assert {c.subcommand for c in README_COMMANDS} == _subcommands(), "every command shown"
     assert len(EXAMPLES) >= 5
+
+
+def test_the_first_screen_says_how_long_and_where_the_data_lives() -> None:
+    section = README.read_text(encoding="utf-8").split("\n## ")[1]
+    assert section.startswith("Two commands on a fresh machine")
+    said = " ".join(section.split())
+    for fact in ("about two minutes the first time", "in the foreground",
+                 "`~/.local/share/newsqa` on Linux", "`NEWSQA_HOME` moves it",
+                 "about eight minutes"):
+        assert fact in said, fact
+    if sys.platform == "linux" and not os.environ.get("XDG_DATA_HOME"):
+        from assistant.settings import default_home
+
+        assert default_home() == Path("~/.local/share/newsqa").expanduser()
 
 
 def _assert_flags(command: Command) -> None:

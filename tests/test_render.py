@@ -162,6 +162,37 @@ def test_abstained_sources_panel_names_closest_articles() -> None:
     assert render.sources_html(None) == render.EMPTY_SOURCES
 
 
+def _lines(html: str) -> list[str]:
+    """The panel's text as a reader sees it: one line per paragraph or list item."""
+    text = re.sub(r"</?(p|li|ul|div)\b[^>]*>", "\n", html)
+    return [line.strip() for line in re.sub(r"<[^>]+>", "", text).splitlines() if line.strip()]
+
+
+def test_abstained_panel_lists_closest_titles_without_a_stray_full_stop() -> None:
+    # A title ending in "." (or cut with "…") once got a "." of its own after it, which
+    # the panel's column layout showed alone on a line.
+    dotted = Article("c3", "The harbour reopened on Friday.", "Harbour reopens after the storm.")
+    passages = [_passage(dotted, "c3:0", 0, 20), _passage(OTHER, "b2:0", 0, 10)]
+    lines = _lines(render.sources_html(abstention("q", passages)))
+    assert lines == ["Nothing quoted for this question: no sentence was relevant enough.",
+                     "The closest passages came from:", "Harbour reopens after the storm.",
+                     "HTS"]
+    assert not any(line.strip(".…") == "" for line in lines)
+    assert _lines(render.sources_html(abstention("q", []))) == [
+        "Nothing quoted for this question: no sentence was relevant enough."]
+
+
+def test_the_article_page_links_back_to_the_chat_without_script() -> None:
+    from ui.article import article_page
+
+    page = article_page(ARTICLE, (0, 10))
+    back = re.findall(r'<a href="([^"]*)"[^>]*>([^<]*)</a>', page)
+    assert ("/", "← Back to the chat") in back
+    assert page.index("Back to the chat") < page.index("<h1>")  # above the article
+    assert "<script" not in page  # the article's own "<script>" is escaped
+    assert not re.search(r"\bon\w+=|javascript:", page)
+
+
 def test_safe_url_only_http() -> None:
     assert render.safe_url("https://x.org/a?b=1&c=2") == "https://x.org/a?b=1&amp;c=2"
     for bad in ("javascript:alert(1)", "data:text/html,hi", "ftp://x", "", None, "//x.org"):

@@ -67,7 +67,8 @@ def safe_link(url: str | None) -> str | None:
 
 def article_page(article: Article, span: tuple[int, int] | None, prefix: str = "") -> str:
     """A standalone HTML page of the article, the span (if any) in a <mark id="quote">
-    the browser scrolls to (the link ends in #quote; no script needed)."""
+    the browser scrolls to (the link ends in #quote; no script needed), under a plain
+    link back to the chat (`/`)."""
     e = html.escape
     text = article.text
     if span is None:
@@ -89,9 +90,11 @@ def article_page(article: Article, span: tuple[int, int] | None, prefix: str = "
         "body{font:17px/1.6 system-ui,sans-serif;max-width:46rem;margin:2rem auto;"
         "padding:0 1rem;color:#222}h1{font-size:1.5rem;line-height:1.3}"
         ".meta{color:#666;font-size:.9rem}.text{white-space:pre-wrap}"
+        ".back{font-size:.9rem}a{color:#1d4ed8}"
         "mark{background:#ffe26b;padding:.1em 0;scroll-margin-top:30vh}"
         "@media(prefers-color-scheme:dark){body{background:#111;color:#ddd}"
-        "mark{background:#7a6300;color:#fff}}</style></head><body>"
+        "mark{background:#7a6300;color:#fff}a{color:#93c5fd}}</style></head><body>"
+        '<p class=back><a href="/" id=back-to-chat>← Back to the chat</a></p>'
         f"<h1>{e(article.title)}</h1><p class=meta>{meta}</p><p class=meta>{origin}</p>"
         f'<div class=text data-article="{e(article.id, quote=True)}">{body}</div>'
         "</body></html>")

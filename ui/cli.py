@@ -59,6 +59,16 @@ def _questions(words: list[str]) -> list[str]:
     return [" ".join(words)]
 
 
+QUOTE_MARKS = "\"'“”„‘’‚«»"  # straight and curly
+
+
+def quoted(text: str) -> str:
+    """`text` between quotation marks, unless it already starts or ends with one (a
+    quote of speech: `"There are cells," he said.`), which would print them doubled."""
+    marked = bool(text) and (text[0] in QUOTE_MARKS or text[-1] in QUOTE_MARKS)
+    return text if marked else f'"{text}"'
+
+
 def format_answer(answer: Answer, confident_at: float | None = None) -> str:
     """Human-readable answer: the short answer first (stated at confidence `confident_at`
     or more, default the setting's default, else "Not sure; the articles suggest X [n] or
@@ -92,7 +102,7 @@ def format_answer(answer: Answer, confident_at: float | None = None) -> str:
         for c in answer.citations:
             meta = ", ".join(x for x in (c.date.isoformat() if c.date else None, c.url) if x)
             lines.append(f"[{c.n}] {c.title}" + (f" ({meta})" if meta else ""))
-            lines.append(f'    "{c.quote}"  [chars {c.start}-{c.end} of {c.article_id}]')
+            lines.append(f"    {quoted(c.quote)}  [chars {c.start}-{c.end} of {c.article_id}]")
     return "\n".join(lines)
 
 

@@ -296,9 +296,9 @@ def sources_html(answer: Answer | None, articles: Mapping[str, Article] | None =
     tag = f'data-question="{html.escape(answer.question, quote=True)}"'
     if answer.abstained or not answer.citations:
         near = _closest_titles(answer.retrieved)
-        extra = (" The closest passages came from: " + near + ".") if near else ""
-        return (f'<div class="nq-sources nq-empty" {tag}>Nothing quoted for this question: '
-                f"no sentence was relevant enough.{extra}</div>")
+        extra = f"<p>The closest passages came from:</p><ul>{near}</ul>" if near else ""
+        return (f'<div class="nq-sources nq-empty" {tag}><p>Nothing quoted for this '
+                f"question: no sentence was relevant enough.</p>{extra}</div>")
     articles = articles or {}
     by_article: dict[str, list[Citation]] = {}
     for c in sorted(answer.citations, key=lambda x: x.n):
@@ -317,7 +317,8 @@ def _closest_titles(passages: Sequence[Passage], limit: int = 3) -> str:
         t = shorten(p.title or p.article_id, 80)
         if t not in titles:
             titles.append(t)
-    return "; ".join(f"<i>{html.escape(t)}</i>" for t in titles[:limit])
+    # One title a line, with no punctuation after it: a title often ends in "." or "…".
+    return "".join(f"<li><i>{html.escape(t)}</i></li>" for t in titles[:limit])
 
 
 # -- status and errors ---------------------------------------------------------------------

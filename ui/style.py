@@ -1,10 +1,25 @@
-"""The chat page's stylesheet (source cards, highlighted quotes and short answers)."""
+"""The chat page's stylesheet (source cards, highlighted quotes and short answers).
 
-CSS = """
+Text is set in the system's fonts: Gradio's bundled semibold Source Sans Pro (and IBM
+Plex Mono) files hold only a few glyphs, so bold text mixed faces ("A" and "B" in one
+font, the other letters in another). With the theme's font variables pointing at the
+system stacks, those files are never used, so never downloaded.
+"""
+
+SANS = ('system-ui, -apple-system, "Segoe UI", Roboto, "Noto Sans", "Liberation Sans", '
+        "Arial, sans-serif")
+MONO = 'ui-monospace, "SF Mono", Menlo, Consolas, "Liberation Mono", monospace'
+
+FONTS = f":root, .dark, .gradio-container {{--font: {SANS}; --font-mono: {MONO}}}\n"
+
+CSS = FONTS + """
 #nq-header h1 {margin: 0 0 .1rem 0; font-size: 1.6rem}
 #nq-header p {margin: 0; color: var(--body-text-color-subdued)}
-.nq-sources {display: flex; flex-direction: column; gap: .7rem; padding: .2rem}
-.nq-empty {color: var(--body-text-color-subdued); padding: .6rem .4rem}
+/* The panel's "Sources" label floats over its top: the content starts below it. */
+.nq-sources {display: flex; flex-direction: column; gap: .7rem; padding: 1.4rem .2rem .2rem}
+.nq-empty {display: block; color: var(--body-text-color-subdued); padding: 1.4rem .4rem .6rem}
+.nq-empty p {margin: 0 0 .4rem}
+.nq-empty ul {margin: 0; padding-left: 1.2rem}
 .nq-card {border: 1px solid var(--border-color-primary); border-radius: 8px;
   padding: .6rem .8rem; background: var(--background-fill-secondary)}
 .nq-title {font-weight: 600; line-height: 1.35}
