@@ -10,6 +10,7 @@ answerer. The CLI and the chat UI are thin layers over it.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -354,6 +355,18 @@ class Assistant(IndexWriting):
         if problem is not None:
             report.problems.append(problem)
         return report
+
+    def warm(self) -> None:
+        """Load everything an ask uses before the first one: the embedding model, the
+        reader (spaCy, the span model) and, when there is one, the index, each with one
+        call, so the first question costs what the next ones do (`newsqa serve` calls
+        this before it says it is ready). No index yet is not an error here."""
+        self.ask_embedder.embed_query("Who leads the council?")
+        warm_reader = getattr(getattr(self.answerer, "reader", None), "warm", None)
+        if warm_reader is not None:
+            warm_reader()
+        with contextlib.suppress(IndexNotFound):
+            self.ask("Who leads the council?")
 
     def reader_problem(self) -> str | None:
         """What is wrong with the reader's span model, with what to do (loads it, checks

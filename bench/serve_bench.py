@@ -8,6 +8,10 @@ In ONE run, repeated `--runs` times (medians reported):
      batches: ask p50/p95, errors, whether /api/health counts every pushed article at the
      end and the newest is findable by its title;
   3. peak RSS of the server process (VmHWM) over the run;
+  4. start under load (`--cold-runs`, default `--runs`): a fresh server on a fresh copy of
+     the home, and from the moment it reports ready (`/api/health` "ready": true, every
+     model loaded) the clients ask, with no warm-up of their own, while the 300 articles
+     are pushed: the first ask's latency, ask p50/p95, errors;
 and, once, the in-process warm ask on a big home (`--warm-home`, e.g. /var/tmp/rtqa24),
 through bench/warm_ask.py, with and without the short-answer reader.
 
@@ -91,7 +95,8 @@ class Server:
             if self.proc.poll() is not None:
                 raise SystemExit(f"server exited: {self.log.read_text()[-2000:]}")
             try:
-                if httpx.get(self.url + "/api/health", timeout=2).status_code == 200:
+                r = httpx.get(self.url + "/api/health", timeout=2)
+                if r.status_code == 200 and r.json().get("ready", True):
                     return
             except httpx.HTTPError:
                 pass
@@ -239,6 +244,42 @@ def one_run(home: Path, env: dict[str, str], args: argparse.Namespace, run: int
         }
 
 
+def cold_start(home: Path, env: dict[str, str], args: argparse.Namespace, run: int
+               ) -> dict[str, Any]:
+    """Part 4: clients and a push from the moment a fresh server says it is ready."""
+    import httpx
+
+    questions = load_questions(args.questions)
+    started = time.perf_counter()
+    server = Server(home, env)  # returns once /api/health says ready
+    try:
+        ready_s = time.perf_counter() - started
+        t0 = time.perf_counter()
+        first = httpx.post(server.url + "/api/ask", json={"question": questions[-1]},
+                           timeout=60)
+        first_s = time.perf_counter() - t0
+        second = run_clients([server.url], questions[-2:], 1, 1)  # another question
+        records = corpus_records(args.push, skip=(run + 10) * args.push)
+        pushed = threading.Event()
+        result: dict[str, Any] = {}
+
+        def pushing() -> None:
+            try:
+                result.update(push(server.url, records, args.batch))
+            finally:
+                pushed.set()
+
+        pusher = threading.Thread(target=pushing)
+        pusher.start()
+        during = run_clients([server.url], questions, args.clients, args.asks, pushed)
+        pusher.join()
+        return {"ready_s": ready_s, "first_ask_s": first_s, "first_ok": first.status_code,
+                "second_ask_s": second["p50_s"], "during_push": during, "push": result,
+                "server_peak_rss_mb": server.peak_rss_mb()}
+    finally:
+        server.stop()
+
+
 def start_servers(home: Path, env: dict[str, str], processes: int, run: int,
                   stack: contextlib.ExitStack) -> list[Server]:
     """One server on the embedded store in `home`; or `processes` servers, each with its
@@ -297,6 +338,7 @@ def main() -> None:
                         help="NEWSQA_SERVE__ASK_THREADS values to compare (0: default)")
     parser.add_argument("--processes", type=int, default=1,
                         help="several servers on one Chroma server, clients spread over them")
+    parser.add_argument("--cold-runs", type=int, help="start-under-load runs (default --runs)")
     parser.add_argument("--warm-home", type=Path, help="big home for the in-process warm ask")
     parser.add_argument("--warm-slice", default="rtqa-2024")
     parser.add_argument("--warm-n", type=int, default=200)
@@ -334,6 +376,21 @@ def main() -> None:
                 "all_counted": all(r["push"]["counted"] == r["push"]["articles"] for r in runs),
                 "newest_findable": all(r["push"]["newest_findable"] for r in runs),
             }
+        cold = []
+        for run in range(args.runs if args.cold_runs is None else args.cold_runs):
+            home = Path(tmp) / f"cold-{run}"
+            subprocess.run(["cp", "-a", str(template), str(home)], check=True)
+            cold.append(cold_start(home, {}, args, run))
+            print(json.dumps(cold[-1]), file=sys.stderr, flush=True)
+        if cold:
+            out["cold_start"] = {"runs": cold, "median": {
+                "ready_s": median_of(cold, "ready_s"),
+                "first_ask_s": median_of(cold, "first_ask_s"),
+                "second_ask_s": median_of(cold, "second_ask_s"),
+                "ask_p50_s": median_of(cold, "during_push", "p50_s"),
+                "ask_p95_s": median_of(cold, "during_push", "p95_s"),
+                "errors": median_of(cold, "during_push", "errors"),
+                "max_errors": max(r["during_push"]["errors"] for r in cold)}}
     (OUT).mkdir(parents=True, exist_ok=True)
     (OUT / "serve.json").write_text(json.dumps(out, indent=1))
     print(report(out))
@@ -350,6 +407,13 @@ def report(out: dict[str, Any]) -> str:
             f"{m['ask_p95_s']:.3f} | {m['ask_errors']:.0f} | {m['push_ask_p95_s']:.3f} | "
             f"{m['push_ask_errors']:.0f} | {m['push_seconds']:.1f} | {r['all_counted']} | "
             f"{r['newest_findable']} | {m['server_peak_rss_mb']:.0f} |")
+    if "cold_start" in out:
+        m = out["cold_start"]["median"]
+        lines += ["", "start under load (medians): ready after "
+                  f"{m['ready_s']:.1f} s; first ask {m['first_ask_s']:.3f} s, the next "
+                  f"{m['second_ask_s']:.3f} s; {out['clients']} clients during the push: p50 "
+                  f"{m['ask_p50_s']:.3f} s, p95 {m['ask_p95_s']:.3f} s, errors "
+                  f"{m['errors']:.0f} (most in a run: {m['max_errors']})"]
     if "warm_ask" in out:
         lines.append("")
         lines.append("warm ask in process: " + json.dumps(out["warm_ask"].get("summary",

@@ -101,7 +101,8 @@ def test_every_route_but_health_needs_the_token(server: tuple[Assistant, str], m
 def test_health_without_the_token_says_only_ok(server: tuple[Assistant, str]) -> None:
     for headers in ({}, WRONG):
         r = httpx.get(server[1] + "/api/health", headers=headers, timeout=30)
-        assert r.status_code == 200 and r.json() == {"status": "ok"}  # no store, no feeds
+        # nothing about the store, feeds or jobs
+        assert r.status_code == 200 and r.json() == {"status": "ok", "ready": True}
     r = httpx.get(server[1] + "/api/health", headers=RIGHT, timeout=30)
     assert r.status_code == 200
     body = r.json()

@@ -187,7 +187,7 @@ def test_health_without_credentials_says_only_ok(server: tuple[Assistant, str]) 
     url = server[1]
     for headers in ({}, bearer("wrong"), bearer(PASSWORDS["eddie"])):
         r = httpx.get(url + "/api/health", headers=headers, timeout=30)
-        assert r.status_code == 200 and r.json() == {"status": "ok"}
+        assert r.status_code == 200 and r.json() == {"status": "ok", "ready": True}
     for headers in (bearer(READ), bearer(WRITE)):
         details = httpx.get(url + "/api/health", headers=headers, timeout=30).json()
         assert details["articles"] >= 1 and details["store"].endswith("chroma")

@@ -21,6 +21,7 @@ asks run in the server's thread pool and never wait for it.
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Annotated, Any
 
 import anyio
@@ -69,6 +70,7 @@ log = logging.getLogger(__name__)
 # Only declares the scheme in the OpenAPI docs (their "Authorize" button); Access checks.
 BEARER = HTTPBearer(auto_error=False, description="NEWSQA_SERVE__API_TOKEN")
 MB = 1024 * 1024
+RETRY_AFTER_S = 2  # what a 503 before the warm-up is done tells a client to wait
 
 
 def _schema(model: type[Any]) -> dict[str, Any]:
@@ -76,11 +78,16 @@ def _schema(model: type[Any]) -> dict[str, Any]:
 
 
 def build_api(bot: Assistant, worker: IngestWorker, access: Access, ask_slots: int,
-              poller: FeedPoller | None = None) -> FastAPI:
+              poller: FeedPoller | None = None, ready: threading.Event | None = None
+              ) -> FastAPI:
     """The `/api` application (mount it on the chat server's app); at most `ask_slots`
-    questions are answered at once, the others wait for a slot."""
+    questions are answered at once, the others wait for a slot. Until `ready` is set (the
+    server's warm-up has loaded every model), asks get 503 with Retry-After."""
     cfg = bot.settings.serve
     slots = anyio.CapacityLimiter(ask_slots)
+    if ready is None:
+        ready = threading.Event()
+        ready.set()
 
     async def answer(data: Any, prefix: str) -> dict[str, Any]:
         return await anyio.to_thread.run_sync(_answer, bot, data, prefix, limiter=slots)
@@ -119,6 +126,11 @@ def build_api(bot: Assistant, worker: IngestWorker, access: Access, ask_slots: i
             "schema": {"oneOf": [_schema(AskRequest), _schema(AskBatch)]}}}}},
     )
     async def ask(request: Request) -> Any:
+        if not ready.is_set():
+            # Refused, not queued: a cold ask would take seconds and hold a slot meanwhile.
+            raise ApiError(503, "the server is still loading its models (a few seconds after "
+                           "it starts); ask again shortly, or wait for GET /api/health to say "
+                           '"ready": true', headers={"Retry-After": str(RETRY_AFTER_S)})
         data = parse_json(await _body(request, cfg.max_body_mb, ("application/json",)))
         if isinstance(data, dict) and "questions" in data:
             items = data["questions"]
@@ -209,8 +221,8 @@ def build_api(bot: Assistant, worker: IngestWorker, access: Access, ask_slots: i
     def health(request: Request) -> Any:
         # Feeds, the store's path and job ids are for those who may read, not for anyone.
         if access.on and not access.api_ok(request.headers.get("authorization")):
-            return JSONResponse({"status": "ok"})
-        return _health(bot, worker, poller)
+            return JSONResponse({"status": "ok", "ready": ready.is_set()})
+        return _health(bot, worker, poller, ready.is_set())
 
     api.include_router(guarded)
     api.include_router(open_routes)
@@ -286,7 +298,8 @@ def _article(bot: Assistant, article_id: str) -> Article:
     return found
 
 
-def _health(bot: Assistant, worker: IngestWorker, poller: FeedPoller | None = None) -> Any:
+def _health(bot: Assistant, worker: IngestWorker, poller: FeedPoller | None = None,
+            ready: bool = True) -> Any:
     jobs = worker.counts()
     follow = poller.status.to_json() if poller is not None else None
     store = bot.store.location
@@ -295,15 +308,16 @@ def _health(bot: Assistant, worker: IngestWorker, poller: FeedPoller | None = No
     try:
         info = bot.info()
     except IndexNotFound:
-        return Health(status="empty", articles=0, chunks=0, embedding_model=model,
-                      store=store, jobs=jobs, follow=follow)
+        return Health(status="empty", ready=ready, articles=0, chunks=0,
+                      embedding_model=model, store=store, jobs=jobs, follow=follow)
     except Exception as exc:
         log.warning("health: %s", exc)
         return JSONResponse(status_code=503, content={
             "error": f"the index cannot be opened: {exc}", "status": "unavailable",
-            "articles": 0, "chunks": 0, "embedding_model": model, "store": store,
+            "ready": ready, "articles": 0, "chunks": 0, "embedding_model": model, "store": store,
             "jobs": jobs, "follow": follow})
-    return Health(status="ok" if info["articles"] else "empty", articles=info["articles"],
+    return Health(status="ok" if info["articles"] else "empty", ready=ready,
+                  articles=info["articles"],
                   chunks=info["chunks"], embedding_model=str(info["embedding_model"]),
                   store=str(info["store"]), jobs=jobs, follow=follow)
 

@@ -127,6 +127,9 @@ class Health(BaseModel):
     """GET /api/health (no token needed)."""
 
     status: str = Field(description="ok | empty (nothing indexed yet) | unavailable")
+    ready: bool = Field(
+        True, description="Whether every model an ask uses is loaded (`newsqa serve` loads "
+        "them after it starts listening); until then asks get 503 with Retry-After.")
     articles: int
     chunks: int
     embedding_model: str

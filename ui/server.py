@@ -8,9 +8,10 @@ Asks from the chat, its `/ask` endpoint and `/api/ask` run in parallel, at most
 
 from __future__ import annotations
 
-import contextlib
+import logging
 import os
 import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -26,23 +27,29 @@ from ui.auth import Access, make_access
 from ui.chat import build_app
 from ui.guard import EditorsUpload, session_user
 from ui.jobs import Job
-from ui.style import CSS
+from ui.style import CSS, MONO, SANS
 from ui.upload import MB
 from ui.worker import IngestWorker
+
+log = logging.getLogger(__name__)
 
 
 def launch(bot: Assistant, host: str | None = None, port: int | None = None,
            auth: str | None = None, *, block: bool = True, quiet: bool = False,
            llm: bool = False, api_token: str | None = None, feeds: Sequence[str] = (),
            every_s: float = 900.0, read_token: str | None = None,
-           users_file: Path | None = None, access: Access | None = None) -> gr.Blocks:
+           users_file: Path | None = None, access: Access | None = None,
+           warm: bool = False) -> gr.Blocks:
     """Build the app with its JSON API at `/api` (`ui.api`), the article pages at
     `/article/{id}` and the ingest worker, and start serving (blocking until Ctrl-C
     unless `block=False`). With `feeds`, a poller (`ui.follow`) polls them every
     `every_s` seconds, indexing through the worker. Unless `quiet`, print only the URL,
     the index size and whether auth is on. The worker is `demo.worker`, the poller
     `demo.poller` (None without feeds). `access` (default: from the auth arguments and
-    settings, `server_access`) says who may do what."""
+    settings, `server_access`) says who may do what. With `warm`, every model an ask
+    uses is loaded in the background once the server listens (`Assistant.warm`): until
+    then `demo.ready` is unset, /api/health says `"ready": false` and /api/ask answers
+    503 with Retry-After; without, the caller has warmed up (or does not care)."""
     from starlette.middleware import Middleware
     from starlette.routing import Mount, Route
 
@@ -66,7 +73,8 @@ def launch(bot: Assistant, host: str | None = None, port: int | None = None,
     demo = build_app(bot, llm=llm, worker=worker,
                      may_edit=access.may_edit if access.on else None)
     slots = ask_slots(bot)
-    api = build_api(bot, worker, access, slots, poller)
+    ready = threading.Event()
+    api = build_api(bot, worker, access, slots, poller, ready)
     # Serve nothing from the data home except Gradio's own upload cache (emptied by us).
     blocked = [str(p.resolve()) for p in home.iterdir() if p.name != "tmp"] if home.exists() \
         else []
@@ -80,7 +88,9 @@ def launch(bot: Assistant, host: str | None = None, port: int | None = None,
         prevent_thread_lock=True, quiet=True, show_error=False,
         max_file_size=int(cfg.max_upload_mb * MB), blocked_paths=blocked,
         footer_links=["api", "settings"], ssr_mode=False, mcp_server=False, pwa=False,
-        theme=gr.themes.Default(), css=CSS,
+        # The system font stacks, so Gradio's bundled fonts (a semibold file with a few
+        # glyphs drew bold capitals in another weight) are neither declared nor fetched.
+        theme=gr.themes.Default(font=_names(SANS), font_mono=_names(MONO)), css=CSS,
         # Listed first, so no Gradio route can shadow /api/*.
         app_kwargs={"routes": [Mount("/api", app=api),
                                Route("/article/{article_id:path}",
@@ -89,6 +99,12 @@ def launch(bot: Assistant, host: str | None = None, port: int | None = None,
     )
     demo.worker = worker  # type: ignore[attr-defined]
     demo.poller = poller  # type: ignore[attr-defined]
+    demo.ready = ready  # type: ignore[attr-defined]
+    if warm:
+        threading.Thread(target=_warm_up, args=(bot, ready), name="newsqa-warm-up",
+                         daemon=True).start()
+    else:
+        ready.set()
     if poller is not None:
         poller.start()
     if not quiet:
@@ -132,6 +148,11 @@ def _login_message(access: Access) -> str | None:
     return "Log in to the newsqa chat."
 
 
+def _names(stack: str) -> list[str]:
+    """A CSS font stack as Gradio's font names (plain names: no @font-face, no download)."""
+    return [name.strip().strip('"') for name in stack.split(",")]
+
+
 def ask_slots(bot: Assistant) -> int:
     """How many questions are answered at once (NEWSQA_SERVE__ASK_THREADS, default two
     per core: while one ask waits on Chroma or the GIL, another computes)."""
@@ -158,10 +179,16 @@ def startup_lines(bot: Assistant, url: str, access: Access, resumed: list[Job]) 
     return lines
 
 
-def _warm_up(bot: Assistant) -> None:
-    """Load the model and open the index before the first visitor asks."""
-    with contextlib.suppress(Exception):  # an empty or broken index is reported in the chat
-        bot.ask("warm up")
+def _warm_up(bot: Assistant, ready: threading.Event) -> None:
+    """Load every model an ask uses and open the index, then say the server is ready."""
+    started = time.perf_counter()
+    try:
+        bot.warm()
+    except Exception as exc:  # the asks that come will report it; never a dead warm-up
+        log.warning("warm-up: %s", exc)
+    finally:
+        ready.set()
+        log.info("ready after %.1f s", time.perf_counter() - started)
 
 
 def serve(bot: Assistant, host: str | None = None, port: int | None = None,
@@ -170,9 +197,9 @@ def serve(bot: Assistant, host: str | None = None, port: int | None = None,
           users_file: Path | None = None) -> None:
     """Run the chat and its API until interrupted (`newsqa serve`; `llm`: answer with the
     LLM by default; `feeds`: follow these every `every_s` seconds)."""
-    access = server_access(bot, auth, api_token, read_token, users_file)  # fail before warm-up
-    _warm_up(bot)
-    launch(bot, host, port, block=True, llm=llm, feeds=feeds, every_s=every_s, access=access)
+    access = server_access(bot, auth, api_token, read_token, users_file)  # fail at once
+    launch(bot, host, port, block=True, llm=llm, feeds=feeds, every_s=every_s, access=access,
+           warm=True)
 
 
 def article_endpoint(bot: Assistant, access: Access) -> Callable[[Request], Response]:

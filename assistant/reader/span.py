@@ -16,6 +16,7 @@ alone.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import math
@@ -182,6 +183,14 @@ class SpanReader:
         self.weights = weights or Weights.load()
         self.calibration = calibration or Calibration.load()
         self.scorer = scorer or shipped()
+
+    def warm(self) -> None:
+        """Load spaCy and the span model now, each with one small call, so that the first
+        question pays no loading (a server's warm-up). A span model that cannot be used is
+        warned about once (`reader.model`) and left for the asks to do without."""
+        self.finder.find(["The council of Springfield met on Monday."])
+        with contextlib.suppress(ModelUnavailable):
+            self.scorer.score("Who met?", ["The council met."], [[(4, 11)]])
 
     def read(self, question: Question, windows: Sequence[Window],
              passage_texts: Sequence[tuple[str, str]]) -> Span | None:
