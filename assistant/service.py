@@ -23,9 +23,9 @@ from assistant.answer import Answer, Answerer, ShortAnswer
 from assistant.errors import EmptyQuestion, ScopeError
 from assistant.extractive import ExtractiveAnswerer, newest_date
 from assistant.followup import FOCUS_PASSAGES, context_questions, refers_back
+from assistant.pruning import IndexPruning
 from assistant.question import Question, analyse
 from assistant.settings import Settings
-from assistant.writing import IndexWriting
 from index.article import Article
 from index.errors import IndexNotFound
 from index.lock import Holder, WriterLock
@@ -50,7 +50,7 @@ log = logging.getLogger(__name__)
 NOTHING_INDEXED = "Nothing is indexed yet: run `newsqa ingest PATH`"
 
 
-class Assistant(IndexWriting):
+class Assistant(IndexPruning):
     """Question answering over the indexed articles. Heavy parts load on first use."""
 
     def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:

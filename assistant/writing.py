@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from index.lock import Holder, WriterLock
 from index.manifest import Manifest
@@ -176,25 +176,38 @@ class IndexWriting:
             self.open()
             records = self.store.records()
             found = [a for a in dict.fromkeys(article_ids) if a in records]
-            if found:
-                self.keyword.sync(self.store)
-                self.store.delete(found)
-                self.keyword.update([], found, self.store.generation())
-                self._retriever = None
-                self._drop_uploads({records[a].path for a in found if records[a].path},
-                                   records, set(found))
+            self._delete(found)
         return found
 
-    def _drop_uploads(self, paths: set[str | None], records: dict[str, Any],
-                      removed: set[str]) -> None:
-        # Files the home keeps itself: chat uploads and pages fetched from the web.
+    def _delete(self, article_ids: Sequence[str], batch: int = 0) -> None:
+        """Remove indexed articles, `batch` at a time (0: all at once), the caller holding
+        the writer lock: records and chunks from the store, then their keyword entries
+        (also when interrupted, so they match what left the store), then the home's own
+        files that held only these articles. Removal and pruning both come here."""
+        if not article_ids:
+            return
+        paths = self.store.paths_of(article_ids)
+        self.keyword.sync(self.store)
+        done: list[str] = []
+        step = batch or len(article_ids)
+        try:
+            for at in range(0, len(article_ids), step):
+                part = list(article_ids[at:at + step])
+                self.store.delete(part)
+                done += part
+        finally:
+            if done:
+                self.keyword.update([], done, self.store.generation())
+                self._retriever = None
+        self._drop_uploads(paths)
+
+    def _drop_uploads(self, paths: set[str]) -> None:
+        # Files the home keeps itself (chat uploads, pages fetched from the web) that no
+        # indexed article names any more.
         owned = {(self.settings.home / name).resolve() for name in ("uploads", "fetched")}
-        for path in paths:
-            if not path or Path(path).parent not in owned:
-                continue
-            others = [r for r in records.values() if r.path == path and r.id not in removed]
-            if not others:
-                Path(path).unlink(missing_ok=True)
+        mine = [p for p in paths if Path(p).parent in owned]
+        for path in set(mine) - self.store.paths_in_use(mine):
+            Path(path).unlink(missing_ok=True)
 
     def check(self, repair: bool = False, wait: bool = True,
               on_wait: Callable[[Holder], None] | None = None) -> CheckReport:

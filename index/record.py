@@ -31,6 +31,17 @@ class SourceCount:
     last: date | None
 
 
+@dataclass(frozen=True, kw_only=True)
+class Aged:
+    """Articles older than a cutoff (`Store.aged`), by id."""
+
+    dated: tuple[str, ...]  # published before the cutoff day
+    undated: tuple[str, ...]  # no date; indexed before the cutoff time
+    # No date and no ingest time (indexed before it was recorded): age unknown, never
+    # removed as old; `Store.stamp` gives them one.
+    unknown: tuple[str, ...]
+
+
 def date_key(d: date | None) -> int:
     """Dates as sortable ints for Chroma filters; 0 means undated."""
     return d.year * 10000 + d.month * 100 + d.day if d else 0
@@ -72,10 +83,12 @@ def chunk_from_metadata(chunk_id: str, text: str, meta: dict[str, Any]) -> Chunk
     )
 
 
-def article_meta(art: Article, chunks: int) -> dict[str, Any]:
-    """An article record's Chroma metadata."""
+def article_meta(art: Article, chunks: int, ingested: int) -> dict[str, Any]:
+    """An article record's Chroma metadata; `ingested` is when it was indexed (Unix
+    seconds), the age of an undated article for retention (`Store.aged`)."""
     meta: dict[str, Any] = {
-        "title": art.title, "hash": art.hash, "chunks": chunks, "date_key": date_key(art.date)
+        "title": art.title, "hash": art.hash, "chunks": chunks, "date_key": date_key(art.date),
+        "ingested": ingested,
     }
     for key, value in (("date", art.date.isoformat() if art.date else None), ("url", art.url),
                        ("source", art.source), ("path", art.path)):

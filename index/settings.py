@@ -69,7 +69,7 @@ class ChunkingSettings(BaseModel):
 
 
 class IngestSettings(BaseModel):
-    """Limits that keep one bad input from hurting a whole ingest."""
+    """Limits that keep one bad input from hurting a whole ingest, and retention."""
 
     max_article_mb: float = Field(
         5.0, gt=0, le=1024,
@@ -92,6 +92,13 @@ class IngestSettings(BaseModel):
         "written; below it ingest stops at the batch boundary with a message naming the "
         "home and its free space. 0: twice the batch's estimated size. Not checked on a "
         "Chroma server.",
+    )
+    keep_days: float | None = Field(
+        None, gt=0, le=100 * 365,
+        description="Retention: after each poll, `newsqa follow` and `newsqa serve --follow` "
+        "remove articles published more than this many days ago (undated ones: indexed "
+        "that long ago), as `newsqa prune --older-than` does, which it is also the default "
+        "of. Unset: keep everything.",
     )
 
 

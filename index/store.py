@@ -13,6 +13,7 @@ import contextlib
 import json
 import logging
 import os
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict
 from pathlib import Path
@@ -23,10 +24,11 @@ import numpy as np
 
 from index.article import Article
 from index.chunk import Chunk
-from index.collection import Guarded, batches, pages
+from index.collection import BATCH, Guarded, batches, pages
 from index.errors import IndexNotFound, StoreUnavailable
 from index.manifest import Manifest, check_manifest
 from index.record import (
+    Aged,
     ArticleRecord,
     SourceCount,
     article_from_metadata,
@@ -294,6 +296,47 @@ class Store:
                        for n, (c, lo, hi) in found.items()),
                       key=lambda s: (-s.articles, s.name))
 
+    def aged(self, before_key: int, before_ts: int) -> Aged:
+        """Articles older than a cutoff, found by Chroma's filter over the article records
+        (ids only; no chunk is read): dated ones published before day `before_key` (a date
+        key), undated ones indexed before `before_ts` (Unix seconds), and undated ones with
+        no ingest time (indexed before it was recorded)."""
+        dated = self._ids_where({"$and": [{"date_key": {"$gt": 0}},
+                                          {"date_key": {"$lt": before_key}}]})
+        undated = self._ids_where({"$and": [{"date_key": 0},
+                                            {"ingested": {"$lt": before_ts}}]})
+        # A filter matches only records that have its key, so those without an ingest
+        # time are the undated ones less those with one.
+        timed = self._ids_where({"$and": [{"date_key": 0}, {"ingested": {"$gte": 0}}]})
+        unknown = self._ids_where({"date_key": 0}) - timed
+        return Aged(dated=tuple(sorted(dated)), undated=tuple(sorted(undated)),
+                    unknown=tuple(sorted(unknown)))
+
+    def _ids_where(self, where: dict[str, Any]) -> set[str]:
+        out: set[str] = set()
+        for offset in range(0, self._articles.count() + 1, BATCH):
+            got = self._articles.get(where=where, include=[], limit=BATCH, offset=offset)["ids"]
+            out.update(got)
+            if len(got) < BATCH:
+                break
+        return out
+
+    def paths_of(self, article_ids: Sequence[str]) -> set[str]:
+        """The files these articles were indexed from."""
+        out: set[str] = set()
+        for part in batches(article_ids):
+            got = self._articles.get(ids=part, include=["metadatas"])
+            out.update(str(m["path"]) for m in got["metadatas"] if m and m.get("path"))
+        return out
+
+    def paths_in_use(self, paths: Sequence[str]) -> set[str]:
+        """Which of these files some article record still names."""
+        out: set[str] = set()
+        for part in batches(paths):
+            got = self._articles.get(where={"path": {"$in": part}}, include=["metadatas"])
+            out.update(str(m.get("path")) for m in got["metadatas"])
+        return out
+
     def counts(self) -> tuple[int, int]:
         """(articles, chunks) in the index."""
         return self._articles.count(), self._chunks.count()
@@ -405,6 +448,14 @@ class Store:
         if article_ids:
             self._bump_generation()
 
+    def stamp(self, article_ids: Sequence[str], ingested: int) -> None:
+        """Give article records indexed before ingest times were recorded one (Unix
+        seconds); nothing else in them changes."""
+        for part in batches(article_ids):
+            got = self._articles.get(ids=part, include=["metadatas"])
+            self._articles.update(ids=got["ids"], metadatas=[
+                {**(m or {}), "ingested": ingested} for m in got["metadatas"]])
+
     def write(
         self, articles: Sequence[Article], chunks: Sequence[Chunk], vectors: np.ndarray
     ) -> None:
@@ -435,10 +486,11 @@ class Store:
         for c in chunks:
             counts[c.article_id] = counts.get(c.article_id, 0) + 1
         arts = list(by_id.values())
+        stamp = int(time.time())
         self._articles.upsert(
             ids=[a.id for a in arts],
             documents=[a.text for a in arts],
-            metadatas=[article_meta(a, counts.get(a.id, 0)) for a in arts],
+            metadatas=[article_meta(a, counts.get(a.id, 0), stamp) for a in arts],
             # Chroma insists on a vector per record; article records are looked up by id.
             embeddings=[[0.0] for _ in arts],
         )

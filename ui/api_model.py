@@ -107,7 +107,8 @@ class JobView(BaseModel):
 
     id: str
     state: str = Field(description="queued | running | done | failed")
-    kind: str = Field(description="api (pushed) | upload (chat)")
+    kind: str = Field(description="api (pushed) | upload (chat) | follow (a feed poll) | "
+                      "prune (retention after a poll, NEWSQA_INGEST__KEEP_DAYS)")
     name: str
     articles_total: int
     articles_done: int
@@ -115,6 +116,7 @@ class JobView(BaseModel):
     added: int
     updated: int
     unchanged: int
+    removed: int = Field(0, description="Articles a prune job removed.")
     errors: list[str] = Field(description="Records or articles that were not indexed, and "
                               "why; a failed job says why it failed.")
     created: str
@@ -137,7 +139,8 @@ class Health(BaseModel):
     jobs: dict[str, int] = Field(description="This process's ingest jobs: queued, running.")
     follow: dict[str, Any] | None = Field(
         None, description="Feeds this server polls (newsqa serve --follow): feeds, every_s, "
-        "polls, last_poll, last_job, last_problems, next_poll; null when it follows none.")
+        "polls, last_poll, last_job, last_problems, next_poll, last_pruned (articles the "
+        "last poll's retention removed); null when it follows none.")
 
 
 class ArticleView(BaseModel):

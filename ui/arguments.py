@@ -4,6 +4,7 @@ them). `tests/test_readme.py` checks the README's synopsis against this parser."
 from __future__ import annotations
 
 import argparse
+import re
 from datetime import date
 from pathlib import Path
 
@@ -13,6 +14,20 @@ def _date(value: str) -> date:
         return date.fromisoformat(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{value!r} is not a date like 2024-12-10") from None
+
+
+_AGE = re.compile(r"^\s*(\d+)\s*([dw])\s*$", re.IGNORECASE)
+
+
+def _age(value: str) -> float:
+    """Days of an age: `180d` (days) or `12w` (weeks), at least a day."""
+    m = _AGE.match(value)
+    days = int(m.group(1)) * (7 if m.group(2).lower() == "w" else 1) if m else 0
+    if not 1 <= days <= 36_500:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not an age like 180d (days) or 12w (weeks)"
+            + (", from 1d to 36500d (100 years)" if m is not None else ""))
+    return float(days)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -63,6 +78,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("remove", help="remove articles from the index by id")
     p.add_argument("ids", nargs="+", metavar="ID",
                    help="article ids (shown by `ask`, the chat's sources and `ask --json`)")
+    p.add_argument("--no-wait", action="store_true",
+                   help="if another writer is running, exit 2 at once instead of waiting")
+
+    p = sub.add_parser("prune", help="remove articles older than an age (retention)")
+    p.add_argument("--older-than", type=_age, metavar="AGE",
+                   help="180d (days) or 12w (weeks): remove articles published longer ago "
+                        "(undated ones: indexed longer ago); default "
+                        "NEWSQA_INGEST__KEEP_DAYS")
+    p.add_argument("--dry-run", action="store_true",
+                   help="only count what would be removed; change nothing")
     p.add_argument("--no-wait", action="store_true",
                    help="if another writer is running, exit 2 at once instead of waiting")
 

@@ -178,6 +178,17 @@ def cmd_remove(args: argparse.Namespace) -> int:
     return EXIT_OK if len(removed) == len(set(args.ids)) else EXIT_PARTIAL
 
 
+def cmd_prune(args: argparse.Namespace) -> int:
+    bot = _open(args)
+    days = args.older_than if args.older_than is not None else bot.settings.ingest.keep_days
+    if days is None:
+        raise _UsageError("how old? give an age, e.g. newsqa prune --older-than 180d, or "
+                          "set NEWSQA_INGEST__KEEP_DAYS")
+    report = bot.prune(days, dry_run=args.dry_run, wait=not args.no_wait, on_wait=_waiting)
+    print("\n".join(report.lines()))
+    return EXIT_OK
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     bot = _open(args)
     report = bot.check(repair=args.repair, wait=not args.no_wait, on_wait=_waiting)
@@ -323,8 +334,8 @@ class _UsageError(Exception):
 
 COMMANDS = {
     "ingest": cmd_ingest, "ask": cmd_ask, "info": cmd_info, "serve": cmd_serve, "eval": cmd_eval,
-    "remove": cmd_remove, "check": cmd_check, "push": cmd_push, "follow": cmd_follow,
-    "show": cmd_show, "users": cmd_users,
+    "remove": cmd_remove, "prune": cmd_prune, "check": cmd_check, "push": cmd_push,
+    "follow": cmd_follow, "show": cmd_show, "users": cmd_users,
 }
 
 

@@ -6,6 +6,8 @@ A poll reads the feeds with conditional requests and fetches only unseen items
 indexing is an ingest job of the ingest worker (so it holds the writer lock, shows in
 `/api/jobs`, and asks never wait for it); the feed state is saved when the job is done, so
 a server stopped mid-poll fetches those items again and re-indexes them under the same ids.
+With NEWSQA_INGEST__KEEP_DAYS set, each poll then prunes what is older
+(`Assistant.prune`; in the server, a `prune` job of the same worker).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from assistant.pruning import PruneReport
     from assistant.service import Assistant
     from ui.worker import IngestWorker
 
@@ -54,10 +57,13 @@ def follow_in_terminal(bot: Assistant, feeds: Sequence[str], every_s: float, onc
 
     code = 0
     n = 0
+    keep_days = bot.settings.ingest.keep_days
     while True:
         n += 1
         try:
             report, fetched = bot.ingest_urls(feeds, progress=progress)
+            pruned = retention(bot, keep_days) if keep_days else None
+            gone = len(pruned.removed) if pruned is not None else 0
         except NewsIndexError as exc:  # e.g. the writer lock held too long: try next time
             if once:
                 raise
@@ -68,12 +74,24 @@ def follow_in_terminal(bot: Assistant, feeds: Sequence[str], every_s: float, onc
             print(f"newsqa: skipped: {failure}", file=sys.stderr)
         print(f"poll {n}: {fetched.report.summary(fetched.requests)}; {report.added} added, "
               f"{report.updated} updated, {report.unchanged} unchanged"
+              + (f"; {gone} pruned (older than {keep_days:g} days)" if keep_days else "")
               + (f"; {len(report.failures)} problem(s)" if report.failures else ""),
               flush=True)
         code = 0 if report.ok else 1
         if once:
             return code
         time.sleep(every_s)
+
+
+def retention(bot: Assistant, keep_days: float, dry_run: bool = False) -> PruneReport | None:
+    """`bot.prune(keep_days)`; None while nothing is indexed (a feed that brought nothing
+    yet is no error)."""
+    from index.errors import IndexNotFound
+
+    try:
+        return bot.prune(keep_days, dry_run=dry_run)
+    except IndexNotFound:
+        return None
 
 
 @dataclass
@@ -87,11 +105,13 @@ class PollStatus:
     last_job: str | None = None
     last_problems: int = 0
     next_poll: str | None = None
+    last_pruned: int = 0  # articles the last poll's retention removed (KEEP_DAYS)
 
     def to_json(self) -> dict[str, Any]:
         return {"feeds": self.feeds, "every_s": self.every_s, "polls": self.polls,
                 "last_poll": self.last_poll, "last_job": self.last_job,
-                "last_problems": self.last_problems, "next_poll": self.next_poll}
+                "last_problems": self.last_problems, "next_poll": self.next_poll,
+                "last_pruned": self.last_pruned}
 
 
 class FeedPoller:
@@ -136,11 +156,26 @@ class FeedPoller:
         for problem in problems:
             log.warning("follow: %s", problem)
         st = self.status
+        st.last_pruned = self.prune()
         st.polls += 1
         st.last_poll = _now()
         st.last_job = job_id or st.last_job
         st.last_problems = len(problems)
         return job_id
+
+    def prune(self) -> int:
+        """Retention after a poll (NEWSQA_INGEST__KEEP_DAYS): a job of kind `prune` when
+        something is due (a read-only look first, so a quiet feed adds no job file per
+        poll); how many articles it removed."""
+        days = self.bot.settings.ingest.keep_days
+        if days is None:
+            return 0
+        due = retention(self.bot, days, dry_run=True)
+        if due is None or not (due.removed or due.stamped):
+            return 0
+        job = self.worker.submit_prune()
+        done = self.worker.wait(job.id)
+        return done.removed if done is not None and done.state == "done" else 0
 
     def _loop(self) -> None:
         while not self._stop.is_set():

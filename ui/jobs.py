@@ -72,7 +72,7 @@ class Job:
 
     id: str
     state: JobState
-    kind: Literal["api", "upload", "follow"]
+    kind: Literal["api", "upload", "follow", "prune"]
     name: str  # what was submitted, for people: "120 articles", "news.jsonl"
     inputs: tuple[str, ...]  # files the job indexes
     articles_total: int = 0
@@ -81,6 +81,7 @@ class Job:
     added: int = 0
     updated: int = 0
     unchanged: int = 0
+    removed: int = 0  # articles pruned (a `prune` job: retention)
     errors: tuple[str, ...] = ()
     created: str = field(default_factory=now)
     started: str | None = None
@@ -102,6 +103,8 @@ class Job:
 
     def summary(self) -> str:
         """One line for people, e.g. `done: 3/3 articles, 2 added, ...; 1 problem`."""
+        if self.kind == "prune":
+            return f"{self.state}: {self.removed} article(s) pruned"
         text = (f"{self.state}: {self.articles_done}/{self.articles_total} article(s)")
         if self.state in ("done", "failed") or self.added or self.updated or self.unchanged:
             text += (f", {self.added} added, {self.updated} updated, {self.unchanged} "
@@ -187,6 +190,8 @@ def interrupted(job: Job) -> Job:
     """A job found queued or running at start-up, whose process is gone: queued again
     if its input files are still there (ingest skips what is already indexed, by article
     hash, so running it again adds nothing twice), else failed with the reason."""
+    if job.kind == "prune":  # no input: it prunes what is old when it runs
+        return replace(job, state="queued", resumed=job.resumed + 1, owner=process_owner())
     missing = [p for p in job.inputs if not Path(p).exists()]
     if missing or not job.inputs:
         reason = ("interrupted by a restart, and its input is gone "

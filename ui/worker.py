@@ -1,11 +1,14 @@
 """The ingest worker: one background thread per server process runs every write the
-server makes (API pushes and chat uploads), one job at a time, from a queue.
+server makes (API pushes, chat uploads, feed polls and their retention), one job at a
+time, from a queue.
 
 * Each job holds the data home's writer lock while it writes (`Assistant.ingest`), so a
   terminal `newsqa ingest` and the worker never write at once; asks take no lock and never
   wait for the worker.
-* Jobs only add or update articles (`drop_missing=False`). Articles are keyed by id and
-  skipped when their hash is unchanged, so two pushes of the same article leave one.
+* Jobs only add or update articles (`drop_missing=False`), except retention (`prune`
+  jobs, NEWSQA_INGEST__KEEP_DAYS after a feed poll), which removes old ones. Articles are
+  keyed by id and skipped when their hash is unchanged, so two pushes of the same article
+  leave one.
 * Job state lives on disk (`ui.jobs`): at start-up, a job a dead process left
   queued or running is queued again (or failed, naming why), never silently lost.
 
@@ -100,6 +103,14 @@ class IngestWorker:
                   tuple(str(p) for p in paths), errors=tuple(errors))
         return self._submit(job)
 
+    def submit_prune(self) -> Job:
+        """Queue retention: remove the articles older than NEWSQA_INGEST__KEEP_DAYS (as
+        that setting is when the job runs), like any write, one job at a time."""
+        days = self.bot.settings.ingest.keep_days
+        job = Job(self.store.new_id(), "queued", "prune",
+                  f"articles older than {days:g} day(s)" if days else "articles too old", ())
+        return self._submit(job)
+
     def recent(self, limit: int = 50) -> list[Job]:
         """The newest jobs, this process's and earlier ones (from disk), newest first."""
         with self._changed:
@@ -179,6 +190,9 @@ class IngestWorker:
                 saved = time.monotonic()
 
         try:
+            if job.kind == "prune":
+                self._set(self._prune(job), save=True)
+                return
             report = self.bot.ingest([Path(p) for p in job.inputs], drop_missing=False,
                                      wait=True, on_progress=progress)
         except Exception as exc:
@@ -191,6 +205,17 @@ class IngestWorker:
                               finished=now(), errors=(*job.errors, reason)), save=True)
             return
         self._set(finished(job, report), save=True)
+
+    def _prune(self, job: Job) -> Job:
+        """Run a retention job; its state when done."""
+        job = replace(job, state="running", started=now())
+        self._set(job, save=True)
+        days = self.bot.settings.ingest.keep_days
+        if days is None:  # set when queued, not now (a restart without it)
+            return replace(job, state="done", finished=now(), errors=(
+                "NEWSQA_INGEST__KEEP_DAYS is not set; nothing pruned",))
+        report = self.bot.prune(days, wait=True)
+        return replace(job, state="done", finished=now(), removed=len(report.removed))
 
 
 def finished(job: Job, report: IngestReport) -> Job:

@@ -16,12 +16,16 @@ from assistant.service import Assistant
 from tests.conftest import ROOT, make_settings
 from tests.fakes import FakeEmbedder
 
-# `newsqa` with FakeEmbedder; NQ_EMBED_DELAY (seconds per embedding call) slows it down.
+# `newsqa` with FakeEmbedder; NQ_EMBED_DELAY (seconds per embedding call) slows it down,
+# NQ_DELETE_DELAY (seconds per store deletion) and NQ_PRUNE_BATCH (articles per deletion)
+# a prune.
 FAKE_CLI = """
 import os, sys, time
 sys.path.insert(0, {root!r})
+import assistant.pruning
 from assistant.service import Assistant
 from assistant.settings import load_settings
+from index.store import Store
 from tests.fakes import FakeEmbedder
 from ui import cli
 
@@ -29,6 +33,13 @@ class Slow(FakeEmbedder):
     def embed_documents(self, texts):
         time.sleep(float(os.environ.get("NQ_EMBED_DELAY", "0")))
         return super().embed_documents(texts)
+
+_delete = Store.delete
+def slow_delete(self, ids):
+    time.sleep(float(os.environ.get("NQ_DELETE_DELAY", "0")))
+    return _delete(self, ids)
+Store.delete = slow_delete
+assistant.pruning.PRUNE_BATCH = int(os.environ.get("NQ_PRUNE_BATCH", "500"))
 
 def _open(args):
     overrides = {{"home": args.home}} if args.home else {{}}
