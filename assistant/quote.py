@@ -19,7 +19,7 @@ this module turns the scores into quotes:
 
 Why the reader's belief and the next sentence count: on rtqa-2022's answerable plain
 questions they put the gold answer inside the quotes for 0.705 of questions against 0.620
-for the best sentences alone, at 2.87 quotes per answer (bench/train_reader.py; each
+for the best sentences alone, at 2.87 quotes per answer (training/train_reader.py; each
 step is in docs/benchmarks.md).
 """
 

@@ -130,7 +130,7 @@ class AnswerSettings(BaseModel):
     span_model: Path | None = Field(
         None,
         description="The reader's span model file (ONNX), e.g. a model rebuilt by "
-        "bench/train_span.py. Unset: the one shipped in assistant/reader/span.onnx. Its "
+        "training/train_span.py. Unset: the one shipped in assistant/reader/span.onnx. Its "
         "sha256 must match the record beside it (span.json, or a training run's "
         "span.report.json), checked when it loads; a model that is missing, corrupt, of "
         "another shape or changed is named in one warning and `newsqa check`, and asks "
@@ -143,7 +143,7 @@ class AnswerSettings(BaseModel):
         "[n]\"; below it the CLI and the chat say \"Not sure; the articles suggest X [n] or "
         "Y [m]\". JSON always carries the confidence and the alternatives. At 0.46 the "
         "stated answers of rtqa-2022 and rtqa-2023 are right 70% of the time, 41% of "
-        "answerable questions stated (bench/calibrate_confidence.py: the lowest confidence "
+        "answerable questions stated (training/calibrate_confidence.py: the lowest confidence "
         "reaching 70% is 0.460). 0 states every short answer, 1 none.",
     )
     reader_windows: int = Field(

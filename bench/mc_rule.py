@@ -174,7 +174,7 @@ def main() -> None:
                     help="the sentence choice of plain questions instead of the quiz rule")
     args = ap.parse_args()
     if args.span_model and not args.span_model.is_file():
-        sys.exit(f"{args.span_model} is missing: train it with bench/train_span.py")
+        sys.exit(f"{args.span_model} is missing: train it with training/train_span.py")
     out = OUT
     out.mkdir(parents=True, exist_ok=True)
     cache = out / f"mc-cache-{args.slice}{f'-{args.limit}' if args.limit else ''}.pkl"

@@ -1,12 +1,12 @@
 """The span scorer's score as a feature of the short-answer reader (issue 20, part 2).
 
-`bench/train_span.py` trains a start/end head over (question, window) pairs. Here each
+`training/train_span.py` trains a start/end head over (question, window) pairs. Here each
 candidate the reader finds today (`SpanReader.candidates`) gets the model's score for its
 exact span, and the score enters the conditional logit as more columns: the score
 itself (against the window's "no answer"), its log-softmax over the question's
 candidates, and a mark for the model's best candidate. Judged by 2-fold
 cross-validated short-answer EM / F1 (three fold splits) on a slice the span model never
-saw, from the caches that `bench/train_reader.py --slice S` writes:
+saw, from the caches that `training/train_reader.py --slice S` writes:
 
     .venv/bin/python bench/span_feature.py --model bench/out/span23/span.onnx \
         --slice rtqa-2022
@@ -15,9 +15,9 @@ Also reported: the span model alone (the text it believes most is the answer) an
 features alone. A slice the model was trained on is refused, and so is rtqa-2024 (the
 cross-validation fits on it): score the check year with `--check`, which fits nothing
 (the shipped reader, the shipped span model alone, and the hand-features-only weights of
-the reader before the span model) over `bench/train_reader.py --weights-only` caches:
+the reader before the span model) over `training/train_reader.py --weights-only` caches:
 
-    .venv/bin/python bench/train_reader.py --home H24 --slice rtqa-2024 --weights-only \
+    .venv/bin/python training/train_reader.py --home H24 --slice rtqa-2024 --weights-only \
         --windows 8 --rerecord
     git show 9a2e58d:assistant/reader/weights.json > /tmp/hand-weights.json
     .venv/bin/python bench/span_feature.py --check --slice rtqa-2024 \
@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 from harness import OUT
-from train_reader import cross_validate, evaluate, subset
+from train_reader import cross_validate, evaluate, subset  # training/, through harness
 
 from assistant.reader.model import MAX_LENGTH, SpanModel
 
@@ -76,7 +76,7 @@ def offsets(slice_: str, rows: list[dict[str, Any]], feats: list[dict[str, Any]]
         cands = reader.candidates(analyse(r["question"]), r["windows"], r["passages"])
         if [c.mention.text for c in cands] != f["text"]:
             sys.exit(f"candidates of {r['id']} differ from the featurized cache: rerun "
-                     f"bench/train_reader.py --slice {slice_} --rerecord")
+                     f"training/train_reader.py --slice {slice_} --rerecord")
         out.append([(c.window, c.mention.start, c.mention.end) for c in cands])
         if i % 100 == 0:
             print(f"  {i}/{len(rows)} parsed, {time.perf_counter() - t0:.0f}s", file=sys.stderr)
@@ -151,7 +151,7 @@ def check(slice_: str, windows: int, hand: Path | None) -> dict[str, Any]:
     """Nothing fitted, so the check year may be measured: the shipped reader, the span
     model alone (its best-believed candidate) and, given `hand`, a weights file of the hand
     features only (the reader before the span model), over the cached features of
-    `bench/train_reader.py --slice S [--weights-only]` (span scores of the shipped model)."""
+    `training/train_reader.py --slice S [--weights-only]` (span scores of the shipped model)."""
     from assistant.reader.span import FEATURES, SPAN_SCALE, Weights
 
     col = FEATURES.index("span")
@@ -168,7 +168,7 @@ def check(slice_: str, windows: int, hand: Path | None) -> dict[str, Any]:
             sys.exit(f"{hand} weighs the span model's score: give hand-feature weights")
     path = OUT / f"reader-feats-{slice_}.pkl"
     if not path.is_file():
-        sys.exit(f"{path} is missing: run bench/train_reader.py --home H --slice {slice_} "
+        sys.exit(f"{path} is missing: run training/train_reader.py --home H --slice {slice_} "
                  "--weights-only first")
     cached = pickle.loads(path.read_bytes())
     if cached["features"] != list(FEATURES):
@@ -187,11 +187,11 @@ def check(slice_: str, windows: int, hand: Path | None) -> dict[str, Any]:
 
 def watch(models: list[Path], windows: int) -> dict[str, Any]:
     """Span models compared on the questions every `train_span.py` run holds out to watch
-    (`train_ranker.held_out`, seed 0, 10%: the same ids in every run), so out of sample
+    (`finetune.held_out`, seed 0, 10%: the same ids in every run), so out of sample
     for each model, whatever years it was trained on: the reader with the shipped weights
     and confidence map, EM / F1, mean confidence and accuracy, and the mean confidence of
     its wrong answers."""
-    from train_ranker import held_out
+    from finetune import held_out
 
     from assistant.evaluation.metrics import short_exact_match
     from assistant.reader.confidence import Calibration
@@ -269,14 +269,15 @@ def main() -> None:
                  "rtqa-2023); measure rtqa-2024 with --check")
     report_path = args.model.with_suffix(".report.json")
     if not report_path.is_file():
-        sys.exit(f"{report_path} is missing: bench/train_span.py writes it beside the model")
+        sys.exit(f"{report_path} is missing: training/train_span.py writes it beside the "
+                 "model")
     about = json.loads(report_path.read_text(encoding="utf-8"))["model"]
     if args.slice in about["train_slices"]:
         sys.exit(f"the span model was trained on {args.slice}: measure it on a slice it "
                  "never saw")
     caches = [OUT / f"reader-cache-{args.slice}.pkl", OUT / f"reader-feats-{args.slice}.pkl"]
     if not all(c.is_file() for c in caches):
-        sys.exit(f"{caches[0]} or {caches[1].name} is missing: run bench/train_reader.py "
+        sys.exit(f"{caches[0]} or {caches[1].name} is missing: run training/train_reader.py "
                  f"--home H --slice {args.slice} first")
     rows = pickle.loads(caches[0].read_bytes())
     cached = pickle.loads(caches[1].read_bytes())

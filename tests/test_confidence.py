@@ -107,13 +107,13 @@ def test_an_answer_from_an_older_article_gets_a_lower_confidence() -> None:
 def test_the_shipped_calibration_loads_and_says_what_made_it() -> None:
     cal = Calibration.load()
     assert list(cal.ys) == sorted(cal.ys) and 0 <= min(cal.ys) <= max(cal.ys) <= 1
-    assert cal.about.get("script") == "bench/calibrate_confidence.py"
+    assert cal.about.get("script") == "training/calibrate_confidence.py"
     assert set(cal.about["data"]) >= {"rtqa-2022", "rtqa-2023"}
     assert "rtqa-2024" not in json.dumps(cal.about["data"])  # the check year is never fitted
     with pytest.raises(ValueError, match="xs ascending"):
         Calibration.load('{"xs": [0.5, 0.1], "ys": [0.1, 0.2]}')
     # a map of the older format (xs are beliefs) is refused, not misread as scores
-    with pytest.raises(ValueError, match="no age_weight.*refit it with bench/calibrate"):
+    with pytest.raises(ValueError, match="no age_weight.*refit it with training/calibrate"):
         Calibration.load('{"xs": [0.1, 0.5], "ys": [0.1, 0.2]}')
 
 

@@ -3,7 +3,8 @@ blocks is run against the seed index (fake embedder) and must exit as documented
 output it shows; one that needs a server, an LLM, a Chroma server or the benchmark data is
 parsed by the real command-line parser instead (`ui.cli.build_parser`), and every flag of
 a synopsis line must be a flag of its command. The README stays a user's page (at most 300
-lines), and every file, document and anchor that it or `docs/` names exists.
+lines), and every file, document and anchor that it, `docs/` or `training/README.md`
+names exists (their commands parse too).
 
 The README's code blocks are indented by four spaces (no ``` fences), so one parser reads
 them all."""
@@ -31,6 +32,7 @@ from ui import cli
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
 DOCS = sorted((ROOT / "docs").glob("*.md"))
+TRAINING = ROOT / "training" / "README.md"  # the recipe of the shipped model files
 MAX_LINES = 300
 GLOBAL_VALUED = ("--home", "--chroma-url")  # global options that take a value
 
@@ -49,6 +51,8 @@ NOT_IN_TREE: dict[str, str] = {
     "bench/rerank_e5.py": "one-off removed 2026-12-06; git show d17cfc6:bench/rerank_e5.py",
     "bench/sentence_vectors.py": "one-off removed 2026-12-06; git show d17cfc6:bench/...",
     "bench/answer_rule.py": "merged into bench/mc_rule.py --plain",
+    "bench/train_ranker.py": "window ranker, not adopted; git show c8a2bee:bench/train_ranker.py",
+    "bench/ranker_feature.py": "its score as a feature; git show c8a2bee:bench/ranker_feature.py",
     "bench/out/": "git-ignored benchmark output",
 }
 
@@ -164,7 +168,7 @@ def _parse(command: Command) -> None:
 README_COMMANDS = _commands(README)
 SYNOPSIS = [c for c in README_COMMANDS if c.is_synopsis]
 EXAMPLES = [c for c in README_COMMANDS if not c.is_synopsis]
-DOC_COMMANDS = [c for doc in DOCS for c in _commands(doc)]
+DOC_COMMANDS = [c for doc in [*DOCS, TRAINING] for c in _commands(doc)]
 
 
 def test_the_readme_is_a_users_page() -> None:
@@ -279,7 +283,7 @@ def _missing(path: Path) -> list[str]:
         linked = (path.parent / file).resolve() if file else path
         if not linked.exists() or (anchor and anchor not in _anchors(linked)):
             missing.append(target)
-    repo_path = r"(?:assistant|index|ui|bench|scripts|seeds|tests|docs)/[\w./-]*[\w/]"
+    repo_path = r"(?:assistant|index|ui|bench|training|scripts|seeds|tests|docs)/[\w./-]*[\w/]"
     named = re.findall(rf"`({repo_path})", text)
     named += re.findall(rf"(?:^|\s)({repo_path}\.(?:py|sh))\b", text, re.MULTILINE)
     for name in named:
@@ -298,6 +302,6 @@ def test_every_path_and_link_the_readme_names_exists() -> None:
     assert _missing(README) == []
 
 
-@pytest.mark.parametrize("doc", DOCS, ids=lambda p: p.name)
+@pytest.mark.parametrize("doc", [*DOCS, TRAINING], ids=lambda p: str(p.relative_to(ROOT)))
 def test_every_path_and_link_in_the_docs_exists(doc: Path) -> None:
     assert _missing(doc) == []

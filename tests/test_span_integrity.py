@@ -191,7 +191,7 @@ def test_asks_answer_with_quotes_and_check_names_the_model(
     assert "consistent" in out  # the index itself is fine
     named = [line for line in out.splitlines() if str(model.resolve()) in line]
     assert len(named) == 1 and reason in named[0]
-    assert "pip install -e ." in named[0] and "bench/train_span.py" in named[0]
+    assert "pip install -e ." in named[0] and "training/train_span.py" in named[0]
 
 
 def test_check_is_clean_with_the_shipped_model(cli_home: Path,

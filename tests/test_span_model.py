@@ -40,7 +40,7 @@ def test_the_shipped_model_is_the_one_its_provenance_records() -> None:
     assert checksum() == about["sha256"]
     assert model_path().stat().st_size <= 30_000_000
     # Anyone can rebuild it: the record names the script, its seed and its data.
-    assert about["script"].startswith("bench/train_span.py")
+    assert about["script"].startswith("training/train_span.py")
     assert about["seed"] == 0 and about["train_slices"] == ["rtqa-2023"]
     assert about["questions"] > 0 and about["pretraining"]["questions"] > 0
 
@@ -96,7 +96,7 @@ def test_a_broken_model_file_is_named_with_what_to_do(tmp_path: Path) -> None:
     with pytest.raises(AssistantError, match="could not be loaded by ONNX Runtime") as raised:
         SpanModel(broken).score("who won?", ["Ann Lee won."], [[(0, 7)]])
     assert isinstance(raised.value, ModelUnavailable)
-    assert "bench/train_span.py" in raised.value.advice()
+    assert "training/train_span.py" in raised.value.advice()
 
 
 class _Prefers:

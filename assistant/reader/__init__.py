@@ -5,6 +5,6 @@ Modules: `span` (the `Reader` protocol and `SpanReader`, a conditional logit ove
 features of each candidate), `mention` (candidates found by spaCy: entities, numbers,
 noun phrases), `clue` (word-level clues: answer typing, dates, titles, outlets),
 `model` (the learned span scorer, `span.onnx`, whose score is one of the features;
-`bench/train_span.py`) and `weights.json` (the fitted weights, rebuilt by
-`bench/train_reader.py --write`).
+`training/train_span.py`) and `weights.json` (the fitted weights, rebuilt by
+`training/train_reader.py --write`).
 """

@@ -1,6 +1,6 @@
 """Clues a candidate answer gives, read off the tokens and text around it: the pure
 functions behind the reader's features (`assistant.reader.FEATURES`). Each says why in a
-line; the weights that combine them are fitted in `bench/train_reader.py`."""
+line; the weights that combine them are fitted in `training/train_reader.py`."""
 
 from __future__ import annotations
 

@@ -14,12 +14,12 @@ where the age is how much older the answer's article is than the newest retrieve
 (0 when either date is unknown), and `age_weight` (negative) is the ratio of the two
 coefficients of a logistic fit on the training years. An isotonic map (pool adjacent
 violators, monotone, no shape assumed) from the score to the share of answers that were
-right is then fitted on the same answers by `bench/calibrate_confidence.py` and shipped as
+right is then fitted on the same answers by `training/calibrate_confidence.py` and shipped as
 `calibration.json` with the counts and commit that made it; the check year is only
 reported. Below the map's first point the first rate holds, above its last the last.
 
 Why the age: fitted on one training year and measured on the other (rtqa-2022 / rtqa-2023,
-`bench/calibrate_confidence.py`), it lowered the calibration error from 0.093 / 0.109
+`training/calibrate_confidence.py`), it lowered the calibration error from 0.093 / 0.109
 (belief alone) to 0.067 / 0.068 and raised precision among the 30% most confident answers
 from 0.832 / 0.654 to 0.858 / 0.680; the weight came out alike from either year (-0.295,
 -0.269). The age is measured from the newest retrieved passage, not from the question's
@@ -88,7 +88,7 @@ class Calibration:
             # The map before the age read xs as beliefs, not logit scores: read that way
             # it would give wrong confidences without a word.
             raise ValueError(f"{CALIBRATION_FILE} has no age_weight: it is the older map "
-                             "over beliefs; refit it with bench/calibrate_confidence.py")
+                             "over beliefs; refit it with training/calibrate_confidence.py")
         return cls(xs, ys, dict(data.get("about", {})), float(data["age_weight"]))
 
 

@@ -2,7 +2,7 @@
 as the answer to the question, in its window.
 
 The model is the packaged all-MiniLM-L6-v2 (its 6 layers and tokenizer) with a start/end
-head, fine-tuned by `bench/train_span.py` on question/window pairs, shipped as int8 ONNX
+head, fine-tuned by `training/train_span.py` on question/window pairs, shipped as int8 ONNX
 (`span.onnx` beside this module) and run with ONNX Runtime: no torch, no download. It
 reads each (question, window) pair once; a candidate's score is the start logit of its
 first token plus the end logit of its last, minus the same for [CLS] (the model's "no
@@ -13,7 +13,7 @@ right for 0.393 of answerable questions, the hand features alone 0.341, both 0.4
 CV; docs/benchmarks.md, 2026-12-07).
 
 The file is checked when it loads, on the load thread (no ask waits for it): its sha256
-against the record beside it (`span.json`, which `bench/train_span.py --ship` writes, or a
+against the record beside it (`span.json`, which `training/train_span.py --ship` writes, or a
 training run's `span.report.json`), then its inputs and outputs. A model that is missing,
 corrupt, foreign (another model's inputs or outputs) or not the recorded file is never
 used: it is named once per process in a warning (`ModelUnavailable.advice`), and the
@@ -45,7 +45,7 @@ from assistant.errors import AssistantError
 log = logging.getLogger(__name__)
 
 MODEL_FILE = "span.onnx"
-RECORD_FILE = "span.json"  # its provenance and sha256, beside it (bench/train_span.py --ship)
+RECORD_FILE = "span.json"  # its provenance and sha256, beside it (training/train_span.py --ship)
 PATH_SETTING = "NEWSQA_ANSWER__SPAN_MODEL"
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 BASE = "all-MiniLM-L6-v2"
@@ -97,7 +97,7 @@ class ModelUnavailable(AssistantError):
         `newsqa check`)."""
         return (f"{self}: asks answer with their quotes but no short answer. Reinstall the "
                 "package (pip install -e .) to restore the shipped model, or rebuild it "
-                "with bench/train_span.py (README, \"The reader's span model\"); "
+                "with training/train_span.py (README, \"The reader's span model\"); "
                 f"{PATH_SETTING} names the model file to use (unset: the shipped one), "
                 "and NEWSQA_ANSWER__SHORT_ANSWERS=false answers with quotes only without "
                 "this warning")
@@ -105,7 +105,7 @@ class ModelUnavailable(AssistantError):
 
 def recorded_sha256(path: Path) -> tuple[str, Path] | None:
     """The sha256 the model file's record gives, and the record: `span.json` beside it
-    (`bench/train_span.py --ship`), else `span.report.json` (a training run). None: no
+    (`training/train_span.py --ship`), else `span.report.json` (a training run). None: no
     readable record."""
     for record, key in ((path.with_suffix(".json"), ("sha256",)),
                         (path.with_suffix(".report.json"), ("model", "sha256"))):
@@ -135,7 +135,7 @@ def verified_bytes(path: Path, verify: bool) -> bytes:
     if recorded is None:
         raise ModelUnavailable(
             path, f"has no record of its sha256 to check it against ({RECORD_FILE} beside "
-            "it, as bench/train_span.py --ship writes, or span.report.json, as training "
+            "it, as training/train_span.py --ship writes, or span.report.json, as training "
             "writes)")
     actual = hashlib.sha256(data).hexdigest()
     if actual != recorded[0]:

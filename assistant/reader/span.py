@@ -5,7 +5,7 @@ A window is a sentence and the one after it (the fact often follows the sentence
 echoes the question). Candidates are the windows' `Mention`s (spaCy entities, numbers,
 noun phrases). Each is described by the features in `FEATURES` and scored by a linear
 model whose weights ship as `weights.json` beside this module (trained by
-`bench/train_reader.py` on rtqa-2022 only; no training at run time). The scores are a
+`training/train_reader.py` on rtqa-2022 only; no training at run time). The scores are a
 conditional logit: their softmax over the candidates is the reader's belief, which
 `weigh` also reports per window so the answerer can quote where the answer likely
 stands. The answer is the text with the most belief (the probabilities of all its
@@ -424,7 +424,7 @@ def choose(texts: Sequence[str], scores: np.ndarray) -> int:
     """Which of the mentions (`texts`, conditional-logit `scores`) answers: the best-scored
     mention of the text with the most belief, its mentions' probabilities summed.
 
-    That is what the logit is fitted for (`bench/train_reader.py` maximises the summed
+    That is what the logit is fitted for (`training/train_reader.py` maximises the summed
     probability of the right text), and a text named in three windows outweighs a name
     scored a little higher once. Against the single best-scored mention, with the same
     weights: EM 0.352 -> 0.381 on rtqa-2023 (out of sample), 2-fold CV on rtqa-2022 higher

@@ -1,26 +1,33 @@
-"""Train and measure the short-answer reader (issue 10) on a benchmark slice.
+"""Fit the short-answer reader's weights (issue 10; shipped as
+`assistant/reader/weights.json`) on a training year, and measure them.
 
 1. Asks every answerable question of the slice (non-empty `supporting_ids`) plainly, with
    no quiz options, as of its date, through `Assistant.ask` (retrieval, sentence
    scoring), recording the sentence windows handed to the reader (up to --windows) and
-   the retrieved passages. Cached in bench/out/reader-cache-<slice>.pkl (bench only).
-2. Computes every candidate's features (`SpanReader.candidates`) and labels them: a
-   candidate is right when it equals a gold answer under `squad_normalize`.
+   the retrieved passages. Cached in bench/out/reader-cache-<slice>.pkl, which the
+   measurements in bench/ (`span_feature.py`) read too.
+2. Computes every candidate's features (`SpanReader.candidates`, the span model's score
+   included) and labels them: a candidate is right when it equals a gold answer under
+   `squad_normalize`. Cached in bench/out/reader-feats-<slice>.pkl: after a new span
+   model, pass --rerecord.
 3. Fits a conditional logit (softmax over a question's candidates; numpy, L2) and
    reports, per number of windows parsed, how often the gold span is a candidate
-   (recall) and the short-answer EM / F1 of the reader's choice (`span.choose`): hand
-   weights, 2-fold CV on the slice, and the weights fitted on the whole slice.
-4. With --write, stores the fitted weights as assistant/reader/weights.json.
+   (recall) and the short-answer EM / F1 of the reader's choice (`span.choose`): the
+   shipped weights, 2-fold CV on the slice, and the weights fitted on the whole slice.
+4. With --write, stores the weights fitted on the slice (and any --fit-on years) as
+   assistant/reader/weights.json.
 
-Tune on the training years (rtqa-2022, rtqa-2023); check on rtqa-2024 with --weights-only
-(no fitting). With --fit-on, weights fitted on the other training year(s) alone are
-measured on --slice, a year they never saw:
+Fit on the training years (rtqa-2022, rtqa-2023) only. The check year, rtqa-2024, is
+only measured, with --weights-only (the shipped weights; nothing fitted, not even the
+cross-validation): fitting on it is refused. With --fit-on, weights fitted on the other
+training year(s) alone are measured on --slice, a year they never saw:
 
-    .venv/bin/python bench/train_reader.py --home /var/tmp/rtqa22 --slice rtqa-2022 --write
-    .venv/bin/python bench/train_reader.py --home /var/tmp/rtqa23 --slice rtqa-2023
-    .venv/bin/python bench/train_reader.py --home /var/tmp/rtqa22 --slice rtqa-2022 \
+    .venv/bin/python training/train_reader.py --home /var/tmp/rtqa22 --slice rtqa-2022 --write
+    .venv/bin/python training/train_reader.py --home /var/tmp/rtqa23 --slice rtqa-2023
+    .venv/bin/python training/train_reader.py --home /var/tmp/rtqa22 --slice rtqa-2022 \
         --fit-on rtqa-2023
-    .venv/bin/python bench/train_reader.py --home /var/tmp/rtqa24 --slice rtqa-2024 --weights-only
+    .venv/bin/python training/train_reader.py --home /var/tmp/rtqa24 --slice rtqa-2024 \
+        --weights-only
 """
 
 from __future__ import annotations
@@ -36,7 +43,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from harness import OUT, ROOT, SHARED
+from paths import OUT, ROOT, SHARED
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 # Stronger than 0.1: 2-fold CV EM 0.302 -> 0.316 on rtqa-2022 (3 seeds, 8 windows).
@@ -260,13 +267,16 @@ def main() -> None:
     ap.add_argument("--limit", type=int, default=None)
     ap.add_argument("--embedded", type=int, default=None,
                     help="sentences embedded per question (default: max(8, windows))")
-    ap.add_argument("--weights-only", action="store_true", help="measure the shipped weights")
+    ap.add_argument("--weights-only", action="store_true",
+                    help="measure the shipped weights, fit nothing (the only use of rtqa-2024)")
     ap.add_argument("--write", action="store_true", help="store the fitted weights")
     ap.add_argument("--rerecord", action="store_true", help="ignore the caches")
     ap.add_argument("--ablate", action="store_true", help="each step's gain, 2-fold CV")
     args = ap.parse_args()
-    if "rtqa-2024" in args.fit_on or (args.write and args.slice == "rtqa-2024"):
-        sys.exit("rtqa-2024 is the check year: never fit on it (use --weights-only)")
+    if "rtqa-2024" in args.fit_on or (args.slice == "rtqa-2024" and (
+            args.write or args.ablate or not args.weights_only)):
+        sys.exit("rtqa-2024 is the check year: never fit on it, nor cross-validate "
+                 "(measure the shipped weights with --weights-only)")
 
     from assistant.reader.span import FEATURES, Weights
 
@@ -348,7 +358,7 @@ def main() -> None:
         w = fit(pooled)
         slices = " + ".join([args.slice, *args.fit_on])
         text = json.dumps({
-            "source": f"bench/train_reader.py on {slices} ({len(pooled)} answerable plain "
+            "source": f"training/train_reader.py on {slices} ({len(pooled)} answerable plain "
                       f"questions, {n_win} windows), conditional logit, L2 {L2}",
             "threshold": round(choose_threshold(pooled, w), 4),
             "features": list(FEATURES),

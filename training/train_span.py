@@ -1,32 +1,35 @@
-"""Train a span scorer (issue 20, part 2): the packaged all-MiniLM-L6-v2 with a start/end
-head over (question, sentence window) pairs, fine-tuned with torch on CPU, exported to
-int8 ONNX and run with ONNX Runtime, as the reader would run it.
+"""Train the reader's span model (issue 20, part 2; shipped as `assistant/reader/span.onnx`):
+the packaged all-MiniLM-L6-v2 with a start/end head over (question, sentence window)
+pairs, fine-tuned with torch on CPU, exported to int8 ONNX and run with ONNX Runtime, as
+the reader runs it.
 
 A candidate answer's score is `start[first token] + end[last token]` minus the same for
 the [CLS] token (the "no answer here" reading), so scores of different windows compare.
 `bench/span_feature.py` measures it as a feature of the reader's conditional logit.
 
-Data (distant supervision, as `bench/train_ranker.py`):
-* `bench/ranker_data.py`'s windows of the training slices: a window holding a gold answer
-  as whole words is a positive, every occurrence of the answer in it a target span; the
-  other windows of the same retrieved passages are negatives (target: [CLS]).
-* optional pre-training (`--synthetic N`) on `bench/ranker_synthetic.py`'s recurring
+Data (distant supervision):
+* `training/ranker_data.py`'s windows of the training slices: a window holding a gold
+  answer as whole words is a positive, every occurrence of the answer in it a target
+  span; the other windows of the same retrieved passages are negatives (target: [CLS]).
+* optional pre-training (`--synthetic N`) on `training/ranker_synthetic.py`'s recurring
   names (Splinter): a name masked in one sentence of an article ("... which ...?") is the
   question, and the windows of the same article naming it hold the target spans. Made
   from the training slices' own articles, no labels.
 
-Each step takes `--groups` questions, each with `--pos` positive and `--neg` negative
+Each step takes `--batch` pairs: per question, `--pos` positive and `--neg` negative
 windows drawn at random; the loss is the cross-entropy of the target starts and ends
-(marginal over the answer's occurrences), over the window's tokens and [CLS].
+(marginal over the answer's occurrences), over the window's tokens and [CLS]. The base
+model, optimiser, export and data loading are `training/finetune.py`'s.
 
-    .venv/bin/python bench/train_span.py --train rtqa-2023 --synthetic 8000 \
+    .venv/bin/python training/train_span.py --train rtqa-2023 --synthetic 12000 \
         --out bench/out/span23/span.onnx
 
 writes span.onnx and span.report.json (settings, data counts, seed, times). Never train
-or tune on rtqa-2024. To ship a run's model as the reader's (`assistant/reader/span.onnx`,
-with its provenance `span.json`, which the checksum test reads):
+or tune on rtqa-2024 (refused). To ship a run's model as the reader's
+(`assistant/reader/span.onnx`, with its provenance `span.json`, which the checksum test
+reads):
 
-    .venv/bin/python bench/train_span.py --ship bench/out/span23/span.onnx
+    .venv/bin/python training/train_span.py --ship bench/out/span23/span.onnx
 """
 
 from __future__ import annotations
@@ -43,18 +46,17 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from harness import OUT
-from train_ranker import (
+from finetune import (
     BASE,
     Optimiser,
-    add_training_arguments,
     base_encoder,
     load,
     pair_tokenizer,
     quantize,
     training_rows,
 )
-from train_ranker import encode_pairs as encode
+from finetune import encode_pairs as encode
+from paths import OUT, ROOT
 
 from assistant.reader.model import SpanModel, token_span
 
@@ -225,17 +227,15 @@ def ship(model: Path) -> None:
     """Copy a trained model into the package with its provenance."""
     import shutil
 
-    from harness import ROOT
-
     report_path = model.with_suffix(".report.json")
     if not model.is_file() or not report_path.is_file():
-        sys.exit(f"{model} or its report is missing: train it with bench/train_span.py first")
+        sys.exit(f"{model} or its report is missing: train it with training/train_span.py first")
     report = json.loads(report_path.read_text(encoding="utf-8"))
     about = report["model"]
     if "rtqa-2024" in about["train_slices"]:
         sys.exit("a model trained on rtqa-2024 cannot ship: it is the check year")
     pre = about.get("pretraining") or {}
-    command = (f"bench/train_span.py --train {' '.join(about['train_slices'])} "
+    command = (f"training/train_span.py --train {' '.join(about['train_slices'])} "
                f"--layers {about['layers']} --max-length {about['max_length']} "
                f"--epochs {about['epochs']} --lr {about['lr']} --seed {about['seed']}"
                + (f" --synthetic {pre['questions']}" if pre else ""))
@@ -255,7 +255,21 @@ def ship(model: Path) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    add_training_arguments(ap, train=["rtqa-2023"], layers=6, max_length=160, epochs=3)
+    ap.add_argument("--train", nargs="+", default=["rtqa-2023"],
+                    help="slices to train on (never rtqa-2024, the check year)")
+    ap.add_argument("--eval", nargs="*", default=[], help="slices only scored")
+    ap.add_argument("--layers", type=int, default=6)
+    ap.add_argument("--max-length", type=int, default=160)
+    ap.add_argument("--epochs", type=int, default=3)
+    ap.add_argument("--lr", type=float, default=5e-5)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--holdout", type=float, default=0.1,
+                    help="share of the questions held out to watch")
+    ap.add_argument("--synthetic", type=int, default=0,
+                    help="pre-train first on this many of training/ranker_synthetic.py's "
+                    "questions, made from the --train slices' articles")
+    ap.add_argument("--limit", type=int, help="questions per slice (smoke runs)")
     ap.add_argument("--batch", type=int, default=16, help="pairs per step")
     ap.add_argument("--pos", type=int, default=2, help="positive windows per question")
     ap.add_argument("--neg", type=int, default=2, help="negative windows per question")
@@ -301,7 +315,7 @@ def main() -> None:
                         "layers": args.layers, "max_length": args.max_length,
                         "threads": args.threads, "holdout_share": args.holdout,
                         "pretraining": pretrain and {
-                            "script": "bench/ranker_synthetic.py",
+                            "script": "training/ranker_synthetic.py",
                             "source": "recurring names in the training slices' articles",
                             **pretrain},
                         **record, "sha256": hashlib.sha256(args.out.read_bytes()).hexdigest()},

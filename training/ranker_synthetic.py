@@ -1,5 +1,6 @@
-"""Self-supervised training questions for the window ranker (issue 20: recurring spans, as
-in Splinter), from the articles of the training years' corpora.
+"""Self-supervised training questions for the span model's pre-training (issue 20:
+recurring spans, as in Splinter; made for the window ranker, hence the name), from the
+articles of the training years' corpora.
 
 In an article, a name (a run of capitalised words) that recurs in several sentences is
 masked in one of them; the masked sentence, turned into a question ("Which ... ?"), is the
@@ -7,11 +8,12 @@ question, and the other windows (a sentence and the next one) of the same articl
 candidates: those naming it are positives, the others negatives. No labels are needed, so
 every article of the training years gives questions; none of the check year's is read.
 
-    .venv/bin/python bench/ranker_synthetic.py --slices rtqa-2022 rtqa-2023 --questions 20000
+    .venv/bin/python training/ranker_synthetic.py --slices rtqa-2023 --questions 20000
 
-writes bench/out/ranker-synthetic-rtqa-2022+rtqa-2023.jsonl.gz (named by its slices) in
-bench/ranker_data.py's format; `bench/train_ranker.py --synthetic` reads the file of
-exactly its training slices, so no other year's articles reach the model.
+writes bench/out/ranker-synthetic-rtqa-2023.jsonl.gz (named by its slices) in
+training/ranker_data.py's format; `training/train_span.py --synthetic` reads the file of
+exactly its training slices, so no other year's articles reach the model. rtqa-2024's
+articles are refused.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import re
 import sys
 from typing import Any
 
-from harness import OUT, SHARED
+from paths import OUT, SHARED
 
 NAME = re.compile(r"\b[A-Z][a-zA-Z'’.-]+(?:\s+(?:of\s+|de\s+|al-)?[A-Z][a-zA-Z'’.-]+)*")
 COMMON = {"The", "A", "An", "In", "On", "But", "And", "He", "She", "It", "They", "We", "I",

@@ -1,9 +1,10 @@
 """Fit the short answer's confidence (`assistant/reader/calibration.json`) from eval runs of
 the training years, and say where to state answers as facts.
 
-    newsqa --home H22 eval ../shared/bench/rtqa-2022/questions.jsonl --out E22
-    newsqa --home H23 eval ../shared/bench/rtqa-2023/questions.jsonl --out E23
-    .venv/bin/python bench/calibrate_confidence.py --train E22 E23 [--write]
+    newsqa --home H22 eval ../shared/bench/rtqa-2022/questions.jsonl --out eval-out/rtqa-2022
+    newsqa --home H23 eval ../shared/bench/rtqa-2023/questions.jsonl --out eval-out/rtqa-2023
+    .venv/bin/python training/calibrate_confidence.py \
+        --train eval-out/rtqa-2022 eval-out/rtqa-2023 [--write]
 
 Only answerable questions with a short answer enter the fit: x = the reader's belief and
 how many days its article is older than the newest retrieved passage (one score, see
@@ -11,8 +12,10 @@ how many days its article is older than the newest retrieved passage (one score,
 (fit on one year, measure on the other), then the fit on all training years, which
 `--write` ships. The confidence at which "Answer: X" is stated
 (`NEWSQA_ANSWER__CONFIDENT_AT`) is the lowest at which the stated answers of the training
-years are right at least `--precision` of the time. rtqa-2024 is
-never an input here: report it with `newsqa eval` once the calibration is shipped.
+years are right at least `--precision` of the time. The file records each run under its
+folder's name: name them after their years. rtqa-2024 is never an input here (refused, by
+the folder's name or the questions file of its report.json): report it with `newsqa eval`
+once the calibration is shipped. The whole recipe: training/README.md.
 """
 
 from __future__ import annotations
@@ -20,12 +23,13 @@ from __future__ import annotations
 import argparse
 import json
 import subprocess
+import sys
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from harness import OUT, ROOT
+from paths import OUT, ROOT
 
 from assistant.evaluation.calibration import expected_calibration_error, precision_at_coverage
 from assistant.reader.confidence import CALIBRATION_FILE, Calibration, fit
@@ -57,6 +61,20 @@ def load(run: Path) -> Data:
         right.append(float(em))
         has.append(belief is not None)
     return np.array(beliefs), np.array(ages), np.array(right), np.array(has)
+
+
+def asked_the_check_year(run: Path) -> bool:
+    """Whether an eval run asked rtqa-2024's questions: its folder's name or the questions
+    file its report.json names."""
+    named = run.name
+    report = run / "report.json"
+    if report.is_file():
+        try:
+            config = json.loads(report.read_text(encoding="utf-8")).get("config") or {}
+            named += f" {config.get('questions_file')}"
+        except (ValueError, AttributeError):
+            pass
+    return "rtqa-2024" in named
 
 
 def confidences(cal: Calibration, data: Data) -> np.ndarray:
@@ -110,6 +128,9 @@ def main() -> None:
     parser.add_argument("--write", action="store_true",
                         help=f"write assistant/reader/{CALIBRATION_FILE}")
     args = parser.parse_args()
+    if any(asked_the_check_year(run) for run in args.train):
+        sys.exit("rtqa-2024 is the check year: never fit on it (measure the shipped "
+                 "calibration there with newsqa eval)")
     data = [load(run) for run in args.train]
     names = [run.name for run in args.train]
     use_age = not args.no_age
@@ -123,7 +144,7 @@ def main() -> None:
                                   **measure(cal, held)})
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
                             capture_output=True, text=True).stdout.strip()
-    about = {"script": "bench/calibrate_confidence.py", "fitted": date.today().isoformat(),
+    about = {"script": "training/calibrate_confidence.py", "fitted": date.today().isoformat(),
              "commit": commit, "min_count": MIN_COUNT,
              "data": {n: {"answerable": len(d[0]), "with_short_answer": int(d[3].sum())}
                       for n, d in zip(names, data, strict=True)},

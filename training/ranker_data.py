@@ -1,4 +1,5 @@
-"""Distant supervision for the sentence-window ranker (issue 20, part 1).
+"""Distant supervision for the span model (`training/train_span.py`; made for the
+sentence-window ranker of issue 20, part 1, hence the name).
 
 For every answerable question of a slice (non-empty `supporting_ids`, gold answers), the
 passages are retrieved as of the question's date exactly as `newsqa ask` retrieves them
@@ -6,11 +7,13 @@ passages are retrieved as of the question's date exactly as `newsqa ask` retriev
 one, `quote.Sentence.read_end`) is written out with its label: 1 when the window holds a
 gold answer as whole words (`evaluation.metrics.contains`), else 0. The windows the
 current answerer hands the reader (keyword shortlist, then sentence embeddings, top
-`reader_windows`) are flagged `baseline`, so the ranker can be compared with them.
+`reader_windows`) are flagged `baseline`, so a model can be compared with them.
 
-    .venv/bin/python bench/ranker_data.py --home /var/tmp/h23 --slice rtqa-2023
+    .venv/bin/python training/ranker_data.py --home /var/tmp/h23 --slice rtqa-2023
 
-writes bench/out/ranker-rtqa-2023.jsonl.gz (bench only; never committed).
+writes bench/out/ranker-rtqa-2023.jsonl.gz (never committed). The check year's windows
+may be written, to be scored (`train_span.py --eval rtqa-2024`); training on them is
+refused.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from harness import OUT, SHARED
+from paths import OUT, SHARED
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
