@@ -39,9 +39,9 @@ quiz options. own(c) stays at half weight because with few articles every option
 retrieves the same passages and its rank order is noise.
 
 The option with the highest score wins. Exclusion questions ("which of these is not...",
-"all of these except:", see `EXCLUSION`) ask for the option the articles do NOT support,
-so there the lowest score wins (method "exclusion"; ties at the bottom are broken by the
-lowest similarity below). When no option has any evidence, or the best
+"all of these except:", see `Question.exclusion`) ask for the option the articles do NOT
+support, so there the lowest score wins (method "exclusion"; ties at the bottom are broken
+by the lowest similarity below). When no option has any evidence, or the best
 ones tie (within 1e-9), the tied options are ranked by meaning instead: the cosine
 similarity between the embedding of "question + option" and the best of the top
 `FALLBACK_PASSAGES` retrieved passages. With nothing retrieved at all the first tied
@@ -53,7 +53,6 @@ rule without touching the evaluation loop.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -76,19 +75,6 @@ QUOTE_BONUS = 1.0
 PARTIAL_WEIGHT = 0.5
 FALLBACK_PASSAGES = 3
 _TIE = 1e-9
-# Questions that ask which option does NOT hold. Kept narrow on purpose: "which ... said
-# it is not going to ..." asks for a positive mention and must not match.
-EXCLUSION = re.compile(
-    r"\b(all|each|both) (of )?(these|the following)\b.*\bexcept\b"
-    r"|\bexcept:?\s*$"
-    r"|\bwhich (one |two )?(of )?(these|the following)\b[\w\s’']{0,40}?"
-    r"\b(is|was|were|are|did|does|do|has|have|will)(n't| not)\b"
-    r"|\bwhich (one |two )?(of )?(these|the following)\b[\w\s’']{0,40}?"
-    r"\b(did|does|do) (he|she|they|it) not\b"
-    r"|\bwhich [\w’'-]+( [\w’'-]+)? (is|was|did|does|has)(n't| not)\b"
-    r"|\b(is|was|are)(n't| not) (one|part) of\b",
-    re.IGNORECASE,
-)
 
 
 @dataclass(frozen=True)
@@ -103,9 +89,10 @@ class ChoicePick:
     method: str
 
 
-def is_exclusion(question: str) -> bool:
-    """True for "which of these is not ..." / "all of these except:" questions."""
-    return EXCLUSION.search(question) is not None
+def is_exclusion(question: str | Question) -> bool:
+    """True for "which of these is not ..." / "all of these except:" questions
+    (`Question.exclusion`)."""
+    return as_question(question).exclusion
 
 
 def matchable_text(passage: Passage) -> str:
@@ -289,7 +276,7 @@ def pick_choice(
         scores = [s + WEIGHTS["reader"] * r
                   for s, r in zip(scores, reader_terms(reader), strict=True)]
     best = max(scores)
-    exclusion = best > 0 and is_exclusion(question.text)
+    exclusion = best > 0 and is_exclusion(question)
     target = min(scores) if exclusion else best
     tied = [i for i, s in enumerate(scores) if abs(target - s) <= _TIE]
     if best > 0 and len(tied) == 1:

@@ -43,7 +43,7 @@ from assistant.quote import (
 )
 from assistant.reader.model import ModelUnavailable
 from assistant.reader.span import Reader, Span, Window
-from assistant.sentence import keywords, names, words
+from assistant.sentence import keywords, names
 from index.retrieve import Passage
 
 if TYPE_CHECKING:
@@ -137,7 +137,7 @@ class ExtractiveAnswerer:
                                          if self.reader is not None and prefer is None
                                          else (None, -1, np.zeros(len(cands)), []))
         t_read = time.perf_counter() - t_read
-        rank = rel + W_NEW * novelty(question, cands)
+        rank = rel + W_NEW * novelty(q, cands)
         chosen = choose(cands, rank, rel, vecs, mass, self.settings.relative_cutoff * relevance,
                         self.settings.max_sentences)
         if named is not None and named.any() and not any(named[i] for i in chosen):
@@ -242,9 +242,10 @@ def locate(option: str, citation: Citation) -> ShortAnswer | None:
                        score=1.0)
 
 
-def novelty(question: str, cands: list[Sentence]) -> np.ndarray:
-    """1.0 for each candidate that names something (`names`) the question does not."""
-    asked = {w.lower() for w in words(question)}
+def novelty(question: str | Question, cands: list[Sentence]) -> np.ndarray:
+    """1.0 for each candidate that names something (`names`) the question does not
+    (`Question.lower_words`)."""
+    asked = as_question(question).lower_words
     return np.array([float(any(n.lower() not in asked for n in names(c.text)))
                      for c in cands])
 

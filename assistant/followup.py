@@ -30,6 +30,10 @@ The answerer still scores sentences against the question itself; words carried o
 from earlier turns count half (see `assistant.extractive._overlap`), so the context
 steers retrieval without outvoting the new question.
 
+The cues of rules 1a and 1b are read once, by `assistant.question.analyse`
+(`Question.refers_back`, `weak_reference`, `continues`; word lists `STRONG_REFERENCE`,
+`WEAK_REFERENCE`, `CONTINUATION` there); this module applies the rule to them.
+
 Example over the seed article:
     "Where are remaining IS cells?"            -> retrieved as asked
     "Who attacks the truffle hunters there?"   -> "Where are remaining IS cells? Who
@@ -38,18 +42,10 @@ Example over the seed article:
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 from assistant.question import Question, analyse, as_question
 
-_STRONG = re.compile(
-    r"\b(there|it|its|they|them|their|theirs|he|him|his|she|her|hers|the same|"
-    r"the group|the country|the city|the region|the area|the organi[sz]ation|what else)\b",
-    re.IGNORECASE,
-)
-_WEAK = re.compile(r"\b(this|that|these|those|such|then|more|else)\b", re.IGNORECASE)
-_CONTINUATION = re.compile(r"^\s*(and|but|also|so|what about|how about)\b", re.IGNORECASE)
 MAX_CARRIED = 2  # earlier questions folded into one retrieval query
 FOCUS_PASSAGES = 3  # passages of the carried questions whose articles form the focus
 
@@ -57,10 +53,10 @@ FOCUS_PASSAGES = 3  # passages of the carried questions whose articles form the 
 def needs_context(question: str | Question) -> bool:
     """Whether the question cannot be understood without the conversation (rule 1)."""
     q = as_question(question)
-    if _STRONG.search(q.text) or _CONTINUATION.search(q.text):
+    if q.refers_back or q.continues:
         return True
     named = bool(q.names)
-    if _WEAK.search(q.text) and not named:
+    if q.weak_reference and not named:
         return True
     n_keywords = len(q.keywords)
     return n_keywords < 2 or (n_keywords < 3 and not named)
@@ -68,7 +64,7 @@ def needs_context(question: str | Question) -> bool:
 
 def refers_back(question: str | Question) -> bool:
     """Whether the question points at something said before ("there", "it", ...: rule 4)."""
-    return _STRONG.search(as_question(question).text) is not None
+    return as_question(question).refers_back
 
 
 def context_questions(question: str | Question, history: Sequence[str]) -> list[str]:

@@ -1,6 +1,8 @@
-"""A question analysed once: its keywords, the words it already names and the type of
-answer it asks for. Every answering stage receives this one frozen value instead of
-re-deriving keywords from the text.
+"""A question analysed once: its keywords, the words it already names, the type of
+answer it asks for, whether it asks for the quiz option that does not hold, and the
+words by which a follow-up leans on the conversation. Every answering stage (retrieval
+of follow-ups, the quotes, the reader, the quiz rule) receives this one frozen value
+instead of re-deriving any of it from the text.
 
 Answer types (`AnswerType`) follow the wh-word and, for "which/what <noun>" (also past
 modifiers: "which wildly popular show"; "which of the following items"), the noun; a
@@ -96,6 +98,19 @@ class Question:
     # False when the question is plainly in another language (`looks_english`): the
     # reader and the keyword matching understand English only, so an abstention says so.
     english: bool = True
+    # Every word of the question, lower-cased as written (`sentence.words`): an answer
+    # sentence naming anything else names something new (`extractive.novelty`).
+    lower_words: frozenset[str] = frozenset()
+    # Asks for the quiz option the articles do NOT support ("which of these is not ...",
+    # "all of these except:"; `EXCLUSION`): `choice.pick_choice` takes the lowest score.
+    exclusion: bool = False
+    # Follow-up cues (`assistant.followup`): a word that points back at the conversation
+    # ("there", "it", "they", "the group": `STRONG_REFERENCE`), one that does only when
+    # the question names nothing ("this", "that", "then": `WEAK_REFERENCE`), and an
+    # opening that continues the last question ("and ...", "what about ...").
+    refers_back: bool = False
+    weak_reference: bool = False
+    continues: bool = False
 
 
 def analyse(text: str) -> Question:
@@ -117,7 +132,35 @@ def analyse(text: str) -> Question:
         names=tuple(names(text)),
         match_words=frozenset(match_words(text)),
         english=looks_english(text),
+        lower_words=frozenset(w.lower() for w in words(text)),
+        exclusion=EXCLUSION.search(text) is not None,
+        refers_back=STRONG_REFERENCE.search(text) is not None,
+        weak_reference=WEAK_REFERENCE.search(text) is not None,
+        continues=CONTINUATION.search(text) is not None,
     )
+
+
+# Quiz questions that ask which option does NOT hold. Kept narrow on purpose: "which ...
+# said it is not going to ..." asks for a positive mention and must not match.
+EXCLUSION = re.compile(
+    r"\b(all|each|both) (of )?(these|the following)\b.*\bexcept\b"
+    r"|\bexcept:?\s*$"
+    r"|\bwhich (one |two )?(of )?(these|the following)\b[\w\s’']{0,40}?"
+    r"\b(is|was|were|are|did|does|do|has|have|will)(n't| not)\b"
+    r"|\bwhich (one |two )?(of )?(these|the following)\b[\w\s’']{0,40}?"
+    r"\b(did|does|do) (he|she|they|it) not\b"
+    r"|\bwhich [\w’'-]+( [\w’'-]+)? (is|was|did|does|has)(n't| not)\b"
+    r"|\b(is|was|are)(n't| not) (one|part) of\b",
+    re.IGNORECASE,
+)
+# The words by which a follow-up leans on the conversation (`assistant.followup`, rule 1).
+STRONG_REFERENCE = re.compile(
+    r"\b(there|it|its|they|them|their|theirs|he|him|his|she|her|hers|the same|"
+    r"the group|the country|the city|the region|the area|the organi[sz]ation|what else)\b",
+    re.IGNORECASE,
+)
+WEAK_REFERENCE = re.compile(r"\b(this|that|these|those|such|then|more|else)\b", re.IGNORECASE)
+CONTINUATION = re.compile(r"^\s*(and|but|also|so|what about|how about)\b", re.IGNORECASE)
 
 
 # Function words that open or carry most questions; the foreign ones are not English

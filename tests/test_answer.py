@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -9,6 +10,7 @@ import pytest
 
 from assistant.errors import EmptyQuestion
 from assistant.extractive import ExtractiveAnswerer, novelty
+from assistant.question import analyse
 from assistant.sentence import keywords, split_sentences
 from assistant.service import Assistant
 from assistant.settings import AnswerSettings
@@ -146,6 +148,14 @@ def test_the_sentence_that_names_the_answer_is_quoted_before_a_restatement() -> 
     assert novelty("Which bloc will require a common phone charger?",
                    ExtractiveAnswerer(_SameEmbedder(), settings).candidates(  # type: ignore[arg-type]
                        [_passage(text)])).tolist() == [0.0, 1.0]
+    # The question's words come from its analysis (`Question.lower_words`), not the text:
+    # a question that had named the EU would make the second sentence say nothing new.
+    q = analyse("Which bloc will require a common phone charger?")
+    cands = ExtractiveAnswerer(_SameEmbedder(), settings).candidates(  # type: ignore[arg-type]
+        [_passage(text)])
+    assert novelty(q, cands).tolist() == [0.0, 1.0]
+    named_eu = replace(q, lower_words=q.lower_words | {"the", "european", "union"})
+    assert novelty(named_eu, cands).tolist() == [0.0, 0.0]
 
 
 def test_naming_something_does_not_turn_an_abstention_into_an_answer() -> None:

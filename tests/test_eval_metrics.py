@@ -4,6 +4,7 @@ multiple-choice rule (ties, no evidence) and question files with bad lines."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from assistant.answer import Answer, Citation
 from assistant.choice import evidence_scores, is_exclusion, match, pick_choice
 from assistant.evaluation import metrics as m
 from assistant.evaluation.case import EvalError, load_questions, parse_line
+from assistant.question import analyse
 from index.retrieve import Passage
 from tests.fakes import FakeEmbedder
 
@@ -259,6 +261,18 @@ def test_exclusion_question_picks_the_option_the_articles_do_not_support() -> No
     pick = pick_choice("Which virus is included in the tripledemic?", choices, answer,
                        FakeEmbedder())
     assert pick.index != 2
+
+
+def test_the_quiz_rule_reads_exclusion_from_the_analysed_question() -> None:
+    """`analyse` recognises the exclusion question once (`Question.exclusion`); the rule
+    takes it from there: with the field cleared, the supported option wins."""
+    answer = _answer(["RSV, flu and COVID-19 make up the tripledemic this winter."])
+    choices = ["RSV", "Flu", "Strep throat", "COVID-19"]
+    q = analyse("Which virus is not included in the tripledemic?")
+    assert q.exclusion and is_exclusion(q)
+    assert pick_choice(q, choices, answer, FakeEmbedder()).index == 2
+    pick = pick_choice(replace(q, exclusion=False), choices, answer, FakeEmbedder())
+    assert pick.method != "exclusion" and pick.index != 2
 
 
 def test_choice_without_evidence_uses_similarity_and_without_passages_guesses() -> None:

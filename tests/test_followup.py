@@ -3,11 +3,13 @@ the seed with the real model."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from assistant.followup import context_questions, needs_context, refers_back
+from assistant.question import analyse
 from assistant.sentence import names
 from assistant.service import Assistant
 from tests.conftest import SEEDS, make_settings
@@ -45,6 +47,21 @@ def test_only_back_references_narrow_to_the_conversation_focus() -> None:
     assert refers_back(Q2) and refers_back("What did they do in 2019?")
     # a continuation naming something new moves on: no focus on the earlier articles
     assert not refers_back("And in Iraq?") and not refers_back("What about Iraq?")
+
+
+def test_the_rule_reads_the_cues_analysed_once_into_the_question() -> None:
+    """`analyse` reads the cues (rules 1a, 1b) into the Question; the rule takes them from
+    there, not from the text again: flipping a field flips the verdict."""
+    q = analyse(Q2)
+    assert q.refers_back and not q.continues and not q.weak_reference
+    assert analyse("And in Iraq?").continues and not analyse("And in Iraq?").refers_back
+    assert analyse("Why did that happen?").weak_reference
+    alone = analyse("Who is the man that leads HTS?")  # "that" is weak, HTS is named
+    assert alone.weak_reference and not needs_context(alone)
+    assert needs_context(replace(alone, names=()))
+    assert needs_context(replace(alone, continues=True))
+    assert refers_back(replace(alone, refers_back=True))
+    assert not refers_back(replace(q, refers_back=False))
 
 
 def test_names() -> None:
