@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from assistant.evaluation.figure import new_figure
+
 BINS = 10
 COVERAGES = (0.1, 0.3, 0.5)
 
@@ -79,8 +81,6 @@ def metrics(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
 
 def plot_reliability(rows: Sequence[dict[str, Any]], path: Path) -> Path | None:
     """Share right against mean confidence per bin (the diagonal is perfect)."""
-    from assistant.evaluation.report import new_figure
-
     conf, right, _ = outcomes(rows)
     if not len(conf):
         return None
@@ -106,8 +106,6 @@ def plot_reliability(rows: Sequence[dict[str, Any]], path: Path) -> Path | None:
 
 def plot_precision_coverage(rows: Sequence[dict[str, Any]], path: Path) -> Path | None:
     """Precision of the most confident answers against the share of questions covered."""
-    from assistant.evaluation.report import new_figure
-
     conf, right, _ = outcomes(rows)
     if not len(conf):
         return None

@@ -9,13 +9,13 @@ from pathlib import Path
 from typing import Any
 
 from assistant.evaluation.case import EvalError
+from assistant.evaluation.figure import new_figure
 from assistant.evaluation.report import (
     HEADLINE,
     SECTIONS,
     fmt,
     md_table,
     metric_kind,
-    new_figure,
     text_table,
 )
 

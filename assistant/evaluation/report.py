@@ -2,8 +2,8 @@
 plots (Hit@k curve, latency histogram, confidence) and the worst failures (the comparison
 of runs is `assistant.evaluation.compare`).
 
-Plots use matplotlib's object API on the Agg canvas (no pyplot, no display, no global
-backend switch), so this works on a headless machine and inside the chat server.
+Plots are drawn off-screen (`assistant.evaluation.figure`), so this works on a headless
+machine and inside the chat server.
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+from assistant.evaluation.figure import new_figure
 
 # (metric key, label, kind, key of its n) of the headline table; kind picks the format.
 HEADLINE: tuple[tuple[str, str, str, str], ...] = (
@@ -119,17 +121,7 @@ def md_table(rows: Sequence[Sequence[str]], header: Sequence[str]) -> str:
     return "\n".join(lines)
 
 
-# -- plots ----------------------------------------------------------------------------
-def new_figure(width: float = 6.4, height: float = 4.0) -> Any:
-    """A matplotlib figure drawn off-screen (Agg), without pyplot's global state."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(width, height), dpi=110)
-    FigureCanvasAgg(fig)
-    return fig
-
-
+# -- plots (on `figure.new_figure`) ---------------------------------------------------
 def plot_hit_curve(report: dict[str, Any], path: Path) -> Path | None:
     """Hit@n (gold, supporting) and answer support@n for n = 1..k; None if nothing to plot."""
     cur = report.get("curves") or {}
