@@ -85,6 +85,15 @@ def test_every_content_coding_and_stack_is_decoded(site: HostileSite, coding: st
     assert body == ARTICLE
 
 
+def test_bytes_after_a_whole_gzip_member_are_ignored_as_browsers_do(site: HostileSite) -> None:
+    site.on("/padded.html", respond(gzip_bytes(ARTICLE) + b"\x00" * 64, encoding="gzip"))
+    site.on("/two.html", respond(gzip_bytes(ARTICLE[:100]) + gzip_bytes(ARTICLE[100:]),
+                                 encoding="gzip"))
+    with fetcher() as f:
+        assert f.get(site.url("/padded.html")).body == ARTICLE
+        assert f.get(site.url("/two.html")).body == ARTICLE  # members are concatenated
+
+
 def test_the_codings_asked_for_are_the_ones_decoded_under_the_limit(web: WebServer) -> None:
     seen: dict[str, str] = {}
 

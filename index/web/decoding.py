@@ -36,13 +36,17 @@ class _Zlib:
         self._wbits = 16 + zlib.MAX_WBITS if coding == "gzip" else zlib.MAX_WBITS
         self._obj = zlib.decompressobj(self._wbits)
         self._first = True
+        self._done = False  # trailing bytes after a complete stream are ignored
+        self._members = 0
 
     def feed(self, data: bytes) -> Iterator[bytes]:
-        buf = data
+        buf = b"" if self._done else data
         while buf:
             if self._obj.eof:
                 if self.coding != "gzip":
+                    self._done = True
                     return  # bytes after the deflate stream's end are ignored
+                self._members += 1
                 self._obj = zlib.decompressobj(self._wbits)  # the next gzip member
             try:
                 out = self._obj.decompress(buf, PIECE)
@@ -51,6 +55,9 @@ class _Zlib:
                     self._wbits, self._first = -zlib.MAX_WBITS, False
                     self._obj = zlib.decompressobj(self._wbits)
                     continue
+                if self._members:  # padding or garbage after a whole member, as browsers
+                    self._done = True  # (and urllib3) read it: the body is complete
+                    return
                 raise CodingError(f"the {self.coding} content coding is corrupt ({exc})") \
                     from None
             self._first = False
