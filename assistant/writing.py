@@ -174,19 +174,19 @@ class IndexWriting:
         with self._writing, self.lock.hold("removal", wait=wait, on_wait=on_wait):
             self.follow()
             self.open()
-            records = self.store.records()
-            found = [a for a in dict.fromkeys(article_ids) if a in records]
-            self._delete(found)
-        return found
+            return self._delete(list(dict.fromkeys(article_ids)))
 
-    def _delete(self, article_ids: Sequence[str], batch: int = 0) -> None:
-        """Remove indexed articles, `batch` at a time (0: all at once), the caller holding
-        the writer lock: records and chunks from the store, then their keyword entries
-        (also when interrupted, so they match what left the store), then the home's own
-        files that held only these articles. Removal and pruning both come here."""
+    def _delete(self, article_ids: Sequence[str], batch: int = 0) -> list[str]:
+        """Remove those of `article_ids` that are indexed (returned), `batch` at a time (0:
+        all at once), the caller holding the writer lock: records and chunks from the
+        store, then their keyword entries (also when interrupted, so they match what left
+        the store), then the home's own files that held only these articles. Removal and
+        pruning both come here; what it reads is by id, never the whole index."""
+        known = self.store.paths_of(article_ids)
+        article_ids = [a for a in article_ids if a in known]
         if not article_ids:
-            return
-        paths = self.store.paths_of(article_ids)
+            return []
+        paths = {p for p in known.values() if p}
         self.keyword.sync(self.store)
         done: list[str] = []
         step = batch or len(article_ids)
@@ -200,6 +200,7 @@ class IndexWriting:
                 self.keyword.update([], done, self.store.generation())
                 self._retriever = None
         self._drop_uploads(paths)
+        return article_ids
 
     def _drop_uploads(self, paths: set[str]) -> None:
         # Files the home keeps itself (chat uploads, pages fetched from the web) that no

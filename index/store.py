@@ -321,12 +321,15 @@ class Store:
                 break
         return out
 
-    def paths_of(self, article_ids: Sequence[str]) -> set[str]:
-        """The files these articles were indexed from."""
-        out: set[str] = set()
+    def paths_of(self, article_ids: Sequence[str]) -> dict[str, str | None]:
+        """Which of these articles are indexed, each with the file it was indexed from
+        (None: none); read by id, whatever the size of the index."""
+        out: dict[str, str | None] = {}
         for part in batches(article_ids):
             got = self._articles.get(ids=part, include=["metadatas"])
-            out.update(str(m["path"]) for m in got["metadatas"] if m and m.get("path"))
+            for aid, meta in zip(got["ids"], got["metadatas"], strict=True):
+                path = (meta or {}).get("path")
+                out[aid] = str(path) if path else None
         return out
 
     def paths_in_use(self, paths: Sequence[str]) -> set[str]:

@@ -50,15 +50,22 @@ def corrupt(folder: Path) -> Path:
 
 def foreign(folder: Path) -> Path:
     """A valid ONNX model of another shape: one float input, one output."""
-    import onnx
     from onnx import TensorProto, helper
 
     graph = helper.make_graph(
         [helper.make_node("Relu", ["pixels"], ["out"])], "other",
         [helper.make_tensor_value_info("pixels", TensorProto.FLOAT, [1, 3])],
         [helper.make_tensor_value_info("out", TensorProto.FLOAT, [1, 3])])
+    return _saved(graph, folder, opset=13)
+
+
+def _saved(graph: object, folder: Path, opset: int) -> Path:
+    """`graph` saved as `folder/span.onnx`, with a record of its sha256 beside it."""
+    import onnx
+    from onnx import helper
+
     model = folder / "span.onnx"
-    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]),
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)]),
               str(model))
     _record(model)
     return model
@@ -67,7 +74,6 @@ def foreign(folder: Path) -> Path:
 def foreign_outputs(folder: Path) -> Path:
     """A valid ONNX model with the span model's inputs, but one score per window instead
     of a start and end logit per word piece."""
-    import onnx
     from onnx import TensorProto, helper
 
     ints = [helper.make_tensor_value_info(n, TensorProto.INT64, ["batch", "pieces"])
@@ -77,12 +83,7 @@ def foreign_outputs(folder: Path) -> Path:
              helper.make_node("ReduceMax", ["f"], ["end"], axes=[1], keepdims=1)]
     outs = [helper.make_tensor_value_info(n, TensorProto.FLOAT, ["batch", 1])
             for n in ("start", "end")]
-    graph = helper.make_graph(nodes, "window-score", ints, outs)
-    model = folder / "span.onnx"
-    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 11)]),
-              str(model))
-    _record(model)
-    return model
+    return _saved(helper.make_graph(nodes, "window-score", ints, outs), folder, opset=11)
 
 
 def tampered(folder: Path) -> Path:

@@ -15,6 +15,7 @@ to the deadline's watchdog.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import socket
 from collections.abc import Callable, Iterable
@@ -131,14 +132,9 @@ def split_host_port(entry: str) -> tuple[str, int | None]:
     return entry, None
 
 
-_pool: ThreadPoolExecutor | None = None
-
-
+@functools.cache
 def _dns() -> ThreadPoolExecutor:
-    global _pool
-    if _pool is None:
-        _pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="newsqa-dns")
-    return _pool
+    return ThreadPoolExecutor(max_workers=4, thread_name_prefix="newsqa-dns")
 
 
 class DeadlineStream(httpcore.NetworkStream):
