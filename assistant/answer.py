@@ -119,12 +119,16 @@ class Answer:
     answerer: str = "extractive"  # extractive | llm | extractive-fallback
     fallback_reason: str | None = None  # why the LLM's answer was not used
     quote_checks: tuple[QuoteCheck, ...] = ()  # per LLM quote: exact | repaired | dropped
+    # factoid | explanation | yesno (`assistant.question.kind`): only a factoid question
+    # gets a short answer; the others lead with their quotes.
+    question_kind: str = "factoid"
     timings_ms: dict[str, float] = field(default_factory=dict, compare=False)
 
     def to_json(self) -> dict[str, Any]:
         """The JSON object `newsqa ask --json` prints and the `/ask` API returns."""
         return {
             "question": self.question,
+            "question_kind": self.question_kind,
             "answer": self.text,
             "short_answer": self.short_answer.to_json() if self.short_answer else None,
             "alternatives": [a.to_json() for a in self.alternatives],

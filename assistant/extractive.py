@@ -153,6 +153,10 @@ class ExtractiveAnswerer:
         chosen, absorbed = merge_overlaps(in_article_order(chosen, cands), ends, cands)
         citations, short = cite(chosen, ends, cands, span, span_cand)
         alternatives = locate_alternatives(others, cands, citations, short) if short else ()
+        if q.kind != "factoid":
+            # "Why ...?", "What is happening ...?": no phrase answers them, so none is
+            # stated; the reader's belief still chose the quotes, which now lead.
+            short, alternatives = None, ()
         parts = [f"{c.quote} [{c.n}]" for c in citations]
         if named is not None and prefer:
             for j, i in absorbed.items():
@@ -172,6 +176,7 @@ class ExtractiveAnswerer:
             relevance=relevance,
             short_answer=short,
             alternatives=alternatives,
+            question_kind=q.kind,
             timings_ms={"answer": (time.perf_counter() - t0) * 1000, "reader": t_read * 1000,
                         "sentences": t_embed * 1000},
         )

@@ -272,7 +272,11 @@ class Assistant(IndexPruning):
             # focus passages already come first in `passages`
             answer = self.llm_answerer.answer(question, passages, query=query, history=turns,
                                               on_token=on_token)
-            if answer.answerer == "llm":
+            if analysed.kind != "factoid":
+                # As the extractive answerer: no phrase answers "why ...?", the model's
+                # (or its fallback's) included.
+                answer = replace(answer, short_answer=None, alternatives=())
+            elif answer.answerer == "llm":
                 answer = self._read_quotes(analysed, answer)
         else:
             answer = self.answerer.answer(analysed, focus or passages, query=query)
@@ -284,9 +288,7 @@ class Assistant(IndexPruning):
                                   scope)
         answer.timings_ms.update(retrieve=(t1 - t0) * 1000,
                                  total=(time.perf_counter() - t0) * 1000)
-        if as_of is not None:
-            answer = replace(answer, as_of=as_of)
-        return answer
+        return replace(answer, as_of=as_of or answer.as_of, question_kind=analysed.kind)
 
     def _retrieve(self, query: str, k: int, as_of: date | None,
                   scope: Scope | None = None) -> list[Passage]:

@@ -28,7 +28,8 @@ from tests.fakes import FakeEmbedder
 
 SEED_ID = "0b4a53c822e39d07"
 ROW_KEYS = {
-    "id", "question", "date", "as_of", "answers", "choices", "gold_ids", "supporting_ids",
+    "id", "question", "question_kind", "date", "as_of", "answers", "choices", "gold_ids",
+    "supporting_ids",
     "answerable", "answer", "short_answer", "confident", "alternatives", "abstained",
     "relevance", "citations", "retrieved",
     "retrieved_articles", "answerer", "fallback_reason", "quote_checks",

@@ -105,6 +105,9 @@ def score_question(
         stored = article_text(short.article_id)
         verbatim_short = stored is not None and stored[short.start:short.end] == short.text
     short_text = None if short is None or plain.abstained else short.text
+    # Only a factoid question gets a short answer (`assistant.question.kind`): the others
+    # are not scored on one.
+    factoid = plain.question_kind == "factoid"
     scores: dict[str, Any] = {
         "gold_rank": gold_rank,
         "supporting_rank": sup_rank,
@@ -124,9 +127,9 @@ def score_question(
         quotes=len(cited),
         quotes_verbatim=verbatim,
         plain_cited_support=m.contains_any([c.quote for c in plain.citations], q.answers),
-        short_exact_match=m.short_exact_match(short_text, q.answers),
-        short_f1=m.short_f1(short_text, q.answers),
-        short_answered=float(short_text is not None),
+        short_exact_match=m.short_exact_match(short_text, q.answers) if factoid else None,
+        short_f1=m.short_f1(short_text, q.answers) if factoid else None,
+        short_answered=float(short_text is not None) if factoid else None,
         short_verbatim=None if short is None else float(verbatim_short),
     )
     row: dict[str, Any] = {"predicted_choice": None, "choice_scores": None,
@@ -162,6 +165,7 @@ def result_row(
     return {
         "id": q.id,
         "question": q.question,
+        "question_kind": data.get("question_kind"),
         "date": q.date.isoformat() if q.date else None,
         "as_of": as_of,
         "answers": q.answers,

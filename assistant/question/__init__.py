@@ -1,8 +1,9 @@
-"""A question analysed once: its keywords, the words it already names, the type of
-answer it asks for, whether it asks for the quiz option that does not hold, and the
-words by which a follow-up leans on the conversation. Every answering stage (retrieval
-of follow-ups, the quotes, the reader, the quiz rule) receives this one frozen value
-instead of re-deriving any of it from the text.
+"""A question analysed once: its keywords, the words it already names, its kind (factoid,
+explanation, yes/no: `assistant.question.kind`), the type of answer it asks for, whether
+it asks for the quiz option that does not hold, and the words by which a follow-up leans
+on the conversation. Every answering stage (retrieval of follow-ups, the quotes, the
+reader, the quiz rule) receives this one frozen value instead of re-deriving any of it
+from the text.
 
 Answer types (`AnswerType`) follow the wh-word and, for "which/what <noun>" (also past
 modifiers: "which wildly popular show"; "which of the following items"), the noun; a
@@ -25,6 +26,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
+from assistant.question.kind import QuestionKind, question_kind
 from assistant.sentence import keywords, match_words, names, stem, words
 
 AnswerType = Literal["person", "place", "date", "number", "money", "percent", "organisation",
@@ -111,6 +113,9 @@ class Question:
     refers_back: bool = False
     weak_reference: bool = False
     continues: bool = False
+    # What a good answer looks like (`assistant.question.kind`): one fact, stated as the
+    # short answer, or an account or a yes or no, which lead with their quotes instead.
+    kind: QuestionKind = "factoid"
 
 
 def analyse(text: str) -> Question:
@@ -137,6 +142,7 @@ def analyse(text: str) -> Question:
         refers_back=STRONG_REFERENCE.search(text) is not None,
         weak_reference=WEAK_REFERENCE.search(text) is not None,
         continues=CONTINUATION.search(text) is not None,
+        kind=question_kind(text),
     )
 
 
