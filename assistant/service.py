@@ -19,9 +19,9 @@ from dataclasses import replace
 from datetime import date
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from assistant.answer import Answer, Answerer, ShortAnswer
+from assistant.answer import Answer, Answerer
 from assistant.errors import EmptyQuestion, ScopeError
-from assistant.extractive import ExtractiveAnswerer, newest_date
+from assistant.extractive import ExtractiveAnswerer
 from assistant.followup import FOCUS_PASSAGES, context_questions, refers_back
 from assistant.pruning import IndexPruning
 from assistant.question import Question, analyse
@@ -173,48 +173,14 @@ class Assistant(IndexPruning):
         return self._shared("_answerer", build)
 
     def _read_quotes(self, question: Question, answer: Answer) -> Answer:
-        """An LLM answer's short answer, judged by the reader over the answer's own
-        verified quotes. The model's (found verbatim in a quote) is kept when the reader
-        counts it among its answers there, with the reader's belief and confidence;
-        otherwise the reader's answer replaces it (none when the reader has none), and
-        the reader's next answers are the alternatives. So an LLM's short answer is
-        stated as a fact only at the calibrated confidence the reader's would need, not
-        always: SmolLM2-135M's verbatim short answers, stated as facts before, were
-        right for none of the 19 seed questions it answered ("Islamic State" for "Which
-        US general ...")."""
+        """An LLM answer's short answer, weighed by the reader over its verified quotes
+        (`assistant.llm.short`)."""
         reader = getattr(self.answerer, "reader", None)
-        if reader is None or not answer.citations:
+        if reader is None:
             return answer
-        from assistant.quote import short_answer_of
-        from assistant.reader.span import Span, Window
+        from assistant.llm.short import weigh_short_answer
 
-        windows = [Window(article_id=c.article_id, start=c.start, end=c.end, head_end=c.end,
-                          text=c.quote, relevance=answer.relevance or 0.5, passage_rank=i,
-                          date=c.date)
-                   for i, c in enumerate(answer.citations)]
-        from assistant.reader.model import ModelUnavailable
-
-        try:
-            reading = reader.weigh(question, windows,
-                                   [(p.article_id, p.text) for p in answer.retrieved],
-                                   newest=newest_date(answer.retrieved))
-        except ModelUnavailable:  # warned about once (reader.model): as without a reader
-            return answer
-        spans = ([reading.span] if reading.span else []) + list(reading.alternatives)
-
-        def located(span: Span) -> ShortAnswer:
-            c = answer.citations[span.window]
-            return short_answer_of(span, c.n, c.article_id)
-
-        model = answer.short_answer
-        agreed = next((s for s in spans if model is not None
-                       and s.text.casefold() == model.text.casefold()), None)
-        short = (replace(model, belief=agreed.belief, confidence=agreed.confidence)
-                 if model is not None and agreed is not None
-                 else located(reading.span) if reading.span else None)
-        others = tuple(located(s) for s in spans
-                       if short is None or s.text.casefold() != short.text.casefold())
-        return replace(answer, short_answer=short, alternatives=others)
+        return weigh_short_answer(question, answer, reader)
 
     @property
     def llm_configured(self) -> bool:

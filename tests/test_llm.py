@@ -306,7 +306,10 @@ def test_a_claim_about_something_its_cited_sentence_does_not_say_is_dropped() ->
     assert answer.answerer == "llm" and "B-52" in answer.text
     assert "mushroom" not in answer.text and len(answer.citations) == 1
     reasons = [q.reason for q in answer.quote_checks if q.reason]
-    assert any("not in what it cites" in r for r in reasons), answer.quote_checks
+    # its words, in a row, are none of the quote's: an added clause, or a claim about
+    # something else
+    assert any("not in what it cites" in r or "do not say (mushroom pickers" in r
+               for r in reasons), answer.quote_checks
     assert_integrity(answer)
 
 

@@ -24,6 +24,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from assistant.answer import Answer, Answerer
 from assistant.errors import AssistantError, SettingsError
 from assistant.llm.prompt import (
@@ -129,6 +131,11 @@ class LLMAnswerer:
     def last(self, record: CallRecord) -> None:
         self._local.record = record
 
+    def _embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Unit vectors of `texts` by the answerer's embedder, for the claim check's close
+        words (`assistant.llm.wording`)."""
+        return np.asarray(self.fallback.embedder.embed_documents(texts))  # type: ignore[attr-defined]
+
     @property
     def client(self) -> Any:
         if self._client is None:
@@ -181,7 +188,8 @@ class LLMAnswerer:
         self.last.ids_valid = all(i in ids for sn in draft.sentences for i in sn.ids) and all(
             q.passage is None or 1 <= q.passage <= len(numbered)
             for sn in draft.sentences for q in sn.quotes)
-        checked = verify(draft, numbered, question)
+        embedder = getattr(self.fallback, "embedder", None)
+        checked = verify(draft, numbered, question, self._embed if embedder else None)
         if not checked.citations:
             found = any(c.outcome != "dropped" for c in checked.checks)
             why = next((c.reason for c in checked.checks

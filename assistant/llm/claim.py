@@ -5,8 +5,10 @@ A claim is supported by the texts its citation shows (the quotes, and their arti
 titles and dates) when:
 * every name it states (capitalised word, acronym, number, and its first word unless
   that is a stopword) is in those texts or the question (`missing_names`);
-* it negates nothing they affirm, and most of its own content words are in them
-  (`contradiction`);
+* it negates nothing they affirm and affirms nothing they negate, swaps no word for its
+  opposite, no value and no two names' roles (`assistant.llm.consistency`), adds no
+  clause they do not say, and most of its own content words are in them, as written or
+  as close words (`assistant.llm.wording`; `contradiction`);
 * it states something: a sentence of bare sentence ids is no sentence (the cited
   sentences speak for themselves, `claim_text`), a bare date or number is no claim
   (`states_no_claim`).
@@ -19,7 +21,16 @@ import re
 import unicodedata
 from collections.abc import Sequence
 
-from assistant.sentence import STOPWORDS, keywords, names, normalize
+from assistant.llm.consistency import conflict, negation_count
+from assistant.llm.wording import Embed, added_run, off_topic, unsaid
+from assistant.sentence import (
+    STOPWORDS,
+    keywords,
+    names,
+    normalize,
+    normalize_numbers,
+    words,
+)
 
 MARKERS = re.compile(r"\(\s*\d{1,2}\s*\.\s*\d{1,3}\s*\)|\[\s*\d{1,2}(?:\s*\.\s*\d{1,3})?\s*\]")
 _BARE_IDS = re.compile(r"(?:\d{1,2}\.\d{1,3}[\s,;]*)+")
@@ -41,9 +52,9 @@ def states_no_claim(text: str) -> bool:
 
 
 def negations(text: str) -> int:
-    """How many negating words `text` holds ("n't" counts as "not")."""
-    words = re.findall(r"[a-z]+(?:n't)?", text.lower().replace("’", "'"))
-    return sum(w in _NEGATIONS or w.endswith("n't") for w in words)
+    """How many negations `text` holds (`consistency.negation_count`: "n't" counts as
+    "not", "declined to" as one)."""
+    return negation_count(text)
 
 
 def unaccented(text: str) -> str:
@@ -53,10 +64,15 @@ def unaccented(text: str) -> str:
 
 
 def claim_names(sentence: str) -> list[str]:
-    """The names a sentence states. Its first word counts too unless it is a stopword: a
-    sentence-initial capital hides a name as often as not ("Kurilla said ..."), and a
-    common word found in the cited text passes anyway."""
-    return [n for n in names("x " + sentence) if len(n) >= 2 and n.lower() not in STOPWORDS]
+    """The names a sentence states. Its first word counts too unless it is a stopword or
+    reads as an adverb or a participle ("Shortly", "Following"): a sentence-initial
+    capital hides a name as often as not ("Kurilla said ..."), and a common word found in
+    the cited text passes anyway."""
+    found = names("x " + sentence)
+    first = words(sentence)[:1]
+    if found and first and found[0] == first[0] and first[0].endswith(("ly", "ing")):
+        found = found[1:]
+    return [n for n in found if len(n) >= 2 and n.lower() not in STOPWORDS]
 
 
 def own_words(sentence: str, question: str) -> set[str]:
@@ -64,30 +80,53 @@ def own_words(sentence: str, question: str) -> set[str]:
     return set(keywords(sentence)) - set(keywords(question))
 
 
+_DIGITS = re.compile(r"(?<![\w.,])\d+(?:[,.]\d+)*")
+
+
+def numbers(text: str) -> set[str]:
+    """The numbers a text states, as digits without separators ("9,000" -> "9000",
+    "five" -> "5")."""
+    spelled = normalize_numbers(text).split()
+    out = {w for w in spelled if w.isdigit()}
+    out.update(m.group(0).replace(",", "") for m in _DIGITS.finditer(text))
+    return out
+
+
 def missing_names(sentence: str, texts: Sequence[str], question: str) -> list[str]:
-    """Names in `sentence` that neither `texts` nor the question contain."""
+    """Names in `sentence` that neither `texts` nor the question contain; numbers are
+    compared as numbers ("9,000" is not "57,000"; "five" is "5")."""
     pool = " " + unaccented(" ".join([*texts, question])) + " "
     missing = []
     for name in claim_names(sentence):
-        key = unaccented(name)
+        # "NATO's" names NATO.
+        key = unaccented(name[:-2] if name.endswith(("'s", "’s")) else name)
+        if key.replace(" ", "").isdigit():
+            continue  # compared below, as numbers
         if key and f" {key} " not in pool and not (key.isalpha() and f" {key}" in pool):
             missing.append(name)
+    stated = numbers(" ".join([*texts, question]))
+    missing.extend(sorted(n for n in numbers(sentence) - stated))
     return missing
 
 
-def contradiction(sentence: str, texts: Sequence[str], question: str) -> str | None:
+def contradiction(sentence: str, texts: Sequence[str], question: str,
+                  embed: Embed | None = None) -> str | None:
     """Why a sentence's claim is not what `texts` say, or None: a negation they lack
-    ("IS did not attack ..." citing "IS attacked ..."), or content words that are mostly
-    absent from them and the question (a claim about something else)."""
+    ("IS did not attack ..." citing "IS attacked ..."), a word in the opposite polarity,
+    its opposite, a value or two names' roles exchanged (`consistency.conflict`), a
+    clause they do not say, or mostly words they do not say (a claim about something
+    else). With `embed`, a close word counts as said (`assistant.llm.wording`)."""
     cited = " ".join(texts)
     if negations(sentence) > negations(cited + " " + question):
         return "its sentence negates what its quotes say"
-    own = own_words(sentence, question)
-    if len(own) >= 3:
-        found = own & set(keywords(cited))
-        if len(found) * 2 < len(own):
-            return (f"most of its sentence's words ({', '.join(sorted(own - found)[:3])}) "
-                    "are not in what it cites")
+    if why := conflict(sentence, cited):
+        return why
+    absent = unsaid(sentence, cited + " " + question, embed)
+    if added := added_run(sentence, absent):
+        return f"its sentence adds what its quotes do not say ({' '.join(added)})"
+    if missing := off_topic(sentence, question, absent):
+        return (f"most of its sentence's words ({', '.join(missing[:3])}) "
+                "are not in what it cites")
     return None
 
 

@@ -22,7 +22,7 @@ import json
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date
 from importlib import resources
 from typing import Any, Protocol
@@ -119,6 +119,9 @@ class Reading:
     # mention, with at least ALTERNATIVE_BELIEF of the belief): the answerer quotes them
     # too, so the right answer is on screen when the short answer is wrong.
     alternatives: tuple[Span, ...] = ()
+    # The reader's belief in every answer it read (normalised text -> belief), so that an
+    # answer someone else gives (an LLM's) can be weighed too.
+    beliefs: dict[str, float] = field(default_factory=dict, compare=False)
 
 
 class Reader(Protocol):
@@ -216,7 +219,8 @@ class SpanReader:
         span, rest = answers[0], answers[1:]
         alternatives = tuple(a for a in rest[:ALTERNATIVES] if a.belief >= ALTERNATIVE_BELIEF)
         return Reading(span if span.score >= self.weights.threshold else None,
-                       tuple(float(x) for x in mass), alternatives)
+                       tuple(float(x) for x in mass), alternatives,
+                       beliefs={_normalized(a.text): a.belief for a in answers})
 
     def option_scores(self, question: Question, windows: Sequence[Window],
                       passage_texts: Sequence[tuple[str, str]], options: Sequence[str]
