@@ -70,8 +70,10 @@ def passage(article: dict[str, Any], start: int, end: int) -> tuple[Passage, int
     1-based number of the cited sentence in it."""
     text = article["text"]
     spans = list(split_sentences(text))
-    at = next((i for i, (s, e) in enumerate(spans) if s <= start < e), None)
-    if at is None:
+    # The sentence that overlaps the cited span most (splitters differ at the edges).
+    overlap = [min(e, end) - max(s, start) for s, e in spans]
+    at = max(range(len(spans)), key=overlap.__getitem__) if spans else None
+    if at is None or overlap[at] <= 0:
         raise SystemExit(f"{article['id']}: no sentence at {start}")
     lo, hi = max(0, at - 2), min(len(spans), at + 3)
     p_start, p_end = spans[lo][0], spans[hi - 1][1]
@@ -80,13 +82,15 @@ def passage(article: dict[str, Any], start: int, end: int) -> tuple[Passage, int
                 text=text[p_start:p_end], start=p_start, end=p_end, score=0.5,
                 title=article.get("title") or "", date=day, url=None, source=None)
     # The cited sentence's number as `number_passages` numbers the passage's sentences.
-    cited = next(i for i, (s, e) in enumerate(split_sentences(p.text), start=1)
-                 if p_start + s <= start < p_start + e)
+    cited = at - lo + 1
     return p, cited
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--pairs", type=Path, default=PAIRS,
+                    help="pair file (default bench/claim_pairs.jsonl, the development set; "
+                         "bench/claim_pairs_check.jsonl is the held-out check set)")
     ap.add_argument("--slice", action="append", help="only pairs of this slice (repeatable)")
     ap.add_argument("--no-meaning", action="store_true", help="the words-only check")
     ap.add_argument("--word-at", type=float, default=None,
@@ -94,7 +98,7 @@ def main() -> None:
     ap.add_argument("--sweep", action="store_true",
                     help="also report the rates at thresholds 0.4-0.8 (vectors cached)")
     args = ap.parse_args()
-    pairs = [json.loads(line) for line in PAIRS.read_text().splitlines() if line.strip()]
+    pairs = [json.loads(line) for line in args.pairs.read_text().splitlines() if line.strip()]
     if args.slice:
         pairs = [p for p in pairs if p["slice"] in set(args.slice)]
     found = articles({p["slice"] for p in pairs}, {p["article_id"] for p in pairs})

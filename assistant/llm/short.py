@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 from assistant.answer import Answer, ShortAnswer
 from assistant.extractive import newest_date
 from assistant.question import Question
+from assistant.reader.variant import same_answer
 from assistant.sentence import normalize, stem, words
 
 if TYPE_CHECKING:
@@ -92,7 +93,7 @@ def weigh_short_answer(question: Question, answer: Answer, reader: Reader) -> An
     model = answer.short_answer
     short: ShortAnswer | None
     if model is not None and fits(question, model.text):
-        agreed = next((s for s in spans if s.text.casefold() == model.text.casefold()), None)
+        agreed = next((s for s in spans if same_answer(s.text, model.text)), None)
         if agreed is not None:
             short = replace(model, belief=agreed.belief, confidence=agreed.confidence)
         else:
@@ -105,5 +106,5 @@ def weigh_short_answer(question: Question, answer: Answer, reader: Reader) -> An
     else:
         short = located(reading.span) if reading.span else None
     others = tuple(located(s) for s in spans
-                   if short is None or s.text.casefold() != short.text.casefold())
+                   if short is None or not same_answer(s.text, short.text))
     return replace(answer, short_answer=short, alternatives=others)

@@ -34,6 +34,7 @@ from assistant.reader import clue
 from assistant.reader.confidence import Calibration
 from assistant.reader.mention import Mention, MentionFinder, Parsed
 from assistant.reader.model import ModelUnavailable, SpanScorer, shipped
+from assistant.reader.variant import same_answer
 from assistant.sentence import normalize, stem
 
 MAX_CHARS = 80  # a short answer is never a whole sentence
@@ -217,7 +218,7 @@ class SpanReader:
                        a.belief, age_days(windows[a.window], newest)))
                    for a in _answers(cands, windows, scores, p)]
         span, rest = answers[0], answers[1:]
-        alternatives = tuple(a for a in rest[:ALTERNATIVES] if a.belief >= ALTERNATIVE_BELIEF)
+        alternatives = different(span, rest)
         return Reading(span if span.score >= self.weights.threshold else None,
                        tuple(float(x) for x in mass), alternatives,
                        beliefs={_normalized(a.text): a.belief for a in answers})
@@ -399,6 +400,20 @@ def age_days(window: Window, newest: date | None) -> float:
     if newest is None or window.date is None:
         return 0.0
     return float(max((newest - window.date).days, 0))
+
+
+def different(answer: Span, rest: Sequence[Span]) -> tuple[Span, ...]:
+    """The next `ALTERNATIVES` answers of `rest` (most belief first) with at least
+    `ALTERNATIVE_BELIEF`, each naming something other than `answer` and than each other
+    (`variant.same_answer`: "General Michael Erik Kurilla" is no alternative to "Michael
+    Erik Kurilla")."""
+    out: list[Span] = []
+    for a in rest:
+        if a.belief < ALTERNATIVE_BELIEF or len(out) == ALTERNATIVES:
+            break
+        if not any(same_answer(a.text, b.text) for b in (answer, *out)):
+            out.append(a)
+    return tuple(out)
 
 
 def vector(values: dict[str, float]) -> np.ndarray:

@@ -1,0 +1,77 @@
+"""Whether two answer texts name the same thing (issue 31, point 3), so that a hedge's
+alternative is always a *different* answer: "Not sure; the articles suggest Michael Erik
+Kurilla [2] or General Michael Erik Kurilla [2]" offered a variant as the alternative.
+
+Two answers are one when, after dropping titles and roles before a name ("General",
+"engineer", "President"), articles, and a possessive, and reading number words as digits
+("six" = "6") and plurals as singulars:
+* they are equal; or
+* one is a person's name and the other its last name or its first and last names
+  ("Kurilla", "Michael Kurilla" for "Michael Erik Kurilla"): a name of two to four
+  capitalised words with no "of" / "and" in it, so "Iraq" stays apart from "Islamic State
+  of Iraq"; or
+* one is the other's short form the articles introduce, its initials ("IS" for "Islamic
+  State", "HTS" for "Hayat Tahrir al-Sham").
+"""
+
+from __future__ import annotations
+
+import re
+
+from assistant.sentence import normalize_numbers
+
+TITLES = frozenset("""
+general gen president pres engineer dr doctor mr mrs ms miss sir lord lady dame prime
+minister secretary senator sen rep representative governor gov king queen prince princess
+pope judge justice chief ceo coach officer professor prof captain capt colonel col lt
+lieutenant sgt sergeant admiral commander chancellor mayor ambassador envoy spokesman
+spokeswoman spokesperson former late then us u.s. uk british american the a an
+""".split())
+_CONNECTORS = frozenset("of and for the de".split())
+
+
+def _words(text: str) -> list[str]:
+    """Lower-case words with titles before the name, possessives and plurals dropped,
+    number words as digits."""
+    out = [w for w in normalize_numbers(re.sub(r"['’]s\b", "", text)).split() if w]
+    while len(out) > 1 and out[0] in TITLES:
+        out = out[1:]
+    return [w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w
+            for w in out]
+
+
+_PARTICLE = re.compile(r"^(?:al|el|bin|ibn|van|von|de|da|di|du|le|la)\b-?", re.IGNORECASE)
+
+
+def _person(text: str) -> bool:
+    """Two to four capitalised words (name particles allowed: "al-Jolani", "van Gogh"),
+    none a connector: a person's name, by its look."""
+    parts = [p for p in re.split(r"\s+", text.strip()) if p]
+    while parts and parts[0].lower().rstrip(".") in TITLES:
+        parts = parts[1:]
+    return 2 <= len(parts) <= 4 and all(
+        (p[:1].isupper() or _PARTICLE.match(p)) and p.lower() not in _CONNECTORS
+        for p in parts)
+
+
+def _initials(text: str) -> str:
+    """"Hayat Tahrir al-Sham" -> "hts": each word's first letter, past a particle."""
+    return "".join(_PARTICLE.sub("", w)[:1].lower() for w in text.split()
+                   if w.lower() not in _CONNECTORS and _PARTICLE.sub("", w))
+
+
+def same_answer(a: str, b: str) -> bool:
+    """Whether `a` and `b` name the same thing (module docstring)."""
+    wa, wb = _words(a), _words(b)
+    if not wa or not wb:
+        return False
+    if wa == wb:
+        return True
+    (short, s_text), (long, l_text) = sorted(((wa, a), (wb, b)), key=lambda x: len(x[0]))
+    if len(short) == 1 and len(long) >= 2 and s_text.strip().isupper() and \
+            "and" not in long and short[0] == _initials(l_text):
+        return True  # "IS" / "Islamic State", "HTS" / "Hayat Tahrir al-Sham"
+    if _person(l_text) and len(short) < len(long):
+        return short == long[-len(short):] or (
+            len(short) == 2 and short == [long[0], long[-1]])
+    return False

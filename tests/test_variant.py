@@ -1,0 +1,68 @@
+"""One answer, one entry (issue 31, point 3): a hedge's alternative names a different
+answer, never a variant of the short answer ("General Michael Erik Kurilla" beside
+"Michael Erik Kurilla", "six" beside "6")."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from assistant.reader.span import ALTERNATIVE_BELIEF, Span, different
+from assistant.reader.variant import same_answer
+from assistant.service import Assistant
+from tests.conftest import SEEDS
+
+
+@pytest.mark.parametrize(("a", "b"), [
+    ("Michael Erik Kurilla", "General Michael Erik Kurilla"),
+    ("Marta Quillon", "engineer Marta Quillon"),
+    ("Kurilla", "Michael Erik Kurilla"),
+    ("Biden", "President Joe Biden"),
+    ("al-Jolani", "Abu Mohammed al-Jolani"),
+    ("six", "6"),
+    ("cows", "cow"),
+    ("IS", "Islamic State"),
+    ("HTS", "Hayat Tahrir al-Sham"),
+    ("the Islamic State", "Islamic State"),
+])
+def test_variants_name_the_same_answer(a: str, b: str) -> None:
+    assert same_answer(a, b) and same_answer(b, a)
+
+
+@pytest.mark.parametrize(("a", "b"), [
+    ("Iraq", "Islamic State of Iraq"),  # a place inside an organisation's name
+    ("IS", "Iraq and Syria"),
+    ("Syria", "northern Syria"),
+    ("Joe Biden", "Michael Erik Kurilla"),
+    ("Bashar Assad", "al-Jolani"),
+    ("6", "16"),
+])
+def test_different_answers_stay_apart(a: str, b: str) -> None:
+    assert not same_answer(a, b)
+
+
+def _span(text: str, belief: float) -> Span:
+    return Span(window=0, start=0, end=len(text), text=text, score=1.0, belief=belief)
+
+
+def test_alternatives_skip_variants_and_take_the_next_different_answer() -> None:
+    top = _span("Michael Erik Kurilla", 0.5)
+    rest = [_span("General Michael Erik Kurilla", 0.2), _span("Kurilla", 0.15),
+            _span("Joe Biden", 0.12), _span("Biden", 0.11), _span("Wieland", 0.05)]
+    assert [a.text for a in different(top, rest)] == ["Joe Biden"]
+    assert all(a.belief >= ALTERNATIVE_BELIEF for a in different(top, rest))
+
+
+@pytest.mark.integration
+def test_no_seed_answer_offers_a_variant_of_itself(seed_bot: Assistant) -> None:
+    questions = [json.loads(line)["question"]
+                 for line in (SEEDS / "questions.jsonl").read_text().splitlines()
+                 if line.strip()]
+    questions += ["Who said the US would not allow ISIS to reconstitute?", "Who leads HTS?"]
+    for question in questions:
+        answer = seed_bot.ask(question)
+        if answer.short_answer is None:
+            continue
+        for alt in answer.alternatives:
+            assert not same_answer(alt.text, answer.short_answer.text), (question, alt.text)
