@@ -116,6 +116,9 @@ class Question:
     # What a good answer looks like (`assistant.question.kind`): one fact, stated as the
     # short answer, or an account or a yes or no, which lead with their quotes instead.
     kind: QuestionKind = "factoid"
+    # Asks about a present state ("Who leads ...?", "Who is the chief executive ...?",
+    # "... now?"): the newest holder of a role answers it (`assistant.reader.succession`).
+    present: bool = False
 
 
 def analyse(text: str) -> Question:
@@ -143,6 +146,7 @@ def analyse(text: str) -> Question:
         weak_reference=WEAK_REFERENCE.search(text) is not None,
         continues=CONTINUATION.search(text) is not None,
         kind=question_kind(text),
+        present=PRESENT.search(low) is not None,
     )
 
 
@@ -159,6 +163,11 @@ EXCLUSION = re.compile(
     r"|\b(is|was|are)(n't| not) (one|part) of\b",
     re.IGNORECASE,
 )
+# A question about who holds a role now, or what stands now.
+PRESENT = re.compile(
+    r"^(?:who|which [\w-]+(?: [\w-]+)?) (?:is|are|leads|heads|runs|chairs|directs|"
+    r"manages|governs|controls|owns|coaches|commands|holds|rules)\b"
+    r"|\b(?:now|currently|current|at present|these days|nowadays|at the moment)\b")
 # The words by which a follow-up leans on the conversation (`assistant.followup`, rule 1).
 STRONG_REFERENCE = re.compile(
     r"\b(there|it|its|they|them|their|theirs|he|him|his|she|her|hers|the same|"

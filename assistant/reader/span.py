@@ -22,7 +22,7 @@ import json
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import date
 from importlib import resources
 from typing import Any, Protocol
@@ -34,6 +34,8 @@ from assistant.reader import clue
 from assistant.reader.confidence import Calibration
 from assistant.reader.mention import Mention, MentionFinder, Parsed
 from assistant.reader.model import ModelUnavailable, SpanScorer, shipped
+from assistant.reader.reading import Reading, Span, Window
+from assistant.reader.succession import after_changes
 from assistant.reader.variant import same_answer
 from assistant.sentence import normalize, stem
 
@@ -73,56 +75,6 @@ _PRONOUN_SAID = re.compile(r"\b(?:he|she|they) (?:said|added|explained|told|says
 def continues(sentence: str) -> bool:
     """Whether a sentence leans on the one before it ("It was then called ...")."""
     return bool(_CONTINUES.match(sentence) or _PRONOUN_SAID.search(sentence))
-
-
-@dataclass(frozen=True, kw_only=True)
-class Window:
-    """Text the reader reads: a sentence and the next one. Offsets are in the article
-    text; `head_end` is where the first sentence ends, `quote_end` where the quote of this
-    window would end when it is not the answer's (the sentence, or both when the next one
-    `continues` it; -1: `end`)."""
-
-    article_id: str
-    start: int
-    end: int
-    head_end: int
-    text: str
-    relevance: float  # the first sentence's relevance to the question
-    passage_rank: int  # 0-based rank of its passage in retrieval
-    date: date | None
-    quote_end: int = -1
-
-
-@dataclass(frozen=True, kw_only=True)
-class Span:
-    """The reader's answer: `text == article text[start:end]`, inside `windows[window]`."""
-
-    window: int
-    start: int
-    end: int
-    text: str
-    score: float
-    belief: float = 0.0  # the reader's probability for this answer, over all its mentions
-    confidence: float | None = None  # the belief calibrated (assistant.reader.confidence)
-
-
-@dataclass(frozen=True)
-class Reading:
-    """What the reader made of the windows: its answer (or None) and, per window, the
-    share of its belief that the answer stands in the window's quote (before
-    `quote_end`): the answerer quotes the windows most likely to hold the fact. (A
-    candidate past `quote_end` counts for none: the next sentence has its own window when
-    it is worth reading.)"""
-
-    span: Span | None
-    mass: tuple[float, ...]
-    # The next answers the reader believes in (each a different text, its likeliest
-    # mention, with at least ALTERNATIVE_BELIEF of the belief): the answerer quotes them
-    # too, so the right answer is on screen when the short answer is wrong.
-    alternatives: tuple[Span, ...] = ()
-    # The reader's belief in every answer it read (normalised text -> belief), so that an
-    # answer someone else gives (an LLM's) can be weighed too.
-    beliefs: dict[str, float] = field(default_factory=dict, compare=False)
 
 
 class Reader(Protocol):
@@ -214,9 +166,12 @@ class SpanReader:
         p = p / p.sum()
         np.add.at(mass, [c.window for c in cands], np.where(quoted, p, 0.0))
         newest = newest or max((w.date for w in windows if w.date is not None), default=None)
+        read = _answers(cands, windows, scores, p)
+        if question.present:  # the newest holder of a role (`succession`)
+            read = after_changes(read, windows)
         answers = [replace(a, confidence=self.calibration.probability(
                        a.belief, age_days(windows[a.window], newest)))
-                   for a in _answers(cands, windows, scores, p)]
+                   for a in read]
         span, rest = answers[0], answers[1:]
         alternatives = different(span, rest)
         return Reading(span if span.score >= self.weights.threshold else None,
