@@ -41,6 +41,7 @@ from assistant.llm.prompt import (
 )
 from assistant.llm.reply import Draft, ReplyUnparseable, parse_reply
 from assistant.llm.verify import short_answer_in, verify
+from assistant.llm.wording import Meaning
 from index.retrieve import Passage
 
 if TYPE_CHECKING:
@@ -131,6 +132,16 @@ class LLMAnswerer:
     def last(self, record: CallRecord) -> None:
         self._local.record = record
 
+    def _meaning(self) -> Meaning:
+        """What reads a claim by meaning: the answerer's embedder and the claim model."""
+        from assistant.llm.entailment import shipped
+
+        model = shipped()
+        return Meaning(
+            embed=self._embed if getattr(self.fallback, "embedder", None) is not None
+            else None,
+            unsupported=model.unsupported if model is not None else None)
+
     def _embed(self, texts: Sequence[str]) -> np.ndarray:
         """Unit vectors of `texts` by the answerer's embedder, for the claim check's close
         words (`assistant.llm.wording`)."""
@@ -188,8 +199,7 @@ class LLMAnswerer:
         self.last.ids_valid = all(i in ids for sn in draft.sentences for i in sn.ids) and all(
             q.passage is None or 1 <= q.passage <= len(numbered)
             for sn in draft.sentences for q in sn.quotes)
-        embedder = getattr(self.fallback, "embedder", None)
-        checked = verify(draft, numbered, question, self._embed if embedder else None)
+        checked = verify(draft, numbered, question, self._meaning())
         if not checked.citations:
             found = any(c.outcome != "dropped" for c in checked.checks)
             why = next((c.reason for c in checked.checks

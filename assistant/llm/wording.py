@@ -20,6 +20,7 @@ The threshold was chosen on the rtqa-2022 pairs of bench/claim_pairs.jsonl
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -28,6 +29,16 @@ from assistant.sentence import STOPWORDS
 
 # Rows of unit vectors, one per text: the answer embedder's `embed_documents`.
 Embed = Callable[[Sequence[str]], np.ndarray]
+
+
+@dataclass(frozen=True)
+class Meaning:
+    """What reads a claim by meaning beside its words: the answer embedder (close words)
+    and the claim model (`assistant.llm.entailment`: P(the evidence does not say it))."""
+
+    embed: Embed | None = None
+    unsupported: Callable[[str, str], float] | None = None
+
 WORD_AT = 0.6
 ADDED_RUN = 3
 
