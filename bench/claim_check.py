@@ -40,7 +40,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from assistant.llm import entailment, wording  # noqa: E402
+from assistant.llm import wording  # noqa: E402
 from assistant.llm.prompt import number_passages  # noqa: E402
 from assistant.llm.reply import Draft, DraftSentence  # noqa: E402
 from assistant.llm.verify import verify  # noqa: E402
@@ -95,16 +95,6 @@ def main() -> None:
     ap.add_argument("--no-meaning", action="store_true", help="the words-only check")
     ap.add_argument("--word-at", type=float, default=None,
                     help=f"close-word cosine (default {wording.WORD_AT})")
-    ap.add_argument("--model", type=Path, default=None,
-                    help="the claim model to add (e.g. assistant/llm/claim.onnx; default: "
-                         "none, the symbolic checks and close words only)")
-    ap.add_argument("--model-at", type=float, default=None,
-                    help="the model's threshold (default entailment.UNSUPPORTED_AT)")
-    ap.add_argument("--supported-at", type=float, default=None,
-                    help="the model's threshold for keeping a claim whose words are not "
-                         "in its quotes (default entailment.SUPPORTED_AT)")
-    ap.add_argument("--sweep-model", action="store_true",
-                    help="also report the rates at model thresholds 0.3-0.99")
     ap.add_argument("--sweep", action="store_true",
                     help="also report the rates at thresholds 0.4-0.8 (vectors cached)")
     args = ap.parse_args()
@@ -128,33 +118,14 @@ def main() -> None:
                 cache.update(zip(todo, embedder.embed_documents(todo), strict=True))
             return np.stack([cache[t] for t in texts])
 
-    unsupported = None
-    if args.model:
-        from assistant.llm.entailment import ClaimModel
-
-        model = ClaimModel(args.model, verify=False)
-        probs: dict[tuple[str, str], float] = {}
-
-        def unsupported(claim_: str, evidence: str) -> float:
-            if (claim_, evidence) not in probs:
-                probs[(claim_, evidence)] = model.unsupported(claim_, evidence)
-            return probs[(claim_, evidence)]
-
-    meaning = (wording.Meaning(embed=embed, unsupported=unsupported)
-               if embed is not None or unsupported is not None else None)
+    meaning = wording.Meaning(embed=embed) if embed is not None else None
     word_at = [args.word_at] if args.word_at is not None else [wording.WORD_AT]
     if args.sweep:
         word_at += [0.4, 0.5, 0.55, 0.6, 0.65, 0.7, 0.8]
-    model_at = [args.model_at] if args.model_at is not None else [entailment.UNSUPPORTED_AT]
-    if args.sweep_model:
-        model_at += [0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99]
-    thresholds = [(w, m) for w in word_at for m in model_at]
-    results: dict[tuple[float, float], Any] = {}
-    if args.supported_at is not None:
-        entailment.SUPPORTED_AT = args.supported_at
-    for at, model_threshold in thresholds:
+    thresholds = word_at
+    results: dict[float, Any] = {}
+    for at in thresholds:
         wording.WORD_AT = at
-        entailment.UNSUPPORTED_AT = model_threshold
         kept_by_type: dict[str, Counter[str]] = defaultdict(Counter)
         costs: list[float] = []
         rows = []
@@ -185,7 +156,7 @@ def main() -> None:
         faithful = [r for r in rows if r["type"] in FAITHFUL]
         unfaithful = [r for r in rows if r["type"] not in FAITHFUL]
         polarity = [r for r in rows if r["type"] in POLARITY]
-        results[(at, model_threshold)] = {
+        results[at] = {
             "n": len(rows),
             "faithful_kept": round(sum(r["kept"] for r in faithful) / max(1, len(faithful)), 3),
             "faithful_n": len(faithful),
@@ -203,10 +174,10 @@ def main() -> None:
     out.mkdir(exist_ok=True)
     (out / "claim_check.json").write_text(json.dumps(
         {"meaning": not args.no_meaning, "slices": args.slice or "all",
-         "results": {f"{k[0]}/{k[1]}": v for k, v in results.items()}}, indent=1,
+         "results": {str(k): v for k, v in results.items()}}, indent=1,
         ensure_ascii=False))
     for at, r in results.items():
-        print(f"word_at / model_at {at[0]} / {at[1]}: "
+        print(f"word_at {at}: "
               f"faithful kept {r['faithful_kept']:.3f} (n={r['faithful_n']}), "
               f"unfaithful verified {r['unfaithful_verified']:.3f} (n={r['unfaithful_n']}), "
               f"polarity flips verified {r['polarity_flips_verified']}/{r['polarity_n']}, "

@@ -274,25 +274,3 @@ def test_the_chat_never_shows_a_contradicted_sentence(bot: Assistant,
     shown = " ".join(finals).replace("\\", "")
     assert "frequently attacked people in rural areas" in shown
     assert "never carried out attacks" not in shown
-
-
-# --- the claim model ------------------------------------------------------------------
-
-def test_a_missing_or_changed_claim_model_is_never_used(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-        caplog: pytest.LogCaptureFixture) -> None:
-    from assistant.llm import entailment
-
-    monkeypatch.setattr(entailment, "MODEL_FILE", "no-such-claim.onnx")
-    entailment.shipped.cache_clear()
-    try:
-        with caplog.at_level("WARNING"):
-            assert entailment.shipped() is None
-        assert "checked by words alone" in caplog.text
-    finally:
-        entailment.shipped.cache_clear()
-    changed = tmp_path / "claim.onnx"
-    changed.write_bytes(b"not the recorded model")
-    (tmp_path / "claim.json").write_text(json.dumps({"sha256": "0" * 64}))
-    with pytest.raises(ValueError, match="not the file"):
-        entailment.ClaimModel(changed).unsupported("A claim.", "Its evidence.")

@@ -133,14 +133,9 @@ class LLMAnswerer:
         self._local.record = record
 
     def _meaning(self) -> Meaning:
-        """What reads a claim by meaning: the answerer's embedder and the claim model."""
-        from assistant.llm.entailment import shipped
-
-        model = shipped()
-        return Meaning(
-            embed=self._embed if getattr(self.fallback, "embedder", None) is not None
-            else None,
-            unsupported=model.unsupported if model is not None else None)
+        """What reads a claim by meaning: the answerer's embedder, for close words."""
+        return Meaning(embed=self._embed if getattr(self.fallback, "embedder", None)
+                       is not None else None)
 
     def _embed(self, texts: Sequence[str]) -> np.ndarray:
         """Unit vectors of `texts` by the answerer's embedder, for the claim check's close

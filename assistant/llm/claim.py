@@ -21,7 +21,6 @@ import re
 import unicodedata
 from collections.abc import Sequence
 
-from assistant.llm import entailment
 from assistant.llm.consistency import conflict, negation_count
 from assistant.llm.wording import Meaning, added_run, off_topic, unsaid
 from assistant.sentence import (
@@ -116,29 +115,19 @@ def contradiction(sentence: str, texts: Sequence[str], question: str,
     ("IS did not attack ..." citing "IS attacked ..."), a word in the opposite polarity,
     its opposite, a value or two names' roles exchanged (`consistency.conflict`), a
     clause they do not say, or mostly words they do not say (a claim about something
-    else). With `meaning`, a close word counts as said (`assistant.llm.wording`), a claim
-    the claim model reads as unsupported is dropped, and one it reads as plainly supported
-    stands though its words are not the quotes' (`assistant.llm.entailment`)."""
+    else). With `meaning`, a close word counts as said (`assistant.llm.wording`)."""
     cited = " ".join(texts)
     if negations(sentence) > negations(cited + " " + question):
         return "its sentence negates what its quotes say"
     if why := conflict(sentence, cited):
         return why
     absent = unsaid(sentence, cited + " " + question, meaning.embed if meaning else None)
-    wording = None
     if added := added_run(sentence, absent):
-        wording = f"its sentence adds what its quotes do not say ({' '.join(added)})"
-    elif missing := off_topic(sentence, question, absent):
-        wording = (f"most of its sentence's words ({', '.join(missing[:3])}) "
-                   "are not in what it cites")
-    if meaning is None or meaning.unsupported is None:
-        return wording
-    p = meaning.unsupported(sentence, cited)
-    if p >= entailment.UNSUPPORTED_AT:
-        return wording or f"the claim model reads its quotes as not saying it ({p:.2f})"
-    # Words the quotes do not have, in a claim the model reads as plainly supported: a
-    # paraphrase (`entailment.SUPPORTED_AT`).
-    return None if p <= entailment.SUPPORTED_AT else wording
+        return f"its sentence adds what its quotes do not say ({' '.join(added)})"
+    if missing := off_topic(sentence, question, absent):
+        return (f"most of its sentence's words ({', '.join(missing[:3])}) "
+                "are not in what it cites")
+    return None
 
 
 def shares_words(sentence: str, text: str, question: str) -> bool | None:

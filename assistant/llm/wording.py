@@ -33,11 +33,11 @@ Embed = Callable[[Sequence[str]], np.ndarray]
 
 @dataclass(frozen=True)
 class Meaning:
-    """What reads a claim by meaning beside its words: the answer embedder (close words)
-    and the claim model (`assistant.llm.entailment`: P(the evidence does not say it))."""
+    """What reads a claim by meaning beside its words: the answer embedder's vectors, for
+    close words. (A learned claim model was tried here and not adopted: docs/benchmarks.md,
+    2026-12-07 (sixth).)"""
 
     embed: Embed | None = None
-    unsupported: Callable[[str, str], float] | None = None
 
 WORD_AT = 0.6
 ADDED_RUN = 3
