@@ -84,9 +84,9 @@ def test_ask_returns_the_json_of_newsqa_ask(fake_server: tuple[Assistant, str],
     bot, _ = fake_server
     result = client.predict(question=Q1, api_name="/ask")
     assert result == bot.ask(Q1).to_json()
-    assert set(result) == {"question", "answer", "abstained", "citations", "retrieved",
-                           "relevance", "query", "as_of", "short_answer", "answerer",
-                           "fallback_reason", "quote_checks", "alternatives"}
+    assert set(result) == {"question", "question_kind", "answer", "abstained", "citations",
+                           "retrieved", "relevance", "query", "as_of", "short_answer",
+                           "answerer", "fallback_reason", "quote_checks", "alternatives"}
     assert not result["abstained"] and "Badia desert" in result["answer"]
     c = result["citations"][0]
     assert c["n"] == 1 and c["title"] == "IS cells in Syria" and c["date"] == "2024-12-10"
