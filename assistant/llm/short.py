@@ -17,53 +17,18 @@ State" for "Which US general ..."), and "Heavy" stands verbatim in the quote tha
 
 from __future__ import annotations
 
-import re
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from assistant.answer import Answer, ShortAnswer
 from assistant.extractive import newest_date
 from assistant.question import Question
+from assistant.reader.kind import fits
 from assistant.reader.variant import same_answer
-from assistant.sentence import normalize, stem, words
+from assistant.sentence import normalize
 
 if TYPE_CHECKING:
     from assistant.reader.span import Reader, Span
-
-_MONTHS = ("january february march april may june july august september october november "
-           "december jan feb mar apr jun jul aug sep sept oct nov dec monday tuesday "
-           "wednesday thursday friday saturday sunday today yesterday tomorrow tonight week "
-           "weekend month year decade century spring summer autumn fall winter morning "
-           "evening night").split()
-_NUMBER_WORDS = ("one two three four five six seven eight nine ten eleven twelve dozen "
-                 "dozens twenty thirty forty fifty sixty seventy eighty ninety hundred "
-                 "hundreds thousand thousands million millions billion billions half").split()
-_MONEY = re.compile(r"[$€£¥₹]|\b(dollars?|euros?|pounds?|yen|yuan|rupees?|francs?|cents?|"
-                    r"pence|usd|eur|gbp)\b", re.IGNORECASE)
-
-
-def fits(question: Question, text: str) -> bool:
-    """Whether `text` can answer `question` as its type asks: not only the question's own
-    words, a date for "when", a number for "how many", money for "how much ... cost",
-    a name (a capitalised word) for who / where / which organisation."""
-    said = [w for w in words(text) if w.isalnum()]
-    if not said or all(stem(w.lower()) in question.asked for w in said):
-        return False
-    low = [w.lower() for w in said]
-    digit = any(ch.isdigit() for ch in text)
-    kind = question.answer_type
-    if kind == "date":
-        return digit or any(w in _MONTHS for w in low)
-    if kind == "number":
-        return digit or any(w in _NUMBER_WORDS for w in low)
-    if kind == "money":
-        return bool(_MONEY.search(text)) or digit or any(w in _NUMBER_WORDS for w in low)
-    if kind == "percent":
-        return digit or "percent" in low or "%" in text
-    if kind in ("person", "place", "organisation"):
-        return any(w[:1].isupper() for w in said)
-    return True
-
 
 def weigh_short_answer(question: Question, answer: Answer, reader: Reader) -> Answer:
     """`answer` with its short answer and alternatives as the module docstring says."""

@@ -32,6 +32,7 @@ import numpy as np
 from assistant.question import Question
 from assistant.reader import clue
 from assistant.reader.confidence import Calibration
+from assistant.reader.kind import kind_first
 from assistant.reader.mention import Mention, MentionFinder, Parsed
 from assistant.reader.model import ModelUnavailable, SpanScorer, shipped
 from assistant.reader.reading import Reading, Span, Window
@@ -169,6 +170,7 @@ class SpanReader:
         read = _answers(cands, windows, scores, p)
         if question.present:  # the newest holder of a role (`succession`)
             read = after_changes(read, windows)
+        read = kind_first(question, read, ALTERNATIVE_BELIEF)  # money, percent, date
         answers = [replace(a, confidence=self.calibration.probability(
                        a.belief, age_days(windows[a.window], newest)))
                    for a in read]

@@ -1,0 +1,90 @@
+"""Whether an answer text is of the kind a question asks for (issue 31, point 2, in part).
+
+`fits` is lenient: not only the question's own words, a digit or number word for "how
+many", a capitalised name for who / where / which organisation (an LLM's short answer
+must pass it to stand, `assistant.llm.short`). `of_kind` is strict, for the three kinds a
+unit or a calendar word settles: money has a currency ("how much did the tram line cost?"
+is never answered "7.5", a length), a percentage a "%" or "percent", a date a month,
+weekday, year or written date ("When was he arrested?" is not answered by a dateline,
+"LONDON - British police"). `kind_first` puts the reader's likeliest answer of the right
+kind first when its top answer is of the wrong one, each keeping its own belief, so the
+confidence knows the kind was wanting.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from assistant.question import Question
+from assistant.reader.reading import Span
+from assistant.sentence import stem, words
+
+_MONTHS = ("january february march april may june july august september october november "
+           "december jan feb mar apr jun jul aug sep sept oct nov dec monday tuesday "
+           "wednesday thursday friday saturday sunday today yesterday tomorrow tonight week "
+           "weekend month year decade century spring summer autumn fall winter morning "
+           "evening night").split()
+_NUMBER_WORDS = ("one two three four five six seven eight nine ten eleven twelve dozen "
+                 "dozens twenty thirty forty fifty sixty seventy eighty ninety hundred "
+                 "hundreds thousand thousands million millions billion billions half").split()
+_MONEY = re.compile(r"[$€£¥₹]|\b(dollars?|euros?|pounds?|yen|yuan|rupees?|francs?|cents?|"
+                    r"pence|usd|eur|gbp)\b", re.IGNORECASE)
+
+
+def fits(question: Question, text: str) -> bool:
+    """Whether `text` can answer `question` as its type asks: not only the question's own
+    words, a date for "when", a number for "how many", money for "how much ... cost",
+    a name (a capitalised word) for who / where / which organisation."""
+    said = [w for w in words(text) if w.isalnum()]
+    if not said or all(stem(w.lower()) in question.asked for w in said):
+        return False
+    low = [w.lower() for w in said]
+    digit = any(ch.isdigit() for ch in text)
+    kind = question.answer_type
+    if kind == "date":
+        return digit or any(w in _MONTHS for w in low)
+    if kind == "number":
+        return digit or any(w in _NUMBER_WORDS for w in low)
+    if kind == "money":
+        return bool(_MONEY.search(text)) or digit or any(w in _NUMBER_WORDS for w in low)
+    if kind == "percent":
+        return digit or "percent" in low or "%" in text
+    if kind in ("person", "place", "organisation"):
+        return any(w[:1].isupper() for w in said)
+    return True
+
+
+_CALENDAR = re.compile(
+    r"\b(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
+    r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?|monday|tuesday|wednesday|"
+    r"thursday|friday|saturday|sunday|today|yesterday|tomorrow|tonight|spring|summer|"
+    r"autumn|winter)\b|\b(?:1[5-9]|20)\d\d\b|\b\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}\b|"
+    r"\b\d{1,2}(?:st|nd|rd|th)\b", re.IGNORECASE)
+_PERCENT = re.compile(r"%|\bper ?cent\b|\bpercentage points?\b", re.IGNORECASE)
+
+
+def of_kind(question: Question, text: str) -> bool | None:
+    """Whether `text` is of the kind the question asks for, where a unit or a calendar
+    word settles it (money, percent, date); None for the other kinds."""
+    kind = question.answer_type
+    if kind == "money":
+        return bool(_MONEY.search(text))
+    if kind == "percent":
+        return bool(_PERCENT.search(text))
+    if kind == "date":
+        return bool(_CALENDAR.search(text))
+    return None
+
+
+def kind_first(question: Question, answers: Sequence[Span], least: float) -> list[Span]:
+    """`answers` (most belief first), with the first one of the right kind that has at
+    least `least` belief moved first when the top answer is of the wrong kind."""
+    if len(answers) < 2 or of_kind(question, answers[0].text) is not False:
+        return list(answers)
+    for i, a in enumerate(answers[1:], start=1):
+        if a.belief < least:
+            break
+        if of_kind(question, a.text):
+            return [a, *answers[:i], *answers[i + 1:]]
+    return list(answers)

@@ -1,0 +1,80 @@
+"""Answers of the kind asked (issue 31, point 2, in part): money has a currency, a
+percentage a "%", a date a calendar word; the reader's likeliest answer of the right
+kind comes first when its top one is of the wrong kind, with its own (lower) confidence.
+"How much did the tram line cost?" was answered "7.5" (the line's length); "When was
+Andrew Mountbatten-Windsor arrested?" put the dateline "LONDON − British police" first."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from assistant.question import analyse
+from assistant.reader.kind import kind_first, of_kind
+from assistant.reader.reading import Span
+from assistant.service import Assistant
+from tests.conftest import make_settings
+
+
+@pytest.mark.parametrize(("question", "text", "expected"), [
+    ("How much did the tram line cost?", "180 million euros", True),
+    ("How much did the tram line cost?", "7.5", False),
+    ("How much did the tram line cost?", "$1.34 billion", True),
+    ("What percentage of voters backed it?", "52%", True),
+    ("What percentage of voters backed it?", "52", False),
+    ("When was he arrested?", "Feb. 19", True),
+    ("When was he arrested?", "LONDON − British police", False),
+    ("When did the war start?", "2022", True),
+    ("Who leads HTS?", "al-Jolani", None),  # no unit settles a person
+])
+def test_the_kind_a_unit_or_calendar_word_settles(question: str, text: str,
+                                                  expected: bool | None) -> None:
+    assert of_kind(analyse(question), text) is expected
+
+
+def _span(text: str, belief: float) -> Span:
+    return Span(window=0, start=0, end=len(text), text=text, score=1.0, belief=belief)
+
+
+def test_the_likeliest_answer_of_the_right_kind_comes_first_with_its_own_belief() -> None:
+    q = analyse("How much did the tram line cost?")
+    answers = [_span("7.5", 0.6), _span("12", 0.2), _span("180 million euros", 0.15),
+               _span("€2 million", 0.05)]
+    first = kind_first(q, answers, least=0.10)
+    assert [a.text for a in first] == ["180 million euros", "7.5", "12", "€2 million"]
+    assert first[0].belief == 0.15  # its own: the confidence knows the top answer was other
+    # Nothing of the right kind with enough belief: the order stands.
+    assert kind_first(q, answers[:2], least=0.10) == answers[:2]
+    assert kind_first(analyse("Who leads HTS?"), answers, least=0.10) == answers
+
+
+ARTICLES = [
+    {"id": "tram-1", "title": "New tram line opens", "date": "2026-09-14",
+     "text": "The city's new tram line opened on Monday. The line runs 7.5 km from the "
+             "central station to the harbour and has 12 stops. The project cost 180 million "
+             "euros, the mayor said, and took four years to build."},
+    {"id": "arrest-1", "title": "Former prince arrested", "date": "2026-02-20",
+     "text": "LONDON − British police arrested Andrew Mountbatten-Windsor on Feb. 19 on "
+             "suspicion of misconduct in public office, officers said. He was released "
+             "under investigation later that day."},
+]
+
+
+@pytest.mark.integration
+def test_cost_and_date_questions_lead_with_an_answer_of_their_kind(
+        tmp_path: Path, model_home: Path, real_embedder) -> None:  # type: ignore[no-untyped-def]
+    home = tmp_path / "home"
+    shutil.copytree(model_home / "models", home / "models", dirs_exist_ok=True)
+    bot = Assistant(make_settings(home), embedder=real_embedder)
+    path = tmp_path / "articles.jsonl"
+    path.write_text("\n".join(json.dumps(a) for a in ARTICLES) + "\n")
+    assert bot.ingest([path]).ok
+    cost = bot.ask("How much did the tram line cost?").short_answer
+    assert cost is not None and cost.text == "180 million euros"
+    when = bot.ask("When was Andrew Mountbatten-Windsor arrested?").short_answer
+    assert when is not None and "Feb. 19" in when.text
+    length = bot.ask("How long is the tram line?").short_answer
+    assert length is not None and "7.5" in length.text  # a length is still a length
