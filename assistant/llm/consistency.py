@@ -26,49 +26,11 @@ measured rates are in docs/benchmarks.md (`bench/claim_check.py`).
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Sequence
 
-import Stemmer
-
+from assistant.llm.lexicon import NEGATIVE_PREFIXES, OPPOSITES, VERB_BASES, stem
 from assistant.sentence import STOPWORDS, names
-
-# Snowball, as the keyword index stems (PyStemmer): "disclose" and "disclosed" are one
-# word here, which the reader's suffix stripper (`sentence.stem`) keeps apart. Irregular
-# verbs are mapped to their base first, so "rose" is "rise" and "beaten" is "beat".
-_IRREGULAR = {
-    "rose": "rise", "risen": "rise", "fell": "fall", "fallen": "fall", "won": "win",
-    "lost": "lose", "grew": "grow", "grown": "grow", "began": "begin", "begun": "begin",
-    "sold": "sell", "bought": "buy", "left": "leave", "beaten": "beat", "beat": "beat",
-    "led": "lead", "held": "hold", "took": "take", "taken": "take", "gave": "give",
-    "given": "give", "made": "make", "found": "find", "told": "tell", "said": "say",
-    "went": "go", "gone": "go", "came": "come", "saw": "see", "seen": "see", "ran": "run",
-    "met": "meet", "paid": "pay", "struck": "strike", "fought": "fight", "shot": "shoot",
-    "hit": "hit", "kept": "keep", "built": "build", "sent": "send", "spent": "spend",
-    "brought": "bring", "thought": "think", "caught": "catch", "froze": "freeze",
-    "chose": "choose", "chosen": "choose", "broke": "break", "broken": "break",
-    "wrote": "write", "written": "write", "drove": "drive", "driven": "drive",
-    "flew": "fly", "flown": "fly", "threw": "throw", "thrown": "throw",
-    "overthrew": "overthrow", "overthrown": "overthrow", "stole": "steal",
-    "stolen": "steal", "withdrew": "withdraw", "withdrawn": "withdraw", "drew": "draw",
-    "drawn": "draw", "knew": "know", "known": "know", "fled": "flee", "fed": "feed",
-    "shook": "shake", "spoke": "speak", "spoken": "speak", "stood": "stand",
-    "understood": "understand", "sat": "sit", "felt": "feel", "meant": "mean",
-    "sought": "seek", "taught": "teach", "bound": "bind", "hung": "hang", "dug": "dig",
-    "swore": "swear", "sworn": "swear", "forgave": "forgive", "forgiven": "forgive",
-    "sank": "sink", "sunk": "sink", "rang": "ring", "sang": "sing", "swam": "swim",
-    "wore": "wear", "worn": "wear", "tore": "tear", "torn": "tear", "bit": "bite",
-    "bitten": "bite", "hid": "hide", "hidden": "hide", "lent": "lend", "dealt": "deal",
-    "slew": "slay", "slain": "slay", "undertook": "undertake", "beset": "beset",
-}
-_snowball = Stemmer.Stemmer("english").stemWord
-
-
-@functools.lru_cache(maxsize=65536)
-def stem(word: str) -> str:
-    """The word's Snowball stem, irregular forms first mapped to their base."""
-    return _snowball(_IRREGULAR.get(word, word))
 
 _TOKEN = re.compile(r"[^\W\d_][\w'’-]*|\d+(?:[-/]\d+)+|\d[\d,.]*|[.,;:!?()\"“”]")
 _CONTRACTIONS = {"can't": ("can", "not"), "won't": ("will", "not"), "cannot": ("can", "not"),
@@ -97,47 +59,6 @@ june july august september october november december
 _PARTICLES = frozenset("longer yet ever even".split())
 _BE = frozenset("is are was were be been being am 's".split())
 
-# Opposites a news claim can swap without touching its names. Stems are compared, so one
-# form stands for its inflections.
-OPPOSITES: tuple[tuple[str, str], ...] = (
-    ("rise", "fall"), ("rose", "fell"), ("increase", "decrease"), ("increase", "cut"),
-    ("raise", "lower"), ("higher", "lower"), ("more", "fewer"), ("more", "less"),
-    ("win", "lose"), ("won", "lost"), ("winner", "loser"), ("victory", "defeat"),
-    ("allow", "ban"), ("allow", "forbid"), ("allow", "prohibit"), ("permit", "ban"),
-    ("accept", "reject"), ("approve", "reject"), ("approve", "veto"), ("support", "oppose"),
-    ("open", "close"), ("opened", "closed"), ("start", "end"), ("begin", "end"),
-    ("gain", "lose"), ("gained", "lost"), ("profit", "loss"), ("buy", "sell"),
-    ("bought", "sold"), ("hire", "fire"), ("join", "leave"), ("joined", "left"),
-    ("arrive", "depart"), ("enter", "exit"), ("include", "exclude"), ("add", "remove"),
-    ("convict", "acquit"), ("guilty", "innocent"), ("alive", "dead"), ("survive", "die"),
-    ("survived", "died"), ("success", "failure"), ("successful", "unsuccessful"),
-    ("largest", "smallest"), ("biggest", "smallest"), ("highest", "lowest"),
-    ("first", "last"), ("oldest", "youngest"), ("earliest", "latest"), ("before", "after"),
-    ("above", "below"), ("north", "south"), ("east", "west"), ("strengthen", "weaken"),
-    ("expand", "shrink"), ("grow", "shrink"), ("legal", "illegal"), ("true", "false"),
-    ("agree", "disagree"), ("confirm", "deny"), ("resume", "suspend"), ("lift", "impose"),
-    ("release", "detain"), ("released", "arrested"), ("free", "jail"), ("public", "private"),
-    ("cheaper", "dearer"), ("cheap", "expensive"), ("safe", "dangerous"),
-    ("domestic", "foreign"), ("minority", "majority"), ("ally", "enemy"),
-    ("positive", "negative"), ("rise", "decline"), ("rise", "drop"), ("admit", "deny"),
-    ("increase", "reduce"), ("increase", "reduction"), ("increase", "decline"),
-    ("less", "more"), ("least", "most"), ("under", "over"), ("below", "over"),
-    ("liberal", "conservative"), ("loosen", "tighten"), ("ease", "tighten"),
-    ("inflow", "outflow"), ("import", "export"), ("formal", "casual"),
-    ("closest", "furthest"), ("closest", "farthest"), ("nearest", "furthest"),
-    ("united", "divided"), ("united", "split"), ("repeal", "passage"), ("repeal", "pass"),
-    ("accept", "refuse"), ("spike", "fall"), ("spike", "drop"), ("surge", "fall"),
-    ("surge", "plunge"), ("soar", "plunge"), ("rise", "plunge"), ("boost", "cut"),
-    ("expand", "cut"), ("approve", "block"), ("win", "defeat"), ("strong", "weak"),
-    ("stronger", "weaker"), ("easy", "difficult"), ("early", "late"), ("earlier", "later"),
-    ("young", "old"), ("younger", "older"), ("best", "worst"), ("better", "worse"),
-    ("top", "bottom"), ("many", "few"), ("always", "never"), ("often", "rarely"),
-    ("full", "empty"), ("wet", "dry"), ("hot", "cold"), ("warm", "cold"),
-    ("victory", "loss"), ("extend", "shorten"), ("lengthen", "shorten"), ("lend", "borrow"),
-    ("attack", "defend"), ("guilty", "acquitted"),
-)
-# Prefixes that make a word its own opposite: "disapproved", "unsuccessful", "illegal".
-_NEGATIVE_PREFIXES = ("dis", "un", "non", "in", "im", "il", "ir")
 _OPPOSITE: dict[str, frozenset[str]] = {}
 for _a, _b in OPPOSITES:
     for _x, _y in ((stem(_a), stem(_b)), (stem(_b), stem(_a))):
@@ -163,6 +84,13 @@ def _content(tok: str) -> bool:
     return tok[0].isalnum() and tok not in STOPWORDS and tok not in _NEGATORS and len(tok) > 2
 
 
+def _negates(tok: str, nxt: str) -> bool:
+    """Whether `tok` (followed by `nxt`) opens a negation."""
+    return (tok in _NEGATORS and (tok, nxt) not in _SPARED) or (
+        tok in _NOT_DOING and nxt == "to") or (tok == "yet" and nxt == "to") or (
+        tok in _DENY and (nxt == "that" or nxt.endswith("ing")))
+
+
 def polarity(text: str, every_word: bool = False) -> dict[str, set[bool]]:
     """Each content word's stem -> the polarities it is stated in (True: affirmed). A
     negation reaches the first content word after it and the one right next to that
@@ -180,9 +108,7 @@ def polarity(text: str, every_word: bool = False) -> dict[str, set[bool]]:
         if tok in _CLAUSE_END and not (tok == "that" and toks[i - 1] in _DENY):
             reach, negated = 0, False
             continue
-        if (tok in _NEGATORS and (tok, nxt) not in _SPARED) or (
-                tok in _NOT_DOING and nxt == "to") or (tok == "yet" and nxt == "to") or (
-                tok in _DENY and (nxt == "that" or nxt.endswith("ing"))):
+        if _negates(tok, nxt):
             # A second negation within reach undoes the first ("not without").
             negated = not negated if reach else True
             reach, touched = SCOPE, False
@@ -211,10 +137,7 @@ def negation_count(text: str) -> int:
     toks = tokens(text)
     n = 0
     for i, tok in enumerate(toks):
-        nxt = toks[i + 1] if i + 1 < len(toks) else ""
-        n += bool((tok in _NEGATORS and (tok, nxt) not in _SPARED) or (
-            tok in _NOT_DOING and nxt == "to") or (tok == "yet" and nxt == "to") or (
-            tok in _DENY and (nxt == "that" or nxt.endswith("ing"))))
+        n += _negates(tok, toks[i + 1] if i + 1 < len(toks) else "")
     return n
 
 
@@ -238,7 +161,7 @@ def _opposites(word: str, stated: dict[str, set[bool]]) -> list[str]:
     """The words of `stated` (stems) that are `word`'s opposite: listed in `OPPOSITES`, or
     the same word with a negative prefix added or taken away ("approv" / "disapprov")."""
     out = [w for w in _OPPOSITE.get(word, ()) if w in stated]
-    for prefix in _NEGATIVE_PREFIXES:
+    for prefix in NEGATIVE_PREFIXES:
         if len(word) > len(prefix) + 3 and word.startswith(prefix) and \
                 word[len(prefix):] in stated:
             out.append(word[len(prefix):])
@@ -283,7 +206,7 @@ def _agent(toks: Sequence[str], a: int, b: int, verb: str) -> int | None:
     return 1 if passive else 0
 
 
-_VERB_FORMS = frozenset(stem(v) for v in _IRREGULAR)
+_VERB_FORMS = frozenset(stem(v) for v in VERB_BASES)
 
 
 def _actions(text: str) -> set[str]:

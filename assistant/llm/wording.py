@@ -24,7 +24,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from assistant.llm.consistency import stem, tokens
+from assistant.llm.consistency import tokens
+from assistant.llm.lexicon import stem
 from assistant.sentence import STOPWORDS
 
 # Rows of unit vectors, one per text: the answer embedder's `embed_documents`.
