@@ -14,7 +14,7 @@ import pytest
 
 from assistant.question import analyse
 from assistant.reader.kind import kind_first, of_kind
-from assistant.reader.reading import Span
+from assistant.reader.reading import Span, Window
 from assistant.service import Assistant
 from tests.conftest import make_settings
 
@@ -35,20 +35,36 @@ def test_the_kind_a_unit_or_calendar_word_settles(question: str, text: str,
     assert of_kind(analyse(question), text) is expected
 
 
-def _span(text: str, belief: float) -> Span:
-    return Span(window=0, start=0, end=len(text), text=text, score=1.0, belief=belief)
+def _read(texts: list[str], beliefs: list[float]) -> tuple[list[Span], list[Window]]:
+    """Each text as an answer in its own window, written with a space either side."""
+    windows = [Window(article_id="a", start=0, end=len(t) + 2, head_end=len(t) + 2,
+                      text=f" {t} ", relevance=1.0, passage_rank=0, date=None)
+               for t in texts]
+    spans = [Span(window=i, start=1, end=1 + len(t), text=t, score=1.0, belief=b)
+             for i, (t, b) in enumerate(zip(texts, beliefs, strict=True))]
+    return spans, windows
 
 
 def test_the_likeliest_answer_of_the_right_kind_comes_first_with_its_own_belief() -> None:
     q = analyse("How much did the tram line cost?")
-    answers = [_span("7.5", 0.6), _span("12", 0.2), _span("180 million euros", 0.15),
-               _span("€2 million", 0.05)]
-    first = kind_first(q, answers, least=0.10)
+    answers, windows = _read(["7.5", "12", "180 million euros", "€2 million"],
+                             [0.6, 0.2, 0.15, 0.05])
+    first = kind_first(q, answers, windows, least=0.10)
     assert [a.text for a in first] == ["180 million euros", "7.5", "12", "€2 million"]
     assert first[0].belief == 0.15  # its own: the confidence knows the top answer was other
     # Nothing of the right kind with enough belief: the order stands.
-    assert kind_first(q, answers[:2], least=0.10) == answers[:2]
-    assert kind_first(analyse("Who leads HTS?"), answers, least=0.10) == answers
+    assert kind_first(q, answers[:2], windows, least=0.10) == answers[:2]
+    assert kind_first(analyse("Who leads HTS?"), answers, windows, least=0.10) == answers
+
+
+def test_a_currency_sign_beside_the_mention_counts() -> None:
+    q = analyse("How much did the card sell for?")
+    windows = [Window(article_id="a", start=0, end=40, head_end=40,
+                      text="It sold for $12,600,000 and $6.6 million.", relevance=1.0,
+                      passage_rank=0, date=None)]
+    answers = [Span(window=0, start=13, end=23, text="12,600,000", score=1.0, belief=0.5),
+               Span(window=0, start=28, end=39, text="$6.6 million", score=1.0, belief=0.2)]
+    assert kind_first(q, answers, windows, least=0.10) == answers
 
 
 ARTICLES = [

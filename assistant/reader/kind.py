@@ -17,7 +17,7 @@ import re
 from collections.abc import Sequence
 
 from assistant.question import Question
-from assistant.reader.reading import Span
+from assistant.reader.reading import Span, Window
 from assistant.sentence import stem, words
 
 _MONTHS = ("january february march april may june july august september october november "
@@ -77,14 +77,24 @@ def of_kind(question: Question, text: str) -> bool | None:
     return None
 
 
-def kind_first(question: Question, answers: Sequence[Span], least: float) -> list[Span]:
+def _as_written(answer: Span, windows: Sequence[Window]) -> str:
+    """The answer with the characters right around it in its window: a currency sign or a
+    "%" the mention left out ("$" + "12,600,000")."""
+    w = windows[answer.window]
+    at = answer.start - w.start
+    return w.text[max(0, at - 1):answer.end - w.start + 1]
+
+
+def kind_first(question: Question, answers: Sequence[Span], windows: Sequence[Window],
+               least: float) -> list[Span]:
     """`answers` (most belief first), with the first one of the right kind that has at
-    least `least` belief moved first when the top answer is of the wrong kind."""
-    if len(answers) < 2 or of_kind(question, answers[0].text) is not False:
+    least `least` belief moved first when the top answer is of the wrong kind (read as
+    written in its window)."""
+    if len(answers) < 2 or of_kind(question, _as_written(answers[0], windows)) is not False:
         return list(answers)
     for i, a in enumerate(answers[1:], start=1):
         if a.belief < least:
             break
-        if of_kind(question, a.text):
+        if of_kind(question, _as_written(a, windows)):
             return [a, *answers[:i], *answers[i + 1:]]
     return list(answers)

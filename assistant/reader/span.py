@@ -170,7 +170,7 @@ class SpanReader:
         read = _answers(cands, windows, scores, p)
         if question.present:  # the newest holder of a role (`succession`)
             read = after_changes(read, windows)
-        read = kind_first(question, read, ALTERNATIVE_BELIEF)  # money, percent, date
+        read = kind_first(question, read, windows, ALTERNATIVE_BELIEF)  # money, %, date
         answers = [replace(a, confidence=self.calibration.probability(
                        a.belief, age_days(windows[a.window], newest)))
                    for a in read]
