@@ -35,7 +35,6 @@ from assistant.sentence import (
 MARKERS = re.compile(r"\(\s*\d{1,2}\s*\.\s*\d{1,3}\s*\)|\[\s*\d{1,2}(?:\s*\.\s*\d{1,3})?\s*\]")
 _BARE_IDS = re.compile(r"(?:\d{1,2}\.\d{1,3}[\s,;]*)+")
 _LETTER_WORDS = re.compile(r"[^\W\d_]{2,}")
-_NEGATIONS = frozenset("not no never none nobody nothing neither nor without cannot".split())
 
 
 def claim_text(text: str) -> str:
@@ -49,12 +48,6 @@ def states_no_claim(text: str) -> bool:
     """Whether a written sentence is only a date or number ("2022-06-29", copied from a
     passage heading): no claim, whatever it cites."""
     return len(re.findall(r"\w+", text)) >= 2 and len(_LETTER_WORDS.findall(text)) < 2
-
-
-def negations(text: str) -> int:
-    """How many negations `text` holds (`consistency.negation_count`: "n't" counts as
-    "not", "declined to" as one)."""
-    return negation_count(text)
 
 
 def unaccented(text: str) -> str:
@@ -117,7 +110,7 @@ def contradiction(sentence: str, texts: Sequence[str], question: str,
     clause they do not say, or mostly words they do not say (a claim about something
     else). With `meaning`, a close word counts as said (`assistant.llm.wording`)."""
     cited = " ".join(texts)
-    if negations(sentence) > negations(cited + " " + question):
+    if negation_count(sentence) > negation_count(cited + " " + question):
         return "its sentence negates what its quotes say"
     if why := conflict(sentence, cited):
         return why

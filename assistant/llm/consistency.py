@@ -30,7 +30,7 @@ import re
 from collections.abc import Sequence
 
 from assistant.llm.lexicon import NEGATIVE_PREFIXES, OPPOSITES, VERB_BASES, stem
-from assistant.sentence import STOPWORDS, names
+from assistant.sentence import STOPWORDS, names, normalize_numbers
 
 _TOKEN = re.compile(r"[^\W\d_][\w'’-]*|\d+(?:[-/]\d+)+|\d[\d,.]*|[.,;:!?()\"“”]")
 _CONTRACTIONS = {"can't": ("can", "not"), "won't": ("will", "not"), "cannot": ("can", "not"),
@@ -261,8 +261,6 @@ def _near(toks: Sequence[str], word_stem: str, reach: int = 4) -> set[str]:
 _WEEKDAYS = frozenset("monday tuesday wednesday thursday friday saturday sunday".split())
 _MONTHS = frozenset("""january february march april may june july august september october
 november december""".split())
-_SPELLED = {w: str(i) for i, w in enumerate(
-    "zero one two three four five six seven eight nine ten eleven twelve".split())}
 
 
 def _value(tok: str) -> tuple[str, str] | None:
@@ -271,8 +269,8 @@ def _value(tok: str) -> tuple[str, str] | None:
         return "weekday", tok
     if tok in _MONTHS:
         return "month", tok
-    if tok in _SPELLED:
-        return "number", _SPELLED[tok]
+    if tok.isalpha() and (spelled := normalize_numbers(tok)).isdigit():
+        return "number", spelled  # "five" -> "5"
     digits = tok.replace(",", "").rstrip(".")
     if re.fullmatch(r"\d+(?:\.\d+)?", digits):
         kind = "year" if re.fullmatch(r"1[5-9]\d\d|20\d\d", digits) else "number"
