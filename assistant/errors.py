@@ -17,3 +17,15 @@ class SettingsError(AssistantError):
 
 class ScopeError(AssistantError):
     """A date or source filter that cannot match (unknown source, empty date range)."""
+
+
+class WatchError(AssistantError):
+    """A watch that cannot be added, found or removed."""
+
+
+class WatchNotFound(WatchError):
+    """No watch has the id given."""
+
+
+class TooManyWatches(WatchError):
+    """The data home holds NEWSQA_WATCH__MAX_WATCHES watches already."""

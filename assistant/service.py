@@ -38,6 +38,7 @@ from index.store import Store
 if TYPE_CHECKING:
     from assistant.llm.answerer import LLMAnswerer, TokenCallback
     from assistant.llm.prompt import Turn
+    from assistant.watch.watcher import Watcher
     from index.check import CheckReport
     from index.embed import CachedEmbedder, Embedder
     from index.keyword import KeywordIndex
@@ -70,6 +71,7 @@ class Assistant(IndexPruning):
         self._keyword: KeywordIndex | None = None
         self._answerer: Answerer | None = None
         self._llm: LLMAnswerer | None = None
+        self._watcher: Watcher | None = None
         self._sources: tuple[tuple[int, str], list[SourceCount]] | None = None
         self._opened = False
 
@@ -129,6 +131,26 @@ class Assistant(IndexPruning):
                         "was full); answers may miss those articles until `newsqa check "
                         "--repair` mends the index", self.settings.home)
         return manifest
+
+    def open_if_indexed(self) -> bool:
+        """Open the index unless this process has; False when nothing is indexed yet."""
+        if self._opened:
+            return True
+        try:
+            self.open()
+        except IndexNotFound:
+            return False
+        return True
+
+    @property
+    def watcher(self) -> Watcher:
+        """The watched questions of this data home (`assistant.watch`)."""
+        def build() -> Watcher:
+            from assistant.watch.watcher import Watcher
+
+            return Watcher(self)
+
+        return self._shared("_watcher", build)
 
     # -- ask --------------------------------------------------------------------------
     @property

@@ -217,6 +217,22 @@ class ServeSettings(BaseModel):
     )
 
 
+class WatchSettings(BaseModel):
+    """Watched questions (`newsqa watch`, the chat's Watched panel, /api/watches): asked
+    again after every write that could change their answer."""
+
+    max_watches: int = Field(
+        1_000, ge=1, le=100_000,
+        description="Most watches a data home keeps; adding one more is refused (remove some "
+        "with `newsqa watch remove`). Each write re-asks only the watches its articles could "
+        "affect; bench/watch_bench.py measures 1,000 on the rtqa-2024 index.",
+    )
+    on_write: bool = Field(
+        True, description="Re-check the watches after every write (ingest, follow polls, "
+        "pushes, uploads, removals). Off: only `newsqa watch check` re-checks them.",
+    )
+
+
 class Settings(BaseSettings):
     """Everything a user can configure, grouped by the part of the pipeline it steers."""
 
@@ -237,6 +253,7 @@ class Settings(BaseSettings):
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
     answer: AnswerSettings = Field(default_factory=AnswerSettings)
     serve: ServeSettings = Field(default_factory=ServeSettings)
+    watch: WatchSettings = Field(default_factory=WatchSettings)
 
     @property
     def chroma_dir(self) -> Path:

@@ -23,6 +23,7 @@ from index.store import Store
 
 if TYPE_CHECKING:
     from assistant.settings import Settings
+    from assistant.watch.watcher import Recheck, Watcher
     from index.check import CheckReport
     from index.chunk import Chunker
     from index.embed import Embedder
@@ -49,8 +50,14 @@ class IndexWriting:
     _keyword: KeywordIndex | None
     _opened: bool
 
+    last_recheck: Recheck | None = None  # the last re-check of the watches (for the CLI)
+
     @property
     def embedder(self) -> Embedder:
+        raise NotImplementedError
+
+    @property
+    def watcher(self) -> Watcher:
         raise NotImplementedError
 
     @property
@@ -96,6 +103,9 @@ class IndexWriting:
                                          drop_missing=drop_missing,
                                          follow_symlinks=follow_symlinks)
         self._retriever = None  # pick up the new articles on the next question
+        self.last_recheck = None
+        if rebuild or report.added or report.updated:
+            self.recheck_watches(everything=rebuild)
         return report
 
     def ingest_urls(
@@ -174,7 +184,31 @@ class IndexWriting:
         with self._writing, self.lock.hold("removal", wait=wait, on_wait=on_wait):
             self.follow()
             self.open()
-            return self._delete(list(dict.fromkeys(article_ids)))
+            removed = self._delete(list(dict.fromkeys(article_ids)))
+        self.recheck_watches(removed=removed)
+        return removed
+
+    def recheck_watches(self, removed: Sequence[str] = (),
+                        everything: bool = False) -> Recheck | None:
+        """After a write (outside the writer lock, so other writers need not wait): ask
+        again the watched questions it could have changed (`assistant.watch`); after a
+        removal, those citing `removed`. None when the home has no watches (or
+        NEWSQA_WATCH__ON_WRITE is off). A re-check that fails leaves its watches due for
+        the next one and never fails the write."""
+        from assistant.watch.store import WatchStore
+
+        self.last_recheck = None
+        if not self.settings.watch.on_write or not WatchStore(self.settings.home).exists():
+            return None
+        try:
+            watcher = self.watcher
+            result = watcher.removed(removed) if removed else watcher.recheck(everything)
+        except Exception:
+            log.exception("re-checking the watched questions failed; they stay due for the "
+                          "next write")
+            return None
+        self.last_recheck = result
+        return result
 
     def _delete(self, article_ids: Sequence[str], batch: int = 0) -> list[str]:
         """Remove those of `article_ids` that are indexed (returned), `batch` at a time (0:

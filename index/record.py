@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+import numpy as np
+
 from index.article import Article
 from index.chunk import Chunk
 
@@ -40,6 +42,19 @@ class Aged:
     # No date and no ingest time (indexed before it was recorded): age unknown, never
     # removed as old; `Store.stamp` gives them one.
     unknown: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Written:
+    """A stored chunk as a reader of changes sees it: text, its article's date and source,
+    and its vector."""
+
+    chunk_id: str
+    article_id: str
+    text: str
+    date: date | None
+    source: str | None
+    vector: np.ndarray
 
 
 def date_key(d: date | None) -> int:

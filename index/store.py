@@ -31,6 +31,7 @@ from index.record import (
     Aged,
     ArticleRecord,
     SourceCount,
+    Written,
     article_from_metadata,
     article_meta,
     chunk_from_metadata,
@@ -319,6 +320,37 @@ class Store:
             out.update(got)
             if len(got) < BATCH:
                 break
+        return out
+
+    def ingested_since(self, ts: int) -> list[tuple[str, str, int]]:
+        """(article id, hash, ingest time) of the articles indexed at Unix second `ts` or
+        later: what changed since then, found by Chroma's filter (cost follows the change,
+        not the index)."""
+        out: list[tuple[str, str, int]] = []
+        where = {"ingested": {"$gte": int(ts)}}
+        for offset in range(0, self._articles.count() + 1, BATCH):
+            got = self._articles.get(where=where, include=["metadatas"], limit=BATCH,
+                                     offset=offset)
+            out += [(aid, str((m or {}).get("hash", "")), int((m or {}).get("ingested", 0)))
+                    for aid, m in zip(got["ids"], got["metadatas"], strict=True)]
+            if len(got["ids"]) < BATCH:
+                break
+        return out
+
+    def vectors_of(self, article_ids: Sequence[str]) -> list[Written]:
+        """Every stored chunk of these articles, with its article's date and source and
+        its vector."""
+        out: list[Written] = []
+        for part in batches(article_ids):
+            got = self._chunks.get(where={"article_id": {"$in": part}},
+                                   include=["documents", "metadatas", "embeddings"])
+            for cid, doc, meta, vec in zip(got["ids"], got["documents"], got["metadatas"],
+                                           got["embeddings"], strict=True):
+                out.append(Written(chunk_id=cid, article_id=str(meta["article_id"]),
+                                   text=doc or "",
+                                   date=key_date(int(meta.get("date_key", 0))),
+                                   source=meta.get("source"),
+                                   vector=np.asarray(vec, dtype=np.float32)))
         return out
 
     def paths_of(self, article_ids: Sequence[str]) -> dict[str, str | None]:

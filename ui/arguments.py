@@ -7,6 +7,7 @@ import argparse
 import re
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 
 def _date(value: str) -> date:
@@ -178,4 +179,30 @@ def build_parser() -> argparse.ArgumentParser:
                    help="compare earlier eval output folders instead of running")
     p.add_argument("--llm", action="store_true",
                    help="answer with the configured LLM (quote outcomes go in the results)")
+    _add_watch(sub)
     return parser
+
+
+def _add_watch(sub: Any) -> None:
+    p = sub.add_parser("watch", help="watch a question: asked again after every write that "
+                       "could change its answer, each change recorded")
+    actions = p.add_subparsers(dest="watch_action", required=True, metavar="ACTION")
+    a = actions.add_parser("add", help="watch a question (asked now, then after each write)")
+    a.add_argument("question", nargs="+", help="the question")
+    a.add_argument("--since", type=_date, metavar="YYYY-MM-DD",
+                   help="only articles published on or after this day")
+    a.add_argument("--until", type=_date, metavar="YYYY-MM-DD",
+                   help="only articles published on or before this day")
+    a.add_argument("--source", action="append", default=[], metavar="NAME",
+                   help="only articles from this source (repeat for several)")
+    a.add_argument("--json", action="store_true", help="print the watch as JSON")
+    ls = actions.add_parser("list", help="the watches with their current answers")
+    ls.add_argument("--json", action="store_true", help="one JSON object per watch per line")
+    c = actions.add_parser("changes", help="what changed, newest first")
+    c.add_argument("id", nargs="?", help="one watch's changes (default: every watch's)")
+    c.add_argument("--json", action="store_true", help="one JSON object per change per line")
+    c.add_argument("--limit", type=int, default=50, metavar="N", help="at most N (default 50)")
+    r = actions.add_parser("remove", help="stop watching (its changes go too)")
+    r.add_argument("id", help="the watch's id (`newsqa watch list`)")
+    actions.add_parser("check", help="re-check the watches now: those that what was "
+                       "indexed since the last re-check could affect")

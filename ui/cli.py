@@ -159,6 +159,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         print(f"web: {fetched.report.summary(fetched.requests)}")
     for report in reports:
         print(report.summary())
+    _rechecked(bot)
     code = EXIT_OK if all(r.ok for r in reports) else EXIT_PARTIAL
     if args.verify:
         check = bot.check(repair=True, wait=not args.no_wait, on_wait=_waiting)
@@ -175,6 +176,7 @@ def cmd_remove(args: argparse.Namespace) -> int:
         if aid not in removed:
             print(f"newsqa: skipped: {aid}: no such article in the index", file=sys.stderr)
     print(f"{len(removed)} article(s) removed")
+    _rechecked(bot)
     return EXIT_OK if len(removed) == len(set(args.ids)) else EXIT_PARTIAL
 
 
@@ -186,7 +188,17 @@ def cmd_prune(args: argparse.Namespace) -> int:
                           "set NEWSQA_INGEST__KEEP_DAYS")
     report = bot.prune(days, dry_run=args.dry_run, wait=not args.no_wait, on_wait=_waiting)
     print("\n".join(report.lines()))
+    _rechecked(bot)
     return EXIT_OK
+
+
+def _rechecked(bot: Assistant) -> None:
+    """After a write: what re-checking the watched questions found, when there are any."""
+    done = bot.last_recheck
+    if done is not None:
+        print(done.summary())
+        for change in done.changes:
+            print(f"  {change.question}: {change.summary()}")
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -317,6 +329,12 @@ def cmd_users(args: argparse.Namespace) -> int:
     return run(args)
 
 
+def cmd_watch(args: argparse.Namespace) -> int:
+    from ui.watch_cli import run_watch
+
+    return run_watch(args, _open(args))
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     from assistant.evaluation.command import run_eval_command
 
@@ -335,7 +353,7 @@ class _UsageError(Exception):
 COMMANDS = {
     "ingest": cmd_ingest, "ask": cmd_ask, "info": cmd_info, "serve": cmd_serve, "eval": cmd_eval,
     "remove": cmd_remove, "prune": cmd_prune, "check": cmd_check, "push": cmd_push,
-    "follow": cmd_follow, "show": cmd_show, "users": cmd_users,
+    "follow": cmd_follow, "show": cmd_show, "users": cmd_users, "watch": cmd_watch,
 }
 
 

@@ -75,6 +75,7 @@ def follow_in_terminal(bot: Assistant, feeds: Sequence[str], every_s: float, onc
         print(f"poll {n}: {fetched.report.summary(fetched.requests)}; {report.added} added, "
               f"{report.updated} updated, {report.unchanged} unchanged"
               + (f"; {gone} pruned (older than {keep_days:g} days)" if keep_days else "")
+              + (f"; {bot.last_recheck.summary()}" if bot.last_recheck else "")
               + (f"; {len(report.failures)} problem(s)" if report.failures else ""),
               flush=True)
         code = 0 if report.ok else 1
