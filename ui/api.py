@@ -63,13 +63,14 @@ from ui.api_model import (
 )
 from ui.article import article_json
 from ui.auth import EDITOR, Access
+from ui.body import MB, content_type, read_body
 from ui.follow import FeedPoller
+from ui.watch_api import watch_routes
 from ui.worker import IngestWorker
 
 log = logging.getLogger(__name__)
 # Only declares the scheme in the OpenAPI docs (their "Authorize" button); Access checks.
 BEARER = HTTPBearer(auto_error=False, description="NEWSQA_SERVE__API_TOKEN")
-MB = 1024 * 1024
 RETRY_AFTER_S = 2  # what a 503 before the warm-up is done tells a client to wait
 
 
@@ -112,9 +113,9 @@ def build_api(bot: Assistant, worker: IngestWorker, access: Access, ask_slots: i
     def require_write(request: Request) -> None:
         # Runs after require_token (the router's dependency), which set the role.
         if getattr(request.state, "role", None) != EDITOR:
-            raise ApiError(403, "this credential may ask and read but not add articles (the "
-                           "read token and reader logins are read-only); push with the write "
-                           "token (NEWSQA_SERVE__API_TOKEN) or an editor's login")
+            raise ApiError(403, "this credential may ask and read but not add articles or "
+                           "watches (the read token and reader logins are read-only); use the "
+                           "write token (NEWSQA_SERVE__API_TOKEN) or an editor's login")
 
     guarded = APIRouter(dependencies=[Depends(require_token)])
 
@@ -131,7 +132,7 @@ def build_api(bot: Assistant, worker: IngestWorker, access: Access, ask_slots: i
             raise ApiError(503, "the server is still loading its models (a few seconds after "
                            "it starts); ask again shortly, or wait for GET /api/health to say "
                            '"ready": true', headers={"Retry-After": str(RETRY_AFTER_S)})
-        data = parse_json(await _body(request, cfg.max_body_mb, ("application/json",)))
+        data = parse_json(await read_body(request, cfg.max_body_mb, ("application/json",)))
         if isinstance(data, dict) and "questions" in data:
             items = data["questions"]
             if not isinstance(items, list) or not items:
@@ -160,8 +161,8 @@ def build_api(bot: Assistant, worker: IngestWorker, access: Access, ask_slots: i
                                                 "description": "one record a line"}}}}},
     )
     async def articles(request: Request) -> Any:
-        kind = _content_type(request)
-        raw = await _body(request, cfg.max_body_mb, ("application/json", *NDJSON_TYPES))
+        kind = content_type(request)
+        raw = await read_body(request, cfg.max_body_mb, ("application/json", *NDJSON_TYPES))
         # Parsing and checking up to 10,000 records is CPU work: off the event loop.
         items = await run_in_threadpool(article_items, raw, kind in NDJSON_TYPES)
         if not items:
@@ -224,6 +225,7 @@ def build_api(bot: Assistant, worker: IngestWorker, access: Access, ask_slots: i
             return JSONResponse({"status": "ok", "ready": ready.is_set()})
         return _health(bot, worker, poller, ready.is_set())
 
+    guarded.include_router(watch_routes(bot, require_write))
     api.include_router(guarded)
     api.include_router(open_routes)
     for model in (AskRequest, AskBatch, ArticlesBody):  # referenced by the request bodies
@@ -320,34 +322,6 @@ def _health(bot: Assistant, worker: IngestWorker, poller: FeedPoller | None = No
                   articles=info["articles"],
                   chunks=info["chunks"], embedding_model=str(info["embedding_model"]),
                   store=str(info["store"]), jobs=jobs, follow=follow)
-
-
-def _content_type(request: Request) -> str:
-    return request.headers.get("content-type", "").split(";")[0].strip().lower()
-
-
-async def _body(request: Request, max_mb: float, types: tuple[str, ...]) -> bytes:
-    """The request body, refused with 415 for another content type and with 413 as soon
-    as it is over `max_mb` (before it is all read)."""
-    kind = _content_type(request)
-    if kind not in types:
-        raise ApiError(415, f"content type {kind or '(none)'!r} is not accepted here; send "
-                       + " or ".join(types) + " (e.g. curl -H 'Content-Type: "
-                       f"{types[0]}')")
-    limit = int(max_mb * MB)
-    too_big = ApiError(413, f"the body is over the {max_mb:g} MB limit "
-                       "(NEWSQA_SERVE__MAX_BODY_MB); send it in smaller batches "
-                       "(`newsqa push --batch N`)")
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise too_big
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise too_big
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def _handle_errors(api: FastAPI) -> None:

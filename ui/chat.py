@@ -48,6 +48,7 @@ from ui.guard import not_an_editor, user_of  # noqa: E402
 from ui.jobs import Job  # noqa: E402
 from ui.stream import chat_turns, stream_llm_answer  # noqa: E402
 from ui.upload import accept_upload, job_markdown  # noqa: E402
+from ui.watch_panel import watch_button, watched_panel, wire  # noqa: E402
 from ui.worker import IngestWorker  # noqa: E402
 
 log = logging.getLogger(__name__)
@@ -333,6 +334,7 @@ def build_app(bot: Assistant, llm: bool = False, worker: IngestWorker | None = N
                                     elem_id="nq-ask")
                     new = gr.Button("New chat", variant="secondary", scale=0, min_width=120,
                                     elem_id="nq-new")
+                watch_btn, watch_status = watch_button()
                 examples = gr.Examples([[q] for q in EXAMPLES], inputs=[box],
                                        label="Examples (click to ask)",
                                        api_visibility="private", elem_id="nq-examples")
@@ -369,6 +371,7 @@ def build_app(bot: Assistant, llm: bool = False, worker: IngestWorker | None = N
                     source = gr.Dropdown(choices=[], value=[], multiselect=True,
                                          label="Sources (any)", elem_id="nq-source",
                                          allow_custom_value=False)
+                watched = watched_panel(bot, watch_btn, watch_status, editing)
                 status = gr.Markdown(_status(bot), elem_id="nq-status")
             with gr.Column(scale=2, visible=editing, elem_id="nq-upload-box") as upload_box:
                 files = gr.File(
@@ -401,6 +404,7 @@ def build_app(bot: Assistant, llm: bool = False, worker: IngestWorker | None = N
         for trigger in (remove_btn.click, remove_id.submit):
             trigger(remove, remove_id, [remove_status, status, remove_id],
                     api_visibility="private", concurrency_id="remove")
+        wire(watched, bot, questions, since, until, source, refused)
         demo.load(on_load, None, [status, source, remove_box, upload_box],
                   api_visibility="private", show_progress="hidden")
         gr.api(ask_api, api_name="ask", concurrency_id="bot")

@@ -43,4 +43,8 @@ CSS = FONTS + """
 .nq-legend mark, .nq-legend .nq-answer {padding: 0 .3em}
 #nq-sources {overflow-y: auto}
 #nq-status {font-size: .92em}
+.nq-watched {display: flex; flex-direction: column; gap: .6rem}
+.nq-watch-now {margin: .2rem 0}
+.nq-changes {margin: .3rem 0 0; padding-left: 1.1rem; font-size: .92em}
+.nq-change-cite {font-size: .9em; margin: .15rem 0 0 .4rem}
 """

@@ -9,6 +9,9 @@ time, from a queue.
   jobs, NEWSQA_INGEST__KEEP_DAYS after a feed poll), which removes old ones. Articles are
   keyed by id and skipped when their hash is unchanged, so two pushes of the same article
   leave one.
+* After a job that added, changed or removed articles, the watched questions it could
+  affect are asked again (`Assistant.recheck_watches`), before the job is done; at start,
+  the thread first re-checks what a killed process left due.
 * Job state lives on disk (`ui.jobs`): at start-up, a job a dead process left
   queued or running is queued again (or failed, naming why), never silently lost.
 
@@ -165,6 +168,9 @@ class IngestWorker:
             self.store.save(job)
 
     def _loop(self) -> None:
+        # Watches a killed process left due (or what was indexed while none re-checked)
+        # are re-checked before the first job, in this thread like any write's re-check.
+        self.bot.recheck_watches()
         while (job_id := self._queue.get()) is not None:
             job = self.job(job_id)
             if job is None or not job.pending:

@@ -148,7 +148,7 @@ class WatchStore:
             rows = con.execute(
                 "SELECT w.id, w.question, w.since, w.until, w.sources, w.owner, w.created, "
                 "w.answer, (SELECT count(*) FROM changes c WHERE c.watch_id=w.id) "
-                f"FROM watches w {where} ORDER BY w.created, w.id", args).fetchall()
+                f"FROM watches w {where} ORDER BY w.rowid", args).fetchall()
         return [Watch(id=r[0], question=r[1], since=r[2], until=r[3],
                       sources=tuple(json.loads(r[4])), owner=r[5], created=r[6],
                       answer=Snapshot.from_json(json.loads(r[7])) if r[7] else None,
@@ -159,7 +159,7 @@ class WatchStore:
             return []
         with self._db() as con:
             rows = con.execute("SELECT id, vector, floor, names, since, until, sources "
-                               "FROM watches ORDER BY created, id").fetchall()
+                               "FROM watches ORDER BY rowid").fetchall()
         return [Trigger(watch_id=r[0], vector=np.frombuffer(r[1], dtype=np.float32),
                         floor=float(r[2]), names=tuple(json.loads(r[3])),
                         scope=scope_of(r[4], r[5], json.loads(r[6])))

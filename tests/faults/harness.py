@@ -18,7 +18,7 @@ from tests.fakes import FakeEmbedder
 
 # `newsqa` with FakeEmbedder; NQ_EMBED_DELAY (seconds per embedding call) slows it down,
 # NQ_DELETE_DELAY (seconds per store deletion) and NQ_PRUNE_BATCH (articles per deletion)
-# a prune.
+# a prune, NQ_ASK_DELAY (seconds per watched question asked) a re-check of the watches.
 FAKE_CLI = """
 import os, sys, time
 sys.path.insert(0, {root!r})
@@ -39,6 +39,13 @@ def slow_delete(self, ids):
     time.sleep(float(os.environ.get("NQ_DELETE_DELAY", "0")))
     return _delete(self, ids)
 Store.delete = slow_delete
+
+import assistant.watch.watcher
+_ask = assistant.watch.watcher.Watcher._ask
+def slow_ask(self, question, scope):
+    time.sleep(float(os.environ.get("NQ_ASK_DELAY", "0")))
+    return _ask(self, question, scope)
+assistant.watch.watcher.Watcher._ask = slow_ask
 assistant.pruning.PRUNE_BATCH = int(os.environ.get("NQ_PRUNE_BATCH", "500"))
 
 def _open(args):
