@@ -92,10 +92,12 @@ class HybridRetriever:
         keyword = [cid for cid, _ in self.keyword.search(query, n, max_key, articles)] \
             if bm25_w else []
         fused = weighted_rrf([(dense, dense_w), (keyword, bm25_w)], s.rrf_k)
-        if as_of is not None and s.recency_weight > 0:
+        # Without an as-of date, "now" is the as-of date of the prior (never of a filter).
+        prior = as_of or (date.today() if s.recency_now else None)
+        if prior is not None and s.recency_weight > 0:
             dates = self.keyword.date_keys_of(list(fused))
             for cid in fused:
-                fused[cid] *= recency_boost(dates.get(cid, 0), as_of, s.recency_weight,
+                fused[cid] *= recency_boost(dates.get(cid, 0), prior, s.recency_weight,
                                             s.recency_days)
         top = sorted(fused, key=lambda c: -fused[c])[:top_k]
         return [passage_from_row(chunk, meta,

@@ -149,6 +149,11 @@ class RetrievalSettings(BaseModel):
     recency_days: float = Field(
         30.0, gt=0, description="Age (days before 'as of') at which the recency boost fades."
     )
+    recency_now: bool = Field(
+        True, description="Without an 'as of' date, boost recent articles as if it were "
+        "today: a chat user asking \"who leads ...?\" means now. Nothing is filtered out. "
+        "Turn off for an archive, where no article is more current than another.",
+    )
 
 
 class FetchSettings(BaseModel):

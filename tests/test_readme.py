@@ -11,6 +11,7 @@ them all."""
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import io
 import os
@@ -139,13 +140,22 @@ def _commands(path: Path) -> list[Command]:
 
 
 @cache
-def _option_strings(subcommand: str | None) -> frozenset[str]:
-    """The flags `newsqa [SUBCOMMAND] --help` lists, from the real parser."""
+def _option_strings(subcommand: str | None, action: str | None = None) -> frozenset[str]:
+    """The flags `newsqa [SUBCOMMAND [ACTION]] --help` lists, from the real parser."""
     parser = cli.build_parser()
     buffer = io.StringIO()
+    words = [w for w in (subcommand, action) if w]
     with contextlib.redirect_stdout(buffer), pytest.raises(SystemExit):
-        parser.parse_args([subcommand, "--help"] if subcommand else ["--help"])
+        parser.parse_args([*words, "--help"])
     return frozenset(re.findall(r"(?<![\w-])(--?[a-zA-Z][\w-]*)", buffer.getvalue()))
+
+
+def _actions(subcommand: str) -> set[str]:
+    """The actions of a command that has its own (`newsqa watch add|list|...`)."""
+    top = next(a for a in cli.build_parser()._actions
+               if isinstance(a, argparse._SubParsersAction))
+    return {name for a in top.choices[subcommand]._actions
+            if isinstance(a, argparse._SubParsersAction) for name in a.choices}
 
 
 def _subcommands() -> set[str]:
@@ -195,11 +205,16 @@ def test_the_first_screen_says_how_long_and_where_the_data_lives() -> None:
 
 
 def _assert_flags(command: Command) -> None:
-    """Every flag the command names is one of its subcommand's (or a global one)."""
+    """Every flag the command names is one of its subcommand's, of the action it names
+    (`watch add`, or each of `watch add|list`), or a global one."""
+    sub = command.subcommand
+    after = command.argv[command.argv.index(sub) + 1:]
+    named = after[0].split("|") if after else []
+    known = _option_strings(sub).union(
+        *(_option_strings(sub, a) for a in named if a in _actions(sub)))
     for flag in command.flags:
-        known = _option_strings(None) if flag in GLOBAL_VALUED else _option_strings(
-            command.subcommand)
-        assert flag in known, f"{command.where}: {flag} is not a flag of {command.subcommand}"
+        allowed = _option_strings(None) if flag in GLOBAL_VALUED else known
+        assert flag in allowed, f"{command.where}: {flag} is not a flag of {sub}"
 
 
 @pytest.mark.parametrize("command", SYNOPSIS, ids=str)

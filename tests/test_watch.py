@@ -157,3 +157,32 @@ def _snap(short: str | None, stated: bool = True, newest: str = "2026-10-01",
 def test_what_counts_as_a_change(old: Snapshot, new: Snapshot,
                                  expected: tuple[str, ...]) -> None:
     assert reasons(old, new) == expected
+
+
+def test_the_watch_commands(bot: Assistant, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                            monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.conftest import run_cli
+    from ui import cli
+
+    monkeypatch.setattr(cli, "_open", lambda args: Assistant(bot.settings,
+                                                              embedder=FakeEmbedder()))
+    code, out, _ = run_cli(capsys, "watch", "list")
+    assert code == 0 and "no watches" in out
+    code, out, _ = run_cli(capsys, "watch", "add", "Who", "leads", "the", "Harbour",
+                           "Authority?")
+    assert code == 0 and out.startswith("watching: ") and "Maria Okafor" in out
+    watch_id = out.split()[1]
+    code, out, _ = run_cli(capsys, "ingest", "--quiet", str(write(tmp_path / "c.jsonl", CHANGE)))
+    assert code == 0 and "watches: 1 re-checked, 1 change(s)" in out
+    assert "Maria Okafor (0." in out and "-> Tomas Lindqvist" in out
+    code, out, _ = run_cli(capsys, "watch", "changes", "--json")
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert [(r["watch_id"], r["new"]["short"]) for r in rows] == [(watch_id, "Tomas Lindqvist")]
+    code, out, _ = run_cli(capsys, "watch", "changes", watch_id)
+    assert "Daily Dock, 2026-10-22" in out  # the new citation, with source and date
+    code, out, _ = run_cli(capsys, "watch", "list")
+    assert f"{watch_id}  {Q}  -> Tomas Lindqvist" in out and "1 change(s)" in out
+    code, _, err = run_cli(capsys, "watch", "remove", "nope")
+    assert code == 2 and "no watch 'nope'" in err
+    code, out, _ = run_cli(capsys, "watch", "remove", watch_id)
+    assert code == 0 and run_cli(capsys, "watch", "list")[1].startswith("no watches")

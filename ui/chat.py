@@ -306,7 +306,8 @@ def build_app(bot: Assistant, llm: bool = False, worker: IngestWorker | None = N
     def on_load(request: gr.Request | None = None) -> tuple[Any, ...]:
         # Hidden from readers; the handlers refuse them anyway.
         shown = gr.update(visible=may_edit is None or may_edit(user_of(request)))
-        return _status(bot), gr.update(choices=_source_names(bot)), shown, shown
+        return (_status(bot), gr.update(choices=_source_names(bot)), shown, shown, shown,
+                shown, shown)
 
     top_k = bot.settings.retrieval.top_k
     # With roles, editing is hidden until the page load says this user is an editor.
@@ -334,7 +335,7 @@ def build_app(bot: Assistant, llm: bool = False, worker: IngestWorker | None = N
                                     elem_id="nq-ask")
                     new = gr.Button("New chat", variant="secondary", scale=0, min_width=120,
                                     elem_id="nq-new")
-                watch_btn, watch_status = watch_button()
+                watch_btn, watch_status = watch_button(editing)
                 examples = gr.Examples([[q] for q in EXAMPLES], inputs=[box],
                                        label="Examples (click to ask)",
                                        api_visibility="private", elem_id="nq-examples")
@@ -405,7 +406,8 @@ def build_app(bot: Assistant, llm: bool = False, worker: IngestWorker | None = N
             trigger(remove, remove_id, [remove_status, status, remove_id],
                     api_visibility="private", concurrency_id="remove")
         wire(watched, bot, questions, since, until, source, refused)
-        demo.load(on_load, None, [status, source, remove_box, upload_box],
+        demo.load(on_load, None, [status, source, remove_box, upload_box, watch_btn,
+                                  watched.remove_id, watched.remove],
                   api_visibility="private", show_progress="hidden")
         gr.api(ask_api, api_name="ask", concurrency_id="bot")
     return demo

@@ -43,11 +43,11 @@ class WatchPanel:
     timer: gr.Timer
 
 
-def watch_button() -> tuple[gr.Button, gr.Markdown]:
-    """The *Watch this question* button and its status line (under the chat)."""
+def watch_button(editing: bool) -> tuple[gr.Button, gr.Markdown]:
+    """The *Watch this question* button (hidden from readers) and its status line."""
     with gr.Row(equal_height=True):
         button = gr.Button("Watch this question", variant="secondary", size="sm", scale=0,
-                           min_width=180, elem_id="nq-watch")
+                           min_width=180, elem_id="nq-watch", visible=editing)
         status = gr.Markdown(elem_id="nq-watch-status")
     return button, status
 

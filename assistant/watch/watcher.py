@@ -48,6 +48,7 @@ class Recheck:
     asked: int  # watches asked again
     changes: tuple[Change, ...]
     seconds: float
+    choosing_s: float = 0.0  # of which reading the new chunks and choosing the watches
 
     def summary(self) -> str:
         return (f"watches: {self.asked} re-checked, {len(self.changes)} change(s) "
@@ -125,6 +126,7 @@ class Watcher:
             return Recheck(0, 0, (), 0.0)
         with self._lock:
             read = self._mark_due(everything)
+            chosen = time.perf_counter()
             asked, found = 0, []
             for watch in self.store.due():
                 try:
@@ -138,7 +140,7 @@ class Watcher:
                 change = self.store.record(watch.id, new, floor, why, now())
                 if change is not None:
                     found.append(change)
-        return Recheck(read, asked, tuple(found), time.perf_counter() - t0)
+        return Recheck(read, asked, tuple(found), time.perf_counter() - t0, chosen - t0)
 
     def removed(self, article_ids: Sequence[str]) -> Recheck:
         """After articles were removed: ask again the watches whose answer cited them."""
