@@ -18,6 +18,28 @@ CONFIDENT_AT = 0.46
 
 
 @dataclass(frozen=True, kw_only=True)
+class Copy:
+    """Another article of the cited article's story (`index.story`): a reprint, the page
+    under another URL, a republished update."""
+
+    article_id: str
+    title: str
+    date: date | None
+    source: str | None
+    url: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"article_id": self.article_id, "title": self.title,
+                "date": self.date.isoformat() if self.date else None,
+                "source": self.source, "url": self.url}
+
+    def label(self) -> str:
+        """'Reuters, 2024-04-23' (what names it best, and its date)."""
+        name = self.source or self.title or self.article_id
+        return name + (f", {self.date.isoformat()}" if self.date else "")
+
+
+@dataclass(frozen=True, kw_only=True)
 class Citation:
     """A verbatim quote backing a claim: `quote == article text[start:end]`."""
 
@@ -30,6 +52,7 @@ class Citation:
     start: int
     end: int
     chunk_id: str
+    also: tuple[Copy, ...] = ()  # the same story published elsewhere
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -41,6 +64,7 @@ class Citation:
             "quote": self.quote,
             "start": self.start,
             "end": self.end,
+            "also": [c.to_json() for c in self.also],
         }
 
 

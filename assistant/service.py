@@ -249,10 +249,14 @@ class Assistant(IndexPruning):
         query = " ".join([*context, question])
         k = k or self.settings.retrieval.top_k
         focus: list[Passage] = []
+        copies: dict[str, list[Passage]] = {}
+        # "Who leads ...?" with no as-of date means now: the newest reports preferred.
+        recent = (date.today() if as_of is None and analysed.present
+                  and self.settings.retrieval.recency_now else None)
         if context and refers_back(analysed):
             passages, focus = self._focused(query, " ".join(context), k, as_of, scope)
         else:
-            passages = self._retrieve(query, k, as_of, scope)
+            passages, copies = self._retrieve(query, k, as_of, scope, recent)
         if not passages and self.store.counts()[0] == 0:
             raise IndexNotFound(NOTHING_INDEXED + f" (data home: {self.settings.home})")
         t1 = time.perf_counter()
@@ -274,22 +278,47 @@ class Assistant(IndexPruning):
         if choices:
             answer = self._choose(analysed, list(choices), answer, passages, query, as_of,
                                   scope)
+        answer = self._with_copies(answer, copies)
         answer.timings_ms.update(retrieve=(t1 - t0) * 1000,
                                  total=(time.perf_counter() - t0) * 1000)
         return replace(answer, as_of=as_of or answer.as_of, question_kind=analysed.kind)
 
-    def _retrieve(self, query: str, k: int, as_of: date | None,
-                  scope: Scope | None = None) -> list[Passage]:
+    def _retrieve(self, query: str, k: int, as_of: date | None, scope: Scope | None = None,
+                  recent: date | None = None
+                  ) -> tuple[list[Passage], dict[str, list[Passage]]]:
+        """The `k` best passages, each text once (`assistant.copies.distinct`: a copy in
+        another article gives its place to the next passage), and the copies dropped."""
+        from assistant.copies import distinct
+
+        passages, copies = distinct(self._ranked(query, k, as_of, scope, recent))
+        if copies:
+            dropped = sum(len(v) for v in copies.values())
+            passages, copies = distinct(self._ranked(query, k + dropped, as_of, scope, recent))
+            passages = passages[:k]
+        return passages, copies
+
+    def _ranked(self, query: str, k: int, as_of: date | None, scope: Scope | None,
+                recent: date | None) -> list[Passage]:
         retriever = self.retriever
         try:
-            return retriever.retrieve(query, k, as_of, scope)
+            return retriever.retrieve(query, k, as_of, scope, recent=recent)
         except Exception:
             # Another process swapped in a rebuilt index (`ingest --rebuild`) and dropped
             # the collections this one had open: follow it and ask again.
             if not self.store.moved():
                 raise
             self.follow()
-            return self.retriever.retrieve(query, k, as_of, scope)
+            return self.retriever.retrieve(query, k, as_of, scope, recent=recent)
+
+    def _with_copies(self, answer: Answer, copies: dict[str, list[Passage]]) -> Answer:
+        """Each citation with the other articles of its story (`assistant.copies`)."""
+        from assistant.copies import cited_stories, with_copies
+
+        stories = cited_stories(answer)
+        if not copies and not stories:
+            return answer
+        return with_copies(answer, copies,
+                           self.store.story_members(stories) if stories else {})
 
     def _focused(
         self, query: str, context: str, k: int, as_of: date | None, scope: Scope | None

@@ -147,6 +147,7 @@ class IndexWriting:
             home=None if self.settings.store.chroma_url else self.settings.home,
             min_free_bytes=int(self.settings.ingest.min_free_mb * 1024 * 1024),
             max_html_elements=self.settings.ingest.max_html_elements,
+            stories=self.settings.ingest.stories,
         )
 
     def _rebuild(self, paths: list[Path], chunker: Chunker, expected: Manifest,

@@ -73,7 +73,7 @@ class HybridRetriever:
         self.settings = settings
 
     def retrieve(self, query: str, top_k: int, as_of: date | None = None,
-                 scope: Scope | None = None) -> list[Passage]:
+                 scope: Scope | None = None, recent: date | None = None) -> list[Passage]:
         s = self.settings
         dense_w = 0.0 if s.mode == "bm25" else s.dense_weight
         bm25_w = 0.0 if s.mode == "dense" else s.bm25_weight
@@ -92,8 +92,7 @@ class HybridRetriever:
         keyword = [cid for cid, _ in self.keyword.search(query, n, max_key, articles)] \
             if bm25_w else []
         fused = weighted_rrf([(dense, dense_w), (keyword, bm25_w)], s.rrf_k)
-        # Without an as-of date, "now" is the as-of date of the prior (never of a filter).
-        prior = as_of or (date.today() if s.recency_now else None)
+        prior = as_of or recent  # `recent`: the prior's date only, never a filter
         if prior is not None and s.recency_weight > 0:
             dates = self.keyword.date_keys_of(list(fused))
             for cid in fused:

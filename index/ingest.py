@@ -25,6 +25,7 @@ from index.parse import MAX_HTML_ELEMENTS, collect_files, parse_file
 from index.record import date_key
 from index.space import full_message, is_disk_full, mark_incomplete, require_free
 from index.store import Store
+from index.story import assign_stories
 
 if TYPE_CHECKING:
     from index.embed import Embedder
@@ -124,8 +125,10 @@ class Ingestor:
         home: Path | None = None,
         min_free_bytes: int = 0,
         max_html_elements: int | None = MAX_HTML_ELEMENTS,
+        stories: bool = True,
     ) -> None:
         self.store = store
+        self.stories = stories  # group near-duplicates (index/story.py)
         self.embedder = embedder
         self.chunker = chunker
         self.title_in_embedding = title_in_embedding
@@ -334,7 +337,9 @@ class Ingestor:
         vectors = self.embedder.embed_documents(unique) if unique else np.zeros((0, 1))
         row = {text: i for i, text in enumerate(unique)}
         all_vectors = vectors[[row[t] for t in inputs]] if inputs else vectors
-        self.store.write(articles, chunks, all_vectors)
+        grouped = (assign_stories([(a.id, a.text) for a in articles],
+                                  self.store.story_candidates) if self.stories else None)
+        self.store.write(articles, chunks, all_vectors, grouped)
         dates = {a.id: date_key(a.date) for a in articles}
         self._written.extend((c, dates[c.article_id]) for c in chunks)
         self._hashes.update((a.id, a.hash) for a in articles)

@@ -11,6 +11,7 @@ import numpy as np
 
 from index.article import Article
 from index.chunk import Chunk
+from index.story import Fingerprint
 
 
 @dataclass(frozen=True)
@@ -67,10 +68,11 @@ def key_date(key: int) -> date | None:
     return date(key // 10000, key // 100 % 100, key % 100) if key else None
 
 
-def chunk_meta(art: Article, chunk: Chunk) -> dict[str, Any]:
+def chunk_meta(art: Article, chunk: Chunk, story: str | None = None) -> dict[str, Any]:
     """A chunk's Chroma metadata (what filters and citations need)."""
     meta: dict[str, Any] = {
         "article_id": art.id,
+        "story": story or art.id,
         "chunk_index": chunk.index,
         "start": chunk.start,
         "end": chunk.end,
@@ -98,13 +100,19 @@ def chunk_from_metadata(chunk_id: str, text: str, meta: dict[str, Any]) -> Chunk
     )
 
 
-def article_meta(art: Article, chunks: int, ingested: int) -> dict[str, Any]:
+def article_meta(art: Article, chunks: int, ingested: int,
+                 story: tuple[str, Fingerprint] | None = None) -> dict[str, Any]:
     """An article record's Chroma metadata; `ingested` is when it was indexed (Unix
-    seconds), the age of an undated article for retention (`Store.aged`)."""
+    seconds), the age of an undated article for retention (`Store.aged`); `story`: its
+    story id and fingerprint, with the fingerprint's band keys as `mh0`... for the
+    near-duplicate lookup (`index.story`)."""
     meta: dict[str, Any] = {
         "title": art.title, "hash": art.hash, "chunks": chunks, "date_key": date_key(art.date),
-        "ingested": ingested,
+        "ingested": ingested, "story": story[0] if story else art.id,
     }
+    if story is not None:
+        meta["minhash"] = story[1].to_text()
+        meta.update({f"mh{i}": key for i, key in enumerate(story[1].bands())})
     for key, value in (("date", art.date.isoformat() if art.date else None), ("url", art.url),
                        ("source", art.source), ("path", art.path)):
         if value:

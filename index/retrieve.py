@@ -33,15 +33,23 @@ class Passage:
     date: date | None
     url: str | None
     source: str | None
+    # The story its article belongs to (`index.story`): copies of one article share it.
+    story: str = ""
+
+    @property
+    def group(self) -> str:
+        """The story id, or the article id where none was recorded (older indexes)."""
+        return self.story or self.article_id
 
 
 class Retriever(Protocol):
     """Anything that ranks passages for a query (dense, keyword, hybrid, reranked)."""
 
     def retrieve(self, query: str, top_k: int, as_of: date | None = None,
-                 scope: Scope | None = None) -> list[Passage]:
+                 scope: Scope | None = None, recent: date | None = None) -> list[Passage]:
         """The `top_k` best passages, best first; with `as_of`, none published after it;
-        with `scope`, only passages of articles inside it."""
+        with `scope`, only passages of articles inside it; with `recent` (and no
+        `as_of`), those published close to that day preferred, none left out."""
         ...
 
 
@@ -58,6 +66,7 @@ def passage_from_row(chunk: Any, meta: dict[str, Any], score: float) -> Passage:
         date=date.fromisoformat(meta["date"]) if meta.get("date") else None,
         url=meta.get("url"),
         source=meta.get("source"),
+        story=str(meta.get("story") or ""),
     )
 
 
@@ -114,7 +123,8 @@ class DenseRetriever:
         )
 
     def retrieve(self, query: str, top_k: int, as_of: date | None = None,
-                 scope: Scope | None = None) -> list[Passage]:
+                 scope: Scope | None = None, recent: date | None = None) -> list[Passage]:
+        # Dense only (mode="dense", an ablation): no date prior, so `recent` is ignored.
         return self.search(query, self.embedder.embed_query(query), top_k, as_of, scope)
 
     def search(

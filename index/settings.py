@@ -71,6 +71,11 @@ class ChunkingSettings(BaseModel):
 class IngestSettings(BaseModel):
     """Limits that keep one bad input from hurting a whole ingest, and retention."""
 
+    stories: bool = Field(
+        True, description="Group near-duplicate articles (wire copies, one page under two "
+        "URLs, a republished update) into stories as they are indexed (MinHash, "
+        "index/story.py): an answer quotes one copy and names the others.",
+    )
     max_article_mb: float = Field(
         5.0, gt=0, le=1024,
         description="Largest article accepted, in MB of text (a text/HTML file, or one JSON "
@@ -150,9 +155,10 @@ class RetrievalSettings(BaseModel):
         30.0, gt=0, description="Age (days before 'as of') at which the recency boost fades."
     )
     recency_now: bool = Field(
-        True, description="Without an 'as of' date, boost recent articles as if it were "
-        "today: a chat user asking \"who leads ...?\" means now. Nothing is filtered out. "
-        "Turn off for an archive, where no article is more current than another.",
+        True, description="Without an 'as of' date, a question about a present state "
+        "(\"Who leads ...?\", \"... now?\") prefers the newest articles as if asked today, "
+        "as a chat user means it; nothing is left out. Other questions get no date prior "
+        "(it would outrank relevance). Turn off for an archive.",
     )
 
 

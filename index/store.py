@@ -14,7 +14,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -40,6 +40,7 @@ from index.record import (
 )
 from index.scope import Scope
 from index.settings import StoreSettings
+from index.story import Fingerprint, Member
 
 if TYPE_CHECKING:
     from llama_index.vector_stores.chroma import ChromaVectorStore
@@ -353,6 +354,38 @@ class Store:
                                    vector=np.asarray(vec, dtype=np.float32)))
         return out
 
+    def story_candidates(self, keys: Sequence[str]) -> list[Member]:
+        """Indexed articles sharing a band key with a fingerprint (`index.story`): found by
+        Chroma's metadata filter, a few indexed lookups whatever the size of the index."""
+        where = {"$or": [{f"mh{i}": key} for i, key in enumerate(keys)]}
+        got = self._articles.get(where=where, include=["metadatas"], limit=BATCH)
+        out = []
+        for aid, meta in zip(got["ids"], got["metadatas"], strict=True):
+            fp = Fingerprint.from_text(str((meta or {}).get("minhash", "")))
+            if fp is not None:
+                out.append(Member(aid, str(meta.get("story") or aid), fp))
+        return out
+
+    def story_count(self) -> int:
+        """How many stories the indexed articles make (an article indexed before stories
+        were recorded is its own)."""
+        stories: set[str] = set()
+        for got in pages(self._articles, ["metadatas"]):
+            stories.update(str((m or {}).get("story") or aid)
+                           for aid, m in zip(got["ids"], got["metadatas"], strict=True))
+        return len(stories)
+
+    def story_members(self, stories: Sequence[str]) -> dict[str, list[Article]]:
+        """The articles of each of these stories (text left out), by story id."""
+        out: dict[str, list[Article]] = {}
+        for part in batches(list(dict.fromkeys(stories))):
+            got = self._articles.get(where={"story": {"$in": part}}, include=["metadatas"],
+                                     limit=BATCH)
+            for aid, meta in zip(got["ids"], got["metadatas"], strict=True):
+                out.setdefault(str(meta.get("story")), []).append(
+                    article_from_metadata(aid, "", meta))
+        return out
+
     def paths_of(self, article_ids: Sequence[str]) -> dict[str, str | None]:
         """Which of these articles are indexed, each with the file it was indexed from
         (None: none); read by id, whatever the size of the index."""
@@ -492,10 +525,13 @@ class Store:
                 {**(m or {}), "ingested": ingested} for m in got["metadatas"]])
 
     def write(
-        self, articles: Sequence[Article], chunks: Sequence[Chunk], vectors: np.ndarray
+        self, articles: Sequence[Article], chunks: Sequence[Chunk], vectors: np.ndarray,
+        stories: Mapping[str, tuple[str, Fingerprint]] | None = None,
     ) -> None:
-        """Replace these articles with their new chunks and vectors. Chunks are written
-        before the article records that mark them complete."""
+        """Replace these articles with their new chunks and vectors (and their stories,
+        `index.story`, by article id). Chunks are written before the article records that
+        mark them complete."""
+        stories = stories or {}
         from llama_index.core.schema import BaseNode, NodeRelationship, RelatedNodeInfo, TextNode
 
         by_id = {a.id: a for a in articles}
@@ -510,7 +546,7 @@ class Store:
                     embedding=vec.tolist(),
                     start_char_idx=chunk.start,
                     end_char_idx=chunk.end,
-                    metadata=chunk_meta(art, chunk),
+                    metadata=chunk_meta(art, chunk, stories.get(art.id, (None,))[0]),
                     relationships={NodeRelationship.SOURCE: RelatedNodeInfo(node_id=art.id)},
                 )
             )
@@ -525,7 +561,8 @@ class Store:
         self._articles.upsert(
             ids=[a.id for a in arts],
             documents=[a.text for a in arts],
-            metadatas=[article_meta(a, counts.get(a.id, 0), stamp) for a in arts],
+            metadatas=[article_meta(a, counts.get(a.id, 0), stamp, stories.get(a.id))
+                       for a in arts],
             # Chroma insists on a vector per record; article records are looked up by id.
             embeddings=[[0.0] for _ in arts],
         )

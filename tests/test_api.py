@@ -222,7 +222,10 @@ def test_docs_are_served_at_api_docs(server: tuple[Assistant, str]) -> None:
     assert docs.status_code == 200 and "/api/openapi.json" in docs.text
     spec = httpx.get(url + "/api/openapi.json", timeout=30).json()
     assert set(spec["paths"]) == {"/ask", "/articles", "/articles/{article_id}", "/sources",
-                                  "/jobs", "/jobs/{job_id}", "/health"}
+                                  "/jobs", "/jobs/{job_id}", "/health", "/watches",
+                                  "/watches/{watch_id}", "/watches/changes",
+                                  "/watches/changes.atom", "/watches/{watch_id}/changes",
+                                  "/watches/{watch_id}/changes.atom"}
     assert spec["servers"] == [{"url": "/api"}]
     assert {"AskRequest", "ArticlesBody", "JobView"} <= set(spec["components"]["schemas"])
 

@@ -74,8 +74,9 @@ def test_undated_articles_go_by_when_they_were_indexed(
 
 def test_articles_of_unknown_age_are_never_pruned_but_age_from_the_first_prune(
         fake_bot: Assistant, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    def legacy(art, chunks, ingested):  # type: ignore[no-untyped-def]
-        return {k: v for k, v in article_meta(art, chunks, ingested).items() if k != "ingested"}
+    def legacy(art, chunks, ingested, *rest):  # type: ignore[no-untyped-def]
+        return {k: v for k, v in article_meta(art, chunks, ingested, *rest).items()
+                if k != "ingested"}
 
     with monkeypatch.context() as m:  # records as written before ingest times were kept
         m.setattr(store_module, "article_meta", legacy)

@@ -216,6 +216,10 @@ def test_a_reader_cannot_upload_or_remove_even_with_raw_gradio_calls(
                 "meta": {"_type": "gradio.FileData"}}
         uploaded = gradio_event(reader, events["upload"], [[file]])
         assert "alice** is a reader" in uploaded[0] and "add articles" in uploaded[0]
+        watched = gradio_event(reader, events["watch"],
+                               [["When did the old harbour reopen?"], "", "", []])
+        assert "alice** is a reader" in watched[0] and "watch questions" in watched[0]
+        assert bot.watcher.watches() == []
         page = reader.get("/article/harbour")  # reading is a reader's right
         assert page.status_code == 200 and "Harbour reopens" in page.text
     time.sleep(0.5)  # a job, had one been queued, would have started by now
@@ -248,9 +252,12 @@ def test_the_page_shows_editing_to_editors_only(server: tuple[Assistant, str],
     url = server[1]
     for user, shown in (("alice", False), ("eddie", True)):
         with chat_login(url, user, PASSWORDS[user]) as client:
-            status, _, remove_box, upload_box = gradio_event(client, events["on_load"], [])
+            status, _, remove_box, upload_box, *watching = gradio_event(
+                client, events["on_load"], [])
             assert "indexed" in status
             assert remove_box["visible"] is shown and upload_box["visible"] is shown, user
+            # the Watch button and the Stop watching controls
+            assert len(watching) == 3 and all(w["visible"] is shown for w in watching), user
 
 
 # -- the users file ----------------------------------------------------------------------------

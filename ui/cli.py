@@ -103,6 +103,8 @@ def format_answer(answer: Answer, confident_at: float | None = None) -> str:
             meta = ", ".join(x for x in (c.date.isoformat() if c.date else None, c.url) if x)
             lines.append(f"[{c.n}] {c.title}" + (f" ({meta})" if meta else ""))
             lines.append(f"    {quoted(c.quote)}  [chars {c.start}-{c.end} of {c.article_id}]")
+            if c.also:
+                lines.append("    also published by: " + "; ".join(x.label() for x in c.also))
     return "\n".join(lines)
 
 
@@ -247,6 +249,9 @@ def cmd_info(args: argparse.Namespace) -> int:
     bot = _open(args)
     for key, value in bot.info().items():
         print(f"{key}: {value}")
+        if key == "articles":  # near-duplicates grouped at ingest: a story's copies count once
+            stories = bot.store.story_count()
+            print(f"stories: {stories} ({value - stories} article(s) are copies of another)")
     sources = bot.sources()
     if sources:
         print(f"sources: {len(sources)}")

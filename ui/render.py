@@ -269,10 +269,14 @@ def source_card(citations: Sequence[Citation], answer: Answer,
                 f"{numbers}</span>")
     meta.append(f'<span class="nq-id" title="article id (to remove it)">id '
                 f"{html.escape(c.article_id)}</span>")
+    also = {a.article_id: a for x in citations for a in x.also}
     parts = [
         '<div class="nq-card">',
         f'<div class="nq-title">{html.escape(c.title or c.article_id)}</div>',
         f'<div class="nq-meta">{" · ".join(meta)}</div>',
+        *([f'<div class="nq-meta nq-also">Also published by: '
+           f'{html.escape("; ".join(a.label() for a in also.values()))}</div>']
+          if also else []),
         *(quote_block(x, answer, article, context) for x in citations),
     ]
     if article is not None:

@@ -19,7 +19,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from filelock import FileLock
 
@@ -33,8 +33,30 @@ from index.errors import NewsIndexError
 if TYPE_CHECKING:
     import numpy as np
 
-    from assistant.service import Assistant
+    from assistant.answer import Answer
+    from assistant.settings import Settings
+    from index.embed import CachedEmbedder
     from index.scope import Scope
+    from index.store import Store
+
+
+class Asker(Protocol):
+    """What a watcher needs of `Assistant` (which is one)."""
+
+    settings: Settings
+
+    @property
+    def store(self) -> Store: ...
+
+    @property
+    def ask_embedder(self) -> CachedEmbedder: ...
+
+    def ask(self, question: str, *, scope: Scope | None = None) -> Answer: ...
+
+    def open_if_indexed(self) -> bool: ...
+
+    def resolve_scope(self, since: date | None = None, until: date | None = None,
+                      sources: Sequence[str] = ()) -> Scope | None: ...
 
 log = logging.getLogger(__name__)
 LOCK = "watches.lock"
@@ -62,7 +84,7 @@ def now() -> str:
 class Watcher:
     """The watches of `bot`'s data home."""
 
-    def __init__(self, bot: Assistant) -> None:
+    def __init__(self, bot: Asker) -> None:
         self.bot = bot
         self.store = WatchStore(bot.settings.home)
         self._lock = FileLock(bot.settings.home / LOCK)
