@@ -84,6 +84,9 @@ class ShortAnswer:
     # None when no reader judged it (a picked quiz option, an LLM's own answer).
     belief: float | None = None
     confidence: float | None = None
+    # The independent outlets whose passages state it (`assistant.agreement`): a story's
+    # copies count once.
+    sources: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -95,7 +98,33 @@ class ShortAnswer:
             "score": round(self.score, 4),
             "confidence": round(self.confidence, 4) if self.confidence is not None else None,
             "belief": round(self.belief, 4) if self.belief is not None else None,
+            "sources": len(self.sources),
+            "source_names": list(self.sources),
         }
+
+
+@dataclass(frozen=True, kw_only=True)
+class Stance:
+    """One value the sources give, with who gives it and when."""
+
+    text: str
+    n: int  # the citation that states it
+    sources: tuple[str, ...]
+    date: date | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"text": self.text, "n": self.n, "sources": list(self.sources),
+                "date": self.date.isoformat() if self.date else None}
+
+    def said(self) -> str:
+        """Who says it and when: 'AP, 2024-04-24'."""
+        return ", ".join(x for x in (" / ".join(self.sources),
+                                     self.date.isoformat() if self.date else "") if x)
+
+    def label(self) -> str:
+        """'18 (AP, 2024-04-24) [1]'."""
+        said = self.said()
+        return f"{self.text} ({said}) [{self.n}]" if said else f"{self.text} [{self.n}]"
 
 
 @dataclass(frozen=True)
@@ -146,6 +175,9 @@ class Answer:
     # factoid | explanation | yesno (`assistant.question.kind`): only a factoid question
     # gets a short answer; the others lead with their quotes.
     question_kind: str = "factoid"
+    # When the sources give different values (`assistant.agreement`): each with its
+    # outlets and date, newest first; () when they agree or nothing compares.
+    differ: tuple[Stance, ...] = ()
     timings_ms: dict[str, float] = field(default_factory=dict, compare=False)
 
     def to_json(self) -> dict[str, Any]:
@@ -156,6 +188,7 @@ class Answer:
             "answer": self.text,
             "short_answer": self.short_answer.to_json() if self.short_answer else None,
             "alternatives": [a.to_json() for a in self.alternatives],
+            "differ": [s.to_json() for s in self.differ] or None,
             "abstained": self.abstained,
             "answerer": self.answerer,
             "fallback_reason": self.fallback_reason,

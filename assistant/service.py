@@ -19,6 +19,7 @@ from dataclasses import replace
 from datetime import date
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from assistant.agreement import agreement
 from assistant.answer import Answer, Answerer
 from assistant.errors import EmptyQuestion, ScopeError
 from assistant.extractive import ExtractiveAnswerer
@@ -278,7 +279,7 @@ class Assistant(IndexPruning):
         if choices:
             answer = self._choose(analysed, list(choices), answer, passages, query, as_of,
                                   scope)
-        answer = self._with_copies(answer, copies)
+        answer = agreement(self._with_copies(answer, copies))
         answer.timings_ms.update(retrieve=(t1 - t0) * 1000,
                                  total=(time.perf_counter() - t0) * 1000)
         return replace(answer, as_of=as_of or answer.as_of, question_kind=analysed.kind)

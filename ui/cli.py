@@ -76,7 +76,9 @@ def format_answer(answer: Answer, confident_at: float | None = None) -> str:
     from assistant.answer import CONFIDENT_AT
 
     lines = []
-    if answer.confident(CONFIDENT_AT if confident_at is None else confident_at):
+    if answer.differ and not answer.abstained:
+        lines.append("Sources differ: " + " · ".join(s.label() for s in answer.differ))
+    elif answer.confident(CONFIDENT_AT if confident_at is None else confident_at):
         assert answer.short_answer is not None
         lines.append(f"Answer: {answer.short_answer.text} [{answer.short_answer.n}]")
     elif answer.short_answer is not None and not answer.abstained:

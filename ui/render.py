@@ -113,7 +113,11 @@ def answer_markdown(answer: Answer, parts: int | None = None,
         return text + "\n\n*Nothing was quoted. You could " + ", ".join(hints) + ".*"
     body = " ".join(_md_sentence(p) for p in shown)
     short = answer.short_answer
-    if short is not None and answer.confident(confident_at):
+    if answer.differ:
+        said = " · ".join(f"**{md_escape(s.text)}** ({md_escape(s.said())}) \\[{s.n}\\]"
+                          for s in answer.differ)
+        body = f"*Sources differ:* {said}\n\n" + body
+    elif short is not None and answer.confident(confident_at):
         body = f"**{md_escape(short.text)}** **\\[{short.n}\\]**\n\n" + body
     elif short is not None:
         named = " or ".join(f"**{md_escape(a.text)}** \\[{a.n}\\]" for a in hedge(answer))

@@ -136,7 +136,8 @@ def score_question(
                            "choice_method": None, "gold_choice": q.gold_choice,
                            "short_answer": short.to_json() if short else None,
                            "confident": plain.confident(confident_at),
-                           "alternatives": [a.to_json() for a in plain.alternatives]}
+                           "alternatives": [a.to_json() for a in plain.alternatives],
+                           "differ": [d.to_json() for d in plain.differ]}
     if q.choices:
         if answer.choice is not None:  # asked with the options: the assistant picked
             index, method, choice_scores = (answer.choice, answer.choice_method,
@@ -177,6 +178,7 @@ def result_row(
         "short_answer": scored.get("short_answer"),
         "confident": scored.get("confident"),
         "alternatives": scored.get("alternatives", []),
+        "differ": scored.get("differ", []),
         "abstained": data.get("abstained"),
         "relevance": data.get("relevance"),
         "citations": data.get("citations", []),

@@ -54,6 +54,11 @@ def _person(text: str) -> bool:
         for p in parts)
 
 
+def person_like(text: str) -> bool:
+    """Whether `text` looks like a person's name (`_person`)."""
+    return _person(text)
+
+
 def _initials(text: str) -> str:
     """"Hayat Tahrir al-Sham" -> "hts": each word's first letter, past a particle."""
     return "".join(_PARTICLE.sub("", w)[:1].lower() for w in text.split()
