@@ -178,6 +178,9 @@ class Answer:
     # When the sources give different values (`assistant.agreement`): each with its
     # outlets and date, newest first; () when they agree or nothing compares.
     differ: tuple[Stance, ...] = ()
+    # Articles whose identical passage gave its place to a retrieved one (by the kept
+    # passage's chunk id; `assistant.copies.distinct`): what was read, under other ids.
+    copies: dict[str, tuple[str, ...]] = field(default_factory=dict, compare=False)
     timings_ms: dict[str, float] = field(default_factory=dict, compare=False)
 
     def to_json(self) -> dict[str, Any]:
@@ -196,7 +199,8 @@ class Answer:
             "citations": [c.to_json() for c in self.citations],
             "retrieved": [
                 {"article_id": p.article_id, "chunk_id": p.chunk_id, "score": round(p.score, 4),
-                 "title": p.title, "date": p.date.isoformat() if p.date else None}
+                 "title": p.title, "date": p.date.isoformat() if p.date else None,
+                 "copies": list(self.copies.get(p.chunk_id, ()))}
                 for p in self.retrieved
             ],
             "relevance": round(self.relevance, 4) if self.relevance is not None else None,

@@ -42,6 +42,9 @@ def with_copies(answer: Answer, dropped: Mapping[str, list[Passage]],
                 members: Mapping[str, Sequence[Article]]) -> Answer:
     """`answer` with each citation's `also`: the other articles of its story (`members`,
     by story id) and those whose copy of its passage was dropped (`distinct`)."""
+    if dropped:
+        answer = replace(answer, copies={cid: tuple(dict.fromkeys(p.article_id for p in ps))
+                                         for cid, ps in dropped.items()})
     if not answer.citations:
         return answer
     stories = {p.chunk_id: p.group for p in answer.retrieved}

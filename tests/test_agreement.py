@@ -106,3 +106,15 @@ def test_a_real_ask_names_its_sources(tmp_path: Path) -> None:
     # far more than AP's, so there is no difference to show, only the answer's outlet.
     assert short.text == "17" and short.belief is not None and short.belief > 0.9
     assert got.differ == () and as_json["differ"] is None
+
+
+def test_the_chat_leads_with_the_difference() -> None:
+    from ui.render import answer_markdown
+
+    ps = [passage("reuters-1", REUTERS, "Reuters", "2024-04-23"),
+          passage("ap-1", AP, "AP", "2024-04-24")]
+    got = agreement(answer_of(ps, ("17", "reuters-1", 0.45), [("18", "ap-1", 0.40)]))
+    first = answer_markdown(got).splitlines()[0]
+    # (markdown-escaped: the hyphens of a date stay text)
+    assert first == ("*Sources differ:* **18** (AP, 2024\\-04\\-24) \\[2\\] · **17** (Reuters, "
+                     "2024\\-04\\-23) \\[1\\]")

@@ -30,7 +30,7 @@ SEED_ID = "0b4a53c822e39d07"
 ROW_KEYS = {
     "id", "question", "question_kind", "date", "as_of", "answers", "choices", "gold_ids",
     "supporting_ids",
-    "answerable", "answer", "short_answer", "confident", "alternatives", "abstained",
+    "answerable", "answer", "short_answer", "confident", "alternatives", "differ", "abstained",
     "relevance", "citations", "retrieved",
     "retrieved_articles", "answerer", "fallback_reason", "quote_checks",
     "predicted_choice", "gold_choice", "choice_scores", "choice_method", "latency_ms",

@@ -90,6 +90,12 @@ def test_an_identical_passage_is_read_once(tmp_path: Path) -> None:
     assert {p.article_id for p in answer.retrieved} >= {"tram"}
     first = answer.citations[0]
     assert [a.article_id for a in first.also] in (["copy"], ["ap-1"])
+    # The evaluation counts the copy as read: its text was, under the other id.
+    from assistant.evaluation.run import seen_as
+
+    dropped = "copy" if "copy" not in {p.article_id for p in answer.retrieved} else "ap-1"
+    assert dropped in seen_as(answer, [dropped])
+    assert answer.to_json()["retrieved"][0]["copies"] == [dropped]
 
 
 def test_info_counts_the_stories(bot: Assistant, tmp_path: Path,
@@ -104,3 +110,13 @@ def test_info_counts_the_stories(bot: Assistant, tmp_path: Path,
     assert code == 0 and "stories: 2 (1 article(s) are copies of another)" in out
     code, out, _ = run_cli(capsys, "ask", Q)
     assert "also published by: " in out
+
+
+def test_the_sources_panel_names_the_copies(bot: Assistant, tmp_path: Path) -> None:
+    from ui.render import sources_html
+
+    bot.ingest([write(tmp_path / "reprint.jsonl", REPRINT)], drop_missing=False)
+    answer = bot.ask(Q)
+    html = sources_html(answer)
+    assert "Also published by: " in html
+    assert ("Daily Dock, 2026-10-02" in html) or ("AP, 2026-10-01" in html)

@@ -80,11 +80,14 @@ def score_question(
     `answer`): the short answer and "answer in the quotes (plain)" are scored on it, and
     whether it would be stated as a fact at confidence `confident_at`."""
     plain = plain or answer
-    ranked_articles = [p.article_id for p in answer.retrieved]
+    # A passage stands for the articles whose identical copy it replaced (`copies`): the
+    # gold article's text was read, under another article's id.
+    ranked_articles = seen_as(answer, q.gold_ids)
+    ranked_supporting = seen_as(answer, q.supporting_ids)
     chunk_texts = [p.text for p in answer.retrieved]
     gold_rank = m.first_hit_rank(ranked_articles, q.gold_ids) if q.gold_ids else None
     sup_rank = (
-        m.first_hit_rank(ranked_articles, q.supporting_ids) if q.supporting_ids else None
+        m.first_hit_rank(ranked_supporting, q.supporting_ids) if q.supporting_ids else None
     )
     support_rank = None
     if q.answers:
@@ -113,11 +116,11 @@ def score_question(
         "supporting_rank": sup_rank,
         "support_rank": support_rank,
         "gold_mrr@10": m.mrr_at_k(ranked_articles, q.gold_ids, 10),
-        "supporting_mrr@10": m.mrr_at_k(ranked_articles, q.supporting_ids, 10),
+        "supporting_mrr@10": m.mrr_at_k(ranked_supporting, q.supporting_ids, 10),
     }
     for n in CUTOFFS:
         scores[f"gold_hit@{n}"] = m.hit_at_k(ranked_articles, q.gold_ids, n)
-        scores[f"supporting_hit@{n}"] = m.hit_at_k(ranked_articles, q.supporting_ids, n)
+        scores[f"supporting_hit@{n}"] = m.hit_at_k(ranked_supporting, q.supporting_ids, n)
         scores[f"support@{n}"] = m.support_at_k(chunk_texts, q.answers, n)
     scores.update(
         cited_support=m.contains_any(quotes, q.answers),
@@ -154,6 +157,17 @@ def score_question(
         scores["choice_correct"] = None
     row["scores"] = scores
     return row
+
+
+def seen_as(answer: Answer, wanted: Sequence[str]) -> list[str]:
+    """The retrieved article ids in rank order, each replaced by a `wanted` one whose
+    identical passage it stands for (`Answer.copies`)."""
+    want = set(wanted)
+    out = []
+    for p in answer.retrieved:
+        copy = next((a for a in answer.copies.get(p.chunk_id, ()) if a in want), None)
+        out.append(p.article_id if p.article_id in want or copy is None else copy)
+    return out
 
 
 def result_row(
