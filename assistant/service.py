@@ -279,7 +279,7 @@ class Assistant(IndexPruning):
         if choices:
             answer = self._choose(analysed, list(choices), answer, passages, query, as_of,
                                   scope)
-        answer = agreement(self._with_copies(answer, copies))
+        answer = agreement(self._with_copies(answer, copies), analysed)
         answer.timings_ms.update(retrieve=(t1 - t0) * 1000,
                                  total=(time.perf_counter() - t0) * 1000)
         return replace(answer, as_of=as_of or answer.as_of, question_kind=analysed.kind)
