@@ -318,8 +318,20 @@ class Assistant(IndexPruning):
         stories = cited_stories(answer)
         if not copies and not stories:
             return answer
-        return with_copies(answer, copies,
-                           self.store.story_members(stories) if stories else {})
+        return with_copies(answer, copies, self._story_members(stories))
+
+    def _story_members(self, stories: list[str]) -> dict[str, list[Article]]:
+        """The articles of these stories: by the home's band table (indexed; only stories
+        of several articles cost a read), else through the store (a Chroma server)."""
+        if not stories:
+            return {}
+        if self.settings.store.chroma_url:
+            return self.store.story_members(stories)
+        from index.bands import BandTable
+
+        ids = BandTable(self.settings.home).members(stories)
+        found = self.store.article_records([a for group in ids.values() for a in group])
+        return {s: [found[a] for a in group if a in found] for s, group in ids.items()}
 
     def _focused(
         self, query: str, context: str, k: int, as_of: date | None, scope: Scope | None

@@ -162,6 +162,10 @@ class IndexWriting:
             if left.name != live:  # left by a rebuild that was killed
                 shutil.rmtree(left, ignore_errors=True)
         staged.open(expected, create=True)
+        if not self.settings.store.chroma_url:  # the rebuilt articles fill it again
+            from index.bands import BandTable
+
+            BandTable(self.settings.home).rebuild([])
         keyword = KeywordIndex(self._keyword_folder(staged.base()))
         try:
             report = self._ingestor(staged, chunker, keyword, progress).ingest(
@@ -234,6 +238,10 @@ class IndexWriting:
             if done:
                 self.keyword.update([], done, self.store.generation())
                 self._retriever = None
+                if not self.settings.store.chroma_url:
+                    from index.bands import BandTable
+
+                    BandTable(self.settings.home).remove(done)
         self._drop_uploads(paths)
         return article_ids
 

@@ -10,8 +10,8 @@ copies from other articles, on hand-labelled pairs, and what finding them costs.
   N rtqa-2023 articles into empty homes, alternating, the real model).
 * The cost of grouping as the index grows: `assign_stories` over 10k, 30k and 100k
   articles (the three years' articles, then variants with their sentences shuffled, so
-  they are new texts), with the band lookups answered by an in-memory table standing in
-  for the store's; the cost per article must stay flat (near-linear in total).
+  they are new texts), with the band lookups and writes of `index.bands` (SQLite), as
+  ingest makes them; the cost per article must stay flat (near-linear in total).
 
     .venv/bin/python bench/near_duplicates.py [--scale]
 """
@@ -24,12 +24,12 @@ import json
 import random
 import statistics
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import harness
 
-from index.story import SAME_STORY_AT, Fingerprint, Member, assign_stories, fingerprint
+from index.story import SAME_STORY_AT, Fingerprint, assign_stories, fingerprint
 
 PAIRS = Path(__file__).resolve().parent / "duplicate_pairs.jsonl"
 YEARS = ("rtqa-2022", "rtqa-2023", "rtqa-2024")
@@ -88,33 +88,27 @@ def scale(sizes: Sequence[int] = (10_000, 30_000, 100_000)) -> dict[str, object]
     while len(texts) < max(sizes):
         aid, text = base[len(texts) % len(base)]
         texts.append((f"{aid}~{len(texts)}", _shuffled(text, rng)))
+    import tempfile
+
+    from index.bands import BandTable
+
     out = {}
     for n in sizes:
-        table: dict[str, list[Member]] = {}
-        lookup = _lookup(table)
-        t = time.perf_counter()
-        stories = {}
-        for at in range(0, n, 500):  # ingest batches of 500 articles
-            got = assign_stories(texts[at:at + 500], lookup)
-            for aid, (story, fp) in got.items():
-                member = Member(aid, story, fp)
-                for key in fp.bands():
-                    table.setdefault(key, []).append(member)
-            stories.update(got)
-        seconds = time.perf_counter() - t
+        with tempfile.TemporaryDirectory() as tmp:
+            table = BandTable(Path(tmp))  # the lookups ingest makes, from the same table
+            t = time.perf_counter()
+            stories = {}
+            for at in range(0, n, 500):  # ingest batches of 500 articles
+                got = assign_stories(texts[at:at + 500], table.candidates)
+                table.add(got)
+                stories.update(got)
+            seconds = time.perf_counter() - t
         groups = len({s for s, _ in stories.values()})
         out[str(n)] = {"seconds": round(seconds, 1), "ms_per_article": round(seconds / n * 1000, 3),
                        "stories": groups, "copies": n - groups}
         print(f"{n:,} articles: {seconds:.1f} s, {seconds / n * 1000:.2f} ms/article, "
               f"{n - groups:,} copies", flush=True)
     return out
-
-
-def _lookup(table: dict[str, list[Member]]) -> Callable[[Sequence[str]], list[Member]]:
-    """The store's band lookup, from an in-memory table."""
-    def lookup(keys: Sequence[str]) -> list[Member]:
-        return [m for k in keys for m in table.get(k, ())]
-    return lookup
 
 
 def throughput(n: int, runs: int = 2) -> dict[str, object]:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from index.article import Article
+from index.bands import BandTable
 from index.chunk import Chunk, Chunker
 from index.errors import DiskFull, ParseError
 from index.keyword import KeywordIndex
@@ -337,9 +338,14 @@ class Ingestor:
         vectors = self.embedder.embed_documents(unique) if unique else np.zeros((0, 1))
         row = {text: i for i, text in enumerate(unique)}
         all_vectors = vectors[[row[t] for t in inputs]] if inputs else vectors
-        grouped = (assign_stories([(a.id, a.text) for a in articles],
-                                  self.store.story_candidates) if self.stories else None)
+        grouped = None
+        table = BandTable(self.home) if self.stories and self.home is not None else None
+        if self.stories:  # a Chroma server's home has no table of its own: the store's
+            grouped = assign_stories([(a.id, a.text) for a in articles],
+                                     table.candidates if table else self.store.story_candidates)
         self.store.write(articles, chunks, all_vectors, grouped)
+        if table is not None and grouped:
+            table.add(grouped)
         dates = {a.id: date_key(a.date) for a in articles}
         self._written.extend((c, dates[c.article_id]) for c in chunks)
         self._hashes.update((a.id, a.hash) for a in articles)

@@ -355,8 +355,9 @@ class Store:
         return out
 
     def story_candidates(self, keys: Sequence[str]) -> list[Member]:
-        """Indexed articles sharing a band key with a fingerprint (`index.story`): found by
-        Chroma's metadata filter, a few indexed lookups whatever the size of the index."""
+        """Indexed articles sharing a band key with a fingerprint (`index.story`), by
+        Chroma's metadata filter: for a home on a Chroma server, which has no band table
+        of its own (`index.bands`; the filter scans, so its cost grows with the index)."""
         where = {"$or": [{f"mh{i}": key} for i, key in enumerate(keys)]}
         got = self._articles.get(where=where, include=["metadatas"], limit=BATCH)
         out = []
@@ -375,8 +376,19 @@ class Store:
                            for aid, m in zip(got["ids"], got["metadatas"], strict=True))
         return len(stories)
 
+    def article_records(self, ids: Sequence[str]) -> dict[str, Article]:
+        """Articles by id without their text (title, date, url, source)."""
+        out: dict[str, Article] = {}
+        for part in batches(list(dict.fromkeys(ids))):
+            got = self._articles.get(ids=part, include=["metadatas"])
+            for aid, meta in zip(got["ids"], got["metadatas"], strict=True):
+                out[aid] = article_from_metadata(aid, "", meta or {})
+        return out
+
     def story_members(self, stories: Sequence[str]) -> dict[str, list[Article]]:
-        """The articles of each of these stories (text left out), by story id."""
+        """The articles of each of these stories (text left out), by story id, through
+        Chroma's filter (a scan: for a home on a Chroma server, which has no band table;
+        `Assistant` asks `index.bands` otherwise)."""
         out: dict[str, list[Article]] = {}
         for part in batches(list(dict.fromkeys(stories))):
             got = self._articles.get(where={"story": {"$in": part}}, include=["metadatas"],

@@ -3,9 +3,9 @@ outlets, a page fetched under two URLs, a republished update of an article.
 
 Each article gets a MinHash fingerprint (datasketch) of its word 5-grams. Copies are
 found by locality-sensitive hashing: the fingerprint's `BANDS` bands of `ROWS` values
-each are stored with the article (`Store.story_candidates` looks them up through
-Chroma's metadata filter), so finding an article's candidates costs a few indexed
-lookups, not a comparison with every article. A candidate whose fingerprints agree on at
+each are kept in an indexed table of the data home (`index.bands`; on a Chroma server, in
+the article records, `Store.story_candidates`), so finding an article's candidates costs
+one indexed lookup, not a comparison with every article. A candidate whose fingerprints agree on at
 least `SAME_STORY_AT` of their values (the estimated Jaccard similarity of the 5-gram
 sets) is a copy, and the new article joins its story; otherwise it starts its own (its
 story id is its own id). A story's id never changes once given, so removing its first

@@ -76,6 +76,14 @@ def test_copies_in_one_batch_and_after_the_first_is_removed(tmp_path: Path) -> N
     assert b.store.story_count() == 2
     members = b.store.story_members(["ap-1"])["ap-1"]
     assert sorted(a.id for a in members) == ["dock-1", "port-1"]
+    # the home's band table (what ingest looks copies up in) followed the removal
+    from index.bands import BandTable
+
+    table = BandTable(b.settings.home)
+    assert {k: sorted(v) for k, v in table.members(["ap-1", "tram"]).items()} == {
+        "ap-1": ["dock-1", "port-1"]}  # a story of one article is not listed
+    assert {m.article_id for m in table.candidates(fingerprint(TEXT).bands())} == {
+        "dock-1", "port-1"}
 
 
 def test_an_identical_passage_is_read_once(tmp_path: Path) -> None:
