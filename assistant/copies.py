@@ -18,6 +18,7 @@ from index.article import Article
 from index.retrieve import Passage
 
 MAX_COPIES = 10
+SPARE = 4  # passages retrieved beyond k, to take the place of dropped copies
 _SPACE = re.compile(r"\s+")
 
 

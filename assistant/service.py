@@ -289,14 +289,18 @@ class Assistant(IndexPruning):
                   ) -> tuple[list[Passage], dict[str, list[Passage]]]:
         """The `k` best passages, each text once (`assistant.copies.distinct`: a copy in
         another article gives its place to the next passage), and the copies dropped."""
-        from assistant.copies import distinct
+        from assistant.copies import SPARE, distinct
 
-        passages, copies = distinct(self._ranked(query, k, as_of, scope, recent))
-        if copies:
+        # A few more than k in the same call (the ranking is the same, only cut later), so
+        # that a dropped copy seldom costs a second retrieval.
+        ranked = self._ranked(query, k + SPARE, as_of, scope, recent)
+        passages, copies = distinct(ranked)
+        if len(passages) < k and len(ranked) == k + SPARE:  # not enough left: look further
             dropped = sum(len(v) for v in copies.values())
-            passages, copies = distinct(self._ranked(query, k + dropped, as_of, scope, recent))
-            passages = passages[:k]
-        return passages, copies
+            passages, copies = distinct(self._ranked(query, k + dropped + SPARE, as_of,
+                                                     scope, recent))
+        return passages[:k], {c: v for c, v in copies.items()
+                              if c in {p.chunk_id for p in passages[:k]}}
 
     def _ranked(self, query: str, k: int, as_of: date | None, scope: Scope | None,
                 recent: date | None) -> list[Passage]:
