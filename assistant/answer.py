@@ -84,7 +84,7 @@ class ShortAnswer:
     # None when no reader judged it (a picked quiz option, an LLM's own answer).
     belief: float | None = None
     confidence: float | None = None
-    # The independent outlets whose passages state it (`assistant.agreement`): a story's
+    # The independent outlets whose passages state it (`assistant.sources.agreement`): a story's
     # copies count once.
     sources: tuple[str, ...] = ()
 
@@ -175,11 +175,11 @@ class Answer:
     # factoid | explanation | yesno (`assistant.question.kind`): only a factoid question
     # gets a short answer; the others lead with their quotes.
     question_kind: str = "factoid"
-    # When the sources give different values (`assistant.agreement`): each with its
+    # When the sources give different values (`assistant.sources.agreement`): each with its
     # outlets and date, newest first; () when they agree or nothing compares.
     differ: tuple[Stance, ...] = ()
     # Articles whose identical passage gave its place to a retrieved one (by the kept
-    # passage's chunk id; `assistant.copies.distinct`): what was read, under other ids.
+    # passage's chunk id; `assistant.sources.copies.distinct`): what was read, under other ids.
     copies: dict[str, tuple[str, ...]] = field(default_factory=dict, compare=False)
     timings_ms: dict[str, float] = field(default_factory=dict, compare=False)
 

@@ -19,7 +19,6 @@ from dataclasses import replace
 from datetime import date
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from assistant.agreement import agreement
 from assistant.answer import Answer, Answerer
 from assistant.errors import EmptyQuestion, ScopeError
 from assistant.extractive import ExtractiveAnswerer
@@ -27,6 +26,7 @@ from assistant.followup import FOCUS_PASSAGES, context_questions, refers_back
 from assistant.pruning import IndexPruning
 from assistant.question import Question, analyse
 from assistant.settings import Settings
+from assistant.sources.agreement import agreement
 from index.article import Article
 from index.errors import IndexNotFound
 from index.lock import Holder, WriterLock
@@ -287,9 +287,9 @@ class Assistant(IndexPruning):
     def _retrieve(self, query: str, k: int, as_of: date | None, scope: Scope | None = None,
                   recent: date | None = None
                   ) -> tuple[list[Passage], dict[str, list[Passage]]]:
-        """The `k` best passages, each text once (`assistant.copies.distinct`: a copy in
+        """The `k` best passages, each text once (`assistant.sources.copies.distinct`: a copy in
         another article gives its place to the next passage), and the copies dropped."""
-        from assistant.copies import SPARE, distinct
+        from assistant.sources.copies import SPARE, distinct
 
         # A few more than k in the same call (the ranking is the same, only cut later), so
         # that a dropped copy seldom costs a second retrieval.
@@ -316,8 +316,8 @@ class Assistant(IndexPruning):
             return self.retriever.retrieve(query, k, as_of, scope, recent=recent)
 
     def _with_copies(self, answer: Answer, copies: dict[str, list[Passage]]) -> Answer:
-        """Each citation with the other articles of its story (`assistant.copies`)."""
-        from assistant.copies import cited_stories, with_copies
+        """Each citation with the other articles of its story (`assistant.sources.copies`)."""
+        from assistant.sources.copies import cited_stories, with_copies
 
         stories = cited_stories(answer)
         if not copies and not stories:

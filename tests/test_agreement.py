@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from assistant.agreement import agreement, comparable, stating, value
 from assistant.answer import Answer, Citation, ShortAnswer
 from assistant.question import analyse
 from assistant.service import Assistant
+from assistant.sources.agreement import agreement, comparable, stating, value
 from index.retrieve import Passage
 from tests.conftest import make_settings
 from tests.fakes import FakeEmbedder

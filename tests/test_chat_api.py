@@ -86,7 +86,7 @@ def test_ask_returns_the_json_of_newsqa_ask(fake_server: tuple[Assistant, str],
     assert result == bot.ask(Q1).to_json()
     assert set(result) == {"question", "question_kind", "answer", "abstained", "citations",
                            "retrieved", "relevance", "query", "as_of", "short_answer",
-                           "answerer", "fallback_reason", "quote_checks", "alternatives"}
+                           "answerer", "fallback_reason", "quote_checks", "alternatives", "differ"}
     assert not result["abstained"] and "Badia desert" in result["answer"]
     c = result["citations"][0]
     assert c["n"] == 1 and c["title"] == "IS cells in Syria" and c["date"] == "2024-12-10"

@@ -16,6 +16,7 @@ import gradio as gr
 
 from ui import render
 from ui.forms import parse_as_of
+from ui.guard import user_of
 from ui.link import http_url
 
 if TYPE_CHECKING:
@@ -82,7 +83,8 @@ def wire(panel: WatchPanel, bot: Assistant, questions: gr.State, since: gr.Textb
             return "Ask a question first; then watch it.", gr.skip()
         try:
             found, new = bot.watcher.add(asked[-1], since=parse_as_of(since_text),
-                                         until=parse_as_of(until_text), sources=sources or [])
+                                         until=parse_as_of(until_text), sources=sources or [],
+                                         owner=user_of(request))
         except Exception as exc:
             log.info("watch refused: %s", exc)
             return render.error_markdown(exc), gr.skip()
@@ -138,6 +140,7 @@ def _card(watch: Watch, changes: list[Change]) -> str:
     head = (f'<div class="nq-title">{escape(watch.question)}</div>'
             f'<div class="nq-meta">id <code>{escape(watch.id)}</code>'
             + (f" · {escape(scope)}" if scope else "")
+            + (f" · by {escape(watch.owner)}" if watch.owner else "")
             + f" · {watch.changes} change(s)</div>")
     now = f'<div class="nq-watch-now">Now: {_answer(watch.answer)}</div>'
     items = "".join(f'<li class="nq-change"><span class="nq-meta">{escape(c.at)}</span> '
