@@ -236,7 +236,8 @@ class IndexWriting:
                 done += part
         finally:
             if done:
-                self.keyword.update([], done, self.store.generation())
+                self.keyword.update([], done, self.store.generation(),
+                                    log_seq=self.store.log_position())
                 self._retriever = None
                 if not self.settings.store.chroma_url:
                     from index.bands import BandTable

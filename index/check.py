@@ -124,7 +124,8 @@ def check_index(
             report.lost.append(aid)
     store.delete(report.incomplete_articles)
     keyword.rebuild(((c, int(m.get("date_key", 0))) for c, m in store.iter_chunks()),
-                    store.generation(), {a: r.hash for a, r in store.records().items()})
+                    store.generation(), {a: r.hash for a, r in store.records().items()},
+                    log_seq=store.log_position())
     if paths and reingest is not None:
         again = reingest([Path(p) for p in paths])
         report.reindexed = again.added + again.updated

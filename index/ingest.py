@@ -275,7 +275,7 @@ class Ingestor:
         assert self.keyword is not None
         try:
             self.keyword.update(self._written, self._removed, self.store.generation(),
-                                self._hashes)
+                                self._hashes, log_seq=self.store.log_position())
         except Exception as exc:
             if not is_disk_full(exc) or self.home is None:
                 raise

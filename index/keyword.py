@@ -88,6 +88,9 @@ class _State:
     # before hashes were kept): what lets `sync` fetch only the articles that changed.
     hashes: dict[str, str] | None = None
     position: dict[str, int] = field(default_factory=dict)
+    # The store's change-log position this index has applied (`Store.log_position`);
+    # None: unknown, so the next sync compares every article's hash once.
+    log_seq: int | None = None
 
 
 class KeywordIndex:
@@ -145,6 +148,7 @@ class KeywordIndex:
                 hashes=(json.loads(hashes_file.read_text()) if hashes_file.exists()
                         else None),
                 position={cid: i for i, cid in enumerate(chunk_ids)},
+                log_seq=state.get("log_seq"),
             )
         except (OSError, KeyError, ValueError):
             # A damaged index is only a cache of the store: forget it and rebuild.
@@ -169,7 +173,8 @@ class KeywordIndex:
         if state.bm25 is not None:
             state.bm25.save(str(version / "bm25"), show_progress=False)
         (version / "state.json").write_text(json.dumps({"generation": state.generation,
-                                                        "chunks": len(state.chunk_ids)}))
+                                                        "chunks": len(state.chunk_ids),
+                                                        "log_seq": state.log_seq}))
         tmp = self.folder / f"current.{uuid.uuid4().hex[:8]}"
         tmp.write_text(version.name)
         os.replace(tmp, self.folder / "current")  # the atomic switch
@@ -184,12 +189,16 @@ class KeywordIndex:
         removed_articles: Iterable[str],
         generation: str,
         hashes: dict[str, str] | None = None,
+        log_seq: int | None = None,
     ) -> None:
         """Drop the chunks of `removed_articles`, add `added` (chunk, date key) pairs (an
         added chunk replaces any of the same article), re-index, save, then swap the new
-        version in. `hashes` are the content hashes of the added articles."""
+        version in. `hashes` are the content hashes of the added articles; `log_seq` the
+        store's change-log position this brings the index to (None: unknown)."""
         with self._write:
-            self._swap(self._updated(self._state, added, removed_articles, generation, hashes))
+            self._swap(replace(
+                self._updated(self._state, added, removed_articles, generation, hashes),
+                log_seq=log_seq))
 
     def _swap(self, state: _State) -> None:
         self._save(state)
@@ -237,32 +246,48 @@ class KeywordIndex:
         with self._write:
             current = store.generation()
             s = self._state
+            position = store.log_position()
             if self.mirrors(store):
-                if s.hashes is None and len(self):  # adopt them while they match
-                    hashes = records if records is not None else _hashes(store)
-                    self._state = replace(s, hashes=hashes)
+                if (s.hashes is None and len(self)) or s.log_seq != position:
+                    # adopt them while they match
+                    hashes = (s.hashes if s.hashes is not None else
+                              records if records is not None else _hashes(store))
+                    self._state = replace(s, hashes=hashes, log_seq=position)
                     self._save(self._state)
                 return False
+            if s.hashes is not None and s.log_seq is not None and records is None:
+                logged = store.changes_since(s.log_seq, position)
+                if logged:  # what changed since this index's position, not every record
+                    latest = dict(logged)
+                    changed = [a for a, h in latest.items() if h and s.hashes.get(a) != h]
+                    removed = [a for a, h in latest.items() if not h and a in s.hashes]
+                    self.update(store.chunks_of(changed), removed, current,
+                                {a: latest[a] for a in changed}, log_seq=position)
+                    if self.mirrors(store):
+                        return True
+                    s = self._state  # a write the log does not name (a repair): scan
             hashes = records if records is not None else _hashes(store)
             if s.hashes is None:
                 self.rebuild(((c, int(m.get("date_key", 0))) for c, m in store.iter_chunks()),
-                             current, hashes)
+                             current, hashes, log_seq=position)
                 return True
             changed = [a for a, h in hashes.items() if s.hashes.get(a) != h]
             removed = [a for a in s.hashes if a not in hashes]
             extra = set(s.article_ids) - set(hashes) - set(removed)  # chunks without record
             self.update(store.chunks_of(changed), [*removed, *extra], current,
-                        {a: hashes[a] for a in changed})
+                        {a: hashes[a] for a in changed}, log_seq=position)
             return True
 
     def rebuild(self, chunks: Iterable[tuple[Chunk, int]], generation: str,
-                hashes: dict[str, str] | None = None) -> None:
+                hashes: dict[str, str] | None = None, log_seq: int | None = None) -> None:
         """Build from scratch from every (chunk, date key) of the store (`hashes`: the
-        content hash of every article, for later incremental syncs). Searches use the old
-        version until the new one is complete."""
+        content hash of every article, for later incremental syncs; `log_seq`: the store's
+        change-log position they reflect). Searches use the old version until the new one
+        is complete."""
         with self._write:
             empty = _State(hashes=None if hashes is None else {})
-            self._swap(self._updated(empty, list(chunks), [], generation, hashes))
+            self._swap(replace(self._updated(empty, list(chunks), [], generation, hashes),
+                               log_seq=log_seq))
 
     def _term_ids(self, text: str, vocab: dict[str, int], grow: bool) -> np.ndarray:
         ids = []

@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from llama_index.vector_stores.chroma import ChromaVectorStore
 
 log = logging.getLogger(__name__)
+LOG_KEY = "newsqa_log"  # chunks collection metadata: the last change-log entry written
 
 
 class Store:
@@ -162,7 +163,7 @@ class Store:
         old = self.base()
         pointer = client.get_or_create_collection(self._pointer_name(), embedding_function=None)
         pointer.modify(metadata={"base": staged.base()})  # the atomic switch
-        for name in (f"{old}-chunks", f"{old}-articles"):
+        for name in (f"{old}-chunks", f"{old}-articles", f"{old}-log"):
             with contextlib.suppress(Exception):  # already gone
                 client.delete_collection(name)
         self._base = staged.base()
@@ -172,7 +173,7 @@ class Store:
     def drop(self) -> None:
         """Delete this store's collections (an abandoned rebuild)."""
         client = self._connect()
-        for name in self._names():
+        for name in (*self._names(), f"{self.base()}-log"):
             with contextlib.suppress(Exception):
                 client.delete_collection(name)
         self._chunks = self._articles = None
@@ -216,13 +217,62 @@ class Store:
         """Changes on every write: lets caches (the keyword index) notice they are stale."""
         return str((self._chunks.metadata or {}).get("newsqa_generation", "0"))
 
-    def _bump_generation(self) -> None:
+    def _bump_generation(self, logged: Sequence[tuple[str, str]] = ()) -> None:
+        """A new generation; `logged` (article id, hash; "" for a removal) are appended to
+        the change log first, so the log position never names an entry not yet written."""
         import uuid
 
         meta = dict(self._chunks.metadata or {})
+        if logged:
+            seq = int(meta.get(LOG_KEY, 0))
+            ids = [f"{seq + i:012d}" for i in range(1, len(logged) + 1)]
+            book = self._log(create=True)
+            for part in range(0, len(ids), BATCH):
+                book.upsert(ids=ids[part:part + BATCH],
+                           metadatas=[{"article_id": a, "hash": h}
+                                      for a, h in logged[part:part + BATCH]],
+                           embeddings=[[0.0]] * len(ids[part:part + BATCH]))
+            meta[LOG_KEY] = seq + len(logged)
         meta["newsqa_generation"] = uuid.uuid4().hex
         meta.pop("hnsw:space", None)  # set once at creation; Chroma refuses changing it
         self._chunks.modify(metadata=meta)
+
+    # -- the change log ----------------------------------------------------------------
+    # Every write appends (article id, hash) entries, "" for a removal, under consecutive
+    # ids; the chunks collection's metadata holds the last one written. A follower that
+    # knows its own position reads the entries after it by id (`changes_since`): what
+    # changed, not every record (issue 34, point 3).
+    def _log(self, create: bool = False) -> Any:
+        name = f"{self.base()}-log"
+        client = self._connect()
+        if create:
+            return self._guard(client.get_or_create_collection(name, embedding_function=None))
+        try:
+            return self._guard(client.get_collection(name, embedding_function=None))
+        except Exception:  # a home written before the log was kept
+            return None
+
+    def log_position(self) -> int:
+        """The number of the last change-log entry written (0: none yet)."""
+        return int((self._chunks.metadata or {}).get(LOG_KEY, 0))
+
+    def changes_since(self, after: int, until: int) -> list[tuple[str, str]] | None:
+        """The change-log entries after `after` up to `until`, oldest first: (article id,
+        hash; "" when removed). None when the log does not hold them all."""
+        if until <= after:
+            return []
+        book = self._log()
+        if book is None:
+            return None
+        ids = [f"{i:012d}" for i in range(after + 1, until + 1)]
+        found: dict[str, tuple[str, str]] = {}
+        for part in batches(ids):
+            got = book.get(ids=part, include=["metadatas"])
+            for eid, meta in zip(got["ids"], got["metadatas"], strict=True):
+                found[eid] = (str(meta.get("article_id", "")), str(meta.get("hash", "")))
+        if len(found) < len(ids):
+            return None
+        return [found[i] for i in ids]
 
     def current_generation(self) -> str:
         """The generation as stored now (another process may have written since this one
@@ -519,14 +569,15 @@ class Store:
         return ChromaVectorStore(chroma_collection=self._chunks.raw)
 
     # -- writing ----------------------------------------------------------------------
-    def delete(self, article_ids: Sequence[str]) -> None:
+    def delete(self, article_ids: Sequence[str], log: bool = True) -> None:
         """Remove articles and all their chunks. The article record goes first, so a crash
-        half-way leaves the article marked as not indexed, never as complete."""
+        half-way leaves the article marked as not indexed, never as complete. `log`: say
+        so in the change log (a write that replaces them logs their new hashes instead)."""
         for part in batches(article_ids):
             self._articles.delete(ids=part)
             self._chunks.delete(where={"article_id": {"$in": part}})
         if article_ids:
-            self._bump_generation()
+            self._bump_generation([(a, "") for a in article_ids] if log else ())
 
     def stamp(self, article_ids: Sequence[str], ingested: int) -> None:
         """Give article records indexed before ingest times were recorded one (Unix
@@ -547,7 +598,7 @@ class Store:
         from llama_index.core.schema import BaseNode, NodeRelationship, RelatedNodeInfo, TextNode
 
         by_id = {a.id: a for a in articles}
-        self.delete(list(by_id))
+        self.delete(list(by_id), log=False)
         nodes: list[BaseNode] = []
         for chunk, vec in zip(chunks, vectors, strict=True):
             art = by_id[chunk.article_id]
@@ -578,7 +629,7 @@ class Store:
             # Chroma insists on a vector per record; article records are looked up by id.
             embeddings=[[0.0] for _ in arts],
         )
-        self._bump_generation()
+        self._bump_generation([(a.id, a.hash) for a in arts])
 
     def rows(self, chunk_ids: Sequence[str]) -> list[tuple[Chunk, dict[str, Any], np.ndarray]]:
         """Stored chunks by id, with metadata and vector, in the order asked (missing ids

@@ -111,3 +111,42 @@ def test_keyword_index_claiming_the_current_generation_but_missing_chunks_is_reb
     assert any(p.article_id == "b" for p in answer.retrieved)
     assert len(fresh.keyword) == fresh.info()["chunks"] == 2
     assert fresh.keyword.search("Patagonia glaciers", 5)[0][0].startswith("b:")
+
+
+def test_a_follower_reads_the_change_log_not_every_record(
+        tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A second process's keyword index catches up with another writer's add, update and
+    removal from the store's change log (issue 34, point 3): it never reads every
+    article's hash."""
+    from index.store import Store
+
+    settings = make_settings(tmp_path / "h")
+    f = tmp_path / "c.jsonl"
+    write_jsonl(f, [{"id": "a", "text": "Zanzibar spice farmers expect a record clove harvest."},
+                    {"id": "b", "text": "Glaciers in Patagonia retreat faster than forecast."}])
+    writer = Assistant(settings, embedder=FakeEmbedder())
+    writer.ingest([f])
+    follower = Assistant(settings, embedder=FakeEmbedder())
+    follower.open()
+    assert len(follower.keyword) == 2
+    assert follower.keyword._state.log_seq == follower.store.log_position() == 2
+
+    write_jsonl(f, [{"id": "a", "text": "Zanzibar now exports vanilla instead of cloves."},
+                    {"id": "c", "text": "A new ferry links Lamu and Mombasa twice a week."}])
+    writer.ingest([f], drop_missing=False)  # a changed, c added
+    writer.remove(["b"])
+
+    def every_record(self):  # type: ignore[no-untyped-def]
+        raise AssertionError("the follower read every record")
+
+    monkeypatch.setattr(Store, "records", every_record)
+    fresh = Store(settings.store, settings.chroma_dir)
+    fresh.open()
+    assert fresh.changes_since(2, fresh.log_position()) == [
+        ("a", fresh.articles(["a"])["a"].hash), ("c", fresh.articles(["c"])["c"].hash),
+        ("b", "")]
+    assert follower.keyword.sync(fresh)
+    assert {c.split(":")[0] for c in follower.keyword.chunk_ids} == {"a", "c"}
+    assert follower.keyword.search("vanilla", 5)[0][0].startswith("a:")
+    assert follower.keyword.search("Patagonia glaciers", 5) == []
+    assert follower.keyword.mirrors(fresh)

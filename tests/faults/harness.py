@@ -35,9 +35,9 @@ class Slow(FakeEmbedder):
         return super().embed_documents(texts)
 
 _delete = Store.delete
-def slow_delete(self, ids):
+def slow_delete(self, ids, *args, **kwargs):
     time.sleep(float(os.environ.get("NQ_DELETE_DELAY", "0")))
-    return _delete(self, ids)
+    return _delete(self, ids, *args, **kwargs)
 Store.delete = slow_delete
 
 import assistant.watch.watcher
