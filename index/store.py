@@ -373,21 +373,6 @@ class Store:
                 break
         return out
 
-    def ingested_since(self, ts: int) -> list[tuple[str, str, int]]:
-        """(article id, hash, ingest time) of the articles indexed at Unix second `ts` or
-        later: what changed since then, found by Chroma's filter (cost follows the change,
-        not the index)."""
-        out: list[tuple[str, str, int]] = []
-        where = {"ingested": {"$gte": int(ts)}}
-        for offset in range(0, self._articles.count() + 1, BATCH):
-            got = self._articles.get(where=where, include=["metadatas"], limit=BATCH,
-                                     offset=offset)
-            out += [(aid, str((m or {}).get("hash", "")), int((m or {}).get("ingested", 0)))
-                    for aid, m in zip(got["ids"], got["metadatas"], strict=True)]
-            if len(got["ids"]) < BATCH:
-                break
-        return out
-
     def vectors_of(self, article_ids: Sequence[str]) -> list[Written]:
         """Every stored chunk of these articles, with its article's date and source and
         its vector."""

@@ -10,7 +10,7 @@ write or start). WAL mode lets a terminal `newsqa watch list` read while the ser
               vector, the vector score its retrieval reached, its names), due flag
     changes   every change found, with the old and new answers
     cited     which articles each watch's answer cites (a removal re-checks those watches)
-    state     the mark of what was read: the ingest time up to which articles were seen
+    state     the mark of what was read: the store's change-log position
 """
 
 from __future__ import annotations
@@ -60,11 +60,10 @@ class Trigger:
 
 @dataclass(frozen=True)
 class Mark:
-    """How far the watches have read the index: articles ingested at `ts` (Unix seconds)
-    or later are unread, except the (id, hash) pairs in `seen`, read at `ts` itself."""
+    """How far the watches have read the index: the store's change-log position
+    (`Store.log_position`) up to which every write was weighed."""
 
-    ts: int
-    seen: frozenset[tuple[str, str]] = frozenset()
+    position: int
 
 
 class WatchStore:
@@ -174,8 +173,7 @@ class WatchStore:
             row = con.execute("SELECT value FROM state WHERE key='mark'").fetchone()
         if row is None:
             return None
-        data = json.loads(row[0])
-        return Mark(int(data["ts"]), frozenset((a, h) for a, h in data.get("seen", ())))
+        return Mark(int(json.loads(row[0]).get("position", 0)))
 
     def make_due(self, watch_ids: Sequence[str], mark: Mark | None = None) -> None:
         """Mark watches for a re-check and, in the same transaction, move the mark past
@@ -251,7 +249,7 @@ def _blob(vector: np.ndarray) -> bytes:
 
 
 def _set_mark(con: sqlite3.Connection, mark: Mark) -> None:
-    value = json.dumps({"ts": mark.ts, "seen": sorted(mark.seen)})
+    value = json.dumps({"position": mark.position})
     con.execute("INSERT INTO state (key, value) VALUES ('mark', ?) "
                 "ON CONFLICT(key) DO UPDATE SET value=excluded.value", (value,))
 

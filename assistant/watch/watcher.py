@@ -1,14 +1,15 @@
 """Watched questions: added, asked again after the writes that could change their answer,
 and their changes recorded (issue 32, point 2).
 
-A re-check (`Watcher.recheck`) reads what the index gained since the watches last looked
-(`Store.ingested_since`: the articles indexed at or after the mark, by Chroma's filter),
-picks the watches one of their chunks could affect (`assistant.watch.trigger`), marks them
-due and moves the mark in one transaction, then asks each due watch again and records
-its answer and its change, if any (`assistant.watch.record.reasons`), one transaction per
-watch. A write by any process re-checks (`Assistant.ingest`, removal, pruning); a
-re-check killed half-way leaves the rest due, and the next write or server start takes
-them up. One process re-checks at a time (a file lock beside the watches).
+A re-check (`Watcher.recheck`) reads what changed since the watches last looked (the
+store's change log from the mark: articles added, changed or removed, read by id),
+picks the watches one of their chunks could affect (`assistant.watch.trigger`) or whose
+answer cites a removed article, marks them due and moves the mark in one transaction,
+then asks each due watch again and records its answer and its change, if any
+(`assistant.watch.record.reasons`), one transaction per watch. A write by any process
+re-checks (`Assistant.ingest`, removal, pruning); a re-check killed half-way leaves the
+rest due, and the next write or server start takes them up. One process re-checks at a
+time (a file lock beside the watches).
 """
 
 from __future__ import annotations
@@ -165,41 +166,37 @@ class Watcher:
         return Recheck(read, asked, tuple(found), time.perf_counter() - t0, chosen - t0)
 
     def removed(self, article_ids: Sequence[str]) -> Recheck:
-        """After articles were removed: ask again the watches whose answer cited them."""
-        if not self.store.exists():
-            return Recheck(0, 0, (), 0.0)
-        self.store.make_due(self.store.citing(article_ids))
+        """After articles were removed: the change log names them, so the watches whose
+        answer cited them are due with the rest (`_mark_due`)."""
+        del article_ids  # read from the log, with every other write since the last look
         return self.recheck()
 
     def _mark_due(self, everything: bool) -> int:
-        """Mark the watches what was indexed since the mark could affect; how many
-        articles that was."""
+        """Mark the watches that the writes since the mark could affect (the store's
+        change log: what each write added, changed or removed), and move the mark; how
+        many articles that was."""
         mark = self.store.mark()
-        if mark is None:
-            return 0
-        if not self.bot.open_if_indexed():
+        if mark is None or not self.bot.open_if_indexed():
             return 0
         store = self.bot.store
-        if everything:
-            self.store.make_due([w.id for w in self.store.all()], self._now_mark())
+        position = store.log_position()
+        logged = None if everything else store.changes_since(mark.position, position)
+        if logged is None:  # a rebuild, or a log that does not reach back: ask them all
+            self.store.make_due([w.id for w in self.store.all()], Mark(position))
             return 0
-        changed = store.ingested_since(mark.ts)
-        new = [(a, h) for a, h, t in changed if not (t == mark.ts and (a, h) in mark.seen)]
-        if not new:
+        if not logged:
             return 0
-        top = max(t for _, _, t in changed)
-        chunks = store.vectors_of([a for a, _ in new])
-        hit = affected(self.store.triggers(), chunks)
-        self.store.make_due(hit, Mark(top, frozenset((a, h) for a, h, t in changed
-                                                     if t == top)))
-        return len(new)
+        latest = dict(logged)
+        written = [a for a, h in latest.items() if h]
+        gone = [a for a, h in latest.items() if not h]
+        hit = affected(self.store.triggers(), store.vectors_of(written)) if written else []
+        hit += self.store.citing(gone)
+        self.store.make_due(list(dict.fromkeys(hit)), Mark(position))
+        return len(latest)
 
     def _now_mark(self) -> Mark:
         """A mark that counts everything indexed so far as read."""
-        ts = int(time.time())
-        if not self.bot.open_if_indexed():
-            return Mark(ts)
-        return Mark(ts, frozenset((a, h) for a, h, _ in self.bot.store.ingested_since(ts)))
+        return Mark(self.bot.store.log_position() if self.bot.open_if_indexed() else 0)
 
     def _ask(self, question: str, scope: Scope | None) -> tuple[Snapshot, np.ndarray, float]:
         """Ask `question` as a chat user would (no as-of date: now): the watch's view of
