@@ -186,3 +186,22 @@ def test_the_watch_commands(bot: Assistant, tmp_path: Path, capsys: pytest.Captu
     assert code == 2 and "no watch 'nope'" in err
     code, out, _ = run_cli(capsys, "watch", "remove", watch_id)
     assert code == 0 and run_cli(capsys, "watch", "list")[1].startswith("no watches")
+
+
+def test_with_rechecks_off_only_watch_check_asks_again(tmp_path: Path,
+                                                       capsys: pytest.CaptureFixture[str],
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.conftest import run_cli
+    from ui import cli
+
+    b = Assistant(make_settings(tmp_path / "home", watch={"on_write": False}),
+                  embedder=FakeEmbedder())
+    assert b.ingest([write(tmp_path / "first.jsonl", FIRST)]).ok
+    watch, _ = b.watcher.add(Q)
+    b.ingest([write(tmp_path / "change.jsonl", CHANGE)], drop_missing=False)
+    assert b.last_recheck is None and b.watcher.changes() == []  # the write asked nothing
+    monkeypatch.setattr(cli, "_open", lambda args: Assistant(b.settings,
+                                                              embedder=FakeEmbedder()))
+    code, out, _ = run_cli(capsys, "watch", "check")
+    assert code == 0 and out.startswith("watches: 1 re-checked, 1 change(s)")
+    assert [c.new.short for c in b.watcher.changes(watch.id)] == ["Tomas Lindqvist"]
