@@ -136,10 +136,12 @@ def test_a_home_without_watches_pays_nothing_after_a_write(bot: Assistant,
 
 
 def _snap(short: str | None, stated: bool = True, newest: str = "2026-10-01",
-          abstained: bool = False) -> Snapshot:
+          abstained: bool = False, quote: str = "Maria Okafor leads it, Okafor said.",
+          ) -> Snapshot:
     from assistant.watch.record import Cited
 
-    cite = Cited(n=1, article_id="a", title="t", date=newest, source=None, url=None, quote="q")
+    cite = Cited(n=1, article_id="a", title="t", date=newest, source=None, url=None,
+                 quote=quote)
     return Snapshot(text="", short=short, confidence=0.9, stated=stated, abstained=abstained,
                     citations=(cite,), asked="2026-12-01T00:00:00Z")
 
@@ -150,6 +152,8 @@ def _snap(short: str | None, stated: bool = True, newest: str = "2026-10-01",
     (_snap("six"), _snap("6"), ()),
     (_snap("Okafor"), _snap("Okafor", stated=False), ("stated",)),
     (_snap("Okafor"), _snap("Okafor", newest="2026-11-02"), ("newer",)),
+    # a newer article is cited, but its quote does not state the answer: no support
+    (_snap("Okafor"), _snap("Okafor", newest="2026-11-02", quote="Lindqvist took over."), ()),
     (_snap(None), _snap(None, newest="2026-11-02"), ("newer",)),  # why-questions: newer quotes
     (_snap(None), _snap(None), ()),
     (_snap("Okafor"), _snap(None, abstained=True), ("answer",)),

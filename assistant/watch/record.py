@@ -6,8 +6,9 @@ A change is recorded when, between two asks of the same question:
   appeared or went;
 * it crossed the line between stated ("Answer: X") and not sure;
 * the answer is the same, and a newer article now supports it (a cited article dated after
-  every article the last answer cited). For a question with no short answer (why, what
-  happened, yes or no) this is how its news shows: its quotes now come from newer reports.
+  every article the last answer cited, whose quote states the answer). For a question
+  with no short answer (why, what happened, yes or no) this is how its news shows: its
+  quotes now come from newer reports.
 
 Anything else (other quotes from the same reports, a confidence that moved but stayed on
 its side of the line) is no change: a watch that pinged on every re-ask would be muted.
@@ -103,9 +104,21 @@ def reasons(old: Snapshot, new: Snapshot) -> tuple[str, ...]:
     out = []
     if new.short is not None and old.stated != new.stated:
         out.append("stated")
-    if new.newest is not None and (old.newest is None or new.newest > old.newest):
+    if _newer_support(old, new):
         out.append("newer")
     return tuple(out)
+
+
+def _newer_support(old: Snapshot, new: Snapshot) -> bool:
+    """Whether an article dated after every one the old answer cited now supports the
+    answer: its quote states the short answer (for a question without one, any newer
+    quote does: its news comes from newer reports)."""
+    after = [c for c in new.citations
+             if c.date and (old.newest is None or c.date > old.newest)]
+    if new.short is None:
+        return bool(after)
+    wanted = " ".join(new.short.split()).casefold()
+    return any(wanted in " ".join(c.quote.split()).casefold() for c in after)
 
 
 @dataclass(frozen=True, kw_only=True)
