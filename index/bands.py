@@ -25,6 +25,7 @@ from pathlib import Path
 from index.story import Fingerprint, Member
 
 FILE = "stories.sqlite"
+_READY: set[Path] = set()  # table files this process has made sure of
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS bands (key TEXT NOT NULL, article_id TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS bands_key ON bands (key);
@@ -43,13 +44,19 @@ class BandTable:
         self._lock = threading.Lock()
 
     @contextlib.contextmanager
-    def _db(self) -> Iterator[sqlite3.Connection]:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+    def _db(self, write: bool = False) -> Iterator[sqlite3.Connection]:
+        """A connection; a writer's makes the tables first (once per file per process):
+        reads, which every ask with a cited story makes, run no schema statements."""
+        if write:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._lock:
+            existed = self.path.exists()
             con = sqlite3.connect(self.path, timeout=30)
             try:
-                con.execute("PRAGMA journal_mode=WAL")
-                con.executescript(_SCHEMA)
+                if write and (self.path not in _READY or not existed):
+                    con.execute("PRAGMA journal_mode=WAL")  # kept in the file from then on
+                    con.executescript(_SCHEMA)
+                    _READY.add(self.path)
                 with con:
                     yield con
             finally:
@@ -59,11 +66,14 @@ class BandTable:
         """The articles sharing a band key with a fingerprint."""
         if not self.path.exists():
             return []
-        with self._db() as con:
-            rows = con.execute(
-                "SELECT DISTINCT p.article_id, p.story, p.print FROM bands b JOIN prints p "
-                f"ON p.article_id = b.article_id WHERE b.key IN ({','.join('?' * len(keys))})",
-                list(keys)).fetchall()
+        try:
+            with self._db() as con:
+                rows = con.execute(
+                    "SELECT DISTINCT p.article_id, p.story, p.print FROM bands b JOIN prints p "
+                    f"ON p.article_id = b.article_id WHERE b.key IN "
+                    f"({','.join('?' * len(keys))})", list(keys)).fetchall()
+        except sqlite3.OperationalError:  # the first writer is making the tables
+            return []
         out = []
         for aid, story, text in rows:
             fp = Fingerprint.from_text(text)
@@ -76,20 +86,23 @@ class BandTable:
         if not self.path.exists() or not stories:
             return {}
         out: dict[str, list[str]] = {}
-        with self._db() as con:
-            for at in range(0, len(stories), 500):
-                part = list(stories[at:at + 500])
-                for aid, story in con.execute(
-                        "SELECT article_id, story FROM prints WHERE story IN "
-                        f"({','.join('?' * len(part))})", part):
-                    out.setdefault(story, []).append(aid)
+        try:
+            with self._db() as con:
+                for at in range(0, len(stories), 500):
+                    part = list(stories[at:at + 500])
+                    for aid, story in con.execute(
+                            "SELECT article_id, story FROM prints WHERE story IN "
+                            f"({','.join('?' * len(part))})", part):
+                        out.setdefault(story, []).append(aid)
+        except sqlite3.OperationalError:  # the first writer is making the tables
+            return {}
         return {s: ids for s, ids in out.items() if len(ids) > 1}
 
     def add(self, stories: Mapping[str, tuple[str, Fingerprint]]) -> None:
         """Record these articles' stories and band keys (replacing earlier ones)."""
         if not stories:
             return
-        with self._db() as con:
+        with self._db(write=True) as con:
             _forget(con, list(stories))
             con.executemany("INSERT INTO prints (article_id, story, print) VALUES (?, ?, ?)",
                             [(aid, story, fp.to_text()) for aid, (story, fp) in stories.items()])
@@ -99,7 +112,7 @@ class BandTable:
 
     def remove(self, article_ids: Sequence[str]) -> None:
         if article_ids and self.path.exists():
-            with self._db() as con:
+            with self._db(write=True) as con:
                 _forget(con, article_ids)
 
     def rebuild(self, records: Iterable[tuple[str, str, str]]) -> int:
@@ -110,7 +123,7 @@ class BandTable:
             fp = Fingerprint.from_text(text)
             if fp is not None:
                 stories[aid] = (story, fp)
-        with self._db() as con:
+        with self._db(write=True) as con:
             con.execute("DELETE FROM bands")
             con.execute("DELETE FROM prints")
         self.add(stories)

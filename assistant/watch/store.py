@@ -30,6 +30,7 @@ from assistant.watch.record import Change, Snapshot, Watch
 from index.scope import Scope
 
 FILE = "watches.sqlite"
+_READY: set[Path] = set()  # watch files this process has made the tables of
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS watches (
     id TEXT PRIMARY KEY, question TEXT NOT NULL, since TEXT, until TEXT,
@@ -77,16 +78,22 @@ class WatchStore:
         return self.path.exists()
 
     @contextlib.contextmanager
-    def _db(self) -> Iterator[sqlite3.Connection]:
-        """One transaction: committed when the block ends, rolled back if it raises."""
+    def _db(self, write: bool = False) -> Iterator[sqlite3.Connection]:
+        """One transaction: committed when the block ends, rolled back if it raises. A
+        writer's takes the write lock at once (`BEGIN IMMEDIATE`); a reader's takes none,
+        so listing watches never waits for a re-check. The tables are made once per file
+        per process."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._local:
+            existed = self.path.exists()
             con = sqlite3.connect(self.path, timeout=30, isolation_level=None)
             try:
-                con.execute("PRAGMA journal_mode=WAL")
+                if self.path not in _READY or not existed:
+                    con.execute("PRAGMA journal_mode=WAL")  # kept in the file from then on
+                    con.executescript(_SCHEMA)
+                    _READY.add(self.path)
                 con.execute("PRAGMA synchronous=NORMAL")
-                con.executescript(_SCHEMA)
-                con.execute("BEGIN IMMEDIATE")
+                con.execute("BEGIN IMMEDIATE" if write else "BEGIN")
                 try:
                     yield con
                 except BaseException:
@@ -107,7 +114,7 @@ class WatchStore:
             mark: Mark) -> None:
         """Store a new watch with its first answer; the first watch of a home also sets the
         mark (what is indexed now is what that answer saw)."""
-        with self._db() as con:
+        with self._db(write=True) as con:
             if con.execute("SELECT 1 FROM state WHERE key='mark'").fetchone() is None:
                 _set_mark(con, mark)
             con.execute(
@@ -122,7 +129,7 @@ class WatchStore:
 
     def remove(self, watch_id: str) -> bool:
         """Delete a watch and its changes; False when there is none by that id."""
-        with self._db() as con:
+        with self._db(write=True) as con:
             gone = con.execute("DELETE FROM watches WHERE id=?", (watch_id,)).rowcount
             con.execute("DELETE FROM changes WHERE watch_id=?", (watch_id,))
             con.execute("DELETE FROM cited WHERE watch_id=?", (watch_id,))
@@ -178,7 +185,7 @@ class WatchStore:
     def make_due(self, watch_ids: Sequence[str], mark: Mark | None = None) -> None:
         """Mark watches for a re-check and, in the same transaction, move the mark past
         what was read to choose them."""
-        with self._db() as con:
+        with self._db(write=True) as con:
             con.executemany("UPDATE watches SET due=1 WHERE id=?", [(w,) for w in watch_ids])
             if mark is not None:
                 _set_mark(con, mark)
@@ -201,7 +208,7 @@ class WatchStore:
         """Keep a re-check's answer: the new answer, its change (when `reasons`), and the
         due flag cleared, in one transaction. None when the watch was removed meanwhile or
         nothing changed."""
-        with self._db() as con:
+        with self._db(write=True) as con:
             row = con.execute("SELECT question, answer FROM watches WHERE id=?",
                               (watch_id,)).fetchone()
             if row is None:
