@@ -89,7 +89,7 @@ class IndexPruning(IndexWriting):
             report = self._aged(older_than_days, cutoff, now)
             self._delete(report.removed, batch=PRUNE_BATCH)
         if report.removed:
-            self.recheck_watches(removed=report.removed)
+            self.recheck_watches()
         return report
 
     def _aged(self, days: float, cutoff: datetime, stamp: datetime | None) -> PruneReport:

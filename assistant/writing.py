@@ -190,16 +190,15 @@ class IndexWriting:
             self.follow()
             self.open()
             removed = self._delete(list(dict.fromkeys(article_ids)))
-        self.recheck_watches(removed=removed)
+        self.recheck_watches()
         return removed
 
-    def recheck_watches(self, removed: Sequence[str] = (),
-                        everything: bool = False) -> Recheck | None:
+    def recheck_watches(self, everything: bool = False) -> Recheck | None:
         """After a write (outside the writer lock, so other writers need not wait): ask
-        again the watched questions it could have changed (`assistant.watch`); after a
-        removal, those citing `removed`. None when the home has no watches (or
-        NEWSQA_WATCH__ON_WRITE is off). A re-check that fails leaves its watches due for
-        the next one and never fails the write."""
+        again the watched questions it could have changed (`assistant.watch`: what it
+        added, changed or removed is in the store's change log). None when the home has
+        no watches (or NEWSQA_WATCH__ON_WRITE is off). A re-check that fails leaves its
+        watches due for the next one and never fails the write."""
         from assistant.watch.store import WatchStore
 
         self.last_recheck = None
@@ -207,7 +206,7 @@ class IndexWriting:
             return None
         try:
             watcher = self.watcher
-            result = watcher.removed(removed) if removed else watcher.recheck(everything)
+            result = watcher.recheck(everything)
         except Exception:
             log.exception("re-checking the watched questions failed; they stay due for the "
                           "next write")

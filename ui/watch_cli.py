@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from assistant.service import Assistant
-    from assistant.watch.record import Change, Snapshot, Watch
+    from assistant.watch.record import Change, Watch
 
 
 def run_watch(args: argparse.Namespace, bot: Assistant) -> int:
@@ -54,22 +54,14 @@ def run_watch(args: argparse.Namespace, bot: Assistant) -> int:
     return 0
 
 
-def _answer(s: Snapshot | None) -> str:
-    if s is None or s.abstained:
-        return "no answer yet"
-    if s.short is None:
-        return f"{len(s.citations)} quote(s)" + (f", newest {s.newest}" if s.newest else "")
-    conf = f" ({s.confidence:.2f})" if s.confidence is not None else ""
-    return (s.short if s.stated else f"not sure: {s.short}") + conf
-
-
 def _line(watch: Watch) -> str:
     scope = ", ".join(x for x in (f"since {watch.since}" if watch.since else "",
                                   f"until {watch.until}" if watch.until else "",
                                   ("from " + " or ".join(watch.sources)) if watch.sources
                                   else "") if x)
     return (f"{watch.id}  {watch.question}" + (f" [{scope}]" if scope else "")
-            + f"  -> {_answer(watch.answer)}; {watch.changes} change(s)")
+            + f"  -> {watch.answer.label() if watch.answer else 'no answer yet'}; "
+            f"{watch.changes} change(s)")
 
 
 def _change(change: Change) -> str:

@@ -152,12 +152,7 @@ def _card(watch: Watch, changes: list[Change]) -> str:
 def _answer(s: Snapshot | None) -> str:
     if s is None or s.abstained:
         return "<i>no answer in the articles yet</i>"
-    if s.short is None:
-        return f"{len(s.citations)} quote(s)" + (f", newest {escape(s.newest)}"
-                                                 if s.newest else "")
-    conf = f" ({s.confidence:.2f})" if s.confidence is not None else ""
-    text = f"<b>{escape(s.short)}</b>" if s.stated else f"not sure: {escape(s.short)}"
-    return text + conf
+    return f"<b>{escape(s.label())}</b>" if s.stated else escape(s.label())
 
 
 def _new_citations(change: Change) -> str:

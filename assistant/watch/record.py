@@ -57,6 +57,17 @@ class Snapshot:
     citations: tuple[Cited, ...]
     asked: str  # when (UTC, ISO 8601)
 
+    def label(self) -> str:
+        """The answer in a few words: 'Tomas Lindqvist (0.79)', 'not sure: X (0.43)',
+        '3 quote(s), newest 2026-10-22', 'no answer'."""
+        if self.abstained:
+            return "no answer"
+        if self.short is None:
+            return f"{len(self.citations)} quote(s)" + (f", newest {self.newest}"
+                                                        if self.newest else "")
+        conf = f" ({self.confidence:.2f})" if self.confidence is not None else ""
+        return (self.short if self.stated else f"not sure: {self.short}") + conf
+
     @property
     def newest(self) -> str | None:
         """The date of the newest cited article."""
@@ -156,17 +167,9 @@ class Change:
 
     def summary(self) -> str:
         """One line for people: 'Maria Okafor (0.90) -> Tomas Lindqvist (0.81)'."""
-        def side(s: Snapshot) -> str:
-            if s.abstained:
-                return "no answer"
-            if s.short is None:
-                return f"quotes up to {s.newest}" if s.newest else "quotes"
-            conf = f" ({s.confidence:.2f})" if s.confidence is not None else ""
-            return f"{s.short}{conf}" + ("" if s.stated else ", not sure")
-
         why = {"answer": "the answer changed", "stated": "its confidence crossed the line",
                "newer": f"a newer article ({self.new.newest}) supports it"}
-        return (f"{side(self.old)} -> {side(self.new)}: "
+        return (f"{self.old.label()} -> {self.new.label()}: "
                 + "; ".join(why[r] for r in self.reasons))
 
     def to_json(self) -> dict[str, Any]:

@@ -165,12 +165,6 @@ class Watcher:
                     found.append(change)
         return Recheck(read, asked, tuple(found), time.perf_counter() - t0, chosen - t0)
 
-    def removed(self, article_ids: Sequence[str]) -> Recheck:
-        """After articles were removed: the change log names them, so the watches whose
-        answer cited them are due with the rest (`_mark_due`)."""
-        del article_ids  # read from the log, with every other write since the last look
-        return self.recheck()
-
     def _mark_due(self, everything: bool) -> int:
         """Mark the watches that the writes since the mark could affect (the store's
         change log: what each write added, changed or removed), and move the mark; how
