@@ -6,6 +6,7 @@ watches; only editors add or remove them."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -74,7 +75,7 @@ def served(tmp_path: Path) -> Iterator[tuple[Assistant, Any, Feed, httpx.Client]
         for _ in range(100):  # the poller's first poll indexes the first story
             if demo.poller.status.polls:
                 break
-            __import__("time").sleep(0.2)
+            time.sleep(0.2)
         assert bot.info()["articles"] == 1
         yield bot, demo, feed, client
     finally:

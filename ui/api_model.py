@@ -18,10 +18,21 @@ NDJSON_TYPES = ("application/x-ndjson", "application/ndjson", "application/jsonl
                 "application/x-jsonlines", "application/json-lines")
 
 
-class AskRequest(BaseModel):
-    """One question, as `newsqa ask` takes it."""
+class Filters(BaseModel):
+    """The date and source filters of `newsqa ask` (an ask's, a watch's)."""
 
     model_config = ConfigDict(extra="forbid")
+
+    since: date | None = Field(None, description="YYYY-MM-DD: only articles published on or "
+                               "after this day (undated ones are left out).")
+    until: date | None = Field(None, description="YYYY-MM-DD: only articles published on or "
+                               "before this day (undated ones are left out).")
+    sources: list[str] = Field(default_factory=list, description="Only articles from these "
+                               "sources (names as GET /api/sources lists them, any case).")
+
+
+class AskRequest(Filters):
+    """One question, as `newsqa ask` takes it."""
 
     question: str = Field(description="The question, e.g. \"Where are remaining IS cells?\"")
     k: int | None = Field(None, ge=1, le=100, description="Passages to retrieve (default "
@@ -33,12 +44,6 @@ class AskRequest(BaseModel):
     history: list[str] = Field(default_factory=list, description="Earlier questions of the "
                                "conversation, oldest first (for follow-ups).")
     llm: bool = Field(False, description="Let the configured LLM write the answer.")
-    since: date | None = Field(None, description="YYYY-MM-DD: only articles published on or "
-                               "after this day (undated ones are left out).")
-    until: date | None = Field(None, description="YYYY-MM-DD: only articles published on or "
-                               "before this day (undated ones are left out).")
-    sources: list[str] = Field(default_factory=list, description="Only articles from these "
-                               "sources (names as GET /api/sources lists them, any case).")
 
 
 class AskBatch(BaseModel):

@@ -18,36 +18,27 @@ removing one is an editor's (a watch makes the server ask it again after writes)
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from assistant.errors import EmptyQuestion, ScopeError, TooManyWatches, WatchNotFound
 from assistant.service import Assistant
 from index.errors import IndexNotFound, NewsIndexError
-from ui.api_model import ApiError, describe, parse_json
+from ui.api_model import ApiError, Filters, describe, parse_json
 from ui.body import read_body
 from ui.watch_feed import atom
 
 ATOM = "application/atom+xml"
 
 
-class WatchRequest(BaseModel):
+class WatchRequest(Filters):
     """A question to watch, with the filters `newsqa ask` takes."""
-
-    model_config = ConfigDict(extra="forbid")
 
     question: str = Field(description="The question, e.g. \"Who leads the Harbour "
                           "Authority?\"")
-    since: date | None = Field(None, description="YYYY-MM-DD: only articles published on or "
-                               "after this day.")
-    until: date | None = Field(None, description="YYYY-MM-DD: only articles published on or "
-                               "before this day.")
-    sources: list[str] = Field(default_factory=list, description="Only articles from these "
-                               "sources (names as GET /api/sources lists them, any case).")
 
 
 def watch_routes(bot: Assistant, require_write: Callable[[Request], None]) -> APIRouter:
