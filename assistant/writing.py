@@ -271,6 +271,10 @@ class IndexWriting:
             marker = self.settings.home / INCOMPLETE
             if marker.exists() and check_index(self.store, self.keyword, repair=False).ok:
                 marker.unlink()  # the half-written batch is mended
+            if not self.settings.store.chroma_url:  # the copies' lookup, from the records
+                from index.bands import BandTable
+
+                BandTable(self.settings.home).rebuild(self.store.story_prints())
         self._retriever = None
         return report
 

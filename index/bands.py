@@ -11,7 +11,8 @@ shared table, so it looks up through the store instead (`Store.story_candidates`
 
 The table follows the store: rows are added once the articles' records are written and
 removed with them; one that missed a write (a crash between the two) only loses a chance
-to be grouped, and `rebuild` makes it again from the store's records.
+to be grouped, and `newsqa check --repair` makes the table again from the store's records
+(`rebuild`, which a rebuild of the index also uses to empty it).
 """
 
 from __future__ import annotations

@@ -402,6 +402,14 @@ class Store:
                 out.append(Member(aid, str(meta.get("story") or aid), fp))
         return out
 
+    def story_prints(self) -> Iterator[tuple[str, str, str]]:
+        """(article id, story, fingerprint text) of every article grouped at ingest (for
+        `BandTable.rebuild`)."""
+        for got in pages(self._articles, ["metadatas"]):
+            for aid, meta in zip(got["ids"], got["metadatas"], strict=True):
+                if (meta or {}).get("minhash"):
+                    yield aid, str(meta.get("story") or aid), str(meta["minhash"])
+
     def story_count(self) -> int:
         """How many stories the indexed articles make (an article indexed before stories
         were recorded is its own)."""

@@ -128,3 +128,16 @@ def test_the_sources_panel_names_the_copies(bot: Assistant, tmp_path: Path) -> N
     html = sources_html(answer)
     assert "Also published by: " in html
     assert ("Daily Dock, 2026-10-02" in html) or ("AP, 2026-10-01" in html)
+
+
+def test_check_repair_makes_the_lookup_table_again(bot: Assistant, tmp_path: Path) -> None:
+    """A lost `stories.sqlite` (it is no backup) comes back from the article records."""
+    from index.bands import FILE, BandTable
+
+    bot.ingest([write(tmp_path / "reprint.jsonl", REPRINT)], drop_missing=False)
+    (bot.settings.home / FILE).unlink()
+    assert BandTable(bot.settings.home).members(["ap-1"]) == {}
+    bot.check(repair=True)
+    assert {k: sorted(v) for k, v in BandTable(bot.settings.home).members(["ap-1"]).items()} \
+        == {"ap-1": ["ap-1", "dock-1"]}
+    assert bot.ask(Q).citations[0].also  # copies named again
