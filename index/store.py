@@ -376,18 +376,37 @@ class Store:
     def vectors_of(self, article_ids: Sequence[str]) -> list[Written]:
         """Every stored chunk of these articles, with its article's date and source and
         its vector."""
-        out: list[Written] = []
-        for part in batches(article_ids):
-            got = self._chunks.get(where={"article_id": {"$in": part}},
-                                   include=["documents", "metadatas", "embeddings"])
-            for cid, doc, meta, vec in zip(got["ids"], got["documents"], got["metadatas"],
-                                           got["embeddings"], strict=True):
-                out.append(Written(chunk_id=cid, article_id=str(meta["article_id"]),
-                                   text=doc or "",
-                                   date=key_date(int(meta.get("date_key", 0))),
-                                   source=meta.get("source"),
-                                   vector=np.asarray(vec, dtype=np.float32)))
-        return out
+        return [Written(chunk_id=cid, article_id=str(meta["article_id"]), text=doc or "",
+                        date=key_date(int(meta.get("date_key", 0))), source=meta.get("source"),
+                        vector=np.asarray(vec, dtype=np.float32))
+                for cid, doc, meta, vec in self._chunk_rows(
+                    article_ids, ["documents", "metadatas", "embeddings"])]
+
+    def _chunk_rows(self, article_ids: Sequence[str],
+                    include: list[str]) -> Iterator[tuple[Any, ...]]:
+        """(chunk id, *the included fields) of every chunk of these articles, read by id:
+        a chunk's id is `<article id>:<n>` and its article record counts them, so the cost
+        follows the articles asked for, not the index (Chroma's metadata filter scans, see
+        `index.bands`). An article whose chunks are not all found so (ids of another form)
+        is read through the filter."""
+        for part in batches(list(dict.fromkeys(article_ids))):
+            records = self._articles.get(ids=part, include=["metadatas"])
+            counts = {a: int((m or {}).get("chunks", 0))
+                      for a, m in zip(records["ids"], records["metadatas"], strict=True)}
+            ids = [f"{a}:{i}" for a, n in counts.items() for i in range(n)]
+            got = self._chunks.get(ids=ids, include=include) if ids else {"ids": []}
+            found: dict[str, int] = {}
+            for row in zip(got["ids"], *(got[k] for k in include), strict=True):
+                owner = str(row[1 + include.index("metadatas")].get("article_id", ""))
+                found[owner] = found.get(owner, 0) + 1
+                yield row
+            rest = [a for a in part if found.get(a, 0) < counts.get(a, 1)]
+            if rest:
+                seen = set(got["ids"])
+                other = self._chunks.get(where={"article_id": {"$in": rest}}, include=include)
+                for row in zip(other["ids"], *(other[k] for k in include), strict=True):
+                    if row[0] not in seen:
+                        yield row
 
     def story_candidates(self, keys: Sequence[str]) -> list[Member]:
         """Indexed articles sharing a band key with a fingerprint (`index.story`), by
@@ -483,13 +502,8 @@ class Store:
     def chunks_of(self, article_ids: Sequence[str]) -> list[tuple[Chunk, int]]:
         """Every stored chunk of these articles, with its date key (for the keyword index
         to follow another writer's changes without reading the whole store)."""
-        out: list[tuple[Chunk, int]] = []
-        for part in batches(article_ids):
-            got = self._chunks.get(where={"article_id": {"$in": part}},
-                                   include=["documents", "metadatas"])
-            for cid, doc, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
-                out.append((chunk_from_metadata(cid, doc, meta), int(meta.get("date_key", 0))))
-        return out
+        return [(chunk_from_metadata(cid, doc, meta), int(meta.get("date_key", 0)))
+                for cid, doc, meta in self._chunk_rows(article_ids, ["documents", "metadatas"])]
 
     def chunk_owners(self) -> dict[str, str]:
         """Every stored chunk id with the id of its article (for consistency checks)."""
