@@ -1,16 +1,19 @@
-"""BM25 keyword search over chunk texts (bm25s), persisted in the data home and kept in
-step with the vector store.
+"""BM25 keyword search over chunk texts, persisted in the data home in segments and kept
+in step with the vector store at a cost that follows each change, not the index.
 
 News questions hinge on names, places and numbers, where keyword matching beats
 embeddings. The index mirrors the store: every ingest updates it, and it records the
-store's generation; if another writer (a second machine on a shared Chroma server, or a
-killed ingest) changed the store, the next open rebuilds it from the store. It is never
-rebuilt per query.
+store's generation and change-log position; if another writer (a second machine on a
+shared Chroma server, or a killed ingest) changed the store, the next open catches up
+from the log. It is never rebuilt per query or per write.
 
-On disk (`<home>/keyword/<collection>/`): a `current` file naming the live version folder,
-which holds the bm25s index and `terms.npz` (each chunk's term ids, so an update
-re-indexes without re-reading or re-tokenising the unchanged chunks). A new version is
-written beside the old one and `current` is swapped atomically.
+On disk (`<home>/keyword/<collection>/`): immutable segments (`index/segment.py`), per
+segment a small file of its deleted chunks, vocabulary files that only grow, and a
+manifest naming them all; `current` names the live manifest and is swapped atomically,
+so a process killed mid-write leaves the previous version whole. A write adds one
+segment, rewrites the deletion files of the segments it touched and the manifest, and
+merges small segments by size tier (bench/keyword_scale.py: adding one article to a
+1M-chunk index, and the engines measured against this one).
 """
 
 from __future__ import annotations
@@ -20,15 +23,17 @@ import os
 import re
 import shutil
 import threading
+import time
 import uuid
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from index.chunk import Chunk
+from index.segment import LARGE, Segment, merge_plan, merged, ragged
 
 if TYPE_CHECKING:
     from index.store import Store
@@ -39,6 +44,8 @@ _STOP = frozenset(
     that the their them they this to was were will with would what which who whom when
     where why how said says""".split()
 )
+_FORMAT = 2  # manifests of segments; format 1 was one bm25s index per version (`v-*`)
+GRACE_S = 300.0  # how long a file no version names is kept (see `_collect`)
 
 
 class Terms:
@@ -54,20 +61,19 @@ class Terms:
         return list(self._stem([w for w in words if w not in _STOP]))
 
 
-class _DocIds:
-    """Each chunk's term ids as a list, made one at a time as bm25s walks the corpus: a
-    list of lists of every chunk at once is ~4x the arrays (+370 MB at 100k chunks)."""
+@dataclass(frozen=True)
+class _Part:
+    """A segment as this version sees it: which of its chunks are deleted, and which of
+    the articles it was written with are gone (removed, or written again elsewhere)."""
 
-    def __init__(self, terms: Sequence[np.ndarray], pad: int) -> None:
-        self._terms = terms
-        self._pad = pad
+    segment: Segment
+    deleted: np.ndarray
+    gone: frozenset[str] = frozenset()
+    deleted_file: str | None = None
 
-    def __len__(self) -> int:
-        return len(self._terms)
-
-    def __iter__(self) -> Iterator[list[int]]:
-        for t in self._terms:
-            yield t.tolist() if len(t) else [self._pad]
+    @property
+    def live(self) -> int:
+        return len(self.segment) - int(self.deleted.sum())
 
 
 @dataclass(frozen=True)
@@ -75,22 +81,33 @@ class _State:
     """One consistent version of the index. Searches read `KeywordIndex._state` once and
     use only that; writers build a new state beside it and swap the reference, so a search
     running while an ingest updates the index sees the old version or the new, never a mix.
-    """
+    The vocabulary (`terms`, `vocab`) is shared along a lineage and only grows; a version
+    uses the first `vocab_size` terms."""
 
     generation: str | None = None
-    chunk_ids: tuple[str, ...] = ()
-    article_ids: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=object))
-    date_keys: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int32))
-    doc_terms: tuple[np.ndarray, ...] = ()
+    parts: tuple[_Part, ...] = ()
+    terms: list[str] = field(default_factory=list)
     vocab: dict[str, int] = field(default_factory=dict)
-    bm25: Any = None
-    # Content hash of every article the index holds (None: unknown, from an index saved
-    # before hashes were kept): what lets `sync` fetch only the articles that changed.
-    hashes: dict[str, str] | None = None
-    position: dict[str, int] = field(default_factory=dict)
+    vocab_size: int = 0
+    vocab_files: tuple[str, ...] = ()
+    vocab_saved: int = 0  # how many terms `vocab_files` hold
+    df: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    live: int = 0
+    total_length: int = 0
+    # {article id: (segment name, first chunk, chunks)} of the live articles with chunks
+    spans: dict[str, tuple[str, int, int]] = field(default_factory=dict)
+    # Content hash of every article the index holds ("" where the writer did not say),
+    # and the segment that holds it: what lets `sync` fetch only the articles that changed.
+    hashes: dict[str, str] = field(default_factory=dict)
+    owner: dict[str, str] = field(default_factory=dict)
     # The store's change-log position this index has applied (`Store.log_position`);
     # None: unknown, so the next sync compares every article's hash once.
     log_seq: int | None = None
+    manifest: str | None = None
+
+    @property
+    def position(self) -> dict[str, int]:
+        return {p.segment.name: i for i, p in enumerate(self.parts)}
 
 
 class KeywordIndex:
@@ -101,8 +118,7 @@ class KeywordIndex:
         self.folder = folder
         self.terms = Terms()
         self._write = threading.RLock()  # one writer at a time; searches take no lock
-        self._state = _State()
-        self._load()
+        self._state = self._load() or _State()
 
     @property
     def generation(self) -> str | None:
@@ -111,76 +127,133 @@ class KeywordIndex:
 
     @property
     def chunk_ids(self) -> tuple[str, ...]:
-        return self._state.chunk_ids
+        """Every live chunk id (a scan: for `check` and tests)."""
+        return tuple(str(c) for p in self._state.parts
+                     for c in p.segment.chunk_ids[~p.deleted])
 
     # -- persistence ------------------------------------------------------------------
-    def _current(self) -> Path | None:
+    def _current(self) -> str | None:
         try:
-            name = (self.folder / "current").read_text().strip()
+            return (self.folder / "current").read_text().strip() or None
         except OSError:
             return None
-        path = self.folder / name
-        return path if path.is_dir() else None
 
-    def _load(self) -> None:
-        path = self._current()
-        if path is None:
-            return
-        try:
-            import bm25s
+    def _load(self) -> _State | None:
+        for _ in range(2):  # a writer may swap versions while we read: once more
+            name = self._current()
+            if name is None:
+                return None
+            try:
+                if name.startswith("v-"):
+                    return self._migrated(self.folder / name)
+                return self._read(name)
+            except (OSError, KeyError, ValueError, TypeError):
+                continue
+        return None  # damaged: only a cache of the store, so the next sync rebuilds it
 
-            state = json.loads((path / "state.json").read_text())
-            data = np.load(path / "terms.npz", allow_pickle=False)
-            offsets = data["offsets"]
-            flat = data["flat"]
-            chunk_ids = tuple(str(x) for x in data["chunk_ids"])
-            hashes_file = path / "hashes.json"
-            self._state = _State(
-                generation=state["generation"],
-                chunk_ids=chunk_ids,
-                article_ids=np.array([str(x) for x in data["article_ids"]], dtype=object),
-                date_keys=data["date_keys"],
-                doc_terms=tuple(flat[offsets[i]:offsets[i + 1]]
-                                for i in range(len(offsets) - 1)),
-                vocab=json.loads((path / "vocab.json").read_text()),
-                bm25=(bm25s.BM25.load(str(path / "bm25"), mmap=True, show_progress=False)
-                      if chunk_ids else None),
-                hashes=(json.loads(hashes_file.read_text()) if hashes_file.exists()
-                        else None),
-                position={cid: i for i, cid in enumerate(chunk_ids)},
-                log_seq=state.get("log_seq"),
-            )
-        except (OSError, KeyError, ValueError):
-            # A damaged index is only a cache of the store: forget it and rebuild.
-            self._state = _State()
+    def _read(self, name: str) -> _State:
+        manifest = json.loads((self.folder / name).read_text())
+        if manifest.get("format") != _FORMAT:
+            raise ValueError(f"keyword index format {manifest.get('format')}")
+        terms: list[str] = []
+        for vocab_file in manifest["vocab"]:
+            terms.extend(json.loads((self.folder / vocab_file).read_text()))
+        terms = terms[:manifest["vocab_size"]]
+        parts = []
+        for entry in manifest["segments"]:
+            seg = Segment.load(self.folder, entry["name"])
+            deleted = np.zeros(len(seg), dtype=bool)
+            gone: frozenset[str] = frozenset()
+            if entry["deleted"]:
+                data = np.load(self.folder / entry["name"] / entry["deleted"])
+                deleted[data["docs"]] = True
+                gone = frozenset(str(a) for a in data["gone"])
+            parts.append(_Part(seg, deleted, gone, entry["deleted"]))
+        return replace(_assembled(parts, terms, manifest["generation"], manifest["log_seq"],
+                                  tuple(manifest["vocab"]), name), vocab_saved=len(terms))
 
-    def _save(self, state: _State) -> None:
+    def _migrated(self, path: Path) -> _State | None:
+        """The index of a format-1 version (one bm25s index), as one segment, without
+        reading the store again; None (rebuild) if it kept no article hashes."""
+        if not (path / "hashes.json").exists():
+            return None
+        state = json.loads((path / "state.json").read_text())
+        data = np.load(path / "terms.npz", allow_pickle=False)
+        vocab = json.loads((path / "vocab.json").read_text())
+        terms = [""] * len(vocab)
+        for term, i in vocab.items():
+            terms[i] = term
+        articles = [str(a) for a in data["article_ids"]]
+        order = sorted(range(len(articles)), key=lambda i: articles[i])  # articles together
+        offsets = data["offsets"]
+        idx = np.array(order, dtype=np.int64)
+        lengths = (offsets[idx + 1] - offsets[idx]) if len(idx) else np.zeros(0, np.int64)
+        where, _ = ragged(offsets, idx)
+        hashes = json.loads((path / "hashes.json").read_text())
+        seg = Segment.build(
+            chunk_ids=[str(c) for c in data["chunk_ids"][idx]],
+            article_ids=[articles[i] for i in order],
+            date_keys=data["date_keys"][idx], terms=data["flat"][where],
+            offsets=np.r_[0, np.cumsum(lengths)].astype(np.int64), hashes=hashes)
+        migrated = _assembled([_Part(seg, np.zeros(len(seg), dtype=bool))], terms,
+                              state["generation"], state.get("log_seq"), (), None)
+        self._save(migrated, new=[seg], touched=set())
+        return self._state
+
+    def _save(self, state: _State, new: Sequence[Segment], touched: set[str]) -> None:
+        """Write what `state` adds to disk (new segments, deletion files of `touched`
+        segments, new terms), then its manifest, then swap `current` and swap it in."""
         self.folder.mkdir(parents=True, exist_ok=True)
-        version = self.folder / f"v-{uuid.uuid4().hex[:12]}"
-        version.mkdir()
-        lengths = [len(t) for t in state.doc_terms]
-        offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
-        np.cumsum(lengths, out=offsets[1:])
-        flat = (np.concatenate(state.doc_terms) if state.doc_terms
-                else np.zeros(0, dtype=np.int32)).astype(np.int32)
-        np.savez(version / "terms.npz", offsets=offsets, flat=flat,
-                 chunk_ids=np.array(state.chunk_ids, dtype=str),
-                 article_ids=np.array(list(state.article_ids), dtype=str),
-                 date_keys=state.date_keys.astype(np.int32))
-        (version / "vocab.json").write_text(json.dumps(state.vocab))
-        if state.hashes is not None:
-            (version / "hashes.json").write_text(json.dumps(state.hashes))
-        if state.bm25 is not None:
-            state.bm25.save(str(version / "bm25"), show_progress=False)
-        (version / "state.json").write_text(json.dumps({"generation": state.generation,
-                                                        "chunks": len(state.chunk_ids),
-                                                        "log_seq": state.log_seq}))
+        for seg in new:
+            seg.save(self.folder)
+        parts = []
+        for p in state.parts:
+            if p.segment.name in touched and (p.deleted.any() or p.gone):
+                name = f"del-{uuid.uuid4().hex[:12]}.npz"
+                with open(self.folder / p.segment.name / name, "wb") as f:
+                    np.savez(f, docs=np.flatnonzero(p.deleted).astype(np.int32),
+                             gone=np.array(sorted(p.gone), dtype=str))
+                p = replace(p, deleted_file=name)
+            parts.append(p)
+        vocab_files, saved = state.vocab_files, state.vocab_saved
+        if len(vocab_files) >= 32:  # compaction: one file of every term
+            vocab_files, saved = (), 0
+        if saved < state.vocab_size:
+            name = f"vocab-{uuid.uuid4().hex[:12]}.json"
+            (self.folder / name).write_text(json.dumps(state.terms[saved:state.vocab_size]))
+            vocab_files, saved = (*vocab_files, name), state.vocab_size
+        manifest = f"m-{uuid.uuid4().hex[:12]}.json"
+        (self.folder / manifest).write_text(json.dumps({
+            "format": _FORMAT, "generation": state.generation, "log_seq": state.log_seq,
+            "chunks": state.live, "vocab": list(vocab_files), "vocab_size": state.vocab_size,
+            "segments": [{"name": p.segment.name, "deleted": p.deleted_file} for p in parts],
+        }))
         tmp = self.folder / f"current.{uuid.uuid4().hex[:8]}"
-        tmp.write_text(version.name)
+        tmp.write_text(manifest)
         os.replace(tmp, self.folder / "current")  # the atomic switch
-        for old in self.folder.glob("v-*"):
-            if old != version:
-                shutil.rmtree(old, ignore_errors=True)
+        self._state = replace(state, parts=tuple(parts), vocab_files=vocab_files,
+                              vocab_saved=saved, manifest=manifest)  # the atomic swap (see _State)
+        self._collect(self._state)
+
+    def _collect(self, state: _State) -> None:
+        """Remove what the live manifest no longer names, once it is GRACE_S old: another
+        process on this home may be writing a version of its own (its new segment is not
+        named yet), and one still reading an old version keeps its memory maps."""
+        keep = {state.manifest, *state.vocab_files, "current"}
+        segments = {p.segment.name: p.deleted_file for p in state.parts}
+        settled = time.time() - GRACE_S
+        for path in self.folder.iterdir():
+            if path.name in keep:
+                continue
+            if path.name in segments:
+                for f in path.glob("del-*"):
+                    if f.name != segments[path.name] and _older(f, settled):
+                        f.unlink(missing_ok=True)
+            elif path.name.startswith("v-") or _older(path, settled):
+                if path.is_dir():
+                    shutil.rmtree(path, ignore_errors=True)
+                else:
+                    path.unlink(missing_ok=True)
 
     # -- keeping in step --------------------------------------------------------------
     def update(
@@ -192,45 +265,96 @@ class KeywordIndex:
         log_seq: int | None = None,
     ) -> None:
         """Drop the chunks of `removed_articles`, add `added` (chunk, date key) pairs (an
-        added chunk replaces any of the same article), re-index, save, then swap the new
-        version in. `hashes` are the content hashes of the added articles; `log_seq` the
-        store's change-log position this brings the index to (None: unknown)."""
+        added chunk replaces any of the same article), save, then swap the new version
+        in. `hashes` are the content hashes of the added articles; `log_seq` the store's
+        change-log position this brings the index to (None: unknown)."""
         with self._write:
-            self._swap(replace(
-                self._updated(self._state, added, removed_articles, generation, hashes),
-                log_seq=log_seq))
+            self._apply(self._state, added, removed_articles, generation, hashes, log_seq)
 
-    def _swap(self, state: _State) -> None:
-        self._save(state)
-        self._state = state  # the atomic swap (see _State)
-
-    def _updated(
+    def _apply(
         self, s: _State, added: Sequence[tuple[Chunk, int]], removed_articles: Iterable[str],
-        generation: str, hashes: dict[str, str] | None,
-    ) -> _State:
-        gone = set(removed_articles) | {c.article_id for c, _ in added}
-        keep = [i for i, a in enumerate(s.article_ids) if a not in gone]
-        vocab = dict(s.vocab)  # grown for the new version only
-        doc_terms = [s.doc_terms[i] for i in keep]
-        doc_terms += [self._term_ids(c.text, vocab, grow=True) for c, _ in added]
-        chunk_ids = tuple([s.chunk_ids[i] for i in keep] + [c.id for c, _ in added])
-        known = None
-        if s.hashes is not None and (hashes is not None or not added):
-            known = {a: h for a, h in s.hashes.items() if a not in gone}
-            known.update(hashes or {})
-        return _State(
-            generation=generation,
-            chunk_ids=chunk_ids,
-            article_ids=np.concatenate(
-                [s.article_ids[keep], np.array([c.article_id for c, _ in added], dtype=object)]),
-            date_keys=np.concatenate(
-                [s.date_keys[keep], np.array([d for _, d in added], dtype=np.int32)]),
-            doc_terms=tuple(doc_terms),
-            vocab=vocab,
-            bm25=_bm25(doc_terms, vocab),
-            hashes=known,
-            position={cid: i for i, cid in enumerate(chunk_ids)},
-        )
+        generation: str, hashes: dict[str, str] | None, log_seq: int | None,
+    ) -> None:
+        groups: dict[str, dict[str, tuple[Chunk, int]]] = {}
+        for c, d in added:  # the last of a chunk id wins; an article's chunks together
+            groups.setdefault(c.article_id, {})[c.id] = (c, d)
+        written = dict.fromkeys(groups, "") | dict(hashes or {})
+        gone = set(removed_articles) | set(written)
+        parts = list(s.parts)
+        at = s.position
+        df = s.df.copy()
+        live, total = s.live, s.total_length
+        spans, owner, known = dict(s.spans), dict(s.owner), dict(s.hashes)
+        touched: set[str] = set()
+        for a in gone:
+            span = spans.pop(a, None)
+            holder = owner.pop(a, None)
+            known.pop(a, None)
+            if span is not None:
+                i = at[span[0]]
+                seg = parts[i].segment
+                docs = np.arange(span[1], span[1] + span[2])
+                deleted = parts[i].deleted.copy()
+                deleted[docs] = True
+                parts[i] = replace(parts[i], deleted=deleted)
+                drop = seg.doc_terms(docs)
+                df[: len(df)] -= np.bincount(drop, minlength=len(df))[: len(df)]
+                live -= span[2]
+                total -= int(seg.lengths[docs].sum())
+                touched.add(seg.name)
+            if holder is not None:
+                i = at[holder]
+                parts[i] = replace(parts[i], gone=parts[i].gone | {a})
+                touched.add(holder)
+        batches = _batches(groups)
+        homeless = set(written) - set(groups)  # articles without chunks: the last batch
+        new = [self._segment(s, batch, {a: written[a] for a in {c.article_id for c, _ in batch}
+                                        | (homeless if i == len(batches) - 1 else set())})
+               for i, batch in enumerate(batches)]
+        size = len(s.terms)  # the vocabulary grew while the new segments were made
+        if len(df) < size:
+            df = np.concatenate([df, np.zeros(size - len(df), dtype=np.int64)])
+        for seg in new:
+            present, counts = seg.doc_counts()
+            df[present] += counts
+            live += len(seg)
+            total += int(seg.lengths.sum())
+            parts.append(_Part(seg, np.zeros(len(seg), dtype=bool)))
+            spans.update({a: (seg.name, st, n) for a, (st, n) in seg.spans().items()})
+            for a in seg.hashes or {}:
+                owner[a] = seg.name
+                known[a] = (seg.hashes or {})[a]
+        parts, merges = _compacted(parts)
+        for seg in merges:
+            new.append(seg)
+            spans.update({a: (seg.name, st, n) for a, (st, n) in seg.spans().items()})
+            owner.update(dict.fromkeys(seg.hashes or {}, seg.name))
+        names = {p.segment.name for p in parts}
+        state = replace(s, generation=generation, parts=tuple(parts), vocab_size=size, df=df,
+                        live=live, total_length=total, spans=spans, owner=owner,
+                        hashes=known, log_seq=log_seq)
+        self._save(state, [g for g in new if g.name in names], touched & names)
+
+    def _segment(self, s: _State, batch: list[tuple[Chunk, int]],
+                 hashes: dict[str, str]) -> Segment:
+        ids = [self._term_ids(c.text, s) for c, _ in batch]
+        lengths = np.array([len(t) for t in ids], dtype=np.int64)
+        return Segment.build(
+            chunk_ids=[c.id for c, _ in batch], article_ids=[c.article_id for c, _ in batch],
+            date_keys=np.array([d for _, d in batch], dtype=np.int32),
+            offsets=np.r_[0, np.cumsum(lengths)].astype(np.int64),
+            terms=(np.concatenate(ids) if ids else np.zeros(0, dtype=np.int32)),
+            hashes=hashes)
+
+    def _term_ids(self, text: str, s: _State) -> np.ndarray:
+        ids = []
+        for t in self.terms(text):
+            i = s.vocab.get(t)
+            if i is None:  # appended: searches of older versions ignore ids past theirs
+                i = s.vocab[t] = len(s.terms)
+                s.terms.append(t)
+            ids.append(i)
+        return np.array(ids, dtype=np.int32)
 
     def mirrors(self, store: Store) -> bool:
         """Whether this index mirrors the store's current state: the same generation
@@ -239,23 +363,25 @@ class KeywordIndex:
 
     def sync(self, store: Store, records: dict[str, str] | None = None) -> bool:
         """Bring the index in line with the store unless it already mirrors it (another
-        writer, or an ingest killed before it could update us): only the articles whose
-        content hash changed are fetched, so following another server's push costs about
-        what that push added. `records` ({article id: hash}, if the caller has them) saves
-        reading them. True if anything changed."""
+        writer, or an ingest killed before it could update us): first from this home's
+        own saved version if another process on it wrote a newer one, then from the
+        store's change log, and only without a log by comparing every article's content
+        hash. `records` ({article id: hash}, if the caller has them) saves reading them.
+        True if anything changed."""
         with self._write:
             current = store.generation()
-            s = self._state
             position = store.log_position()
+            reloaded = False
+            if self._current() not in (None, self._state.manifest):
+                newer = self._load()  # say, `newsqa ingest` beside a running server
+                if newer is not None:
+                    self._state, reloaded = newer, True
+            s = self._state
             if self.mirrors(store):
-                if (s.hashes is None and len(self)) or s.log_seq != position:
-                    # adopt them while they match
-                    hashes = (s.hashes if s.hashes is not None else
-                              records if records is not None else _hashes(store))
-                    self._state = replace(s, hashes=hashes, log_seq=position)
-                    self._save(self._state)
-                return False
-            if s.hashes is not None and s.log_seq is not None and records is None:
+                if s.log_seq != position:  # adopt it while they match
+                    self._save(replace(s, log_seq=position), [], set())
+                return reloaded
+            if s.log_seq is not None and records is None:
                 logged = store.changes_since(s.log_seq, position)
                 if logged:  # what changed since this index's position, not every record
                     latest = dict(logged)
@@ -267,13 +393,13 @@ class KeywordIndex:
                         return True
                     s = self._state  # a write the log does not name (a repair): scan
             hashes = records if records is not None else _hashes(store)
-            if s.hashes is None:
+            if not s.parts:
                 self.rebuild(((c, int(m.get("date_key", 0))) for c, m in store.iter_chunks()),
                              current, hashes, log_seq=position)
                 return True
             changed = [a for a, h in hashes.items() if s.hashes.get(a) != h]
             removed = [a for a in s.hashes if a not in hashes]
-            extra = set(s.article_ids) - set(hashes) - set(removed)  # chunks without record
+            extra = set(s.spans) - set(hashes) - set(removed)  # chunks without record
             self.update(store.chunks_of(changed), [*removed, *extra], current,
                         {a: hashes[a] for a in changed}, log_seq=position)
             return True
@@ -285,28 +411,22 @@ class KeywordIndex:
         change-log position they reflect). Searches use the old version until the new one
         is complete."""
         with self._write:
-            empty = _State(hashes=None if hashes is None else {})
-            self._swap(replace(self._updated(empty, list(chunks), [], generation, hashes),
-                               log_seq=log_seq))
-
-    def _term_ids(self, text: str, vocab: dict[str, int], grow: bool) -> np.ndarray:
-        ids = []
-        for t in self.terms(text):
-            i = vocab.get(t)
-            if i is None and grow:
-                i = vocab[t] = len(vocab)
-            if i is not None:
-                ids.append(i)
-        return np.array(ids, dtype=np.int32)
+            self._apply(_State(), list(chunks), [], generation, hashes, log_seq)
 
     # -- search -----------------------------------------------------------------------
     def __len__(self) -> int:
-        return len(self._state.chunk_ids)
+        return self._state.live
 
     def date_keys_of(self, chunk_ids: Sequence[str]) -> dict[str, int]:
         """Date keys (0 = undated) of chunks returned by `search`."""
         s = self._state
-        return {c: int(s.date_keys[s.position[c]]) for c in chunk_ids if c in s.position}
+        at = s.position
+        keys = {}
+        for cid in chunk_ids:
+            found = _locate(s, at, cid)
+            if found is not None:
+                keys[cid] = int(found[0].segment.date_keys[found[1]])
+        return keys
 
     def search(
         self, query: str, top_k: int, max_date_key: int | None = None,
@@ -314,43 +434,119 @@ class KeywordIndex:
     ) -> list[tuple[str, float]]:
         """(chunk id, BM25 score) of the best `top_k` chunks with a positive score; with
         `max_date_key`, only chunks dated on or before it, or undated; with `articles`,
-        only chunks of these article ids."""
+        only chunks of these article ids (found through their spans, not a scan)."""
         s = self._state  # one version for the whole search
-        if s.bm25 is None:
+        ids = [i for i in (s.vocab.get(t) for t in self.terms(query))
+               if i is not None and i < s.vocab_size]
+        if not ids or not s.live or top_k <= 0:
             return []
-        ids = self._term_ids(query, s.vocab, grow=False)
-        ids = ids[ids < len(s.bm25.vocab_dict)]
-        if len(ids) == 0:
-            return []
-        scores = s.bm25.get_scores_from_ids(ids.tolist())
-        if max_date_key is not None:
-            scores = np.where((s.date_keys <= max_date_key) | (s.date_keys == 0), scores, 0.0)
+        query_ids = np.array(ids, dtype=np.int64)
+        df = s.df[query_ids].astype(np.float64)
+        idf = np.where(df > 0, np.log(1 + (s.live - df + 0.5) / (df + 0.5)), 0.0)
+        avg = s.total_length / s.live
+        ranges: dict[str, list[tuple[int, int]]] | None = None
         if articles is not None:
-            inside = np.fromiter((c.rsplit(":", 1)[0] in articles for c in s.chunk_ids),
-                                 dtype=bool, count=len(s.chunk_ids))
-            scores = np.where(inside, scores, 0.0)
-        k = min(top_k, len(scores))
-        top = np.argpartition(-scores, k - 1)[:k]
-        top = top[np.argsort(-scores[top], kind="stable")]
-        return [(s.chunk_ids[i], float(scores[i])) for i in top if scores[i] > 0]
+            ranges = {}
+            for a in articles:
+                span = s.spans.get(a)
+                if span is not None:
+                    ranges.setdefault(span[0], []).append((span[1], span[2]))
+        found: list[tuple[float, str]] = []
+        for p in s.parts:
+            if ranges is not None and p.segment.name not in ranges:
+                continue
+            scores = p.segment.scores(query_ids, idf, avg).astype(np.float32)
+            scores[p.deleted] = 0
+            if max_date_key is not None:
+                keys = p.segment.date_keys
+                scores[(keys > max_date_key) & (keys != 0)] = 0
+            if ranges is not None:
+                inside = np.zeros(len(scores), dtype=bool)
+                for start, n in ranges[p.segment.name]:
+                    inside[start:start + n] = True
+                scores[~inside] = 0
+            k = min(top_k, len(scores))
+            top = np.argpartition(-scores, k - 1)[:k]
+            found += [(float(scores[i]), str(p.segment.chunk_ids[i]))
+                      for i in top if scores[i] > 0]
+        found.sort(key=lambda x: -x[0])
+        return [(cid, score) for score, cid in found[:top_k]]
 
 
-def _bm25(doc_terms: Sequence[np.ndarray], vocab: dict[str, int]) -> Any:
-    """A bm25s index of the chunks' term ids (None when there are no chunks)."""
-    import logging
+def _assembled(parts: list[_Part], terms: list[str], generation: str | None,
+               log_seq: int | None, vocab_files: tuple[str, ...],
+               manifest: str | None) -> _State:
+    """The in-memory state of saved parts: document frequencies, spans and hashes."""
+    df = np.zeros(len(terms), dtype=np.int64)
+    live = total = 0
+    spans: dict[str, tuple[str, int, int]] = {}
+    hashes: dict[str, str] = {}
+    owner: dict[str, str] = {}
+    for p in parts:
+        seg = p.segment
+        t, c = seg.doc_counts()
+        df[t] += c
+        if p.deleted.any():
+            df -= np.bincount(seg.doc_terms(np.flatnonzero(p.deleted)), minlength=len(df))
+        live += p.live
+        total += int(seg.lengths[~p.deleted].sum())
+        spans.update({a: (seg.name, st, n) for a, (st, n) in seg.spans().items()
+                      if not p.deleted[st]})
+        for a, h in (seg.hashes or {}).items():
+            if a not in p.gone:
+                hashes[a] = h
+                owner[a] = seg.name
+    return _State(generation=generation, parts=tuple(parts), terms=terms,
+                  vocab={t: i for i, t in enumerate(terms)}, vocab_size=len(terms),
+                  vocab_files=vocab_files, df=df, live=live, total_length=total, spans=spans,
+                  hashes=hashes, owner=owner, log_seq=log_seq, manifest=manifest)
 
-    import bm25s
-    from bm25s.tokenization import Tokenized
 
-    logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every build at DEBUG
-    if not doc_terms:
+def _batches(groups: dict[str, dict[str, tuple[Chunk, int]]]
+             ) -> list[list[tuple[Chunk, int]]]:
+    """The added chunks, an article's together, in segments of at most LARGE chunks (one
+    empty batch when none were added, to record articles without chunks)."""
+    batches: list[list[tuple[Chunk, int]]] = [[]]
+    for chunks in groups.values():
+        if batches[-1] and len(batches[-1]) + len(chunks) > LARGE:
+            batches.append([])
+        batches[-1].extend(chunks.values())
+    return batches
+
+
+def _compacted(parts: list[_Part]) -> tuple[list[_Part], list[Segment]]:
+    """`parts` without empty segments and with small ones merged (`merge_plan`), and the
+    segments the merges made."""
+    parts = [p for p in parts if p.live or (set(p.segment.hashes or {}) - p.gone)]
+    made: list[Segment] = []
+    while (plan := merge_plan([p.live for p in parts], [len(p.segment) for p in parts])):
+        seg = merged([(parts[i].segment, parts[i].deleted, set(parts[i].gone)) for i in plan])
+        made.append(seg)
+        rest = [p for i, p in enumerate(parts) if i not in plan]
+        rest.insert(plan[0], _Part(seg, np.zeros(len(seg), dtype=bool)))
+        parts = rest
+    return parts, made
+
+
+def _locate(s: _State, at: dict[str, int], chunk_id: str) -> tuple[_Part, int] | None:
+    """The part and position of a live chunk: `<article>:<n>` is the article's n-th."""
+    article, _, n = chunk_id.rpartition(":")
+    span = s.spans.get(article)
+    if span is None:
         return None
-    # Every chunk needs at least one term for bm25s; an empty one gets a dummy term.
-    pad = vocab.setdefault("\x00", len(vocab))
-    bm25 = bm25s.BM25()
-    bm25.index(Tokenized(ids=_DocIds(doc_terms, pad), vocab=vocab),  # type: ignore[arg-type]
-               show_progress=False)
-    return bm25
+    part = s.parts[at[span[0]]]
+    ids = part.segment.chunk_ids
+    if n.isdigit() and int(n) < span[2] and ids[span[1] + int(n)] == chunk_id:
+        return part, span[1] + int(n)
+    hit = np.flatnonzero(ids[span[1]:span[1] + span[2]] == chunk_id)
+    return (part, span[1] + int(hit[0])) if len(hit) else None
+
+
+def _older(path: Path, than: float) -> bool:
+    try:
+        return path.stat().st_mtime < than
+    except OSError:
+        return False
 
 
 def _hashes(store: Store) -> dict[str, str]:
