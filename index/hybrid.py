@@ -11,8 +11,10 @@ measured on the 51k-chunk rtqa-2022 index, turning 100 hits into llama-index nod
 ~26 ms against ~4 ms for the raw query, Chroma's metadata-filtered search (the "as of"
 window) takes 230-430 ms, and llama-index's imports add ~0.8 s to a cold `newsqa ask`.
 So the dense ranking over-fetches unfiltered neighbours and drops those published after
-"as of" using the chunk dates the keyword index mirrors; only when too few survive does it
-fall back to the filtered query. Text and vectors are then fetched for the final top-k.
+"as of" using the chunk dates the keyword index mirrors, and those outside a date or
+source scope by their article; only when too few survive does it fall back to the
+filtered query (a source filter through Chroma took 660 ms at 300k chunks,
+bench/scale.py). Text and vectors are then fetched for the final top-k.
 """
 
 from __future__ import annotations
@@ -83,12 +85,7 @@ class HybridRetriever:
         articles = self.store.article_ids(scope) if scope else None
         if articles is not None and not articles:
             return []  # nothing inside the filter
-        if dense_w <= 0:
-            dense = []
-        elif scope:  # exact, through the store's filter: a narrow scope is rare in the pool
-            dense = [cid for cid, _ in self.store.nearest(vector, n, max_key, scope)]
-        else:
-            dense = self.dense_ids(vector, n, max_key)
+        dense = self.dense_ids(vector, n, max_key, articles, scope) if dense_w > 0 else []
         keyword = [cid for cid, _ in self.keyword.search(query, n, max_key, articles)] \
             if bm25_w else []
         fused = weighted_rrf([(dense, dense_w), (keyword, bm25_w)], s.rrf_k)
@@ -103,13 +100,20 @@ class HybridRetriever:
                                  float(np.dot(vec, vector)) if vec.shape == vector.shape else 0.0)
                 for chunk, meta, vec in self.store.rows(top)]
 
-    def dense_ids(self, vector: np.ndarray, n: int, max_date_key: int | None) -> list[str]:
-        """Chunk ids by embedding similarity, within the date window (see module doc)."""
-        if max_date_key is None:
+    def dense_ids(self, vector: np.ndarray, n: int, max_date_key: int | None,
+                  articles: set[str] | None = None, scope: Scope | None = None) -> list[str]:
+        """Chunk ids by embedding similarity, within the date window and among `articles`
+        (those inside `scope`), if given (see module doc)."""
+        if max_date_key is None and articles is None:
             return [cid for cid, _ in self.store.nearest(vector, n)]
         hits = [cid for cid, _ in self.store.nearest(vector, _OVERFETCH * n)]
-        dates = self.keyword.date_keys_of(hits)
-        kept = [c for c in hits if c in dates and dates[c] <= max_date_key]  # 0 = undated
+        kept = hits
+        if max_date_key is not None:
+            dates = self.keyword.date_keys_of(hits)
+            kept = [c for c in kept if c in dates and dates[c] <= max_date_key]  # 0 = undated
+        if articles is not None:
+            kept = [c for c in kept if c.rsplit(":", 1)[0] in articles]
         if len(kept) >= n or len(hits) < _OVERFETCH * n:
             return kept[:n]
-        return [cid for cid, _ in self.store.nearest(vector, n, max_date_key)]
+        # Too few survive (a narrow scope): the store's exact filter.
+        return [cid for cid, _ in self.store.nearest(vector, n, max_date_key, scope)]

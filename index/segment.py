@@ -23,8 +23,7 @@ import numpy as np
 K1 = 1.5  # bm25s's defaults, which the retrieval weights were tuned with
 B = 0.75
 FACTOR = 8  # segments merged at once, and the size ratio between tiers
-LARGE = 100_000  # chunks per segment a rebuild writes; larger ones are never merged
-_SMALL = LARGE // FACTOR  # only segments below this are merged by tier
+LARGE = 100_000  # chunks per segment a rebuild writes, and the most a merge makes
 _ARRAYS = ("chunk_ids", "article_ids", "date_keys", "lengths", "offsets", "terms",
            "post_terms", "post_starts", "post_docs", "post_tf")
 
@@ -175,14 +174,22 @@ def merged(parts: Sequence[tuple[Segment, np.ndarray, set[str]]]) -> Segment:
 
 def merge_plan(live: Sequence[int], size: Sequence[int]) -> list[int] | None:
     """Which segments (positions) to merge next, given each one's live and total chunks:
-    FACTOR small ones of one size tier, or one that is mostly deleted; None if none."""
+    once FACTOR segments under LARGE / 2 share a size tier, as many of them as make at
+    most LARGE chunks together (at least two); else one that is more than a third
+    deleted; None if none. Each chunk is so rewritten about log_FACTOR(LARGE / write)
+    times, and a 1M-chunk index keeps about a dozen segments."""
     tiers: dict[int, list[int]] = {}
     for i, n in enumerate(live):
-        if n < _SMALL:
+        if n < LARGE // 2:
             tiers.setdefault(int(math.log(max(n, 1), FACTOR)), []).append(i)
     for tier in sorted(tiers):
         if len(tiers[tier]) >= FACTOR:
-            return tiers[tier][:FACTOR]
+            chosen: list[int] = []
+            for i in tiers[tier]:
+                if len(chosen) >= 2 and sum(live[j] for j in chosen) + live[i] > LARGE:
+                    break
+                chosen.append(i)
+            return chosen
     for i, (n, total) in enumerate(zip(live, size, strict=True)):
         if total and n < total * 2 // 3:
             return [i]

@@ -13,6 +13,7 @@ import pytest
 
 from assistant.errors import ScopeError
 from assistant.service import Assistant
+from index.hybrid import HybridRetriever
 from index.scope import Scope
 from tests.conftest import make_settings
 from tests.fakes import FakeEmbedder
@@ -39,13 +40,16 @@ def corpus(n: int = 90, seed: int = 7) -> list[dict[str, str]]:
     return out
 
 
-@pytest.fixture(scope="module", params=["hybrid", "dense", "bm25"])
+@pytest.fixture(scope="module", params=["hybrid", "dense", "bm25", "hybrid-few"])
 def bot(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Assistant:
     home = tmp_path_factory.mktemp("scope")
     path = home / "news.jsonl"
     path.write_text("\n".join(json.dumps(r) for r in corpus()) + "\n")
-    b = Assistant(make_settings(home / "home", retrieval={"mode": request.param}),
-                  embedder=FakeEmbedder())
+    # hybrid-few: so few candidates that the nearest chunks over-fetched without the filter
+    # leave too few inside a narrow one, and the store's exact filter is used instead
+    mode, _, few = request.param.partition("-")
+    retrieval: dict[str, object] = {"mode": mode, **({"candidates": 3} if few else {})}
+    b = Assistant(make_settings(home / "home", retrieval=retrieval), embedder=FakeEmbedder())
     assert b.ingest([path]).added == 90
     return b
 
@@ -140,3 +144,24 @@ def test_sources_follow_what_is_indexed_and_removed(fake_bot: Assistant, tmp_pat
     assert [s.name for s in fake_bot.sources()] == ["Bridge Bulletin"]
     with pytest.raises(ScopeError, match="Harbour Herald"):
         fake_bot.resolve_scope(None, None, ["Harbour Herald"])
+
+
+def test_dense_ranking_within_a_scope_is_the_exact_filtered_one(tmp_path: Path) -> None:
+    """Over-fetching unfiltered neighbours and keeping those inside the scope gives the
+    same dense ranking as Chroma's exact filter, whether many or few survive."""
+    path = tmp_path / "news.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in corpus()) + "\n")
+    b = Assistant(make_settings(tmp_path / "home"), embedder=FakeEmbedder())
+    b.ingest([path])
+    hybrid = b.retriever
+    assert isinstance(hybrid, HybridRetriever)
+    vector = b.ask_embedder.embed_query("How many people did the flood affect?")
+    similarity = {c: round(x, 5) for c, x in b.store.nearest(vector, 1000)}
+    for scope in (Scope(sources=("Reuters", "BBC")), Scope(sources=("AP News",),
+                  since=START + timedelta(days=30), until=START + timedelta(days=40))):
+        articles = b.store.article_ids(scope)
+        for n in (3, 10):
+            exact = [round(x, 5) for _, x in b.store.nearest(vector, n, None, scope)]
+            got = hybrid.dense_ids(vector, n, None, articles, scope)
+            assert {c.split(":")[0] for c in got} <= articles
+            assert [similarity[c] for c in got] == exact  # the same, up to ties
