@@ -92,7 +92,7 @@ def check_index(
     """Compare records, chunks, vectors and keyword entries; with `repair`, fix them."""
     report = CheckReport()
     records = store.records()
-    owners = store.chunk_owners()
+    owners = store.chunk_owners(records)
     report.articles, report.chunks = len(records), len(owners)
     report.keyword_entries = len(keyword)
     per_article: dict[str, int] = {}
