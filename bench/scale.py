@@ -15,8 +15,14 @@ limited to one source), RSS after the asks, `newsqa ingest` of one short article
 `newsqa check`. Results append to bench/out/scale.jsonl; the home is kept for the next
 run, which goes on from its size.
 
-    .venv/bin/python bench/scale.py --source /tmp/rtqa22 /tmp/rtqa24 --home /tmp/scale \
+    .venv/bin/python bench/scale.py --source /tmp/rtqa24 /tmp/rtqa22 --home /tmp/scale/home \
         --sizes 100000 300000 1000000
+    .venv/bin/python bench/scale.py --source - --home /tmp/scale/home --sizes 1000000 \
+        --server 8765        # the same home through `chroma run` on loopback
+
+With --server the measuring process and the one-article ingests reach the home's Chroma
+folder through `chroma run` (the server's RSS is reported beside), the rest of the home
+(keyword index, locks) as before.
 """
 
 from __future__ import annotations
@@ -128,6 +134,29 @@ def newsqa(home: Path, *args: str) -> float:
     return time.perf_counter() - t
 
 
+def serve_chroma(path: Path, port: int) -> subprocess.Popen[bytes]:
+    """`chroma run` over the home's own Chroma folder (no writer may use it meanwhile)."""
+    import socket
+
+    server = subprocess.Popen([str(Path(sys.executable).parent / "chroma"), "run", "--path",
+                               str(path), "--host", "127.0.0.1", "--port", str(port)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and server.poll() is None:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return server
+        except OSError:
+            time.sleep(0.5)
+    server.kill()
+    raise RuntimeError("chroma run did not start")
+
+
+def rss_of(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as f:
+        return next(int(line.split()[1]) / 1024 for line in f if line.startswith("VmRSS:"))
+
+
 def measure(home: Path, questions: int) -> dict[str, Any]:
     """The stages of one size, in this (fresh) process."""
     import resource
@@ -171,6 +200,11 @@ def main() -> None:
     ap.add_argument("--questions", type=int, default=40)
     ap.add_argument("--measure", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--no-check", action="store_true", help="skip `newsqa check`")
+    ap.add_argument("--measure-only", action="store_true",
+                    help="measure the home as it is, without growing it")
+    ap.add_argument("--server", type=int, metavar="PORT",
+                    help="serve the home's Chroma folder with `chroma run` on PORT and "
+                         "measure through it (implies --measure-only)")
     args = ap.parse_args()
     if args.measure:
         print(json.dumps(measure(args.home, args.questions)))
@@ -186,12 +220,19 @@ def main() -> None:
             first = json.loads(f.readline())
         item.write_text(json.dumps(first) + "\n")
         newsqa(args.home, "ingest", str(item))
-    for size in args.sizes:
-        bot = open_bot(args.home)
-        t = time.perf_counter()
-        grow(bot, args.source, size)
-        row: dict[str, Any] = {"size": size, "grow_s": time.perf_counter() - t}
-        del bot
+    server = None
+    if args.server:
+        server = serve_chroma(args.home / "chroma", args.server)
+        os.environ["NEWSQA_STORE__CHROMA_URL"] = f"http://127.0.0.1:{args.server}"
+        args.measure_only = True
+    for size in args.sizes[-1:] if args.measure_only else args.sizes:
+        row: dict[str, Any] = {"size": size, "store": "server" if server else "embedded"}
+        if not args.measure_only:
+            bot = open_bot(args.home)
+            t = time.perf_counter()
+            grow(bot, args.source, size)
+            row["grow_s"] = time.perf_counter() - t
+            del bot
         run = subprocess.run([sys.executable, __file__, "--measure", "--source", "-",
                               "--home", str(args.home), "--questions", str(args.questions)],
                              capture_output=True, text=True, check=True)
@@ -206,9 +247,14 @@ def main() -> None:
         row["ingest_one_s"] = statistics.median(times)
         if not args.no_check:
             row["check_s"] = newsqa(args.home, "check")
+        if server is not None:
+            row["chroma_server_rss_mb"] = rss_of(server.pid)
         print(json.dumps(row), flush=True)
         with open(out, "a") as f:
             f.write(json.dumps(row) + "\n")
+    if server is not None:
+        server.terminate()
+        server.wait(30)
 
 
 if __name__ == "__main__":

@@ -162,21 +162,12 @@ class Ingestor:
         files, errors = collect_files([Path(p) for p in paths], follow_symlinks)
         report.failures.extend(errors)
         report.files = len(files)
-        records = self.store.records()
-        by_path: dict[str, set[str]] = {}
-        for rec in records.values():
-            if rec.path:
-                by_path.setdefault(rec.path, set()).add(rec.id)
-
-        todo: list[Article] = []
-        self._new = set()
-        self._done = 0
+        parsed_files: list[tuple[str, bool, list[Article]]] = []
         seen: set[str] = set()
-        stale: set[str] = set()
         for f in self._bar(files, "reading", "file"):
             path = str(f.resolve())
-            in_file: set[str] = set()
             clean = True
+            arts: list[Article] = []
             parsed = parse_file(f, self.max_article_bytes, self.max_html_elements)
             for item in _guarded(parsed, path):
                 if isinstance(item, ParseError):
@@ -188,8 +179,24 @@ class Ingestor:
                     report.duplicates += 1
                     continue
                 seen.add(art.id)
-                in_file.add(art.id)
+                arts.append(art)
                 report.articles += 1
+            parsed_files.append((path, clean, arts))
+        # What the index knows of these articles and files, read by id and path: a write's
+        # cost follows the write (prune alone needs every record).
+        records = self.store.records() if prune else self.store.records_of(
+            list(seen), [p for p, clean, _ in parsed_files if clean and drop_missing])
+        by_path: dict[str, set[str]] = {}
+        for rec in records.values():
+            if rec.path:
+                by_path.setdefault(rec.path, set()).add(rec.id)
+
+        todo: list[Article] = []
+        self._new = set()
+        self._done = 0
+        stale: set[str] = set()
+        for path, clean, arts in parsed_files:
+            for art in arts:
                 known = records.get(art.id)
                 if known is not None and known.hash == art.hash:
                     report.unchanged += 1
@@ -201,13 +208,14 @@ class Ingestor:
                     else:
                         report.updated += 1
             if clean and drop_missing:  # a file read in part keeps the articles it had
-                stale |= by_path.get(path, set()) - in_file
+                stale |= by_path.get(path, set()) - {a.id for a in arts}
         if prune:
             stale |= {r.id for r in records.values() if r.path and not Path(r.path).exists()}
         stale -= seen
-        if self.keyword is not None:
-            self.keyword.sync(self.store, {a: r.hash for a, r in records.items()})
-        del records, by_path
+        if self.keyword is not None:  # behind another writer: catch up from the change log
+            self.keyword.sync(self.store, {a: r.hash for a, r in records.items()}
+                              if prune else None)
+        del records, by_path, parsed_files
         _trim_heap()  # before the model's buffers are added on top
         self._written, self._removed, self._hashes = [], [], {}
         self._progress(report)

@@ -316,13 +316,23 @@ class Store:
 
     # -- reading ----------------------------------------------------------------------
     def records(self) -> dict[str, ArticleRecord]:
-        """Every completely indexed article, by id."""
+        """Every completely indexed article, by id (a scan: for whole-index work)."""
         out: dict[str, ArticleRecord] = {}
         for got in pages(self._articles, ["metadatas"]):
-            for aid, meta in zip(got["ids"], got["metadatas"], strict=True):
-                out[aid] = ArticleRecord(
-                    aid, str(meta.get("hash", "")), meta.get("path"), int(meta.get("chunks", 0))
-                )
+            out.update(_records(got))
+        return out
+
+    def records_of(self, article_ids: Sequence[str] = (),
+                   paths: Sequence[str] = ()) -> dict[str, ArticleRecord]:
+        """The records of these articles and of every article indexed from these files,
+        read by id and by an indexed path lookup: what one write needs to know, at a cost
+        that follows the write, not the index (all 96k records of a 1M-chunk home: 10 s)."""
+        out: dict[str, ArticleRecord] = {}
+        for part in batches(list(dict.fromkeys(article_ids))):
+            out.update(_records(self._articles.get(ids=part, include=["metadatas"])))
+        for part in batches(list(dict.fromkeys(paths))):
+            out.update(_records(self._articles.get(where={"path": {"$in": part}},
+                                                   include=["metadatas"])))
         return out
 
     def article_ids(self, scope: Scope) -> set[str]:
@@ -690,6 +700,12 @@ def _forget_shared_client(chroma_dir: Path) -> None:
             SharedSystemClient._identifier_to_refcount.pop(key, None)
     except (ImportError, AttributeError):
         pass
+
+
+def _records(got: dict[str, Any]) -> dict[str, ArticleRecord]:
+    return {aid: ArticleRecord(aid, str(meta.get("hash", "")), meta.get("path"),
+                               int(meta.get("chunks", 0)))
+            for aid, meta in zip(got["ids"], got["metadatas"], strict=True)}
 
 
 def _scope_clauses(scope: Scope | None) -> list[dict[str, Any]]:

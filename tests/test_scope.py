@@ -165,3 +165,22 @@ def test_dense_ranking_within_a_scope_is_the_exact_filtered_one(tmp_path: Path) 
             got = hybrid.dense_ids(vector, n, None, articles, scope)
             assert {c.split(":")[0] for c in got} <= articles
             assert [similarity[c] for c in got] == exact  # the same, up to ties
+
+
+def test_a_filter_kept_across_questions_sees_new_articles(fake_bot: Assistant,
+                                                          tmp_path: Path) -> None:
+    """The articles inside a scope are remembered between asks, until the index changes:
+    an article of that source ingested meanwhile is found with the same filter."""
+    path = tmp_path / "a.jsonl"
+    path.write_text(json.dumps({"id": "a", "source": "Harbour Herald", "date": "2024-01-01",
+                                "text": "The harbour reopened on Monday."}) + "\n")
+    fake_bot.ingest([path])
+    scope = fake_bot.resolve_scope(None, None, ["Harbour Herald"])
+    assert {p.article_id for p in fake_bot.ask("When did the harbour reopen?",
+                                               scope=scope).retrieved} == {"a"}
+    later = tmp_path / "b.jsonl"
+    later.write_text(json.dumps({"id": "b", "source": "Harbour Herald", "date": "2024-02-01",
+                                 "text": "The harbour closed again in February."}) + "\n")
+    fake_bot.ingest([later])
+    assert {p.article_id for p in fake_bot.ask("When did the harbour close again?",
+                                               scope=scope).retrieved} == {"a", "b"}
