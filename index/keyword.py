@@ -286,6 +286,9 @@ class KeywordIndex:
         live, total = s.live, s.total_length
         spans, owner, known = dict(s.spans), dict(s.owner), dict(s.hashes)
         touched: set[str] = set()
+        masks: dict[int, np.ndarray] = {}  # each touched segment's mask, copied once
+        gone_of: dict[int, set[str]] = {}
+        dropped: list[np.ndarray] = []
         for a in gone:
             span = spans.pop(a, None)
             holder = owner.pop(a, None)
@@ -294,18 +297,21 @@ class KeywordIndex:
                 i = at[span[0]]
                 seg = parts[i].segment
                 docs = np.arange(span[1], span[1] + span[2])
-                deleted = parts[i].deleted.copy()
-                deleted[docs] = True
-                parts[i] = replace(parts[i], deleted=deleted)
-                drop = seg.doc_terms(docs)
-                df[: len(df)] -= np.bincount(drop, minlength=len(df))[: len(df)]
+                if i not in masks:
+                    masks[i] = parts[i].deleted.copy()
+                masks[i][docs] = True
+                dropped.append(seg.doc_terms(docs))
                 live -= span[2]
                 total -= int(seg.lengths[docs].sum())
                 touched.add(seg.name)
             if holder is not None:
-                i = at[holder]
-                parts[i] = replace(parts[i], gone=parts[i].gone | {a})
+                gone_of.setdefault(at[holder], set()).add(a)
                 touched.add(holder)
+        for i in masks.keys() | gone_of.keys():
+            parts[i] = replace(parts[i], deleted=masks.get(i, parts[i].deleted),
+                               gone=parts[i].gone | gone_of.get(i, set()))
+        if dropped:
+            df -= np.bincount(np.concatenate(dropped), minlength=len(df))[: len(df)]
         batches = _batches(groups)
         homeless = set(written) - set(groups)  # articles without chunks: the last batch
         new = [self._segment(s, batch, {a: written[a] for a in {c.article_id for c, _ in batch}
