@@ -26,14 +26,15 @@ import threading
 import time
 import uuid
 from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from index.chunk import Chunk
-from index.segment import LARGE, Segment, merge_plan, merged, ragged
+from index.keyword_state import Part, State, assembled, compacted, locate
+from index.segment import LARGE, Segment, ragged
 
 if TYPE_CHECKING:
     from index.store import Store
@@ -61,55 +62,6 @@ class Terms:
         return list(self._stem([w for w in words if w not in _STOP]))
 
 
-@dataclass(frozen=True)
-class _Part:
-    """A segment as this version sees it: which of its chunks are deleted, and which of
-    the articles it was written with are gone (removed, or written again elsewhere)."""
-
-    segment: Segment
-    deleted: np.ndarray
-    gone: frozenset[str] = frozenset()
-    deleted_file: str | None = None
-
-    @property
-    def live(self) -> int:
-        return len(self.segment) - int(self.deleted.sum())
-
-
-@dataclass(frozen=True)
-class _State:
-    """One consistent version of the index. Searches read `KeywordIndex._state` once and
-    use only that; writers build a new state beside it and swap the reference, so a search
-    running while an ingest updates the index sees the old version or the new, never a mix.
-    The vocabulary (`terms`, `vocab`) is shared along a lineage and only grows; a version
-    uses the first `vocab_size` terms."""
-
-    generation: str | None = None
-    parts: tuple[_Part, ...] = ()
-    terms: list[str] = field(default_factory=list)
-    vocab: dict[str, int] = field(default_factory=dict)
-    vocab_size: int = 0
-    vocab_files: tuple[str, ...] = ()
-    vocab_saved: int = 0  # how many terms `vocab_files` hold
-    df: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
-    live: int = 0
-    total_length: int = 0
-    # {article id: (segment name, first chunk, chunks)} of the live articles with chunks
-    spans: dict[str, tuple[str, int, int]] = field(default_factory=dict)
-    # Content hash of every article the index holds ("" where the writer did not say),
-    # and the segment that holds it: what lets `sync` fetch only the articles that changed.
-    hashes: dict[str, str] = field(default_factory=dict)
-    owner: dict[str, str] = field(default_factory=dict)
-    # The store's change-log position this index has applied (`Store.log_position`);
-    # None: unknown, so the next sync compares every article's hash once.
-    log_seq: int | None = None
-    manifest: str | None = None
-
-    @property
-    def position(self) -> dict[str, int]:
-        return {p.segment.name: i for i, p in enumerate(self.parts)}
-
-
 class KeywordIndex:
     """BM25 over every chunk of the store, with per-chunk dates for 'as of' filtering.
     Safe to search from several threads while one thread updates it."""
@@ -118,7 +70,7 @@ class KeywordIndex:
         self.folder = folder
         self.terms = Terms()
         self._write = threading.RLock()  # one writer at a time; searches take no lock
-        self._state = self._load() or _State()
+        self._state = self._load() or State()
 
     @property
     def generation(self) -> str | None:
@@ -138,7 +90,7 @@ class KeywordIndex:
         except OSError:
             return None
 
-    def _load(self) -> _State | None:
+    def _load(self) -> State | None:
         for _ in range(2):  # a writer may swap versions while we read: once more
             name = self._current()
             if name is None:
@@ -151,7 +103,7 @@ class KeywordIndex:
                 continue
         return None  # damaged: only a cache of the store, so the next sync rebuilds it
 
-    def _read(self, name: str) -> _State:
+    def _read(self, name: str) -> State:
         manifest = json.loads((self.folder / name).read_text())
         if manifest.get("format") != _FORMAT:
             raise ValueError(f"keyword index format {manifest.get('format')}")
@@ -168,11 +120,11 @@ class KeywordIndex:
                 data = np.load(self.folder / entry["name"] / entry["deleted"])
                 deleted[data["docs"]] = True
                 gone = frozenset(str(a) for a in data["gone"])
-            parts.append(_Part(seg, deleted, gone, entry["deleted"]))
-        return replace(_assembled(parts, terms, manifest["generation"], manifest["log_seq"],
+            parts.append(Part(seg, deleted, gone, entry["deleted"]))
+        return replace(assembled(parts, terms, manifest["generation"], manifest["log_seq"],
                                   tuple(manifest["vocab"]), name), vocab_saved=len(terms))
 
-    def _migrated(self, path: Path) -> _State | None:
+    def _migrated(self, path: Path) -> State | None:
         """The index of a format-1 version (one bm25s index), as one segment, without
         reading the store again; None (rebuild) if it kept no article hashes."""
         if not (path / "hashes.json").exists():
@@ -195,12 +147,12 @@ class KeywordIndex:
             article_ids=[articles[i] for i in order],
             date_keys=data["date_keys"][idx], terms=data["flat"][where],
             offsets=np.r_[0, np.cumsum(lengths)].astype(np.int64), hashes=hashes)
-        migrated = _assembled([_Part(seg, np.zeros(len(seg), dtype=bool))], terms,
+        migrated = assembled([Part(seg, np.zeros(len(seg), dtype=bool))], terms,
                               state["generation"], state.get("log_seq"), (), None)
         self._save(migrated, new=[seg], touched=set())
         return self._state
 
-    def _save(self, state: _State, new: Sequence[Segment], touched: set[str]) -> None:
+    def _save(self, state: State, new: Sequence[Segment], touched: set[str]) -> None:
         """Write what `state` adds to disk (new segments, deletion files of `touched`
         segments, new terms), then its manifest, then swap `current` and swap it in."""
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -232,10 +184,10 @@ class KeywordIndex:
         tmp.write_text(manifest)
         os.replace(tmp, self.folder / "current")  # the atomic switch
         self._state = replace(state, parts=tuple(parts), vocab_files=vocab_files,
-                              vocab_saved=saved, manifest=manifest)  # the atomic swap (see _State)
+                              vocab_saved=saved, manifest=manifest)  # the atomic swap (see State)
         self._collect(self._state)
 
-    def _collect(self, state: _State) -> None:
+    def _collect(self, state: State) -> None:
         """Remove what the live manifest no longer names, once it is GRACE_S old: another
         process on this home may be writing a version of its own (its new segment is not
         named yet), and one still reading an old version keeps its memory maps."""
@@ -272,7 +224,7 @@ class KeywordIndex:
             self._apply(self._state, added, removed_articles, generation, hashes, log_seq)
 
     def _apply(
-        self, s: _State, added: Sequence[tuple[Chunk, int]], removed_articles: Iterable[str],
+        self, s: State, added: Sequence[tuple[Chunk, int]], removed_articles: Iterable[str],
         generation: str, hashes: dict[str, str] | None, log_seq: int | None,
     ) -> None:
         groups: dict[str, dict[str, tuple[Chunk, int]]] = {}
@@ -325,12 +277,12 @@ class KeywordIndex:
             df[present] += counts
             live += len(seg)
             total += int(seg.lengths.sum())
-            parts.append(_Part(seg, np.zeros(len(seg), dtype=bool)))
+            parts.append(Part(seg, np.zeros(len(seg), dtype=bool)))
             spans.update({a: (seg.name, st, n) for a, (st, n) in seg.spans().items()})
             for a in seg.hashes or {}:
                 owner[a] = seg.name
                 known[a] = (seg.hashes or {})[a]
-        parts, merges = _compacted(parts)
+        parts, merges = compacted(parts)
         for seg in merges:
             new.append(seg)
             spans.update({a: (seg.name, st, n) for a, (st, n) in seg.spans().items()})
@@ -341,7 +293,7 @@ class KeywordIndex:
                         hashes=known, log_seq=log_seq)
         self._save(state, [g for g in new if g.name in names], touched & names)
 
-    def _segment(self, s: _State, batch: list[tuple[Chunk, int]],
+    def _segment(self, s: State, batch: list[tuple[Chunk, int]],
                  hashes: dict[str, str]) -> Segment:
         ids = [self._term_ids(c.text, s) for c, _ in batch]
         lengths = np.array([len(t) for t in ids], dtype=np.int64)
@@ -352,7 +304,7 @@ class KeywordIndex:
             terms=(np.concatenate(ids) if ids else np.zeros(0, dtype=np.int32)),
             hashes=hashes)
 
-    def _term_ids(self, text: str, s: _State) -> np.ndarray:
+    def _term_ids(self, text: str, s: State) -> np.ndarray:
         ids = []
         for t in self.terms(text):
             i = s.vocab.get(t)
@@ -417,7 +369,7 @@ class KeywordIndex:
         change-log position they reflect). Searches use the old version until the new one
         is complete."""
         with self._write:
-            self._apply(_State(), list(chunks), [], generation, hashes, log_seq)
+            self._apply(State(), list(chunks), [], generation, hashes, log_seq)
 
     # -- search -----------------------------------------------------------------------
     def __len__(self) -> int:
@@ -429,7 +381,7 @@ class KeywordIndex:
         at = s.position
         keys = {}
         for cid in chunk_ids:
-            found = _locate(s, at, cid)
+            found = locate(s, at, cid)
             if found is not None:
                 keys[cid] = int(found[0].segment.date_keys[found[1]])
         return keys
@@ -479,35 +431,6 @@ class KeywordIndex:
         return [(cid, score) for score, cid in found[:top_k]]
 
 
-def _assembled(parts: list[_Part], terms: list[str], generation: str | None,
-               log_seq: int | None, vocab_files: tuple[str, ...],
-               manifest: str | None) -> _State:
-    """The in-memory state of saved parts: document frequencies, spans and hashes."""
-    df = np.zeros(len(terms), dtype=np.int64)
-    live = total = 0
-    spans: dict[str, tuple[str, int, int]] = {}
-    hashes: dict[str, str] = {}
-    owner: dict[str, str] = {}
-    for p in parts:
-        seg = p.segment
-        t, c = seg.doc_counts()
-        df[t] += c
-        if p.deleted.any():
-            df -= np.bincount(seg.doc_terms(np.flatnonzero(p.deleted)), minlength=len(df))
-        live += p.live
-        total += int(seg.lengths[~p.deleted].sum())
-        spans.update({a: (seg.name, st, n) for a, (st, n) in seg.spans().items()
-                      if not p.deleted[st]})
-        for a, h in (seg.hashes or {}).items():
-            if a not in p.gone:
-                hashes[a] = h
-                owner[a] = seg.name
-    return _State(generation=generation, parts=tuple(parts), terms=terms,
-                  vocab={t: i for i, t in enumerate(terms)}, vocab_size=len(terms),
-                  vocab_files=vocab_files, df=df, live=live, total_length=total, spans=spans,
-                  hashes=hashes, owner=owner, log_seq=log_seq, manifest=manifest)
-
-
 def _batches(groups: dict[str, dict[str, tuple[Chunk, int]]]
              ) -> list[list[tuple[Chunk, int]]]:
     """The added chunks, an article's together, in segments of at most LARGE chunks (one
@@ -518,34 +441,6 @@ def _batches(groups: dict[str, dict[str, tuple[Chunk, int]]]
             batches.append([])
         batches[-1].extend(chunks.values())
     return batches
-
-
-def _compacted(parts: list[_Part]) -> tuple[list[_Part], list[Segment]]:
-    """`parts` without empty segments and with small ones merged (`merge_plan`), and the
-    segments the merges made."""
-    parts = [p for p in parts if p.live or (set(p.segment.hashes or {}) - p.gone)]
-    made: list[Segment] = []
-    while (plan := merge_plan([p.live for p in parts], [len(p.segment) for p in parts])):
-        seg = merged([(parts[i].segment, parts[i].deleted, set(parts[i].gone)) for i in plan])
-        made.append(seg)
-        rest = [p for i, p in enumerate(parts) if i not in plan]
-        rest.insert(plan[0], _Part(seg, np.zeros(len(seg), dtype=bool)))
-        parts = rest
-    return parts, made
-
-
-def _locate(s: _State, at: dict[str, int], chunk_id: str) -> tuple[_Part, int] | None:
-    """The part and position of a live chunk: `<article>:<n>` is the article's n-th."""
-    article, _, n = chunk_id.rpartition(":")
-    span = s.spans.get(article)
-    if span is None:
-        return None
-    part = s.parts[at[span[0]]]
-    ids = part.segment.chunk_ids
-    if n.isdigit() and int(n) < span[2] and ids[span[1] + int(n)] == chunk_id:
-        return part, span[1] + int(n)
-    hit = np.flatnonzero(ids[span[1]:span[1] + span[2]] == chunk_id)
-    return (part, span[1] + int(hit[0])) if len(hit) else None
 
 
 def _older(path: Path, than: float) -> bool:
