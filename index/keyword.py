@@ -236,14 +236,18 @@ class KeywordIndex:
         at = s.position
         df = s.df.copy()
         live, total = s.live, s.total_length
-        spans, owner, known = dict(s.spans), dict(s.owner), dict(s.hashes)
+        spans, known = dict(s.spans), dict(s.hashes)
         touched: set[str] = set()
         masks: dict[int, np.ndarray] = {}  # each touched segment's mask, copied once
         gone_of: dict[int, set[str]] = {}
         dropped: list[np.ndarray] = []
         for a in gone:
             span = spans.pop(a, None)
-            holder = owner.pop(a, None)
+            # The segment holding its hash: its chunks', or for an article without chunks
+            # (rare) the segment that recorded it alone.
+            holder = span[0] if span is not None else next(
+                (p.segment.name for p in parts
+                 if a in p.segment.hashes and a not in p.gone), None) if a in known else None
             known.pop(a, None)
             if span is not None:
                 i = at[span[0]]
@@ -279,17 +283,14 @@ class KeywordIndex:
             total += int(seg.lengths.sum())
             parts.append(Part(seg, np.zeros(len(seg), dtype=bool)))
             spans.update({a: (seg.name, st, n) for a, (st, n) in seg.spans().items()})
-            for a in seg.hashes or {}:
-                owner[a] = seg.name
-                known[a] = (seg.hashes or {})[a]
+            known.update(seg.hashes)
         parts, merges = compacted(parts)
         for seg in merges:
             new.append(seg)
             spans.update({a: (seg.name, st, n) for a, (st, n) in seg.spans().items()})
-            owner.update(dict.fromkeys(seg.hashes or {}, seg.name))
         names = {p.segment.name for p in parts}
         state = replace(s, generation=generation, parts=tuple(parts), vocab_size=size, df=df,
-                        live=live, total_length=total, spans=spans, owner=owner,
+                        live=live, total_length=total, spans=spans,
                         hashes=known, log_seq=log_seq)
         self._save(state, [g for g in new if g.name in names], touched & names)
 

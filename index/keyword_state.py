@@ -47,10 +47,10 @@ class State:
     total_length: int = 0
     # {article id: (segment name, first chunk, chunks)} of the live articles with chunks
     spans: dict[str, tuple[str, int, int]] = field(default_factory=dict)
-    # Content hash of every article the index holds ("" where the writer did not say),
-    # and the segment that holds it: what lets `sync` fetch only the articles that changed.
+    # Content hash of every article the index holds ("" where the writer did not say):
+    # what lets `sync` fetch only the articles that changed. An article's hash is kept in
+    # the segment that holds its chunks (`spans`), or alone, for an article without any.
     hashes: dict[str, str] = field(default_factory=dict)
-    owner: dict[str, str] = field(default_factory=dict)
     # The store's change-log position this index has applied (`Store.log_position`);
     # None: unknown, so the next sync compares every article's hash once.
     log_seq: int | None = None
@@ -69,7 +69,6 @@ def assembled(parts: list[Part], terms: list[str], generation: str | None,
     live = total = 0
     spans: dict[str, tuple[str, int, int]] = {}
     hashes: dict[str, str] = {}
-    owner: dict[str, str] = {}
     for p in parts:
         seg = p.segment
         t, c = seg.doc_counts()
@@ -80,20 +79,17 @@ def assembled(parts: list[Part], terms: list[str], generation: str | None,
         total += int(seg.lengths[~p.deleted].sum())
         spans.update({a: (seg.name, st, n) for a, (st, n) in seg.spans().items()
                       if not p.deleted[st]})
-        for a, h in (seg.hashes or {}).items():
-            if a not in p.gone:
-                hashes[a] = h
-                owner[a] = seg.name
+        hashes.update({a: h for a, h in seg.hashes.items() if a not in p.gone})
     return State(generation=generation, parts=tuple(parts), terms=terms,
                   vocab={t: i for i, t in enumerate(terms)}, vocab_size=len(terms),
                   vocab_files=vocab_files, df=df, live=live, total_length=total, spans=spans,
-                  hashes=hashes, owner=owner, log_seq=log_seq, manifest=manifest)
+                  hashes=hashes, log_seq=log_seq, manifest=manifest)
 
 
 def compacted(parts: list[Part]) -> tuple[list[Part], list[Segment]]:
     """`parts` without empty segments and with small ones merged (`merge_plan`), and the
     segments the merges made."""
-    parts = [p for p in parts if p.live or (set(p.segment.hashes or {}) - p.gone)]
+    parts = [p for p in parts if p.live or (p.segment.hashes.keys() - p.gone)]
     made: list[Segment] = []
     while (plan := merge_plan([p.live for p in parts], [len(p.segment) for p in parts])):
         seg = merged([(parts[i].segment, parts[i].deleted, set(parts[i].gone)) for i in plan])

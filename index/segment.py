@@ -57,7 +57,7 @@ class Segment:
     post_starts: np.ndarray
     post_docs: np.ndarray
     post_tf: np.ndarray
-    hashes: dict[str, str] | None  # content hash of each article it was written with
+    hashes: dict[str, str]  # content hash of each article it was written with ("": unsaid)
 
     def __len__(self) -> int:
         return len(self.chunk_ids)
@@ -65,7 +65,7 @@ class Segment:
     @classmethod
     def build(cls, *, chunk_ids: Sequence[str], article_ids: Sequence[str],
               date_keys: np.ndarray, offsets: np.ndarray, terms: np.ndarray,
-              hashes: dict[str, str] | None) -> Segment:
+              hashes: dict[str, str]) -> Segment:
         n = len(chunk_ids)
         counts = np.diff(offsets)
         doc = np.repeat(np.arange(n, dtype=np.int64), counts)
@@ -149,7 +149,7 @@ def merged(parts: Sequence[tuple[Segment, np.ndarray, set[str]]]) -> Segment:
     keys: list[np.ndarray] = []
     terms: list[np.ndarray] = []
     counts: list[np.ndarray] = []
-    hashes: dict[str, str] | None = {}
+    hashes: dict[str, str] = {}
     for seg, deleted, gone in parts:
         live = np.flatnonzero(~deleted)
         where, _ = ragged(seg.offsets, live)
@@ -158,10 +158,7 @@ def merged(parts: Sequence[tuple[Segment, np.ndarray, set[str]]]) -> Segment:
         keys.append(seg.date_keys[live])
         terms.append(seg.terms[where])
         counts.append(seg.offsets[live + 1] - seg.offsets[live])
-        if hashes is not None and seg.hashes is not None:
-            hashes.update({a: h for a, h in seg.hashes.items() if a not in gone})
-        else:
-            hashes = None
+        hashes.update({a: h for a, h in seg.hashes.items() if a not in gone})
     lengths = np.concatenate(counts) if counts else np.zeros(0, dtype=np.int64)
     return Segment.build(
         chunk_ids=[str(x) for x in np.concatenate(ids)] if ids else [],

@@ -179,3 +179,21 @@ def test_files_no_version_names_are_removed_only_once_settled(tmp_path: Path) ->
     index.update(article("c", rng), [], "g2")
     assert not pending.exists()
     assert len(KeywordIndex(tmp_path / "kw")) == 6
+
+
+def test_an_article_without_chunks_keeps_its_hash_until_removed(tmp_path: Path) -> None:
+    """A sync must not fetch an article again because it had nothing to index: its hash
+    is recorded alone, survives a reopen and merges, and goes with a removal."""
+    rng = random.Random(2)
+    index = KeywordIndex(tmp_path / "kw")
+    index.update(article("a", rng), [], "g0", {"a": "ha"})
+    index.update([], [], "g1", {"empty": "he"})
+    for i in range(10):  # enough small writes to merge the one that recorded it
+        index.update(article(f"b{i}", rng), [], f"g{i + 2}", {f"b{i}": "hb"})
+    reopened = KeywordIndex(tmp_path / "kw")
+    assert reopened._state.hashes["empty"] == "he"
+    reopened.update([], ["empty", "a"], "g20")
+    assert "empty" not in reopened._state.hashes and "a" not in reopened._state.hashes
+    again = KeywordIndex(tmp_path / "kw")
+    assert set(again._state.hashes) == {f"b{i}" for i in range(10)}
+    assert len(again) == 20
