@@ -12,6 +12,11 @@ from index.keyword import KeywordIndex
 from tests.conftest import SEED_FILE, make_settings
 from tests.fakes import FakeEmbedder
 
+CLOVES_AND_GLACIERS = [
+    {"id": "a", "text": "Zanzibar spice farmers expect a record clove harvest."},
+    {"id": "b", "text": "Glaciers in Patagonia retreat faster than forecast."},
+]
+
 
 def write_jsonl(path: Path, recs: list[dict[str, str]]) -> None:
     path.write_text("\n".join(json.dumps(r) for r in recs) + "\n")
@@ -25,8 +30,7 @@ def test_keyword_index_follows_adds_changes_and_removals(
     fake_bot: Assistant, tmp_path: Path
 ) -> None:
     f = tmp_path / "c.jsonl"
-    write_jsonl(f, [{"id": "a", "text": "Zanzibar spice farmers expect a record clove harvest."},
-                    {"id": "b", "text": "Glaciers in Patagonia retreat faster than forecast."}])
+    write_jsonl(f, CLOVES_AND_GLACIERS)
     fake_bot.ingest([f])
     store_ids = {c.id for c, _ in fake_bot.store.iter_chunks()}
     assert keyword_ids(fake_bot) == store_ids
@@ -101,8 +105,7 @@ def test_keyword_index_claiming_the_current_generation_but_missing_chunks_is_reb
     while missing one writer's chunks. Its recorded chunk count gives it away."""
     settings = make_settings(tmp_path / "h")
     f = tmp_path / "c.jsonl"
-    write_jsonl(f, [{"id": "a", "text": "Zanzibar spice farmers expect a record clove harvest."},
-                    {"id": "b", "text": "Glaciers in Patagonia retreat faster than forecast."}])
+    write_jsonl(f, CLOVES_AND_GLACIERS)
     bot = Assistant(settings, embedder=FakeEmbedder())
     bot.ingest([f])
     bot.keyword.update([], ["b"], bot.store.generation())  # drops b, keeps the generation
@@ -122,8 +125,7 @@ def test_a_follower_reads_the_change_log_not_every_record(
 
     settings = make_settings(tmp_path / "h")
     f = tmp_path / "c.jsonl"
-    write_jsonl(f, [{"id": "a", "text": "Zanzibar spice farmers expect a record clove harvest."},
-                    {"id": "b", "text": "Glaciers in Patagonia retreat faster than forecast."}])
+    write_jsonl(f, CLOVES_AND_GLACIERS)
     writer = Assistant(settings, embedder=FakeEmbedder())
     writer.ingest([f])
     follower = Assistant(settings, embedder=FakeEmbedder())
