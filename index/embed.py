@@ -189,9 +189,10 @@ class OnnxEmbedder(_BaseEmbedder):
         self._inputs = {i.name for i in self._session.get_inputs()}
         self._output = self._session.get_outputs()[0].name
         self._tok = load_tokenizer(folder, settings.max_seq_length)
-        # The arena keeps the largest batch's buffers (~600 MB for 64 texts of 256 tokens:
-        # the attention scores) for the life of the process; `release_memory` gives them
-        # back once a big job is done (re-growing them on every call costs ingest speed).
+        # The arena keeps the largest batch's buffers (the attention scores: ~160 MB for
+        # 8 texts of 256 tokens, ~1 GB for 64) for the life of the process;
+        # `release_memory` gives them back once a big job is done (re-growing them on
+        # every call costs ingest speed).
         import onnxruntime as ort
 
         self._shrink = ort.RunOptions()
@@ -220,7 +221,7 @@ class OnnxEmbedder(_BaseEmbedder):
 
     def release_memory(self) -> None:
         """Give the model's working buffers back to the OS (after an ingest: they are
-        ~600 MB and would otherwise stay while the keyword index is rebuilt, or for the
+        up to ~1 GB and would otherwise stay while the keyword index is rebuilt, or for the
         life of a server). A tiny run with arena shrinking frees every unused region."""
         ids = np.zeros((1, 1), dtype=np.int64)
         feed = {"input_ids": ids, "attention_mask": np.ones_like(ids)}
