@@ -57,7 +57,8 @@ class Feed:
     """One RSS feed on `web` that gains articles when told."""
 
     def __init__(self, web: WebServer, recs: list[dict[str, Any]]) -> None:
-        self.web, self.recs, self.items = web, recs, []  # items: newest first
+        self.web, self.recs = web, recs
+        self.items: list[dict[str, str]] = []  # newest first
         self.lock = threading.Lock()
         web.route("/soak.xml", Route(body=self.body, etag=True,
                                      content_type="application/rss+xml"))
