@@ -3,7 +3,7 @@ bounded, and its asks as fast, as the articles pile up?
 
 A loopback feed (tests/webserver.py) gains `--articles` rtqa-2024 articles (read in place)
 every `--every` seconds of the scenario; the feed lists its newest 50 items, as real feeds
-do. `newsqa serve --follow FEED` polls it at the same interval on a home that starts with
+do. `newsqa serve --follow FEED` polls it at the same interval (5 s at least) on a home that starts with
 the seeds and the feed's first 10 articles, while `--clients` clients each ask
 `--asks-per-s` rtqa-2024 questions a second over HTTP. `--speed` compresses the scenario:
 at 4, two hours of following (2,400 articles) run in 30 minutes of wall time, the feed
@@ -129,7 +129,8 @@ def main() -> None:
                     str(ROOT / "seeds"), feed.url], cwd=ROOT, check=True,
                    env={**os.environ, **env})
     interval = args.every / args.speed
-    server = Server(home, env, ("--every", f"{interval:g}s", "--follow", feed.url))
+    poll = max(interval, 5.0)  # the shortest interval `serve` accepts
+    server = Server(home, env, ("--every", f"{poll:g}s", "--follow", feed.url))
     questions = load_questions("rtqa")
     stop, lock = threading.Event(), threading.Lock()
     done: list[tuple[float, float, bool]] = []
