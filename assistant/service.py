@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from assistant.llm.answerer import LLMAnswerer, TokenCallback
     from assistant.llm.prompt import Turn
     from assistant.watch.watcher import Watcher
+    from index.catalog import Catalog
     from index.check import CheckReport
     from index.embed import CachedEmbedder, Embedder
     from index.keyword import KeywordIndex
@@ -430,8 +431,23 @@ class Assistant(IndexPruning):
         key = (id(store), store.generation())
         cached = self._sources
         if cached is None or cached[0] != key:
-            cached = self._sources = (key, store.sources())
+            cached = self._sources = (key, self._catalog().sources())
         return cached[1]
+
+    def story_count(self) -> int:
+        """How many stories the indexed articles make (a story's copies count once)."""
+        if not self._opened:
+            self.open()
+        return self._catalog().story_count()
+
+    def _catalog(self) -> Catalog:
+        """The data home's article catalog, brought in line with the store (what changed
+        since it last was, from the change log): counts without reading every record."""
+        from index.catalog import Catalog
+
+        catalog = Catalog(self.settings.home)
+        catalog.sync(self.store)
+        return catalog
 
     def resolve_scope(self, since: date | None = None, until: date | None = None,
                       sources: Sequence[str] = ()) -> Scope | None:

@@ -11,9 +11,9 @@ real articles (`newsqa eval` on the source homes).
 
 At each size in `--sizes` (chunks), in fresh processes: opening the home, `info`, warm
 asks p50 / p95 (rtqa-2024 questions as of their dates, the same without a date, and
-limited to one source), RSS after the asks, `newsqa ingest` of one short article, and
-`newsqa check`. Results append to bench/out/scale.jsonl; the home is kept for the next
-run, which goes on from its size.
+limited to one source), RSS after the asks, the `newsqa info` command (before and after
+the writes), `newsqa ingest` of one short article, and `newsqa check`. Results append to
+bench/out/scale.jsonl; the home is kept for the next run, which goes on from its size.
 
     .venv/bin/python bench/scale.py --source /tmp/rtqa24 /tmp/rtqa22 --home /tmp/scale/home \
         --sizes 100000 300000 1000000
@@ -237,6 +237,8 @@ def main() -> None:
                               "--home", str(args.home), "--questions", str(args.questions)],
                              capture_output=True, text=True, check=True)
         row.update(json.loads(run.stdout.strip().splitlines()[-1]))
+        # the command: its first run may make the data home's catalog (once per home)
+        row["info_cli_first_s"] = newsqa(args.home, "info")
         times = []
         for i in range(3):
             item.write_text(json.dumps({"id": f"scale-one-{i}", "title": "Ferry timetable",
@@ -245,6 +247,7 @@ def main() -> None:
             times.append(newsqa(args.home, "ingest", str(item)))
             newsqa(args.home, "remove", f"scale-one-{i}")
         row["ingest_one_s"] = statistics.median(times)
+        row["info_cli_s"] = newsqa(args.home, "info")  # after writes: the catalog follows
         if not args.no_check:
             row["check_s"] = newsqa(args.home, "check")
         if server is not None:

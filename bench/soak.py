@@ -3,9 +3,9 @@ bounded, and its asks as fast, as the articles pile up?
 
 A loopback feed (tests/webserver.py) gains `--articles` rtqa-2024 articles (read in place)
 every `--every` seconds of the scenario; the feed lists its newest 50 items, as real feeds
-do. `newsqa serve --follow FEED` polls it at the same interval (5 s at least) on a home that starts with
-the seeds and the feed's first 10 articles, while `--clients` clients each ask
-`--asks-per-s` rtqa-2024 questions a second over HTTP. `--speed` compresses the scenario:
+do. `newsqa serve --follow FEED` polls it at the same interval (5 s at least) on a home
+that starts with the seeds and the feed's first 10 articles, while `--clients` clients each
+ask `--asks-per-s` rtqa-2024 questions a second over HTTP. `--speed` compresses the scenario:
 at 4, two hours of following (2,400 articles) run in 30 minutes of wall time, the feed
 and the polls four times as often; the asks keep their wall-clock rate.
 

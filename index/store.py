@@ -30,7 +30,6 @@ from index.manifest import Manifest, check_manifest
 from index.record import (
     Aged,
     ArticleRecord,
-    SourceCount,
     Written,
     article_from_metadata,
     article_meta,
@@ -253,6 +252,10 @@ class Store:
         except Exception:  # a home written before the log was kept
             return None
 
+    def identity(self) -> str:
+        """Names this index: another after a rebuild, or collections made again."""
+        return f"{self.base()}:{self._articles.id}"
+
     def log_position(self) -> int:
         """The number of the last change-log entry written (0: none yet)."""
         return int((self._chunks.metadata or {}).get(LOG_KEY, 0))
@@ -342,22 +345,17 @@ class Store:
             else {"$and": clauses}
         return set(self._articles.get(where=where, include=[])["ids"])
 
-    def sources(self) -> list[SourceCount]:
-        """Every source with its article count and date range, most articles first
-        (articles without a source are counted under "")."""
-        found: dict[str, list[Any]] = {}
-        for got in pages(self._articles, ["metadatas"]):
-            for meta in got["metadatas"]:
-                name = str((meta or {}).get("source") or "")
-                key = int((meta or {}).get("date_key") or 0)
-                row = found.setdefault(name, [0, 0, 0])
-                row[0] += 1
-                if key:
-                    row[1] = min(row[1], key) if row[1] else key
-                    row[2] = max(row[2], key)
-        return sorted((SourceCount(name=n, articles=c, first=key_date(lo), last=key_date(hi))
-                       for n, (c, lo, hi) in found.items()),
-                      key=lambda s: (-s.articles, s.name))
+    def catalog_rows(self, ids: list[str] | None = None) -> Iterator[tuple[str, str, int, str]]:
+        """(article id, source, date key, story) of these articles (read by id), or of
+        every article (None: a scan), for `index.catalog`."""
+        got_pages = (pages(self._articles, ["metadatas"]) if ids is None else
+                     (self._articles.get(ids=part, include=["metadatas"])
+                      for part in batches(ids)))
+        for got in got_pages:
+            for aid, meta in zip(got["ids"], got["metadatas"], strict=True):
+                meta = meta or {}
+                yield (aid, str(meta.get("source") or ""), int(meta.get("date_key") or 0),
+                       str(meta.get("story") or aid))
 
     def aged(self, before_key: int, before_ts: int) -> Aged:
         """Articles older than a cutoff, found by Chroma's filter over the article records
@@ -439,15 +437,6 @@ class Store:
             for aid, meta in zip(got["ids"], got["metadatas"], strict=True):
                 if (meta or {}).get("minhash"):
                     yield aid, str(meta.get("story") or aid), str(meta["minhash"])
-
-    def story_count(self) -> int:
-        """How many stories the indexed articles make (an article indexed before stories
-        were recorded is its own)."""
-        stories: set[str] = set()
-        for got in pages(self._articles, ["metadatas"]):
-            stories.update(str((m or {}).get("story") or aid)
-                           for aid, m in zip(got["ids"], got["metadatas"], strict=True))
-        return len(stories)
 
     def article_records(self, ids: Sequence[str]) -> dict[str, Article]:
         """Articles by id without their text (title, date, url, source)."""

@@ -53,7 +53,7 @@ def bot(tmp_path: Path) -> Assistant:
 def test_a_reprint_joins_the_story_and_the_answer_names_it(bot: Assistant,
                                                            tmp_path: Path) -> None:
     assert bot.ingest([write(tmp_path / "reprint.jsonl", REPRINT)], drop_missing=False).ok
-    assert bot.store.story_count() == 2  # 3 articles, one of them a copy
+    assert bot.story_count() == 2  # 3 articles, one of them a copy
     answer = bot.ask(Q)
     cited = {c.article_id: c for c in answer.citations}
     assert "ap-1" in cited or "dock-1" in cited
@@ -70,10 +70,10 @@ def test_copies_in_one_batch_and_after_the_first_is_removed(tmp_path: Path) -> N
     third = {**REPRINT, "id": "port-1", "source": "Port Weekly",
              "text": TEXT + " The appointment takes effect in November."}
     assert b.ingest([write(tmp_path / "all.jsonl", WIRE, REPRINT, OTHER)]).ok
-    assert b.store.story_count() == 2
+    assert b.story_count() == 2
     b.remove(["ap-1"])  # the story's first article goes; its copies stay one story
     assert b.ingest([write(tmp_path / "third.jsonl", third)], drop_missing=False).ok
-    assert b.store.story_count() == 2
+    assert b.story_count() == 2
     members = b.store.story_members(["ap-1"])["ap-1"]
     assert sorted(a.id for a in members) == ["dock-1", "port-1"]
     # the home's band table (what ingest looks copies up in) followed the removal
@@ -91,7 +91,7 @@ def test_an_identical_passage_is_read_once(tmp_path: Path) -> None:
                   embedder=FakeEmbedder())
     same = {**WIRE, "id": "copy", "source": "Copy Times", "date": "2026-10-03"}
     assert b.ingest([write(tmp_path / "a.jsonl", WIRE, same, OTHER)]).ok
-    assert b.store.story_count() == 3  # grouping off: each its own
+    assert b.story_count() == 3  # grouping off: each its own
     answer = b.ask(Q)
     texts = [p.text for p in answer.retrieved]
     assert len(texts) == len(set(texts))  # the copy gave its place to another passage

@@ -252,7 +252,7 @@ def cmd_info(args: argparse.Namespace) -> int:
     for key, value in bot.info().items():
         print(f"{key}: {value}")
         if key == "articles":  # near-duplicates grouped at ingest: a story's copies count once
-            stories = bot.store.story_count()
+            stories = bot.story_count()
             print(f"stories: {stories} ({value - stories} article(s) are copies of another)")
     sources = bot.sources()
     if sources:
