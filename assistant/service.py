@@ -474,7 +474,11 @@ class Assistant(IndexPruning):
         """Size and provenance of the index."""
         manifest = self.store.manifest() if self._opened else self.store.open()
         self._opened = True
-        articles, chunks = self.store.counts()
+        # Counted from the catalog: counting an embedded store's chunks loads its vector
+        # index (at 900k chunks, 1.9 s and 2 GB for `newsqa info`).
+        articles, chunks = self._catalog().counts()
+        if chunks is None:  # records written before they counted their chunks
+            articles, chunks = self.store.counts()
         return {
             "articles": articles,
             "chunks": chunks,

@@ -53,6 +53,8 @@ VARIANTS = [
     Variant("st-encode (reference)", "st-bare", 32),
     Variant("torch bs64", "torch", 64),
     Variant("onnx fp32 bs64", "onnx", 64),
+    Variant("onnx-int8 bs4", "onnx-int8", 4),
+    Variant("onnx-int8 bs8 (default)", "onnx-int8", 8),
     Variant("onnx-int8 bs16", "onnx-int8", 16),
     Variant("onnx-int8 bs32", "onnx-int8", 32),
     Variant("onnx-int8 bs64", "onnx-int8", 64),

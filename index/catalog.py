@@ -25,13 +25,15 @@ from typing import Protocol
 from index.record import SourceCount, key_date
 
 FILE = "catalog.sqlite"
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS articles (article_id TEXT PRIMARY KEY, source TEXT NOT NULL,
-                                     date_key INTEGER NOT NULL, story TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS articles_source ON articles (source);
-CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-"""
-Row = tuple[str, str, int, str]  # article id, source ("" none), date key (0 undated), story
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS articles (article_id TEXT PRIMARY KEY, source TEXT NOT NULL, "
+    "date_key INTEGER NOT NULL, story TEXT NOT NULL, chunks INTEGER NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS articles_source ON articles (source)",
+    "CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+)
+# article id, source ("" none), date key (0 undated), story, chunks (-1: not recorded)
+Row = tuple[str, str, int, str, int]
+VERSION = "1"  # of the table's shape: a file of another is made again
 
 
 class Recorded(Protocol):
@@ -41,7 +43,7 @@ class Recorded(Protocol):
     def log_position(self) -> int: ...
     def changes_since(self, after: int, until: int) -> list[tuple[str, str]] | None: ...
     def catalog_rows(self, ids: list[str] | None = None) -> Iterator[Row]: ...
-    def counts(self) -> tuple[int, int]: ...
+    def article_count(self) -> int: ...
 
 
 class Catalog:
@@ -56,17 +58,21 @@ class Catalog:
         con = sqlite3.connect(self.path, timeout=60, isolation_level=None)
         try:
             con.execute("PRAGMA journal_mode=WAL")
-            con.executescript(_SCHEMA)
+            for statement in _SCHEMA:
+                con.execute(statement)
             yield con
         finally:
             con.close()
 
     def sync(self, store: Recorded) -> int:
         """Bring the catalog in line with the store; how many articles it read (0: it
-        already mirrored it)."""
+        already mirrored it). Mirroring is checked without a write lock (every `info`
+        and health check asks); one process at a time brings it in line."""
         identity, position = store.identity(), store.log_position()
-        articles = store.counts()[0]
+        articles = store.article_count()
         with self._db() as con:
+            if self._mirrors(con, identity, position, articles):
+                return 0
             con.execute("BEGIN IMMEDIATE")  # one process syncs; the next finds it done
             try:
                 read = self._sync(con, store, identity, position, articles)
@@ -76,12 +82,19 @@ class Catalog:
                 raise
         return read
 
+    @staticmethod
+    def _mirrors(con: sqlite3.Connection, identity: str, position: int, articles: int) -> bool:
+        state = dict(con.execute("SELECT key, value FROM state").fetchall())
+        return (state.get("identity") == identity and state.get("version") == VERSION
+                and state.get("position") == str(position) and _count(con) == articles)
+
     def _sync(self, con: sqlite3.Connection, store: Recorded, identity: str, position: int,
               articles: int) -> int:
+        if self._mirrors(con, identity, position, articles):
+            return 0  # another process did it meanwhile
         state = dict(con.execute("SELECT key, value FROM state").fetchall())
-        mine = int(state["position"]) if state.get("identity") == identity else None
-        if mine == position and _count(con) == articles:
-            return 0
+        mine = (int(state["position"]) if (state.get("identity"), state.get("version"))
+                == (identity, VERSION) else None)
         logged = (store.changes_since(mine, position)
                   if mine is not None and mine < position else None)
         read = 0
@@ -94,11 +107,15 @@ class Catalog:
             _upsert(con, rows)
             read = len(rows)
         if logged is None or _count(con) != articles:
-            # No usable log (first use, another index, a repair it does not name): all.
-            con.execute("DELETE FROM articles")
+            # No usable log (first use, another index, a repair it does not name, a table
+            # of another shape): every record.
+            con.execute("DROP TABLE articles")
+            for statement in _SCHEMA:
+                con.execute(statement)
             read = _upsert(con, store.catalog_rows(None))
         con.executemany("INSERT OR REPLACE INTO state (key, value) VALUES (?, ?)",
-                        [("identity", identity), ("position", str(position))])
+                        [("identity", identity), ("position", str(position)),
+                         ("version", VERSION)])
         return read
 
     def sources(self) -> list[SourceCount]:
@@ -111,6 +128,14 @@ class Catalog:
         return sorted((SourceCount(name=name, articles=n, first=key_date(lo or 0),
                                    last=key_date(hi or 0)) for name, n, lo, hi in found),
                       key=lambda s: (-s.articles, s.name))
+
+    def counts(self) -> tuple[int, int | None]:
+        """(articles, chunks) as the article records count them (chunks None when a
+        record does not say: one written before they did). Call `sync` first."""
+        with self._db() as con:
+            n, chunks, least = con.execute(
+                "SELECT COUNT(*), SUM(chunks), MIN(chunks) FROM articles").fetchone()
+        return int(n), None if least is not None and least < 0 else int(chunks or 0)
 
     def story_count(self) -> int:
         """How many stories the articles make (an article grouped with none is its own).
@@ -136,7 +161,7 @@ def _upsert(con: sqlite3.Connection, rows: Iterable[Row]) -> int:
     for row in rows:
         batch.append(row)
         if len(batch) >= 2000:
-            con.executemany("INSERT OR REPLACE INTO articles VALUES (?, ?, ?, ?)", batch)
+            con.executemany("INSERT OR REPLACE INTO articles VALUES (?, ?, ?, ?, ?)", batch)
             n, batch = n + len(batch), []
-    con.executemany("INSERT OR REPLACE INTO articles VALUES (?, ?, ?, ?)", batch)
+    con.executemany("INSERT OR REPLACE INTO articles VALUES (?, ?, ?, ?, ?)", batch)
     return n + len(batch)

@@ -345,9 +345,10 @@ class Store:
             else {"$and": clauses}
         return set(self._articles.get(where=where, include=[])["ids"])
 
-    def catalog_rows(self, ids: list[str] | None = None) -> Iterator[tuple[str, str, int, str]]:
-        """(article id, source, date key, story) of these articles (read by id), or of
-        every article (None: a scan), for `index.catalog`."""
+    def catalog_rows(self, ids: list[str] | None = None
+                     ) -> Iterator[tuple[str, str, int, str, int]]:
+        """(article id, source, date key, story, chunks; -1 unrecorded) of these articles
+        (read by id), or of every article (None: a scan), for `index.catalog`."""
         got_pages = (pages(self._articles, ["metadatas"]) if ids is None else
                      (self._articles.get(ids=part, include=["metadatas"])
                       for part in batches(ids)))
@@ -355,7 +356,7 @@ class Store:
             for aid, meta in zip(got["ids"], got["metadatas"], strict=True):
                 meta = meta or {}
                 yield (aid, str(meta.get("source") or ""), int(meta.get("date_key") or 0),
-                       str(meta.get("story") or aid))
+                       str(meta.get("story") or aid), int(meta.get("chunks", -1)))
 
     def aged(self, before_key: int, before_ts: int) -> Aged:
         """Articles older than a cutoff, found by Chroma's filter over the article records
@@ -480,8 +481,13 @@ class Store:
         return out
 
     def counts(self) -> tuple[int, int]:
-        """(articles, chunks) in the index."""
+        """(articles, chunks) in the index. Counting chunks loads an embedded store's
+        vector index (at 900k chunks: 1.9 s, 2 GB): `article_count` when that is all."""
         return self._articles.count(), self._chunks.count()
+
+    def article_count(self) -> int:
+        """Articles in the index (their records alone: cheap at any size)."""
+        return int(self._articles.count())
 
     def articles(self, ids: Sequence[str]) -> dict[str, Article]:
         """Full stored articles by id (missing ids are left out)."""

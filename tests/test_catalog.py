@@ -103,3 +103,22 @@ def test_a_write_the_log_does_not_name_is_found_by_the_count(tmp_path: Path) -> 
     bot.store._articles.delete(ids=["a2"])  # behind the log's back (a repair)
     assert catalog.sync(bot.store) == 1  # the count differs: every record read again
     assert [s.articles for s in catalog.sources()] == [1]
+
+
+def test_info_counts_without_reading_the_vector_index(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Counting an embedded store's chunks loads its whole vector index (2 GB at 900k
+    chunks): `info` counts them from the article records instead."""
+    home = tmp_path / "home"
+    bot = Assistant(make_settings(home), embedder=FakeEmbedder())
+    bot.ingest([write(tmp_path / "a.jsonl", article("a1", "AP", "2026-01-05"),
+                      article("a2", "AP", "2026-01-06", "Short. " * 400))])
+    articles, chunks = bot.store.counts()
+    assert chunks > articles == 2
+
+    def refuse(_store: Store) -> tuple[int, int]:
+        raise AssertionError("counted every chunk")
+
+    monkeypatch.setattr(Store, "counts", refuse)
+    info = Assistant(make_settings(home), embedder=FakeEmbedder()).info()
+    assert (info["articles"], info["chunks"]) == (articles, chunks)
