@@ -29,6 +29,18 @@ from tests.conftest import make_settings
     ("When was he arrested?", "LONDON − British police", False),
     ("When did the war start?", "2022", True),
     ("Who leads HTS?", "al-Jolani", None),  # no unit settles a person
+    # places, from the gazetteer: a state is no city, a city no country
+    ("Which city will host the 2028 Olympics?", "Los Angeles", True),
+    ("Which city will host the 2028 Olympics?", "California", False),
+    ("Which city is building the crossing?", "New York", True),  # a city and a state
+    ("Which country hosted the summit?", "the U.S.", True),
+    ("Which country hosted the summit?", "Georgia", True),  # a country and a state
+    ("Which country hosted the summit?", "Paris", False),
+    ("Which state passed the law?", "Louisiana", True),
+    ("Which state passed the law?", "United States", False),
+    ("Which continent did the team come from?", "Africa", True),
+    ("Which city was the film set in?", "Gotham", None),  # unknown: not judged
+    ("Which island did the tourists visit?", "Indonesia", None),  # islands: not known
 ])
 def test_the_kind_a_unit_or_calendar_word_settles(question: str, text: str,
                                                   expected: bool | None) -> None:
@@ -55,6 +67,13 @@ def test_the_likeliest_answer_of_the_right_kind_comes_first_with_its_own_belief(
     # Nothing of the right kind with enough belief: the order stands.
     assert kind_first(q, answers[:2], windows, least=0.10) == answers[:2]
     assert kind_first(analyse("Who leads HTS?"), answers, windows, least=0.10) == answers
+
+
+def test_a_city_comes_before_the_state_it_lies_in() -> None:
+    q = analyse("Which city is constructing the world's largest wildlife crossing?")
+    answers, windows = _read(["California", "Los Angeles", "Agoura Hills"], [0.6, 0.3, 0.1])
+    assert [a.text for a in kind_first(q, answers, windows, least=0.10)] == [
+        "Los Angeles", "California", "Agoura Hills"]
 
 
 def test_a_currency_sign_beside_the_mention_counts() -> None:

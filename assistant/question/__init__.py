@@ -31,6 +31,12 @@ from assistant.sentence import keywords, match_words, names, stem, words
 
 AnswerType = Literal["person", "place", "date", "number", "money", "percent", "organisation",
                      "thing"]
+# The kind of place a "which <noun>" question asks for (`assistant.reader.place` knows
+# which names are which).
+PlaceKind = Literal["city", "country", "state", "continent"]
+_PLACE_FOCUS: dict[str, PlaceKind] = {
+    **dict.fromkeys(("city", "town", "capital", "village", "metropolis"), "city"),
+    "country": "country", "nation": "country", "state": "state", "continent": "continent"}
 
 _PERSON_NOUNS = frozenset("""
 person man woman men women people actor actress singer rapper musician star player athlete
@@ -119,6 +125,8 @@ class Question:
     # Asks about a present state ("Who leads ...?", "Who is the chief executive ...?",
     # "... now?"): the newest holder of a role answers it (`assistant.reader.succession`).
     present: bool = False
+    # "Which city / country / state / continent ...?": the kind of place that answers it.
+    place_kind: PlaceKind | None = None
 
 
 def analyse(text: str) -> Question:
@@ -147,6 +155,7 @@ def analyse(text: str) -> Question:
         continues=CONTINUATION.search(text) is not None,
         kind=question_kind(text),
         present=PRESENT.search(low) is not None,
+        place_kind=_PLACE_FOCUS.get(focus or ""),
     )
 
 

@@ -2,13 +2,14 @@
 
 `fits` is lenient: not only the question's own words, a digit or number word for "how
 many", a capitalised name for who / where / which organisation (an LLM's short answer
-must pass it to stand, `assistant.llm.short`). `of_kind` is strict, for the three kinds a
-unit or a calendar word settles: money has a currency ("how much did the tram line cost?"
-is never answered "7.5", a length), a percentage a "%" or "percent", a date a month,
-weekday, year or written date ("When was he arrested?" is not answered by a dateline,
-"LONDON - British police"). `kind_first` puts the reader's likeliest answer of the right
-kind first when its top answer is of the wrong one, each keeping its own belief, so the
-confidence knows the kind was wanting.
+must pass it to stand, `assistant.llm.short`). `of_kind` is strict, for the kinds a unit,
+a calendar word or the gazetteer settles: money has a currency ("how much did the tram
+line cost?" is never answered "7.5", a length), a percentage a "%" or "percent", a date a
+month, weekday, year or written date ("When was he arrested?" is not answered by a
+dateline, "LONDON - British police"), a city, country, US state or continent is what the
+gazetteer calls it ("Which city ...?" is not answered "California"). `kind_first` puts
+the reader's likeliest answer of the right kind first when its top answer is of the wrong
+one, each keeping its own belief, so the confidence knows the kind was wanting.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import re
 from collections.abc import Sequence
 
 from assistant.question import Question
+from assistant.reader.place import place_kinds
 from assistant.reader.reading import Span, Window
 from assistant.sentence import stem, words
 
@@ -66,7 +68,11 @@ _PERCENT = re.compile(r"%|\bper ?cent\b|\bpercentage points?\b", re.IGNORECASE)
 
 def of_kind(question: Question, text: str) -> bool | None:
     """Whether `text` is of the kind the question asks for, where a unit or a calendar
-    word settles it (money, percent, date); None for the other kinds."""
+    word settles it (money, percent, date) or the gazetteer knows the place ("Which
+    city ...?" is not answered by a state: `assistant.reader.place`); None otherwise."""
+    if question.place_kind is not None:
+        kinds = place_kinds(text)
+        return question.place_kind in kinds if kinds else None
     kind = question.answer_type
     if kind == "money":
         return bool(_MONEY.search(text))

@@ -30,7 +30,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from assistant.question import Question
-from assistant.reader import clue
+from assistant.reader import clue, place
 from assistant.reader.confidence import Calibration
 from assistant.reader.kind import kind_first
 from assistant.reader.mention import Mention, MentionFinder, Parsed
@@ -142,10 +142,12 @@ class SpanReader:
         self.scorer = scorer or shipped()
 
     def warm(self) -> None:
-        """Load spaCy and the span model now, each with one small call, so that the first
-        question pays no loading (a server's warm-up). A span model that cannot be used is
-        warned about once (`reader.model`) and left for the asks to do without."""
+        """Load spaCy, the place gazetteer and the span model now, each with one small
+        call, so that the first question pays no loading (a server's warm-up). A span
+        model that cannot be used is warned about once (`reader.model`) and left for the
+        asks to do without."""
         self.finder.find(["The council of Springfield met on Monday."])
+        place.load()
         with contextlib.suppress(ModelUnavailable):
             self.scorer.score("Who met?", ["The council met."], [[(4, 11)]])
 
