@@ -64,10 +64,14 @@ def test_counts_follow_adds_changes_and_removals_reading_only_what_changed(
                             "Reuters": (2, date(2026, 2, 10), date(2026, 4, 2)),
                             "": (1, date(2026, 5, 1), date(2026, 5, 1))}
     assert reads.calls == [["a2", "u1"]]  # the two articles the write named, by id
+    info = bot.info()  # its totals moved by what the write changed
+    assert (info["articles"], info["chunks"]) == bot.store.counts()
     bot.remove(["a1"])
     assert "AP" not in counted(bot)
     assert reads.calls[-1] == []  # a removal reads no record
     assert bot.story_count() == 3
+    info = bot.info()
+    assert (info["articles"], info["chunks"]) == bot.store.counts() and info["articles"] == 3
 
 
 def test_another_process_write_and_a_lost_or_foreign_catalog(

@@ -28,7 +28,7 @@ _COUNTRY_ALIASES = ("us", "u.s.", "usa", "u.s.a.", "united states of america", "
 _SPACE = re.compile(r"\s+")
 
 
-def key(text: str) -> str:
+def _key(text: str) -> str:
     """A name as the gazetteer is looked up: accents dropped, case folded, a leading "the"
     and outer punctuation removed ("the U.S." -> "u.s.")."""
     plain = unicodedata.normalize("NFKD", text)
@@ -46,7 +46,7 @@ def _gazetteer() -> dict[str, frozenset[PlaceKind]]:
 
     def add(name: str, kind: PlaceKind) -> None:
         if name:
-            kinds.setdefault(key(name), set()).add(kind)
+            kinds.setdefault(_key(name), set()).add(kind)
 
     for country in cache.get_countries().values():
         add(str(country["name"]), "country")
@@ -60,7 +60,7 @@ def _gazetteer() -> dict[str, frozenset[PlaceKind]]:
     for city in cache.get_cities().values():
         add(str(city["name"]), "city")
         for alt in city.get("alternatenames") or ():
-            if key(alt) in others:  # "New York" (New York City), "Mexico" (Mexico City)
+            if _key(alt) in others:  # "New York" (New York City), "Mexico" (Mexico City)
                 add(alt, "city")
     shared: dict[frozenset[PlaceKind], frozenset[PlaceKind]] = {}
     return {name: shared.setdefault(frozenset(k), frozenset(k)) for name, k in kinds.items()}
@@ -68,7 +68,7 @@ def _gazetteer() -> dict[str, frozenset[PlaceKind]]:
 
 def place_kinds(text: str) -> frozenset[PlaceKind]:
     """The kinds of place `text` names (empty: not in the gazetteer)."""
-    return _gazetteer().get(key(text), frozenset())
+    return _gazetteer().get(_key(text), frozenset())
 
 
 def load() -> None:
