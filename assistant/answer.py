@@ -87,6 +87,9 @@ class ShortAnswer:
     # The independent outlets whose passages state it (`assistant.sources.agreement`): a story's
     # copies count once.
     sources: tuple[str, ...] = ()
+    # The most belief a different answer read in a newer article has, as a share of this
+    # one's (0: none): a newer report the answer may be out of date against.
+    newer_rival: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -100,6 +103,7 @@ class ShortAnswer:
             "belief": round(self.belief, 4) if self.belief is not None else None,
             "sources": len(self.sources),
             "source_names": list(self.sources),
+            "newer_rival": round(self.newer_rival, 4),
         }
 
 

@@ -200,7 +200,7 @@ def short_answer_of(span: Span, n: int, article_id: str) -> ShortAnswer:
     belief and confidence."""
     return ShortAnswer(text=span.text, n=n, article_id=article_id, start=span.start,
                        end=span.end, score=span.score, belief=span.belief,
-                       confidence=span.confidence)
+                       confidence=span.confidence, newer_rival=span.newer_rival)
 
 
 def locate_alternatives(others: list[tuple[Span, int]], cands: list[Sentence],

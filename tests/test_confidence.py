@@ -104,6 +104,53 @@ def test_an_answer_from_an_older_article_gets_a_lower_confidence() -> None:
     assert again.probability(0.8, 30) == pytest.approx(cal.probability(0.8, 30), abs=1e-5)
 
 
+def test_an_answer_a_newer_article_contradicts_gets_a_lower_confidence() -> None:
+    # Where a different answer the reader believes nearly as much was read in a newer
+    # article, the answer is right less often at the same belief (issue 32: the
+    # confidence knows when a newer report contradicts it); the fit weighs that.
+    rng = np.random.default_rng(2)
+    beliefs = rng.random(4000)
+    rivals = rng.choice([0.0, 0.0, 0.0, 0.5, 1.0], size=4000)
+    right = (rng.random(4000) < beliefs * (1.0 - 0.6 * rivals)).astype(float)
+    cal = fit(beliefs, np.zeros(4000), right, rivals=rivals, min_count=50)
+    assert cal.rival_weight < -0.5
+    assert cal.probability(0.8, 0, newer_rival=1.0) < cal.probability(0.8) - 0.2
+    again = Calibration.load(json.dumps(cal.to_json()))
+    assert again.rival_weight == pytest.approx(cal.rival_weight, abs=1e-6)
+    # a map written before the rival input reads it as weighing nothing
+    old = {k: v for k, v in cal.to_json().items() if k != "rival_weight"}
+    assert Calibration.load(json.dumps(old)).probability(0.8, 0, 1.0) == \
+        pytest.approx(cal.probability(0.8, 0, 0.0), abs=1e-5)
+
+
+def test_the_newer_rival_is_a_different_answer_from_a_newer_article() -> None:
+    from datetime import date
+
+    from assistant.reader.reading import Span, Window
+    from assistant.reader.span import newer_rival
+
+    def window(day: int) -> Window:
+        return Window(article_id=f"a{day}", start=0, end=10, head_end=10, text="x" * 10,
+                      relevance=1.0, passage_rank=0, date=date(2026, 3, day))
+
+    windows = [window(10), window(20), window(5)]
+    okafor = Span(window=0, start=0, end=6, text="Maria Okafor", score=2.0, belief=0.5)
+    lindqvist = Span(window=1, start=0, end=6, text="Tomas Lindqvist", score=1.0,
+                     belief=0.3)
+    title = Span(window=1, start=0, end=6, text="chief executive Maria Okafor", score=1.0,
+                 belief=0.4)
+    older = Span(window=2, start=0, end=6, text="Harbour Board", score=1.0, belief=0.45)
+    tail = Span(window=1, start=0, end=6, text="Tuesday", score=0.1, belief=0.01)
+    assert newer_rival(okafor, [okafor, title, older, lindqvist, tail], windows) == \
+        pytest.approx(0.6)  # Lindqvist's belief over Okafor's; her own variant is no rival
+    assert newer_rival(lindqvist, [okafor, lindqvist], windows) == 0.0  # nothing newer
+    assert newer_rival(okafor, [okafor, tail], windows) == 0.0  # the long tail is left out
+    undated = [replace(w, date=None) for w in windows]
+    assert newer_rival(okafor, [okafor, lindqvist], undated) == 0.0
+    # capped at 1: a newer answer believed more than this one
+    assert newer_rival(older, [older, replace(lindqvist, belief=0.9)], windows) == 1.0
+
+
 def test_the_shipped_calibration_loads_and_says_what_made_it() -> None:
     cal = Calibration.load()
     assert list(cal.ys) == sorted(cal.ys) and 0 <= min(cal.ys) <= max(cal.ys) <= 1

@@ -17,6 +17,8 @@ from tests.conftest import SEEDS
 @pytest.mark.parametrize(("a", "b"), [
     ("Michael Erik Kurilla", "General Michael Erik Kurilla"),
     ("Marta Quillon", "engineer Marta Quillon"),
+    ("Maria Okafor", "chief executive Maria Okafor"),  # any lower-case role
+    ("Okafor", "port authority chief Maria Okafor"),
     ("Kurilla", "Michael Erik Kurilla"),
     ("Biden", "President Joe Biden"),
     ("al-Jolani", "Abu Mohammed al-Jolani"),
@@ -37,6 +39,7 @@ def test_variants_name_the_same_answer(a: str, b: str) -> None:
     ("Joe Biden", "Michael Erik Kurilla"),
     ("Bashar Assad", "al-Jolani"),
     ("6", "16"),
+    ("Maria Okafor", "chief executive Tomas Lindqvist"),
 ])
 def test_different_answers_stay_apart(a: str, b: str) -> None:
     assert not same_answer(a, b)

@@ -24,6 +24,7 @@ import argparse
 import json
 import subprocess
 import sys
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -32,19 +33,38 @@ import numpy as np
 from paths import OUT, ROOT
 
 from assistant.evaluation.calibration import expected_calibration_error, precision_at_coverage
-from assistant.reader.confidence import CALIBRATION_FILE, Calibration, fit
+from assistant.reader.confidence import (
+    CALIBRATION_FILE,
+    Calibration,
+    fit,
+    fit_isotonic,
+    logistic,
+    logit,
+)
 
 MIN_COUNT = 25
 
 
-Data = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]  # belief, age, right, answered
+@dataclass(frozen=True)
+class Data:
+    """One run's answerable questions, a row each."""
+
+    belief: np.ndarray
+    age: np.ndarray  # days the answer's article is older than the newest retrieved passage
+    right: np.ndarray  # short-answer exact match
+    has: np.ndarray  # whether there is a short answer
+    rival: np.ndarray  # `span.newer_rival`, as the reader recorded it (0 in older runs)
+    sources: np.ndarray  # independent outlets stating the answer (`sources.agreement`)
+
+    def __getitem__(self, k: int) -> np.ndarray:
+        return (self.belief, self.age, self.right, self.has, self.rival, self.sources)[k]
 
 
 def load(run: Path) -> Data:
-    """(belief, age in days, right, has short answer) over the answerable questions of a
-    run. The age is how much older the short answer's article is than the newest retrieved
-    passage, as the reader computes it (`span.age_days`)."""
-    beliefs, ages, right, has = [], [], [], []
+    """The answerable questions of a run (`Data`). The age is how much older the short
+    answer's article is than the newest retrieved passage, as the reader computes it
+    (`span.age_days`)."""
+    beliefs, ages, right, has, rivals, sources = [], [], [], [], [], []
     for line in (run / "results.jsonl").read_text().splitlines():
         r = json.loads(line)
         em = (r.get("scores") or {}).get("short_exact_match")
@@ -60,7 +80,10 @@ def load(run: Path) -> Data:
         beliefs.append(float(belief) if belief is not None else 0.0)
         right.append(float(em))
         has.append(belief is not None)
-    return np.array(beliefs), np.array(ages), np.array(right), np.array(has)
+        rivals.append(float(sa.get("newer_rival") or 0.0))
+        sources.append(float(sa.get("sources") or 0))
+    return Data(np.array(beliefs), np.array(ages), np.array(right), np.array(has),
+                np.array(rivals), np.array(sources))
 
 
 def asked_the_check_year(run: Path) -> bool:
@@ -78,15 +101,20 @@ def asked_the_check_year(run: Path) -> bool:
 
 
 def confidences(cal: Calibration, data: Data) -> np.ndarray:
-    beliefs, ages, _, has = data
-    return np.where(has, [cal.probability(b, a) for b, a in zip(beliefs, ages, strict=True)],
-                    0.0)
+    return np.where(data.has, [cal.probability(b, a, r) for b, a, r in
+                               zip(data.belief, data.age, data.rival, strict=True)], 0.0)
+
+
+def log_loss(conf: np.ndarray, right: np.ndarray) -> float:
+    p = np.clip(conf, 1e-3, 1 - 1e-3)
+    return float(-np.mean(right * np.log(p) + (1 - right) * np.log(1 - p)))
 
 
 def measure(cal: Calibration, data: Data) -> dict[str, Any]:
-    conf, right, has = confidences(cal, data), data[2], data[3]
+    conf, right, has = confidences(cal, data), data.right, data.has
     return {"n": len(conf), "answered": int(has.sum()), "em": round(float(right.mean()), 3),
             "ece": round(expected_calibration_error(conf, right) or 0.0, 4),
+            "log_loss": round(log_loss(conf, right), 4),
             **{f"precision_at_{int(c * 100)}": round(precision_at_coverage(conf, right, c)
                                                     or 0.0, 3) for c in (0.1, 0.3, 0.5)}}
 
@@ -104,14 +132,70 @@ def threshold(cal: Calibration, data: list[Data], precision: float
     return 1.0, float("nan"), 0.0
 
 
-def fitted(data: list[Data], use_age: bool, about: dict[str, Any] | None = None
-           ) -> Calibration:
+def fitted(data: list[Data], use_age: bool, use_rival: bool,
+           about: dict[str, Any] | None = None) -> Calibration:
     """`confidence.fit` on the answered questions of the runs."""
     def pooled(k: int) -> np.ndarray:
-        return np.concatenate([d[k][d[3]] for d in data])
+        return np.concatenate([d[k][d.has] for d in data])
 
-    return fit(pooled(0), pooled(1), pooled(2), min_count=MIN_COUNT, use_age=use_age,
-               about=about)
+    return fit(pooled(0), pooled(1), pooled(2), rivals=pooled(4) if use_rival else None,
+               min_count=MIN_COUNT, use_age=use_age, about=about)
+
+
+def compare(data: list[Data], names: list[str]) -> list[dict[str, Any]]:
+    """Cross-year figures of candidate inputs, each fitted on the other years: the
+    belief alone, with the age, with the newer rival, and with the count of independent
+    sources stating the answer (a measurement only: the shipped map has no sources
+    input, so that one is fitted here by the same recipe)."""
+    rows = []
+    for label, use_age, use_rival, use_sources in (
+            ("belief", False, False, False), ("belief+age", True, False, False),
+            ("belief+age+rival", True, True, False), ("belief+age+sources", True, False, True),
+            ("belief+age+rival+sources", True, True, True)):
+        for i, held in enumerate(data):
+            rest = [d for j, d in enumerate(data) if j != i]
+            if not rest:
+                continue
+            if use_sources:
+                conf, weights = _with_sources(rest, held, use_rival)
+                row = {"inputs": label, "measured_on": names[i], "weights": weights,
+                       "ece": round(expected_calibration_error(conf, held.right) or 0.0, 4),
+                       "log_loss": round(log_loss(conf, held.right), 4),
+                       **{f"precision_at_{int(c * 100)}": round(
+                           precision_at_coverage(conf, held.right, c) or 0.0, 3)
+                          for c in (0.1, 0.3, 0.5)}}
+            else:
+                cal = fitted(rest, use_age, use_rival)
+                row = {"inputs": label, "measured_on": names[i],
+                       "weights": [round(cal.age_weight, 3), round(cal.rival_weight, 3)],
+                       **{k: v for k, v in measure(cal, held).items()
+                          if k not in ("n", "answered", "em")}}
+            rows.append(row)
+    return rows
+
+
+def _with_sources(rest: list[Data], held: Data, use_rival: bool
+                  ) -> tuple[np.ndarray, list[float]]:
+    """Held-out confidences of a map whose score adds log(sources) to the belief, the
+    age (and the rival), by `fit`'s recipe: logistic weights as ratios, then isotonic."""
+    def columns(d: Data) -> np.ndarray:
+        cols = [np.log1p(np.maximum(d.age, 0.0)), np.log(np.maximum(d.sources, 1.0))]
+        if use_rival:
+            cols.append(d.rival)
+        return np.column_stack(cols)
+
+    def logits(d: Data) -> np.ndarray:
+        return np.array([logit(b) for b in d.belief])
+
+    x = np.concatenate([np.column_stack([logits(d), columns(d)])[d.has] for d in rest])
+    y = np.concatenate([d.right[d.has] for d in rest])
+    coef = logistic(x, y)
+    ratios = coef[1:] / coef[0]
+    shape = fit_isotonic((x[:, 0] + x[:, 1:] @ ratios).tolist(), y.tolist(),
+                         min_count=MIN_COUNT)
+    scores = logits(held) + columns(held) @ ratios
+    conf = np.where(held.has, np.interp(scores, shape.xs, shape.ys), 0.0)
+    return conf, [round(float(r), 3) for r in ratios]
 
 
 def main() -> None:
@@ -125,6 +209,8 @@ def main() -> None:
                         "kept in the file's `about.note`")
     parser.add_argument("--no-age", action="store_true",
                         help="map the belief alone (the map before the age; for comparison)")
+    parser.add_argument("--rival", action="store_true",
+                        help="add the newer rival's share (`span.newer_rival`) to the score")
     parser.add_argument("--write", action="store_true",
                         help=f"write assistant/reader/{CALIBRATION_FILE}")
     args = parser.parse_args()
@@ -133,14 +219,15 @@ def main() -> None:
                  "calibration there with newsqa eval)")
     data = [load(run) for run in args.train]
     names = [run.name for run in args.train]
-    use_age = not args.no_age
-    out: dict[str, Any] = {"cross_year": []}
+    use_age, use_rival = not args.no_age, args.rival
+    out: dict[str, Any] = {"compare": compare(data, names), "cross_year": []}
     for i, held in enumerate(data):  # fit on the other years, measure on this one
         rest = [d for j, d in enumerate(data) if j != i]
         if not rest:
             continue
-        cal = fitted(rest, use_age)
+        cal = fitted(rest, use_age, use_rival)
         out["cross_year"].append({"measured_on": names[i], "age_weight": round(cal.age_weight, 3),
+                                  "rival_weight": round(cal.rival_weight, 3),
                                   **measure(cal, held)})
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
                             capture_output=True, text=True).stdout.strip()
@@ -148,19 +235,27 @@ def main() -> None:
              "commit": commit, "min_count": MIN_COUNT,
              "data": {n: {"answerable": len(d[0]), "with_short_answer": int(d[3].sum())}
                       for n, d in zip(names, data, strict=True)},
-             "x": "logit(reader belief) + age_weight * log1p(days the answer's article is "
-                  "older than the newest retrieved passage)" if use_age else
-                  "logit(reader belief)",
+             "x": "logit(reader belief)" + (
+                 " + age_weight * log1p(days the answer's article is older than the newest "
+                 "retrieved passage)" if use_age else "") + (
+                 " + rival_weight * the belief in a different answer read in a newer article, "
+                 "as a share of the answer's (span.newer_rival)" if use_rival else ""),
              "y": "short-answer exact match (SQuAD-normalised)",
              **({"note": args.note} if args.note else {})}
-    cal = fitted(data, use_age, about)
+    cal = fitted(data, use_age, use_rival, about)
     out["fit"] = cal.to_json()
     out["in_sample"] = [{"measured_on": n, **measure(cal, d)}
                         for n, d in zip(names, data, strict=True)]
     t, prec, cov = threshold(cal, data, args.precision)
     out["confident_at"] = {"confidence": round(t, 4), "precision": round(prec, 3),
                            "coverage": round(cov, 3)}
-    print(json.dumps(out, indent=2))
+    print(json.dumps({k: v for k, v in out.items() if k != "compare"}, indent=2))
+    print("cross-year, each input set fitted on the other years:")
+    for row in out["compare"]:
+        print(f"  {row['inputs']:<26} on {row['measured_on']:<16} ece {row['ece']:.4f}  "
+              f"log loss {row['log_loss']:.4f}  precision at 10/30/50% "
+              f"{row['precision_at_10']:.3f} / {row['precision_at_30']:.3f} / "
+              f"{row['precision_at_50']:.3f}  weights {row['weights']}")
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "calibration.json").write_text(json.dumps(out, indent=2))
     if args.write:

@@ -37,6 +37,10 @@ class Span:
     score: float
     belief: float = 0.0  # the reader's probability for this answer, over all its mentions
     confidence: float | None = None  # the belief calibrated (assistant.reader.confidence)
+    # The most belief a different answer read in a newer article has, as a share of this
+    # one's (0: none; capped at 1): a newer report that may contradict it
+    # (`span.newer_rival`), one of the confidence's inputs.
+    newer_rival: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -46,6 +46,7 @@ MAX_CHARS = 80  # a short answer is never a whole sentence
 # rtqa-2022 (replayed: 0.05 gives 0.711 with 3.02 quotes; 0.15 gives 0.696).
 ALTERNATIVE_BELIEF = 0.10
 ALTERNATIVES = 2
+RIVAL_FLOOR = 0.1  # `newer_rival` ignores answers believed less than this share
 WEIGHTS_FILE = "weights.json"
 
 FEATURES = (
@@ -173,9 +174,12 @@ class SpanReader:
         if question.present:  # the newest holder of a role (`succession`)
             read = after_changes(read, windows)
         read = kind_first(question, read, windows, ALTERNATIVE_BELIEF)  # money, %, date
-        answers = [replace(a, confidence=self.calibration.probability(
-                       a.belief, age_days(windows[a.window], newest)))
-                   for a in read]
+        answers = []
+        for i, a in enumerate(read):  # only the answer and those that may be shown
+            rival = (newer_rival(a, read, windows)
+                     if i == 0 or a.belief >= ALTERNATIVE_BELIEF else 0.0)
+            answers.append(replace(a, newer_rival=rival, confidence=self.calibration.probability(
+                a.belief, age_days(windows[a.window], newest), rival)))
         span, rest = answers[0], answers[1:]
         alternatives = different(span, rest)
         return Reading(span if span.score >= self.weights.threshold else None,
@@ -359,6 +363,25 @@ def age_days(window: Window, newest: date | None) -> float:
     if newest is None or window.date is None:
         return 0.0
     return float(max((newest - window.date).days, 0))
+
+
+def newer_rival(answer: Span, answers: Sequence[Span], windows: Sequence[Window]) -> float:
+    """The most belief any answer naming something else (`variant.same_answer`) has when
+    it was read in an article dated after `answer`'s, as a share of `answer`'s belief,
+    capped at 1 (0 when there is none or a date is unknown). Only answers believed at least
+    `RIVAL_FLOOR` as much count, so that the reader's long tail stays out of it."""
+    own = windows[answer.window].date
+    if own is None or answer.belief <= 0:
+        return 0.0
+    best = 0.0
+    for b in answers:
+        share = b.belief / answer.belief
+        if b is answer or share < RIVAL_FLOOR or share <= best:
+            continue
+        theirs = windows[b.window].date
+        if theirs is not None and theirs > own and not same_answer(answer.text, b.text):
+            best = min(share, 1.0)
+    return best
 
 
 def different(answer: Span, rest: Sequence[Span]) -> tuple[Span, ...]:

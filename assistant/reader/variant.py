@@ -3,7 +3,8 @@ alternative is always a *different* answer: "Not sure; the articles suggest Mich
 Kurilla [2] or General Michael Erik Kurilla [2]" offered a variant as the alternative.
 
 Two answers are one when, after dropping titles and roles before a name ("General",
-"engineer", "President"), articles, and a possessive, and reading number words as digits
+"engineer", "President", and any words written in lower case before a person's name:
+"chief executive Maria Okafor"), articles, and a possessive, and reading number words as digits
 ("six" = "6") and plurals as singulars:
 * they are equal; or
 * one is a person's name and the other its last name or its first and last names
@@ -65,8 +66,20 @@ def _initials(text: str) -> str:
                    if w.lower() not in _CONNECTORS and _PARTICLE.sub("", w))
 
 
+def _name_of(text: str) -> str:
+    """A person's name without the lower-case words before it ("chief executive Maria
+    Okafor" -> "Maria Okafor"); other texts as they are."""
+    parts = text.split()
+    lead = 0
+    while lead < len(parts) and parts[lead].islower():
+        lead += 1
+    rest = " ".join(parts[lead:])
+    return rest if lead and _person(rest) else text
+
+
 def same_answer(a: str, b: str) -> bool:
     """Whether `a` and `b` name the same thing (module docstring)."""
+    a, b = _name_of(a), _name_of(b)
     wa, wb = _words(a), _words(b)
     if not wa or not wb:
         return False
