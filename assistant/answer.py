@@ -90,6 +90,13 @@ class ShortAnswer:
     # The most belief a different answer read in a newer article has, as a share of this
     # one's (0: none): a newer report the answer may be out of date against.
     newer_rival: float = 0.0
+    # The day a relative date answer means ("Thursday" in an article of Friday 2026-02-20:
+    # 2026-02-19), resolved against its article's date (`assistant.reader.day`).
+    on: date | None = None
+
+    def shown(self) -> str:
+        """The text as a user reads it: with the day it means, when it is relative."""
+        return f"{self.text} ({self.on.isoformat()})" if self.on else self.text
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -104,6 +111,7 @@ class ShortAnswer:
             "sources": len(self.sources),
             "source_names": list(self.sources),
             "newer_rival": round(self.newer_rival, 4),
+            "on": self.on.isoformat() if self.on else None,
         }
 
 

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from assistant.answer import Citation, ShortAnswer
+from assistant.reader.day import day_meant
 from assistant.reader.span import Span, continues
 from assistant.sentence import normalize, split_sentences
 from index.retrieve import Passage
@@ -191,16 +192,18 @@ def cite(chosen: list[int], ends: dict[int, int], cands: list[Sentence], span: S
         if (span is not None and short is None
                 and c.passage.article_id == cands[span_cand].passage.article_id
                 and c.start <= span.start and span.end <= end):
-            short = short_answer_of(span, n, c.passage.article_id)
+            short = short_answer_of(span, citations[-1])
     return citations, short
 
 
-def short_answer_of(span: Span, n: int, article_id: str) -> ShortAnswer:
-    """The reader's span as the short answer located in citation `n`, with its score,
-    belief and confidence."""
-    return ShortAnswer(text=span.text, n=n, article_id=article_id, start=span.start,
-                       end=span.end, score=span.score, belief=span.belief,
-                       confidence=span.confidence, newer_rival=span.newer_rival)
+def short_answer_of(span: Span, citation: Citation) -> ShortAnswer:
+    """The reader's span as the short answer located in `citation`, with its score,
+    belief and confidence, and the day it means when it is a relative date."""
+    before = citation.quote[:max(span.start - citation.start, 0)]
+    return ShortAnswer(text=span.text, n=citation.n, article_id=citation.article_id,
+                       start=span.start, end=span.end, score=span.score, belief=span.belief,
+                       confidence=span.confidence, newer_rival=span.newer_rival,
+                       on=day_meant(span.text, citation.date, before))
 
 
 def locate_alternatives(others: list[tuple[Span, int]], cands: list[Sentence],
@@ -214,6 +217,6 @@ def locate_alternatives(others: list[tuple[Span, int]], cands: list[Sentence],
         for c in citations:
             if c.article_id == aid and c.start <= span.start and span.end <= c.end:
                 if short is None or span.text.casefold() != short.text.casefold():
-                    out.append(short_answer_of(span, c.n, aid))
+                    out.append(short_answer_of(span, c))
                 break
     return tuple(out)

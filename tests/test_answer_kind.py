@@ -95,6 +95,9 @@ ARTICLES = [
      "text": "LONDON − British police arrested Andrew Mountbatten-Windsor on Feb. 19 on "
              "suspicion of misconduct in public office, officers said. He was released "
              "under investigation later that day."},
+    {"id": "bridge-1", "title": "Harbour bridge shut", "date": "2026-03-06",
+     "text": "The harbour bridge was closed on Wednesday after inspectors found cracks in "
+             "two of its cables. Engineers expect repairs to take six weeks."},
 ]
 
 
@@ -113,3 +116,7 @@ def test_cost_and_date_questions_lead_with_an_answer_of_their_kind(
     assert when is not None and "Feb. 19" in when.text
     length = bot.ask("How long is the tram line?").short_answer
     assert length is not None and "7.5" in length.text  # a length is still a length
+    # A weekday is shown with the day it means (the article is of Friday 2026-03-06).
+    closed = bot.ask("When was the harbour bridge closed?").short_answer
+    assert closed is not None and closed.text == "Wednesday"
+    assert closed.on is not None and closed.on.isoformat() == "2026-03-04"

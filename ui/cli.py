@@ -80,12 +80,12 @@ def format_answer(answer: Answer, confident_at: float | None = None) -> str:
         lines.append("Sources differ: " + " · ".join(s.label() for s in answer.differ))
     elif answer.confident(CONFIDENT_AT if confident_at is None else confident_at):
         assert answer.short_answer is not None
-        lines.append(f"Answer: {answer.short_answer.text} [{answer.short_answer.n}]")
+        lines.append(f"Answer: {answer.short_answer.shown()} [{answer.short_answer.n}]")
     elif answer.short_answer is not None and not answer.abstained:
         from ui.render import hedge
 
         lines.append("Not sure; the articles suggest "
-                     + " or ".join(f"{a.text} [{a.n}]" for a in hedge(answer)))
+                     + " or ".join(f"{a.shown()} [{a.n}]" for a in hedge(answer)))
     lines.append(answer.text)
     if answer.choices and answer.choice is not None and answer.choice_method != "evidence":
         picked = answer.choices[answer.choice]

@@ -118,9 +118,9 @@ def answer_markdown(answer: Answer, parts: int | None = None,
                           for s in answer.differ)
         body = f"*Sources differ:* {said}\n\n" + body
     elif short is not None and answer.confident(confident_at):
-        body = f"**{md_escape(short.text)}** **\\[{short.n}\\]**\n\n" + body
+        body = f"**{md_escape(short.shown())}** **\\[{short.n}\\]**\n\n" + body
     elif short is not None:
-        named = " or ".join(f"**{md_escape(a.text)}** \\[{a.n}\\]" for a in hedge(answer))
+        named = " or ".join(f"**{md_escape(a.shown())}** \\[{a.n}\\]" for a in hedge(answer))
         body = f"*Not sure; the articles suggest* {named}\n\n" + body
     if parts is not None and parts < len(pieces):
         return body + " …"

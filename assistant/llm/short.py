@@ -53,7 +53,7 @@ def weigh_short_answer(question: Question, answer: Answer, reader: Reader) -> An
 
     def located(span: Span) -> ShortAnswer:
         c = answer.citations[span.window]
-        return short_answer_of(span, c.n, c.article_id)
+        return short_answer_of(span, c)
 
     model = answer.short_answer
     short: ShortAnswer | None
