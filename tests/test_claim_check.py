@@ -69,6 +69,36 @@ def test_names_must_keep_their_roles(claim: str, evidence: str, contradicts: boo
     assert (conflict(claim, evidence) is not None) is contradicts
 
 
+@pytest.mark.parametrize(("claim", "evidence", "contradicts"), [
+    # a value or a name in the quote's own frame, in place of the one the quote has there,
+    # though the passage names it elsewhere
+    ("The grid was attacked at a North Carolina power substation.",
+     "The grid was attacked at a California power substation. North Carolina was spared.",
+     True),
+    ("Airlines dominate 40 airports, up from 78 airports a decade earlier.",
+     "Airlines dominate 40 airports, up from 34 airports a decade earlier. 78 others.", True),
+    ("Police said two men and three women were arrested.",
+     "Police said three men and two women were arrested.", True),
+    ("She testified about threats against Mike Pence on January 6, 2022.",
+     "She testified about threats against Vice President Mike Pence on January 6, 2021.",
+     True),
+    ("Attorney Thomas Durkin has been retained to represent the parents.",
+     "Attorney Steve Greenberg has been retained to represent the parents.", True),
+    # the same filler, or a frame that pins nothing down, is no swap
+    ("She spoke about threats against Mike Pence on January 6, 2021.",
+     "She spoke about threats against Vice President Mike Pence on January 6, 2021.", False),
+    ("Maura Healey and Tina Kotek, Democrats in Massachusetts and Oregon, will be governors.",
+     "In Massachusetts and Oregon, Democrats Maura Healey and Tina Kotek will be governors.",
+     False),
+    ("After Senate approval on August 7, the act was passed by the House on Friday.",
+     "The House passed the act Friday after being approved by the Senate on August 7.",
+     False),
+])
+def test_a_filler_swapped_into_the_quotes_frame_contradicts(claim: str, evidence: str,
+                                                            contradicts: bool) -> None:
+    assert (conflict(claim, evidence) is not None) is contradicts
+
+
 @pytest.mark.parametrize(("claim", "evidence"), [
     ("IS remains active in Syria, not only in the desert.",
      "IS remains active in Syria, not only in the desert but in cities."),

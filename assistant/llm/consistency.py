@@ -29,6 +29,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from assistant.llm.frame import frame_conflict
 from assistant.llm.lexicon import NEGATIVE_PREFIXES, OPPOSITES, VERB_BASES, stem
 from assistant.sentence import STOPWORDS, names, normalize_numbers
 
@@ -367,8 +368,9 @@ def name_conflict(claim: str, evidence: str) -> str | None:
 
 
 def conflict(claim: str, evidence: str) -> str | None:
-    """Why the claim contradicts the evidence (polarity, opposites, values, roles), or
-    None."""
+    """Why the claim contradicts the evidence (polarity, opposites, values, roles, a value
+    or name in another's frame: `frame`), or None."""
     return (polarity_conflict(claim, evidence) or opposite_conflict(claim, evidence)
             or value_conflict(claim, evidence) or role_conflict(claim, evidence)
-            or name_conflict(claim, evidence))
+            or name_conflict(claim, evidence)
+            or frame_conflict(tokens(claim, keep_case=True), tokens(evidence, keep_case=True)))
