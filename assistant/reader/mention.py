@@ -28,7 +28,7 @@ _LEADING = frozenset({"the", "a", "an", "this", "that", "these", "those"})
 _MAX_TOKENS = 8  # longer runs are descriptions, not answers
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)  # slots: thousands stay cached
 class Mention:
     """A span of `text[start:end]` that could answer a question."""
 
@@ -101,8 +101,11 @@ class MentionFinder:
             # spaCy's shared vocabulary is not safe to grow from several threads at once,
             # and its work holds the GIL anyway: one parse at a time per process.
             with _PARSE_LOCK:
+                # The tags are a few dozen strings: interned, a cached parse holds
+                # pointers to them, not a copy per token (bench/ask_memory.py).
                 parsed = [Parsed(tuple(mentions(doc)), tuple(t.text for t in doc),
-                                 tuple(t.idx for t in doc), tuple(t.tag_ for t in doc))
+                                 tuple(t.idx for t in doc),
+                                 tuple(sys.intern(t.tag_) for t in doc))
                           for doc in _parse(self.nlp, todo)]
             with self._cache_lock:
                 for t, p in zip(todo, parsed, strict=True):
