@@ -76,6 +76,24 @@ def test_a_city_comes_before_the_state_it_lies_in() -> None:
         "Los Angeles", "California", "Agoura Hills"]
 
 
+def test_a_count_counts_the_thing_asked() -> None:
+    q = analyse("How many astronauts flew on Artemis II?")
+    assert q.counted == "astronaut"
+    texts = [" 184 people worked in launch control ", " 10 days ", " four NASA astronauts "]
+    windows = [Window(article_id="a", start=0, end=len(t), head_end=len(t), text=t,
+                      relevance=1.0, passage_rank=0, date=None) for t in texts]
+    spans = [Span(window=i, start=1, end=1 + len(t.split()[0]), text=t.split()[0], score=1.0,
+                  belief=b) for i, (t, b) in enumerate(zip(texts, [0.5, 0.3, 0.15],
+                                                                 strict=True))]
+    assert [a.text for a in kind_first(q, spans, windows, least=0.10)] == [
+        "four", "184", "10"]
+    # "How many people ...?" counts people: 184 stands
+    people = analyse("How many people worked in launch control?")
+    assert kind_first(people, spans, windows, least=0.10) == spans
+    # nothing counts what is asked: the order stands
+    assert kind_first(q, spans[:2], windows, least=0.10) == spans[:2]
+
+
 def test_a_currency_sign_beside_the_mention_counts() -> None:
     q = analyse("How much did the card sell for?")
     windows = [Window(article_id="a", start=0, end=40, head_end=40,
@@ -120,3 +138,22 @@ def test_cost_and_date_questions_lead_with_an_answer_of_their_kind(
     closed = bot.ask("When was the harbour bridge closed?").short_answer
     assert closed is not None and closed.text == "Wednesday"
     assert closed.on is not None and closed.on.isoformat() == "2026-03-04"
+
+
+@pytest.mark.integration
+def test_a_count_of_the_thing_asked_comes_first(
+        tmp_path: Path, model_home: Path, real_embedder) -> None:  # type: ignore[no-untyped-def]
+    home = tmp_path / "home"
+    shutil.copytree(model_home / "models", home / "models", dirs_exist_ok=True)
+    bot = Assistant(make_settings(home), embedder=real_embedder)
+    path = tmp_path / "artemis.jsonl"
+    path.write_text(json.dumps({
+        "id": "artemis-1", "title": "Artemis II returns", "date": "2026-04-11",
+        "text": "NASA said 184 people flew to Florida to watch Artemis II launch. The rocket "
+                "flew four astronauts around the moon. Some 184 employees flew on chartered "
+                "planes to watch it."}) + "\n")
+    assert bot.ingest([path]).ok
+    crew = bot.ask("How many astronauts flew on Artemis II?").short_answer
+    assert crew is not None and crew.text == "four"  # the reader alone said "184"
+    fans = bot.ask("How many people flew to Florida to watch the launch?").short_answer
+    assert fans is not None and fans.text == "184"

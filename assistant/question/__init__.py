@@ -127,6 +127,9 @@ class Question:
     present: bool = False
     # "Which city / country / state / continent ...?": the kind of place that answers it.
     place_kind: PlaceKind | None = None
+    # The stem of what "how many <noun>" counts ("astronaut"), so that a count of
+    # something else ("184 people") is not its answer (`reader.kind`).
+    counted: str | None = None
 
 
 def analyse(text: str) -> Question:
@@ -156,6 +159,7 @@ def analyse(text: str) -> Question:
         kind=question_kind(text),
         present=PRESENT.search(low) is not None,
         place_kind=_PLACE_FOCUS.get(focus or ""),
+        counted=_counted(low),
     )
 
 
@@ -307,6 +311,27 @@ def _focus(low: str) -> str | None:
     # "which menu item did ..." -> "item": the noun just before the verb; with no verb in
     # sight the phrase may run on ("which US tourist attraction announced"): the first.
     return _singular(rest[-1]) if len(after) < 4 else rest[0]
+
+
+def _counted(low: str) -> str | None:
+    """The stem of the noun "how many" counts: its last word before the verb ("how many
+    NASA astronauts flew" -> "astronaut"); None for "how many died", "how many times"."""
+    m = re.search(r"\bhow many ([a-z][a-z' -]*)", low)
+    if m is None:
+        return None
+    nouns = []
+    for w in m.group(1).split()[:4]:
+        if w in AUXILIARIES or w in _PHRASE_END or w in _COUNT_VERBS:
+            break
+        nouns.append(w)
+    if not nouns or nouns[-1] in ("times", "more", "of", "people's"):
+        return None
+    return stem(nouns[-1])
+
+
+# Words that end the counted noun phrase when no auxiliary does ("how many people died").
+_COUNT_VERBS = frozenset("""died flew remain remained live lived work worked attended voted
+were killed injured arrived left joined signed""".split())
 
 
 def _singular(word: str) -> str:

@@ -9,7 +9,10 @@ month, weekday, year or written date ("When was he arrested?" is not answered by
 dateline, "LONDON - British police"), a city, country, US state or continent is what the
 gazetteer calls it ("Which city ...?" is not answered "California"). `kind_first` puts
 the reader's likeliest answer of the right kind first when its top answer is of the wrong
-one, each keeping its own belief, so the confidence knows the kind was wanting.
+one, each keeping its own belief, so the confidence knows the kind was wanting. For "how
+many <noun>", `counts_asked` reads the words after the number: "How many astronauts flew
+on Artemis II?" is not answered by "184" when it counts people and "four astronauts"
+stands in the passages.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from collections.abc import Sequence
 from assistant.question import Question
 from assistant.reader.place import place_kinds
 from assistant.reader.reading import Span, Window
-from assistant.sentence import stem, words
+from assistant.sentence import STOPWORDS, stem, words
 
 _MONTHS = ("january february march april may june july august september october november "
            "december jan feb mar apr jun jul aug sep sept oct nov dec monday tuesday "
@@ -83,6 +86,36 @@ def of_kind(question: Question, text: str) -> bool | None:
     return None
 
 
+_UNITS = frozenset(stem(w) for w in """year month week day hour minute second percent km
+kilometer kilometre mile meter metre foot feet inch pound kilogram kg ton tonne degree mph
+acre dollar euro cent people person time point vote seat""".split())
+_SCALES = frozenset("hundred hundreds thousand thousands million millions billion billions "
+                    "dozen dozens".split())
+
+
+def counts_asked(question: Question, answer: Span, windows: Sequence[Window]) -> bool | None:
+    """For "how many <noun>": whether the number counts that noun ("four astronauts",
+    "four NASA astronauts": True) or a unit or other plural noun ("184 people", "10 days",
+    "184 employees": False, when the question does not count those); None when no word
+    after it says (an answer that is not a count, or "18 were killed")."""
+    if question.counted is None or not fits(question, answer.text):
+        return None
+    said = [stem(w.lower()) for w in words(answer.text)]
+    if question.counted in said:
+        return True
+    w = windows[answer.window]
+    after = [x for x in words(w.text[answer.end - w.start:][:80]) if x.isalpha()]
+    after = [x for x in after if x.lower() not in _SCALES][:3]
+    stems = [stem(x.lower()) for x in after]
+    if question.counted in stems:
+        return True
+    if stems and (stems[0] in _UNITS or (
+            after[0].islower() and after[0].endswith("s") and not after[0].endswith("ss")
+            and after[0] not in STOPWORDS)):
+        return False  # "10 days", "184 employees": counts of something else
+    return None
+
+
 def _as_written(answer: Span, windows: Sequence[Window]) -> str:
     """The answer with the characters right around it in its window: a currency sign or a
     "%" the mention left out ("$" + "12,600,000")."""
@@ -96,11 +129,16 @@ def kind_first(question: Question, answers: Sequence[Span], windows: Sequence[Wi
     """`answers` (most belief first), with the first one of the right kind that has at
     least `least` belief moved first when the top answer is of the wrong kind (read as
     written in its window)."""
-    if len(answers) < 2 or of_kind(question, _as_written(answers[0], windows)) is not False:
+    def judged(a: Span) -> bool | None:
+        if question.counted is not None:
+            return counts_asked(question, a, windows)
+        return of_kind(question, _as_written(a, windows))
+
+    if len(answers) < 2 or judged(answers[0]) is not False:
         return list(answers)
     for i, a in enumerate(answers[1:], start=1):
         if a.belief < least:
             break
-        if of_kind(question, _as_written(a, windows)):
+        if judged(a):
             return [a, *answers[:i], *answers[i + 1:]]
     return list(answers)
