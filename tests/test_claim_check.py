@@ -93,6 +93,8 @@ def test_names_must_keep_their_roles(claim: str, evidence: str, contradicts: boo
     ("After Senate approval on August 7, the act was passed by the House on Friday.",
      "The House passed the act Friday after being approved by the Senate on August 7.",
      False),
+    ("The prize went to Alice Chen for her novel.",
+     "The prize went to Bob Li for poetry, and to Alice Chen for her novel.", False),
 ])
 def test_a_filler_swapped_into_the_quotes_frame_contradicts(claim: str, evidence: str,
                                                             contradicts: bool) -> None:

@@ -87,6 +87,8 @@ def frame_conflict(claim_tokens: Sequence[str], evidence_tokens: Sequence[str]
         value = [t.lower() for t in claim[start:end]]
         left = [t.lower() for t in claim[max(0, start - 2):start]]
         right = [t.lower() for t in claim[end:end + 2]]
+        if _beside(low, value, left[-1:], right[:1]):
+            continue  # the evidence has it by one of the same words: no swap to judge
         for lw, rw in ((left, right[:1]), (left[-1:], right)):
             if len(lw) + len(rw) < 3 or not _frames(lw, rw):
                 continue
@@ -108,6 +110,19 @@ def _frames(left: Sequence[str], right: Sequence[str]) -> bool:
     both = [*left, *right]
     return strong(left) and (strong(right) or list(right) == ["."]) and any(
         _is_number(t) or (t.isalpha() and len(t) > 2 and t not in STOPWORDS) for t in both)
+
+
+def _beside(low: Sequence[str], value: Sequence[str], left: Sequence[str],
+            right: Sequence[str]) -> bool:
+    """Whether the evidence holds `value` right after `left` or right before `right`
+    ("and to 5%" backs "rose to 5%" though "rose to" frames 4.9% elsewhere)."""
+    n = len(value)
+    for i in range(len(low) - n + 1):
+        if list(low[i:i + n]) == list(value) and (
+                (left and i > 0 and low[i - 1] == left[0])
+                or (right and i + n < len(low) and low[i + n] == right[0])):
+            return True
+    return False
 
 
 def _within(a: Sequence[str], b: Sequence[str]) -> bool:
