@@ -104,25 +104,6 @@ def test_an_answer_from_an_older_article_gets_a_lower_confidence() -> None:
     assert again.probability(0.8, 30) == pytest.approx(cal.probability(0.8, 30), abs=1e-5)
 
 
-def test_an_answer_a_newer_article_contradicts_gets_a_lower_confidence() -> None:
-    # Where a different answer the reader believes nearly as much was read in a newer
-    # article, the answer is right less often at the same belief (issue 32: the
-    # confidence knows when a newer report contradicts it); the fit weighs that.
-    rng = np.random.default_rng(2)
-    beliefs = rng.random(4000)
-    rivals = rng.choice([0.0, 0.0, 0.0, 0.5, 1.0], size=4000)
-    right = (rng.random(4000) < beliefs * (1.0 - 0.6 * rivals)).astype(float)
-    cal = fit(beliefs, np.zeros(4000), right, rivals=rivals, min_count=50)
-    assert cal.rival_weight < -0.5
-    assert cal.probability(0.8, 0, newer_rival=1.0) < cal.probability(0.8) - 0.2
-    again = Calibration.load(json.dumps(cal.to_json()))
-    assert again.rival_weight == pytest.approx(cal.rival_weight, abs=1e-6)
-    # a map written before the rival input reads it as weighing nothing
-    old = {k: v for k, v in cal.to_json().items() if k != "rival_weight"}
-    assert Calibration.load(json.dumps(old)).probability(0.8, 0, 1.0) == \
-        pytest.approx(cal.probability(0.8, 0, 0.0), abs=1e-5)
-
-
 def test_the_newer_rival_is_a_different_answer_from_a_newer_article() -> None:
     from datetime import date
 

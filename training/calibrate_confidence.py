@@ -101,8 +101,8 @@ def asked_the_check_year(run: Path) -> bool:
 
 
 def confidences(cal: Calibration, data: Data) -> np.ndarray:
-    return np.where(data.has, [cal.probability(b, a, r) for b, a, r in
-                               zip(data.belief, data.age, data.rival, strict=True)], 0.0)
+    return np.where(data.has, [cal.probability(b, a) for b, a in
+                               zip(data.belief, data.age, strict=True)], 0.0)
 
 
 def log_loss(conf: np.ndarray, right: np.ndarray) -> float:
@@ -132,69 +132,69 @@ def threshold(cal: Calibration, data: list[Data], precision: float
     return 1.0, float("nan"), 0.0
 
 
-def fitted(data: list[Data], use_age: bool, use_rival: bool,
-           about: dict[str, Any] | None = None) -> Calibration:
+def fitted(data: list[Data], use_age: bool, about: dict[str, Any] | None = None
+           ) -> Calibration:
     """`confidence.fit` on the answered questions of the runs."""
     def pooled(k: int) -> np.ndarray:
         return np.concatenate([d[k][d.has] for d in data])
 
-    return fit(pooled(0), pooled(1), pooled(2), rivals=pooled(4) if use_rival else None,
-               min_count=MIN_COUNT, use_age=use_age, about=about)
+    return fit(pooled(0), pooled(1), pooled(2), min_count=MIN_COUNT, use_age=use_age,
+               about=about)
+
+
+EXTRA = {  # inputs measured beside the belief and the age (not in the shipped map)
+    "rival": lambda d: d.rival,
+    "sources": lambda d: np.log(np.maximum(d.sources, 1.0)),
+}
 
 
 def compare(data: list[Data], names: list[str]) -> list[dict[str, Any]]:
-    """Cross-year figures of candidate inputs, each fitted on the other years: the
-    belief alone, with the age, with the newer rival, and with the count of independent
-    sources stating the answer (a measurement only: the shipped map has no sources
-    input, so that one is fitted here by the same recipe)."""
+    """Cross-year figures of candidate inputs, each fitted on the other years by `fit`'s
+    recipe (logistic weights as ratios to the belief's, then the isotonic map): the belief
+    alone, with the age (the shipped map), and with the age and the newer rival
+    (`span.newer_rival`), the count of independent sources stating the answer
+    (`sources.agreement`, as log), or both."""
     rows = []
-    for label, use_age, use_rival, use_sources in (
-            ("belief", False, False, False), ("belief+age", True, False, False),
-            ("belief+age+rival", True, True, False), ("belief+age+sources", True, False, True),
-            ("belief+age+rival+sources", True, True, True)):
+    for label, use_age, extra in (
+            ("belief", False, ()), ("belief+age", True, ()),
+            ("belief+age+rival", True, ("rival",)), ("belief+age+sources", True, ("sources",)),
+            ("belief+age+rival+sources", True, ("rival", "sources"))):
         for i, held in enumerate(data):
             rest = [d for j, d in enumerate(data) if j != i]
             if not rest:
                 continue
-            if use_sources:
-                conf, weights = _with_sources(rest, held, use_rival)
-                row = {"inputs": label, "measured_on": names[i], "weights": weights,
-                       "ece": round(expected_calibration_error(conf, held.right) or 0.0, 4),
-                       "log_loss": round(log_loss(conf, held.right), 4),
-                       **{f"precision_at_{int(c * 100)}": round(
-                           precision_at_coverage(conf, held.right, c) or 0.0, 3)
-                          for c in (0.1, 0.3, 0.5)}}
-            else:
-                cal = fitted(rest, use_age, use_rival)
-                row = {"inputs": label, "measured_on": names[i],
-                       "weights": [round(cal.age_weight, 3), round(cal.rival_weight, 3)],
-                       **{k: v for k, v in measure(cal, held).items()
-                          if k not in ("n", "answered", "em")}}
-            rows.append(row)
+            conf, weights = _held_out(rest, held, use_age, extra)
+            rows.append({"inputs": label, "measured_on": names[i], "weights": weights,
+                         "ece": round(expected_calibration_error(conf, held.right) or 0.0, 4),
+                         "log_loss": round(log_loss(conf, held.right), 4),
+                         **{f"precision_at_{int(c * 100)}": round(
+                             precision_at_coverage(conf, held.right, c) or 0.0, 3)
+                            for c in (0.1, 0.3, 0.5)}})
     return rows
 
 
-def _with_sources(rest: list[Data], held: Data, use_rival: bool
-                  ) -> tuple[np.ndarray, list[float]]:
-    """Held-out confidences of a map whose score adds log(sources) to the belief, the
-    age (and the rival), by `fit`'s recipe: logistic weights as ratios, then isotonic."""
+def _held_out(rest: list[Data], held: Data, use_age: bool, extra: tuple[str, ...]
+              ) -> tuple[np.ndarray, list[float]]:
+    """Held-out confidences of a map fitted on `rest` whose score adds the `extra` inputs
+    (and the age) to logit(belief), and the inputs' weights."""
     def columns(d: Data) -> np.ndarray:
-        cols = [np.log1p(np.maximum(d.age, 0.0)), np.log(np.maximum(d.sources, 1.0))]
-        if use_rival:
-            cols.append(d.rival)
+        cols = [np.array([logit(b) for b in d.belief])]
+        if use_age:
+            cols.append(np.log1p(np.maximum(d.age, 0.0)))
+        cols += [EXTRA[name](d) for name in extra]
         return np.column_stack(cols)
 
-    def logits(d: Data) -> np.ndarray:
-        return np.array([logit(b) for b in d.belief])
-
-    x = np.concatenate([np.column_stack([logits(d), columns(d)])[d.has] for d in rest])
+    x = np.concatenate([columns(d)[d.has] for d in rest])
     y = np.concatenate([d.right[d.has] for d in rest])
-    coef = logistic(x, y)
-    ratios = coef[1:] / coef[0]
+    ratios = np.zeros(x.shape[1] - 1)
+    if x.shape[1] > 1:
+        coef = logistic(x, y)
+        ratios = coef[1:] / coef[0]
     shape = fit_isotonic((x[:, 0] + x[:, 1:] @ ratios).tolist(), y.tolist(),
                          min_count=MIN_COUNT)
-    scores = logits(held) + columns(held) @ ratios
-    conf = np.where(held.has, np.interp(scores, shape.xs, shape.ys), 0.0)
+    own = columns(held)
+    conf = np.where(held.has, np.interp(own[:, 0] + own[:, 1:] @ ratios, shape.xs, shape.ys),
+                    0.0)
     return conf, [round(float(r), 3) for r in ratios]
 
 
@@ -209,8 +209,6 @@ def main() -> None:
                         "kept in the file's `about.note`")
     parser.add_argument("--no-age", action="store_true",
                         help="map the belief alone (the map before the age; for comparison)")
-    parser.add_argument("--rival", action="store_true",
-                        help="add the newer rival's share (`span.newer_rival`) to the score")
     parser.add_argument("--write", action="store_true",
                         help=f"write assistant/reader/{CALIBRATION_FILE}")
     args = parser.parse_args()
@@ -219,15 +217,14 @@ def main() -> None:
                  "calibration there with newsqa eval)")
     data = [load(run) for run in args.train]
     names = [run.name for run in args.train]
-    use_age, use_rival = not args.no_age, args.rival
+    use_age = not args.no_age
     out: dict[str, Any] = {"compare": compare(data, names), "cross_year": []}
     for i, held in enumerate(data):  # fit on the other years, measure on this one
         rest = [d for j, d in enumerate(data) if j != i]
         if not rest:
             continue
-        cal = fitted(rest, use_age, use_rival)
+        cal = fitted(rest, use_age)
         out["cross_year"].append({"measured_on": names[i], "age_weight": round(cal.age_weight, 3),
-                                  "rival_weight": round(cal.rival_weight, 3),
                                   **measure(cal, held)})
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
                             capture_output=True, text=True).stdout.strip()
@@ -235,14 +232,12 @@ def main() -> None:
              "commit": commit, "min_count": MIN_COUNT,
              "data": {n: {"answerable": len(d[0]), "with_short_answer": int(d[3].sum())}
                       for n, d in zip(names, data, strict=True)},
-             "x": "logit(reader belief)" + (
-                 " + age_weight * log1p(days the answer's article is older than the newest "
-                 "retrieved passage)" if use_age else "") + (
-                 " + rival_weight * the belief in a different answer read in a newer article, "
-                 "as a share of the answer's (span.newer_rival)" if use_rival else ""),
+             "x": "logit(reader belief) + age_weight * log1p(days the answer's article is "
+                  "older than the newest retrieved passage)" if use_age else
+                  "logit(reader belief)",
              "y": "short-answer exact match (SQuAD-normalised)",
              **({"note": args.note} if args.note else {})}
-    cal = fitted(data, use_age, use_rival, about)
+    cal = fitted(data, use_age, about)
     out["fit"] = cal.to_json()
     out["in_sample"] = [{"measured_on": n, **measure(cal, d)}
                         for n, d in zip(names, data, strict=True)]

@@ -39,7 +39,8 @@ class Span:
     confidence: float | None = None  # the belief calibrated (assistant.reader.confidence)
     # The most belief a different answer read in a newer article has, as a share of this
     # one's (0: none; capped at 1): a newer report that may contradict it
-    # (`span.newer_rival`), one of the confidence's inputs.
+    # (`span.newer_rival`; the confidence needs no more than the belief, which it splits:
+    # `reader.confidence`).
     newer_rival: float = 0.0
 
 

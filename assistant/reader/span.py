@@ -179,7 +179,7 @@ class SpanReader:
             rival = (newer_rival(a, read, windows)
                      if i == 0 or a.belief >= ALTERNATIVE_BELIEF else 0.0)
             answers.append(replace(a, newer_rival=rival, confidence=self.calibration.probability(
-                a.belief, age_days(windows[a.window], newest), rival)))
+                a.belief, age_days(windows[a.window], newest))))
         span, rest = answers[0], answers[1:]
         alternatives = different(span, rest)
         return Reading(span if span.score >= self.weights.threshold else None,
