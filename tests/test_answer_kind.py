@@ -150,8 +150,7 @@ def test_a_count_of_the_thing_asked_comes_first(
     path.write_text(json.dumps({
         "id": "artemis-1", "title": "Artemis II returns", "date": "2026-04-11",
         "text": "NASA said 184 people flew to Florida to watch Artemis II launch. The rocket "
-                "flew four astronauts around the moon. Some 184 employees flew on chartered "
-                "planes to watch it."}) + "\n")
+                "flew four astronauts around the moon."}) + "\n")
     assert bot.ingest([path]).ok
     crew = bot.ask("How many astronauts flew on Artemis II?").short_answer
     assert crew is not None and crew.text == "four"  # the reader alone said "184"

@@ -321,9 +321,12 @@ def _counted(low: str) -> str | None:
         return None
     nouns = []
     for w in m.group(1).split()[:4]:
-        if w in AUXILIARIES or w in _PHRASE_END or w in _COUNT_VERBS:
+        if w in AUXILIARIES or w in _PHRASE_END or w in _COUNT_VERBS or w in ("and", "or"):
             break
         nouns.append(w)
+        if not w.isalpha():  # "members," ends the phrase ("members, ministers and aides")
+            nouns[-1] = w.strip(",;:")
+            break
     if not nouns or nouns[-1] in ("times", "more", "of", "people's"):
         return None
     return stem(nouns[-1])
