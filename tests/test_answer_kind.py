@@ -119,15 +119,22 @@ ARTICLES = [
 ]
 
 
+def _bot_with(articles: list[dict[str, str]], tmp_path: Path, model_home: Path,
+              embedder: object) -> Assistant:
+    """A fresh home with the real model, holding `articles`."""
+    home = tmp_path / "home"
+    shutil.copytree(model_home / "models", home / "models", dirs_exist_ok=True)
+    bot = Assistant(make_settings(home), embedder=embedder)  # type: ignore[arg-type]
+    path = tmp_path / "articles.jsonl"
+    path.write_text("\n".join(json.dumps(a) for a in articles) + "\n")
+    assert bot.ingest([path]).ok
+    return bot
+
+
 @pytest.mark.integration
 def test_cost_and_date_questions_lead_with_an_answer_of_their_kind(
         tmp_path: Path, model_home: Path, real_embedder) -> None:  # type: ignore[no-untyped-def]
-    home = tmp_path / "home"
-    shutil.copytree(model_home / "models", home / "models", dirs_exist_ok=True)
-    bot = Assistant(make_settings(home), embedder=real_embedder)
-    path = tmp_path / "articles.jsonl"
-    path.write_text("\n".join(json.dumps(a) for a in ARTICLES) + "\n")
-    assert bot.ingest([path]).ok
+    bot = _bot_with(ARTICLES, tmp_path, model_home, real_embedder)
     cost = bot.ask("How much did the tram line cost?").short_answer
     assert cost is not None and cost.text == "180 million euros"
     when = bot.ask("When was Andrew Mountbatten-Windsor arrested?").short_answer
@@ -143,15 +150,10 @@ def test_cost_and_date_questions_lead_with_an_answer_of_their_kind(
 @pytest.mark.integration
 def test_a_count_of_the_thing_asked_comes_first(
         tmp_path: Path, model_home: Path, real_embedder) -> None:  # type: ignore[no-untyped-def]
-    home = tmp_path / "home"
-    shutil.copytree(model_home / "models", home / "models", dirs_exist_ok=True)
-    bot = Assistant(make_settings(home), embedder=real_embedder)
-    path = tmp_path / "artemis.jsonl"
-    path.write_text(json.dumps({
+    bot = _bot_with([{
         "id": "artemis-1", "title": "Artemis II returns", "date": "2026-04-11",
         "text": "NASA said 184 people flew to Florida to watch Artemis II launch. The rocket "
-                "flew four astronauts around the moon."}) + "\n")
-    assert bot.ingest([path]).ok
+                "flew four astronauts around the moon."}], tmp_path, model_home, real_embedder)
     crew = bot.ask("How many astronauts flew on Artemis II?").short_answer
     assert crew is not None and crew.text == "four"  # the reader alone said "184"
     fans = bot.ask("How many people flew to Florida to watch the launch?").short_answer

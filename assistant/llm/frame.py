@@ -9,9 +9,13 @@ so a swapped value that the passage states elsewhere, near some of the same word
 them. Here the frame is the exact words right around it: the claim's value or name with
 the tokens just before and after it (two on one side and at least one on the other), and
 the evidence holding that frame around a different value of the same kind (a number for a
-number, a capitalised name for a name), while it never holds the claim's own value in it.
-A paraphrase that keeps a frame keeps what fills it; one that rewords the frame is not
-judged here.
+number, a capitalised name for a name), while it never holds the claim's own value in it
+nor right beside one of those words ("and to 5%" backs "rose to 5%"). The frame must pin
+the slot down: a word on each side that is not a bare "and" or punctuation, and a content
+word or number among them ("passed by the House on" frames anything). A paraphrase that
+keeps a frame keeps what fills it; one that rewords the frame is not judged here. On the
+development pairs (`bench/claim_check.py`) it took unfaithful claims shown as verified
+from 0.129 to 0.107 and kept every faithful one it kept before.
 """
 
 from __future__ import annotations
