@@ -56,9 +56,6 @@ class Data:
     rival: np.ndarray  # `span.newer_rival`, as the reader recorded it (0 in older runs)
     sources: np.ndarray  # independent outlets stating the answer (`sources.agreement`)
 
-    def __getitem__(self, k: int) -> np.ndarray:
-        return (self.belief, self.age, self.right, self.has, self.rival, self.sources)[k]
-
 
 def load(run: Path) -> Data:
     """The answerable questions of a run (`Data`). The age is how much older the short
@@ -124,7 +121,7 @@ def threshold(cal: Calibration, data: list[Data], precision: float
     """(confidence, precision, coverage): the lowest confidence whose stated answers
     reach `precision` over the training years."""
     conf = np.concatenate([confidences(cal, d) for d in data])
-    right = np.concatenate([d[2] for d in data])
+    right = np.concatenate([d.right for d in data])
     for t in sorted(set(np.round(conf[conf > 0], 4))):
         shown = conf >= t
         if shown.any() and right[shown].mean() >= precision:
@@ -135,11 +132,11 @@ def threshold(cal: Calibration, data: list[Data], precision: float
 def fitted(data: list[Data], use_age: bool, about: dict[str, Any] | None = None
            ) -> Calibration:
     """`confidence.fit` on the answered questions of the runs."""
-    def pooled(k: int) -> np.ndarray:
-        return np.concatenate([d[k][d.has] for d in data])
+    def pooled(field: str) -> np.ndarray:
+        return np.concatenate([getattr(d, field)[d.has] for d in data])
 
-    return fit(pooled(0), pooled(1), pooled(2), min_count=MIN_COUNT, use_age=use_age,
-               about=about)
+    return fit(pooled("belief"), pooled("age"), pooled("right"), min_count=MIN_COUNT,
+               use_age=use_age, about=about)
 
 
 EXTRA = {  # inputs measured beside the belief and the age (not in the shipped map)
@@ -230,7 +227,7 @@ def main() -> None:
                             capture_output=True, text=True).stdout.strip()
     about = {"script": "training/calibrate_confidence.py", "fitted": date.today().isoformat(),
              "commit": commit, "min_count": MIN_COUNT,
-             "data": {n: {"answerable": len(d[0]), "with_short_answer": int(d[3].sum())}
+             "data": {n: {"answerable": len(d.belief), "with_short_answer": int(d.has.sum())}
                       for n, d in zip(names, data, strict=True)},
              "x": "logit(reader belief) + age_weight * log1p(days the answer's article is "
                   "older than the newest retrieved passage)" if use_age else
