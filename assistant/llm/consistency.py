@@ -30,7 +30,14 @@ import re
 from collections.abc import Sequence
 
 from assistant.llm.frame import frame_conflict
-from assistant.llm.lexicon import NEGATIVE_PREFIXES, OPPOSITES, VERB_BASES, stem
+from assistant.llm.lexicon import (
+    MONTHS,
+    NEGATIVE_PREFIXES,
+    OPPOSITES,
+    VERB_BASES,
+    WEEKDAYS,
+    stem,
+)
 from assistant.sentence import STOPWORDS, names, normalize_numbers
 
 _TOKEN = re.compile(r"[^\W\d_][\w'’-]*|\d+(?:[-/]\d+)+|\d[\d,.]*|[.,;:!?()\"“”]")
@@ -52,10 +59,7 @@ whereas after before when if since unless as
 """.split())
 SCOPE = 2  # content words a negator reaches ("did not immediately respond")
 # Capitalised words that name no one who acts ("on Monday").
-_NO_ACTOR = frozenset("""
-monday tuesday wednesday thursday friday saturday sunday january february march april may
-june july august september october november december
-""".split())
+_NO_ACTOR = WEEKDAYS | MONTHS
 # Words inside a negation that are not what it negates ("no longer", "not yet").
 _PARTICLES = frozenset("longer yet ever even".split())
 _BE = frozenset("is are was were be been being am 's".split())
@@ -259,16 +263,12 @@ def _near(toks: Sequence[str], word_stem: str, reach: int = 4) -> set[str]:
     return out
 
 
-_WEEKDAYS = frozenset("monday tuesday wednesday thursday friday saturday sunday".split())
-_MONTHS = frozenset("""january february march april may june july august september october
-november december""".split())
-
 
 def _value(tok: str) -> tuple[str, str] | None:
     """(kind, value) of a token that states a number, a year, a month or a weekday."""
-    if tok in _WEEKDAYS:
+    if tok in WEEKDAYS:
         return "weekday", tok
-    if tok in _MONTHS:
+    if tok in MONTHS:
         return "month", tok
     if tok.isalpha() and (spelled := normalize_numbers(tok)).isdigit():
         return "number", spelled  # "five" -> "5"

@@ -22,12 +22,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from assistant.llm.lexicon import MONTHS, WEEKDAYS
 from assistant.sentence import STOPWORDS
 
 _SLOT = 5  # tokens a value or name in the evidence's frame may take
-_MONTHS_DAYS = frozenset("""january february march april may june july august september
-october november december monday tuesday wednesday thursday friday saturday sunday
-""".split())
+_MONTHS_DAYS = MONTHS | WEEKDAYS
 
 
 _WEAK = frozenset("and or but nor".split())

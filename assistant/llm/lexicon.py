@@ -8,6 +8,10 @@ import functools
 
 import Stemmer
 
+WEEKDAYS = frozenset("monday tuesday wednesday thursday friday saturday sunday".split())
+MONTHS = frozenset("""january february march april may june july august september october
+november december""".split())
+
 # Snowball, as the keyword index stems (PyStemmer): "disclose" and "disclosed" are one
 # word here, which the reader's suffix stripper (`sentence.stem`) keeps apart. Irregular
 # verbs are mapped to their base first, so "rose" is "rise" and "beaten" is "beat".

@@ -17,12 +17,12 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 
+from assistant.reader.kind import MONTH_NAME
+
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _OFFSETS = {"today": 0, "tonight": 0, "yesterday": -1, "tomorrow": 1}
 _PARTS_OF_DAY = frozenset(("morning", "afternoon", "evening", "night"))
-_MONTHS = re.compile(
-    r"\b(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
-    r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\b\.?", re.IGNORECASE)
+_MONTHS = re.compile(rf"\b(?:{MONTH_NAME})\b", re.IGNORECASE)
 _FUTURE = re.compile(r"\b(?:will|'ll|is to|are to|is due|are due|scheduled|expected|plans? "
                      r"to|set to|upcoming|coming)\b[^.;]{0,60}$", re.IGNORECASE)
 _MAX_WORDS = 4  # "on Tuesday", "late Tuesday night"; longer texts are not a day

@@ -60,9 +60,11 @@ def fits(question: Question, text: str) -> bool:
     return True
 
 
+# A month's name, whole or shortened ("Feb", "Sept"), as a regex without its boundaries.
+MONTH_NAME = (r"jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
+              r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?")
 _CALENDAR = re.compile(
-    r"\b(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
-    r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?|monday|tuesday|wednesday|"
+    rf"\b(?:{MONTH_NAME}|monday|tuesday|wednesday|"
     r"thursday|friday|saturday|sunday|today|yesterday|tomorrow|tonight|spring|summer|"
     r"autumn|winter)\b|\b(?:1[5-9]|20)\d\d\b|\b\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}\b|"
     r"\b\d{1,2}(?:st|nd|rd|th)\b", re.IGNORECASE)
