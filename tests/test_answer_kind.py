@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from assistant.question import analyse
-from assistant.reader.kind import kind_first, of_kind
+from assistant.reader.kind import kind_first, of_kind, with_unit
 from assistant.reader.reading import Span, Window
 from assistant.service import Assistant
 from tests.conftest import make_settings
@@ -104,11 +104,41 @@ def test_a_currency_sign_beside_the_mention_counts() -> None:
     assert kind_first(q, answers, windows, least=0.10) == answers
 
 
+def _unit(question: str, window: str, mention: str) -> str:
+    """The shown text of `mention` (its first occurrence in `window`)."""
+    w = Window(article_id="a", start=100, end=100 + len(window), head_end=100 + len(window),
+               text=window, relevance=1.0, passage_rank=0, date=None)
+    at = 100 + window.index(mention)
+    shown = with_unit(analyse(question), Span(window=0, start=at, end=at + len(mention),
+                                              text=mention, score=1.0, belief=0.5), [w])
+    assert shown.text == window[shown.start - 100:shown.end - 100]  # still verbatim
+    return shown.text
+
+
+@pytest.mark.parametrize(("question", "window", "mention", "shown"), [
+    ("How much does a gallon of gas cost?", "Gas cost $5 a gallon.", "5", "$5"),
+    ("How much did the bridge cost?", "It cost 100 billion dollars in all.", "100 billion",
+     "100 billion dollars"),
+    ("How much did the bridge cost?", "It cost £1.2 billion.", "1.2", "£1.2 billion"),
+    ("What percentage of staff were harassed?", "Some 78% of them said so.", "78", "78%"),
+    ("What percentage of staff were harassed?", "Some 78 percent said so.", "78", "78 percent"),
+    # the unit already shown, another kind asked, or no unit beside it: as found
+    ("What percentage of staff were harassed?", "Some 78% said so.", "78%", "78%"),
+    ("How many days did Truss last?", "Truss left after 45 days in office.", "45", "45"),
+    ("How much did the bridge cost?", "It cost 300 and more.", "300", "300"),
+    ("Who paid for the bridge?", "It cost $5 million.", "5 million", "5 million"),
+])
+def test_an_amount_is_shown_with_the_unit_written_beside_it(
+        question: str, window: str, mention: str, shown: str) -> None:
+    assert _unit(question, window, mention) == shown
+
+
 ARTICLES = [
     {"id": "tram-1", "title": "New tram line opens", "date": "2026-09-14",
      "text": "The city's new tram line opened on Monday. The line runs 7.5 km from the "
              "central station to the harbour and has 12 stops. The project cost 180 million "
-             "euros, the mayor said, and took four years to build."},
+             "euros, the mayor said, and took four years to build. About 40 percent of the "
+             "line runs underground."},
     {"id": "arrest-1", "title": "Former prince arrested", "date": "2026-02-20",
      "text": "LONDON − British police arrested Andrew Mountbatten-Windsor on Feb. 19 on "
              "suspicion of misconduct in public office, officers said. He was released "
@@ -139,6 +169,8 @@ def test_cost_and_date_questions_lead_with_an_answer_of_their_kind(
     assert cost is not None and cost.text == "180 million euros"
     when = bot.ask("When was Andrew Mountbatten-Windsor arrested?").short_answer
     assert when is not None and "Feb. 19" in when.text
+    share = bot.ask("What percentage of the tram line runs underground?").short_answer
+    assert share is not None and share.text == "40 percent"
     length = bot.ask("How long is the tram line?").short_answer
     assert length is not None and "7.5" in length.text  # a length is still a length
     # A weekday is shown with the day it means (the article is of Friday 2026-03-06).

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 
 from assistant.question import Question
 from assistant.reader.place import place_kinds
@@ -124,6 +125,43 @@ def _as_written(answer: Span, windows: Sequence[Window]) -> str:
     w = windows[answer.window]
     at = answer.start - w.start
     return w.text[max(0, at - 1):answer.end - w.start + 1]
+
+
+_CURRENCY_SIGN = frozenset("$€£¥₹")
+# What may follow an amount as part of it: a scale, then a currency's name; or a percent.
+_MONEY_AFTER = re.compile(r"(?:\s(?:million|billion|trillion|bn)\b)?(?:\s(?:dollars?|euros?|"
+                          r"pounds?|yen|yuan|rupees?|francs?))?", re.IGNORECASE)
+_PERCENT_AFTER = re.compile(r"\s?%|\s(?:percent|per cent|percentage points?)\b", re.IGNORECASE)
+
+
+def with_unit(question: Question, answer: Span, windows: Sequence[Window]) -> Span:
+    """The answer with the unit its window writes right around it, when the question asks
+    for money or a percentage and the mention left the unit out: "$" + "5" is shown "$5",
+    "100" of "100 billion dollars" "100 billion dollars", "78" of "78 percent" "78
+    percent". Still a verbatim slice of the window. Counts keep their bare number: the
+    unit is in the question ("how many days"), and on the training years' answers adding
+    it lost more exact matches than it gained."""
+    kind = question.answer_type
+    if kind not in ("money", "percent") or not any(ch.isdigit() for ch in answer.text):
+        return answer
+    w = windows[answer.window]
+    at, end = answer.start - w.start, answer.end - w.start
+    if kind == "percent":
+        if _PERCENT.search(answer.text):
+            return answer
+        m = _PERCENT_AFTER.match(w.text, end)
+        if m is None:
+            return answer
+        end = m.end()
+    else:
+        if at > 0 and w.text[at - 1] in _CURRENCY_SIGN and answer.text[:1] not in _CURRENCY_SIGN:
+            at -= 1
+        m = _MONEY_AFTER.match(w.text, end)
+        if m is not None and not _MONEY.search(answer.text[-12:]):
+            end = m.end()
+    if (at, end) == (answer.start - w.start, answer.end - w.start):
+        return answer
+    return replace(answer, start=w.start + at, end=w.start + end, text=w.text[at:end])
 
 
 def kind_first(question: Question, answers: Sequence[Span], windows: Sequence[Window],

@@ -32,7 +32,7 @@ import numpy as np
 from assistant.question import Question
 from assistant.reader import clue, place
 from assistant.reader.confidence import Calibration
-from assistant.reader.kind import kind_first
+from assistant.reader.kind import kind_first, with_unit
 from assistant.reader.mention import Mention, MentionFinder, Parsed
 from assistant.reader.model import ModelUnavailable, SpanScorer, shipped
 from assistant.reader.reading import Reading, Span, Window
@@ -174,6 +174,8 @@ class SpanReader:
         if question.present:  # the newest holder of a role (`succession`)
             read = after_changes(read, windows)
         read = kind_first(question, read, windows, ALTERNATIVE_BELIEF)  # money, %, date
+        beliefs = {_normalized(a.text): a.belief for a in read}
+        read = [with_unit(question, a, windows) for a in read]  # "$" + "5", "78" + "%"
         answers = []
         for i, a in enumerate(read):  # only the answer and those that may be shown
             rival = (newer_rival(a, read, windows)
@@ -184,7 +186,7 @@ class SpanReader:
         alternatives = different(span, rest)
         return Reading(span if span.score >= self.weights.threshold else None,
                        tuple(float(x) for x in mass), alternatives,
-                       beliefs={_normalized(a.text): a.belief for a in answers})
+                       beliefs=beliefs | {_normalized(a.text): a.belief for a in answers})
 
     def option_scores(self, question: Question, windows: Sequence[Window],
                       passage_texts: Sequence[tuple[str, str]], options: Sequence[str]
