@@ -7,6 +7,7 @@ run leaves an index that opens and answers, and the next run redoes only what is
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -16,7 +17,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from index import heap
 from index.article import Article
 from index.bands import BandTable
 from index.chunk import Chunk, Chunker
@@ -96,6 +96,17 @@ def _batch_bytes(articles: Sequence[Article], chunks: Sequence[Chunk], dimension
     text = sum(len(c.text.encode("utf-8")) for c in chunks) \
         + sum(len(a.text.encode("utf-8")) for a in articles)
     return 8 * text + (len(chunks) + len(articles)) * (2 * 4 * dimension + 3072)
+
+
+def _trim_heap() -> None:
+    """Give freed heap memory back to the OS (glibc keeps it otherwise). Reading every
+    article record from Chroma leaves ~100 MB (at 9k articles) of freed but resident heap,
+    and each store write some more, which the embedding model's large, separately mapped
+    buffers cannot reuse: trimming before embedding keeps the two from adding up."""
+    if not sys.platform.startswith("linux"):
+        return
+    with contextlib.suppress(OSError, AttributeError):  # not glibc (musl): nothing to do
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 class Ingestor:
@@ -205,9 +216,7 @@ class Ingestor:
             self.keyword.sync(self.store, {a: r.hash for a, r in records.items()}
                               if prune else None)
         del records, by_path, parsed_files
-        # Reading the article records left freed heap (~100 MB at 9k articles) that the
-        # embedding model's separately mapped buffers cannot reuse: give it back first.
-        heap.trim()
+        _trim_heap()  # before the model's buffers are added on top
         self._written, self._removed, self._hashes = [], [], {}
         self._progress(report)
         try:
@@ -333,7 +342,7 @@ class Ingestor:
         ]
         # News feeds repeat boilerplate passages verbatim; embed each distinct text once.
         unique = list(dict.fromkeys(inputs))
-        heap.trim()  # the last batch's store write left garbage; the model's peak is next
+        _trim_heap()  # the last batch's store write left garbage; the model's peak is next
         vectors = self.embedder.embed_documents(unique) if unique else np.zeros((0, 1))
         row = {text: i for i, text in enumerate(unique)}
         all_vectors = vectors[[row[t] for t in inputs]] if inputs else vectors

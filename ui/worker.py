@@ -33,7 +33,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from assistant.errors import AssistantError
-from index import heap
 from index.errors import NewsIndexError, ParseError
 from ui.jobs import Job, JobStore, interrupted, now, owner_alive
 
@@ -180,9 +179,6 @@ class IngestWorker:
                 self._run(job)
             except Exception:  # never let one job end the worker
                 log.exception("ingest job %s", job_id)
-            # A job's parsing, keyword merge and watch re-checks free what they used in
-            # this thread's arena; without a trim a following server keeps each peak.
-            heap.trim()
 
     def _run(self, job: Job) -> None:
         saved = time.monotonic()
