@@ -72,11 +72,21 @@ _CONTINUES = re.compile(
 # A quote attributed to a pronoun ('"Several dozen ...," he said.') carries on from the
 # sentence that named the speaker.
 _PRONOUN_SAID = re.compile(r"\b(?:he|she|they) (?:said|added|explained|told|says|adds)\b")
+# A report about "they" carries on too, behind a named speaker or a source: "Wieland said
+# that they often carried out attacks on the rural population" (they: the IS cells the
+# sentence before names). "Apple said it ..." or "Officials said they ..." speak of
+# themselves: a singular pronoun, or a speaker that is not one name, does not count.
+_SAID_PRONOUN = re.compile(
+    r"^[\"“‘(]?(?:(?i:according to) [^,]{1,60}, |[A-Z][\w'’.-]*(?: [A-Z][\w'’.-]*){0,2}(?<!s) "
+    r"(?:said|says|added|adds|explained|noted|stressed|believes|told [\w ]{1,30}?)"
+    r"(?: on \w+)?,? (?:that )?)(?:they|these|those|their)\b")
 
 
 def continues(sentence: str) -> bool:
-    """Whether a sentence leans on the one before it ("It was then called ...")."""
-    return bool(_CONTINUES.match(sentence) or _PRONOUN_SAID.search(sentence))
+    """Whether a sentence leans on the one before it ("It was then called ...", "Wieland
+    said that they ...")."""
+    return bool(_CONTINUES.match(sentence) or _PRONOUN_SAID.search(sentence)
+                or _SAID_PRONOUN.match(sentence))
 
 
 class Reader(Protocol):
