@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
 # The confidence at which a short answer is stated as a fact (the default of the setting
 # NEWSQA_ANSWER__CONFIDENT_AT, whose description gives the evidence).
-CONFIDENT_AT = 0.47
+CONFIDENT_AT = 0.49
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -141,10 +141,10 @@ class AnswerSettings(BaseModel):
         description="Confidence (the calibrated probability that the short answer is right, "
         "assistant/reader/calibration.json) at which it is stated as a fact, \"Answer: X "
         "[n]\"; below it the CLI and the chat say \"Not sure; the articles suggest X [n] or "
-        "Y [m]\". JSON always carries the confidence and the alternatives. At 0.47 the "
-        "stated answers of rtqa-2022 and rtqa-2023 are right 70% of the time, 43% of "
+        "Y [m]\". JSON always carries the confidence and the alternatives. At 0.49 the "
+        "stated answers of rtqa-2022 and rtqa-2023 are right 70% of the time, 44% of "
         "answerable questions stated (training/calibrate_confidence.py: the lowest confidence "
-        "reaching 70% is 0.468). 0 states every short answer, 1 none.",
+        "reaching 70% is 0.489). 0 states every short answer, 1 none.",
     )
     reader_windows: int = Field(
         8,

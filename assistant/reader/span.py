@@ -8,10 +8,11 @@ model whose weights ship as `weights.json` beside this module (trained by
 `training/train_reader.py` on rtqa-2022 only; no training at run time). The scores are a
 conditional logit: their softmax over the candidates is the reader's belief, which
 `weigh` also reports per window so the answerer can quote where the answer likely
-stands. The answer is the text with the most belief (the probabilities of all its
-mentions summed, `choose`), shown at its best-scored mention, if that mention's score
-reaches the file's threshold; otherwise there is no short answer and the quotes stand
-alone.
+stands. The answer is the one with the most belief (the probabilities of all its
+mentions summed, its variants pooled: "six" and "6", "General X" and "X", a person's last
+name and full name; `choose`), shown at its best-scored mention (a person by a first and
+last name), if its best score reaches the file's threshold; otherwise there is no short
+answer and the quotes stand alone.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from assistant.reader.mention import Mention, MentionFinder, Parsed
 from assistant.reader.model import ModelUnavailable, SpanScorer, shipped
 from assistant.reader.reading import Reading, Span, Window
 from assistant.reader.succession import after_changes
-from assistant.reader.variant import same_answer
+from assistant.reader.variant import completeness, pool, same_answer
 from assistant.sentence import normalize, stem
 
 MAX_CHARS = 80  # a short answer is never a whole sentence
@@ -421,19 +422,21 @@ def vector(values: dict[str, float]) -> np.ndarray:
 
 def _answers(cands: Sequence[Candidate], windows: Sequence[Window], scores: np.ndarray,
              p: np.ndarray) -> list[Span]:
-    """One span per distinct answer text (its best-scored mention), by belief: the
+    """One span per answer (its variants pooled, `_by_text`), by belief: the
     probabilities of all its mentions summed. The first is the short answer (`choose`)."""
     out = []
-    for belief, i in _by_text([c.mention.text for c in cands], scores, p):
+    people = [c.mention.label == "PERSON" for c in cands]
+    for belief, i, score in _by_text([c.mention.text for c in cands], scores, p, people):
         c = cands[i]
         w = windows[c.window]
         out.append(Span(window=c.window, start=w.start + c.mention.start,
                         end=w.start + c.mention.end, text=c.mention.text,
-                        score=float(scores[i]), belief=belief))
+                        score=score, belief=belief))
     return out
 
 
-def choose(texts: Sequence[str], scores: np.ndarray) -> int:
+def choose(texts: Sequence[str], scores: np.ndarray, people: Sequence[bool] | None = None
+           ) -> int:
     """Which of the mentions (`texts`, conditional-logit `scores`) answers: the best-scored
     mention of the text with the most belief, its mentions' probabilities summed.
 
@@ -444,22 +447,45 @@ def choose(texts: Sequence[str], scores: np.ndarray) -> int:
     on each of 3 splits (0.463 -> 0.481, 0.461 -> 0.467, 0.450 -> 0.463).
     """
     p = np.exp(scores - scores.max())
-    return _by_text(texts, scores, p / p.sum())[0][1]
+    return _by_text(texts, scores, p / p.sum(), people)[0][1]
 
 
-def _by_text(texts: Sequence[str], scores: np.ndarray, p: np.ndarray
-             ) -> list[tuple[float, int]]:
-    """(belief, best-scored mention) per distinct text, most belief first (ties: the
-    better score)."""
-    belief: dict[str, float] = {}
-    best: dict[str, int] = {}
-    for i, text in enumerate(texts):
-        key = _normalized(text)
-        belief[key] = belief.get(key, 0.0) + float(p[i])
-        if key not in best or scores[i] > scores[best[key]]:
-            best[key] = i
-    return sorted(((belief[k], i) for k, i in best.items()),
-                  key=lambda bi: (-bi[0], -scores[bi[1]]))
+def _by_text(texts: Sequence[str], scores: np.ndarray, p: np.ndarray,
+             people: Sequence[bool] | None = None) -> list[tuple[float, int, float]]:
+    """(belief, shown mention, best score) per answer, most belief first (ties: the
+    better score). Mentions naming the same thing are one answer (`variant.pool`: "six"
+    and "6", "General X" and "X"; with `people`, which mentions spaCy read as persons,
+    "Kurilla" and "Michael Erik Kurilla" too): their probabilities are summed. A person
+    is shown by a first and last name where one is read (`variant.completeness`), any
+    other answer at its best-scored mention."""
+    distinct: dict[str, int] = {}
+    written: list[str] = []  # each distinct text as first written (pool reads capitals)
+    person: list[bool] = []
+    of = []
+    for i, t in enumerate(texts):
+        key = _normalized(t)
+        if key not in distinct:
+            distinct[key] = len(written)
+            written.append(t)
+            person.append(False)
+        of.append(distinct[key])
+        if people is not None and people[i]:
+            person[of[-1]] = True
+    group = pool(written, person)
+    belief: dict[int, float] = {}
+    best: dict[int, int] = {}
+    members: dict[int, list[int]] = {}
+    for i in range(len(texts)):
+        g = group[of[i]]
+        belief[g] = belief.get(g, 0.0) + float(p[i])
+        members.setdefault(g, []).append(i)
+        if g not in best or scores[i] > scores[best[g]]:
+            best[g] = i
+    shown = {g: max(members[g], key=lambda k: (completeness(texts[k]), scores[k]))
+             if person[g] and len({of[k] for k in members[g]}) > 1 else i
+             for g, i in best.items()}
+    return sorted(((belief[g], shown[g], float(scores[best[g]])) for g in best),
+                  key=lambda b: (-b[0], -b[2]))
 
 
 def _quote_end(w: Window) -> int:

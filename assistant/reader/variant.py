@@ -17,7 +17,9 @@ Two answers are one when, after dropping titles and roles before a name ("Genera
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Sequence
 
 from assistant.sentence import normalize_numbers
 
@@ -41,6 +43,7 @@ def _words(text: str) -> list[str]:
             for w in out]
 
 
+_NAME_PART = re.compile(r"[\w.'’-]+")  # no comma: "Zürich, Corine Mauch" is two things
 _PARTICLE = re.compile(r"^(?:al|el|bin|ibn|van|von|de|da|di|du|le|la)\b-?", re.IGNORECASE)
 
 
@@ -52,7 +55,7 @@ def _person(text: str) -> bool:
         parts = parts[1:]
     return 2 <= len(parts) <= 4 and all(
         (p[:1].isupper() or _PARTICLE.match(p)) and p.lower() not in _CONNECTORS
-        for p in parts)
+        and _NAME_PART.fullmatch(p) is not None for p in parts)
 
 
 def person_like(text: str) -> bool:
@@ -67,12 +70,11 @@ def _initials(text: str) -> str:
 
 
 def _name_of(text: str) -> str:
-    """A person's name without the lower-case words before it ("chief executive Maria
-    Okafor" -> "Maria Okafor"); other texts as they are."""
+    """A person's name without the words that describe them before it, up to the last
+    word in lower case ("chief executive Maria Okafor", "Syrian dictator Bashar Assad" ->
+    "Maria Okafor", "Bashar Assad"); other texts as they are."""
     parts = text.split()
-    lead = 0
-    while lead < len(parts) and parts[lead].islower():
-        lead += 1
+    lead = max((i + 1 for i, p in enumerate(parts) if p.islower()), default=0)
     rest = " ".join(parts[lead:])
     return rest if lead and _person(rest) else text
 
@@ -93,3 +95,67 @@ def same_answer(a: str, b: str) -> bool:
         return short == long[-len(short):] or (
             len(short) == 2 and short == [long[0], long[-1]])
     return False
+
+
+def pool(texts: Sequence[str], people: Sequence[bool] | None = None) -> list[int]:
+    """One group per thing named, for distinct answer texts: each text's group, the
+    index of its first member. Equal words after titles, number words and plurals
+    ("General Michael Kurilla" and "Michael Kurilla", "six" and "6"); initials with the
+    one longer name they abbreviate ("IS", "Islamic State"); and, for the texts `people`
+    marks as persons, a last name, or a first and last name, with the one longer person's
+    name it ends (none when two share it: "Biden" stays alone beside "Joe Biden" and
+    "Jill Biden"). Only persons: a name ending another name is often another thing
+    ("Virginia", "West Virginia"; "Poland", "NATO-member Poland"). Found without
+    comparing every pair."""
+    group = list(range(len(texts)))
+    first: dict[tuple[str, ...], int] = {}
+    words: list[tuple[str, ...]] = []
+    for i, text in enumerate(texts):
+        w = _key(text)
+        words.append(w)
+        if w:
+            group[i] = first.setdefault(w, i)
+    heads = [i for i in range(len(texts)) if group[i] == i and words[i]]
+    tails: dict[tuple[str, ...], set[int]] = {}
+    initials: dict[str, set[int]] = {}
+    for i in heads:
+        w, name = words[i], _name_of(texts[i])
+        if len(w) >= 2 and people is not None and people[i] and _person(name):
+            tails.setdefault(w[-1:], set()).add(i)
+            if len(w) >= 3:
+                tails.setdefault(w[:1] + w[-1:], set()).add(i)
+            for k in range(2, len(w)):
+                tails.setdefault(w[-k:], set()).add(i)
+        if len(w) >= 2 and "and" not in w:
+            initials.setdefault(_initials(name), set()).add(i)
+    def root(i: int) -> int:
+        while group[i] != i:
+            i = group[i]
+        return i
+
+    # Longest first, so that "Michael Kurilla" has joined "Michael Erik Kurilla" before
+    # "Kurilla" asks which longer names it may be.
+    for i in sorted(heads, key=lambda h: -len(words[h])):
+        w, text = words[i], texts[i].strip()
+        longer = {root(j) for j in tails.get(w, ()) if len(words[j]) > len(w)}
+        if len(w) == 1 and text.isupper():
+            longer |= {root(j) for j in initials.get(w[0], ())}
+        longer.discard(i)
+        if len(longer) == 1:
+            group[i] = longer.pop()
+    return [root(i) for i in range(len(texts))]
+
+
+@functools.lru_cache(maxsize=65536)  # the same mentions come back for related questions
+def _key(text: str) -> tuple[str, ...]:
+    """A text's words as `same_answer` compares them."""
+    return tuple(_words(_name_of(text)))
+
+
+def completeness(text: str) -> tuple[int, int]:
+    """How fit a form of a name is to be shown for its group: a first name and last name
+    (or more) over a last name alone, then no title over a title ("Michael Erik Kurilla"
+    over "General Michael Erik Kurilla" and over "Kurilla"); forms equal on both are
+    told apart by their scores ("Tomas Berg" or "Rival Tomas Berg": the reader's pick)."""
+    w = _key(text)
+    return min(len(w), 2), len(w) - len(text.split())
