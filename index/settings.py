@@ -25,7 +25,14 @@ class EmbeddingSettings(BaseModel):
     # Small batches: with ONNX on 2 cores, 8 texts a call embed faster than 64 (129 vs
     # 110 chunks/s) and the call's working memory peaks at +163 MB instead of +1,056 MB,
     # which a following server otherwise pays on every poll (docs/benchmarks.md).
-    batch_size: int = Field(8, ge=1, le=1024, description="Chunks per model call at ingest.")
+    batch_size: int = Field(
+        1, ge=1, le=1024,
+        description="Chunks per model call at ingest. The model's working memory grows with it "
+        "(ONNX int8: +30 MB at 1, +155 MB at 8, ~1 GB at 64, held while an ingest runs, so a "
+        "following server's memory swings by it at every poll); its speed barely does "
+        "(120 against 129 chunks/s at 8 on 1,000 rtqa-2022 chunks, same retrieval: "
+        "bench/embed_backends.py). One text a call also makes a chunk's vector independent "
+        "of the chunks beside it (int8 activations are quantised per call).")
     max_seq_length: int = Field(
         256, ge=16, le=512, description="Tokens the model reads per text; longer is truncated."
     )
