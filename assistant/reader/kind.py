@@ -12,7 +12,8 @@ the reader's likeliest answer of the right kind first when its top answer is of 
 one, each keeping its own belief, so the confidence knows the kind was wanting. For "how
 many <noun>", `counts_asked` reads the words after the number: "How many astronauts flew
 on Artemis II?" is not answered by "184" when it counts people and "four astronauts"
-stands in the passages.
+stands in the passages. `with_unit` shows a sum of money or a percentage with the unit its
+sentence writes beside the number ("$5", "78%").
 """
 
 from __future__ import annotations

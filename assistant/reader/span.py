@@ -437,8 +437,9 @@ def _answers(cands: Sequence[Candidate], windows: Sequence[Window], scores: np.n
 
 def choose(texts: Sequence[str], scores: np.ndarray, people: Sequence[bool] | None = None
            ) -> int:
-    """Which of the mentions (`texts`, conditional-logit `scores`) answers: the best-scored
-    mention of the text with the most belief, its mentions' probabilities summed.
+    """Which of the mentions (`texts`, conditional-logit `scores`) answers: the shown
+    mention of the answer with the most belief, its mentions' probabilities summed over
+    its variants (`_by_text`; `people`: the mentions spaCy read as persons).
 
     That is what the logit is fitted for (`training/train_reader.py` maximises the summed
     probability of the right text), and a text named in three windows outweighs a name

@@ -105,8 +105,10 @@ def pool(texts: Sequence[str], people: Sequence[bool] | None = None) -> list[int
     marks as persons, a last name, or a first and last name, with the one longer person's
     name it ends (none when two share it: "Biden" stays alone beside "Joe Biden" and
     "Jill Biden"). Only persons: a name ending another name is often another thing
-    ("Virginia", "West Virginia"; "Poland", "NATO-member Poland"). Found without
-    comparing every pair."""
+    ("Virginia", "West Virginia"; "Poland", "NATO-member Poland"). Stricter than
+    `same_answer`, which only keeps a hedge from offering a variant as its alternative:
+    pooling moves belief, and pooling every name that ends another cost 0.027 EM on
+    rtqa-2022 (docs/benchmarks.md). Found without comparing every pair."""
     group = list(range(len(texts)))
     first: dict[tuple[str, ...], int] = {}
     words: list[tuple[str, ...]] = []
