@@ -34,9 +34,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 FOLLOW_SECONDS = 2.0  # how often an asking process checks for other writers' changes
-# Chunks per store write: the store's cost is mostly per call, and an interrupted ingest
-# redoes at most this many (as with the 8 x 8 of the old default embedding batch).
-STORE_BATCH = 64
 
 
 class IndexWriting:
@@ -142,7 +139,7 @@ class IndexWriting:
             self.embedder,
             chunker,
             title_in_embedding=self.settings.chunking.title_in_embedding,
-            batch_chunks=STORE_BATCH,
+            batch_chunks=self.settings.ingest.store_batch,
             progress=progress,
             keyword=keyword,
             max_article_bytes=int(self.settings.ingest.max_article_mb * 1024 * 1024),

@@ -101,6 +101,12 @@ class IngestSettings(BaseModel):
         "46 s at 1.4 GB; up to 50,000 a page takes at most ~3 s (docs/benchmarks.md, "
         "2026-12-07). News articles have a few thousand.",
     )
+    store_batch: int = Field(
+        64, ge=1, le=4096,
+        description="Chunks written to the store in one call (with their articles): a "
+        "write's cost is mostly per call, and an interrupted ingest redoes at most the "
+        "batch it was writing.",
+    )
     min_free_mb: float = Field(
         0.0, ge=0,
         description="Free disk space (MB) the data home must have before each batch is "

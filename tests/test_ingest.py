@@ -166,7 +166,8 @@ def test_interrupted_ingest_answers_and_resumes_without_duplicates(
     texts = {f"art{i}": f"Article {i} reports that the harbour of town{i} flooded. " * 30
              for i in range(12)}
     write_jsonl(articles_dir / "c.jsonl", texts)
-    settings = make_settings(tmp_path / "h", embedding={"batch_size": 1})
+    settings = make_settings(tmp_path / "h", embedding={"batch_size": 1},
+                             ingest={"store_batch": 8})
     bot = Assistant(settings, embedder=Interrupting(fail_on_call=3))
     # small batches, so the interrupt falls in the middle of the run
     from index.chunk import Chunker

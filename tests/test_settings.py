@@ -58,3 +58,18 @@ def test_settings_doc_matches_the_code() -> None:
     assert Cog().main(["cog", "--check", str(DOC)]) == 0, (
         "docs/settings.md is stale: run .venv/bin/cog -r docs/settings.md")
     assert settings_table() in DOC.read_text()
+
+
+@pytest.mark.parametrize(("variable", "value"), [
+    ("NEWSQA_INGEST__STORE_BATCH", "0"),
+    ("NEWSQA_INGEST__STORE_BATCH", "many"),
+    ("NEWSQA_EMBEDDING__BATCH_SIZE", "0"),
+])
+def test_a_bad_batch_size_is_named_with_what_it_must_be(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path, variable: str, value: str) -> None:
+    from assistant.errors import SettingsError
+
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(SettingsError, match=f"{variable}: (Input should be greater than or "
+                                            "equal to 1|Input should be a valid integer)"):
+        load_settings(home=tmp_path / "home")

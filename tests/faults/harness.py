@@ -60,7 +60,8 @@ sys.exit(cli.main(sys.argv[1:]))
 def cli_env(home: Path, delay: float = 0.0, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSQA_")}
     env.update(NEWSQA_HOME=str(home), HF_HUB_OFFLINE="1", NQ_EMBED_DELAY=str(delay),
-               NEWSQA_EMBEDDING__BATCH_SIZE="1", PYTHONUNBUFFERED="1")
+               NEWSQA_EMBEDDING__BATCH_SIZE="1", NEWSQA_INGEST__STORE_BATCH="8",
+               PYTHONUNBUFFERED="1")
     env.update(extra)  # may override the defaults above
     return env
 

@@ -255,7 +255,8 @@ def test_a_full_disk_stops_ingest_with_a_message_and_loses_nothing(
             print("disk-full test: a real 40 MB tmpfs")
             t0 = time.monotonic()
             code, _, err = run_cli(home, "ingest", "--quiet", str(tmp_path / "news.jsonl"),
-                                   NEWSQA_EMBEDDING__BATCH_SIZE="16", timeout=240)
+                                   NEWSQA_EMBEDDING__BATCH_SIZE="16",
+                                   NEWSQA_INGEST__STORE_BATCH="128", timeout=240)
             assert time.monotonic() - t0 < 180
         else:
             print("disk-full test: ENOSPC injected at the storage boundary (no tmpfs here)")
@@ -274,7 +275,8 @@ def test_a_full_disk_stops_ingest_with_a_message_and_loses_nothing(
         code, _, err = run_cli(home, "check", "--repair")
         assert code == 0, err
         code, _, err = run_cli(home, "ingest", "--quiet", str(tmp_path / "news.jsonl"),
-                               NEWSQA_EMBEDDING__BATCH_SIZE="16", timeout=600)
+                               NEWSQA_EMBEDDING__BATCH_SIZE="16",
+                               NEWSQA_INGEST__STORE_BATCH="128", timeout=600)
         assert code == 0, err
         assert _ids(home) == {r["id"] for r in records}  # every article, none twice
         b = bot(home)

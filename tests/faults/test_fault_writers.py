@@ -77,7 +77,8 @@ def test_ingest_from_a_terminal_while_the_chat_indexes_an_upload(tmp_path: Path)
     from assistant.service import Assistant
     from tests.conftest import make_settings
 
-    server_bot = Assistant(make_settings(home, embedding={"batch_size": 1}), embedder=Slow())
+    server_bot = Assistant(make_settings(home, embedding={"batch_size": 1},
+                                                ingest={"store_batch": 8}), embedder=Slow())
     upload = _handler(chat.build_app(server_bot), "upload")
     terminal = start_cli(home, "ingest", "--quiet", str(tmp_path / "cli.jsonl"), delay=0.5)
     wait_for_articles(home, 1)

@@ -27,7 +27,7 @@ class Slow(FakeEmbedder):
         time.sleep(0.3)
         return super().embed_documents(texts)
 
-settings = make_settings({home!r}, embedding={{"batch_size": 1}})
+settings = make_settings({home!r}, embedding={{"batch_size": 1}}, ingest={{"store_batch": 8}})
 Assistant(settings, embedder=Slow()).ingest([{corpus!r}])
 """
 
