@@ -22,9 +22,6 @@ class EmbeddingSettings(BaseModel):
         "Runtime) or 'onnx-int8' (dynamically quantised ONNX, fastest on CPU). The ONNX "
         "files are exported once from the packaged weights into the data home.",
     )
-    # Small batches: with ONNX on 2 cores, 8 texts a call embed faster than 64 (129 vs
-    # 110 chunks/s) and the call's working memory peaks at +163 MB instead of +1,056 MB,
-    # which a following server otherwise pays on every poll (docs/benchmarks.md).
     batch_size: int = Field(
         1, ge=1, le=1024,
         description="Chunks per model call at ingest. The model's working memory grows with it "

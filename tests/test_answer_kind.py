@@ -120,6 +120,9 @@ def _unit(question: str, window: str, mention: str) -> str:
     ("How much did the bridge cost?", "It cost 100 billion dollars in all.", "100 billion",
      "100 billion dollars"),
     ("How much did the bridge cost?", "It cost £1.2 billion.", "1.2", "£1.2 billion"),
+    ("How much did the bridge cost?", "It cost $5 million in all.", "$5", "$5 million"),
+    ("How much did the bridge cost?", "It cost 5 million dollars in all.", "5 million dollars",
+     "5 million dollars"),
     ("What percentage of staff were harassed?", "Some 78% of them said so.", "78", "78%"),
     ("What percentage of staff were harassed?", "Some 78 percent said so.", "78", "78 percent"),
     # the unit already shown, another kind asked, or no unit beside it: as found

@@ -263,7 +263,6 @@ def _near(toks: Sequence[str], word_stem: str, reach: int = 4) -> set[str]:
     return out
 
 
-
 def _value(tok: str) -> tuple[str, str] | None:
     """(kind, value) of a token that states a number, a year, a month or a weekday."""
     if tok in WEEKDAYS:

@@ -157,8 +157,10 @@ def with_unit(question: Question, answer: Span, windows: Sequence[Window]) -> Sp
     else:
         if at > 0 and w.text[at - 1] in _CURRENCY_SIGN and answer.text[:1] not in _CURRENCY_SIGN:
             at -= 1
+        # Only a scale or a currency's name right after the number matches, so an answer
+        # that already ends with one takes nothing more.
         m = _MONEY_AFTER.match(w.text, end)
-        if m is not None and not _MONEY.search(answer.text[-12:]):
+        if m is not None:
             end = m.end()
     if (at, end) == (answer.start - w.start, answer.end - w.start):
         return answer
